@@ -1,0 +1,3 @@
+/* Keeps goperf_bpf a valid library before the sampler lands. */
+void goperf_bpf_placeholder(void);
+void goperf_bpf_placeholder(void) {}

@@ -1,0 +1,13 @@
+// goperf doctor: placeholder until the sub-command lands; it fails loudly rather than pretend.
+#include <cstdio>
+
+#include "profiler/commands.h"
+
+namespace goperf::profiler {
+
+int run_doctor(const Args&) {
+  std::fprintf(stderr, "goperf doctor: not available in this build\n");
+  return 1;
+}
+
+}  // namespace goperf::profiler

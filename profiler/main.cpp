@@ -1,0 +1,62 @@
+// goperf's entry point: picks the sub-command and holds the only try/catch of the program.
+#include <boost/program_options/errors.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "profiler/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const goperf::profiler::Args&);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"record", goperf::profiler::run_record, "sample a running Go program's CPU use into a pprof profile"},
+    {"report", goperf::profiler::run_report, "render a profile as an SVG flame graph, folded stacks, pprof or text"},
+    {"snapshot", goperf::profiler::run_snapshot, "print every goroutine of a live process, as SIGQUIT would, without killing it"},
+    {"core", goperf::profiler::run_core, "print every goroutine of a core file of a Go program"},
+    {"addr2line", goperf::profiler::run_addr2line, "binutils-compatible address to function/file:line, with inlined frames"},
+    {"info", goperf::profiler::run_info, "Go version, modules, build settings and pclntab facts of a binary or process"},
+    {"doctor", goperf::profiler::run_doctor, "check whether this host and user can sample, attach and keep cores"},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: goperf <command> [options]   (goperf <command> --help for its options)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    goperf::profiler::Args args(argv + 2, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const boost::program_options::error& e) {
+      std::fprintf(stderr, "goperf %s: %s (see goperf %s --help)\n", c.name, e.what(), c.name);
+      return 2;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "goperf %s: out of memory\n", c.name);
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "goperf: unknown command '%s'\n", name.c_str());
+  print_usage(stderr);
+  return 2;
+}

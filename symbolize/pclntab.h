@@ -1,0 +1,85 @@
+// Pclntab: the Go runtime's function table (Go 1.18-1.27): functions, pc-value tables, inline trees.
+// All addresses here are link-time addresses of the executable; callers subtract a PIE load bias first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "symbolize/frame.h"
+#include "symbolize/result.h"
+
+namespace goperf::symbolize {
+
+class ElfFile;
+
+// Functions the runtime's traceback treats specially. funcID numbers shift between Go versions,
+// so goperf maps them by the function's name (runtime.goexit, runtime.mstart, ...).
+enum class FuncKind : uint8_t {
+  kNormal, kGoexit, kMstart, kRt0Go, kMorestack, kSystemstack, kSystemstackSwitch, kMcall, kSigpanic,
+  kAsyncPreempt, kCgocallback, kAsmcgocall, kGogo, kDebugCallV2, kRuntimeMain, kGopanic, kPanicwrap,
+  kWrapper, kAbort, kRunfinq, kGcBgMarkWorker, kHandleAsyncEvent, kCorostart,
+};
+
+struct FuncInfo {
+  uint32_t index = 0;       // position in the function table
+  uint64_t entry = 0;       // link-time address
+  uint64_t end = 0;         // entry of the next function
+  std::string_view name;
+  FuncKind kind = FuncKind::kNormal;
+  uint8_t flag = 0;         // kFlagTopFrame | kFlagSpWrite | kFlagAsm
+  int32_t args = 0;         // argument size, -0x80000000 when unknown
+  int start_line = 0;       // 0 before Go 1.20
+};
+
+class Pclntab {
+ public:
+  static constexpr uint8_t kFlagTopFrame = 1, kFlagSpWrite = 2, kFlagAsm = 4;
+  static constexpr uint32_t kPcdataUnsafePoint = 0, kPcdataStackMapIndex = 1, kPcdataInlTreeIndex = 2,
+                            kPcdataArgLiveIndex = 3;
+  static constexpr uint32_t kFuncdataInlTree = 3, kFuncdataArgInfo = 5, kFuncdataArgLiveInfo = 6;
+
+  struct Location {
+    enum class Source { kSection, kScan };  // found by section name, or by scanning segments
+    Source source = Source::kSection;
+    std::string_view section;               // ".gopclntab", ".data.rel.ro.gopclntab", or "" when scanned
+    uint64_t vaddr = 0;                     // link-time address of the header
+  };
+
+  // Finds and validates the pclntab (by section name, else by scanning PT_LOAD segments), and the
+  // moduledata that points to it. Fails with kFormat for a non-Go file.
+  static Result<std::unique_ptr<Pclntab>> load(std::shared_ptr<const ElfFile> elf);
+  ~Pclntab();
+
+  uint32_t magic() const;             // 0xfffffff0 (Go 1.18-1.19) or 0xfffffff1 (1.20+)
+  const Location& location() const;
+  uint64_t text_start() const;        // link-time start of Go text (not necessarily .text's address)
+  std::optional<uint64_t> moduledata_vaddr() const;  // link-time address of runtime.firstmoduledata
+  uint64_t gofunc() const;            // base of funcdata offsets (0 when moduledata was not found)
+
+  size_t func_count() const;
+  FuncInfo func_at(size_t index) const;
+  std::optional<FuncInfo> find_func(uint64_t pc) const;                  // binary search, O(log n)
+  std::optional<FuncInfo> find_func_by_name(std::string_view name) const;
+
+  // pc-value tables at pc. nullopt when the function has no such table (e.g. no pcsp: stop unwinding).
+  std::optional<int32_t> sp_delta(const FuncInfo& f, uint64_t pc) const;
+  std::optional<int32_t> pcdata(const FuncInfo& f, uint32_t table, uint64_t pc) const;
+  std::optional<uint64_t> funcdata(const FuncInfo& f, uint32_t index) const;  // link-time address
+  // file:line of the physical function's own tables at pc (no inline expansion).
+  std::pair<std::string_view, int> file_line(const FuncInfo& f, uint64_t pc) const;
+
+  // Appends the frames at lookup_pc, innermost first: each inlined call, then the physical function
+  // (as runtime.CallersFrames). lookup_pc is the pc to look up: callers pass pc-1 for return addresses.
+  // Frame.pc and Frame.entry are link-time addresses.
+  void frames(const FuncInfo& f, uint64_t lookup_pc, std::vector<Frame>& out) const;
+
+ private:
+  struct Impl;
+  explicit Pclntab(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace goperf::symbolize
