@@ -1,0 +1,76 @@
+// AddressSpace: the modules (ELF files) mapped into a process or a core, and runtime pc -> module +
+// link-time pc. Built from /proc/PID/maps (live) or from NT_FILE entries (core).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "symbolize/result.h"
+#include "unwind/mappings.h"
+
+namespace goperf::symbolize {
+class Module;
+}
+
+namespace goperf::unwind {
+
+struct ModuleRef {
+  const symbolize::Module* module = nullptr;  // valid while the AddressSpace lives
+  uint64_t link_pc = 0;                       // runtime pc - bias: the address in the ELF file's terms
+  uint64_t bias = 0;                          // load bias (0 for a non-PIE executable)
+};
+
+class AddressSpace {
+ public:
+  // From the file-backed mappings. Modules are opened lazily, by path (for a live process through
+  // /proc/PID/root so that containers work), on the first lookup in them; files that fail to open
+  // are remembered and never retried.
+  explicit AddressSpace(Mappings mappings, pid_t pid = 0);
+  // /proc/PID/maps of a live process.
+  static Result<std::unique_ptr<AddressSpace>> for_process(pid_t pid);
+  // A core's NT_FILE list: (start, end, file offset in bytes, path) per mapping.
+  struct FileMapping {
+    uint64_t start = 0, end = 0, offset = 0;
+    std::string path;
+  };
+  static std::unique_ptr<AddressSpace> from_file_mappings(const std::vector<FileMapping>& files);
+
+  ~AddressSpace();
+  AddressSpace(const AddressSpace&) = delete;
+  AddressSpace& operator=(const AddressSpace&) = delete;
+
+  // Supplies an already-open module for every mapping of `path` (a core's executable given on the
+  // command line, a file found by build-id). Replaces whatever was (or would be) opened from the path.
+  void set_module(const std::string& path, std::shared_ptr<const symbolize::Module> module);
+
+  // The module containing pc (a runtime address) and its link-time pc; nullopt for anonymous
+  // memory, JIT code, the vdso, or a file that could not be opened. Thread-safe.
+  std::optional<ModuleRef> find(uint64_t pc) const;
+
+  // The main executable: the first mapping's file (the one mapped at the lowest address whose ELF has
+  // an entry point and is not a shared library, else the first file-backed mapping). nullptr if unknown.
+  std::optional<ModuleRef> main_module() const;
+  // The first Go module (the executable, or a Go shared library). nullopt for a non-Go process.
+  std::optional<ModuleRef> go_module() const;
+
+  const Mappings& mappings() const { return mappings_; }
+
+ private:
+  struct Entry;
+  const Entry* entry_for_path(const std::string& path) const;
+  std::optional<ModuleRef> ref_for(const Mapping& m, uint64_t pc) const;
+
+  Mappings mappings_;
+  pid_t pid_ = 0;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;  // by path
+};
+
+}  // namespace goperf::unwind

@@ -1,0 +1,40 @@
+// CachedMemory: a Memory decorator that keeps copies of what it read (pages and whole ranges), so that
+// a walk reads each page once, and so that a snapshot can be unwound after the target was resumed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "unwind/memory.h"
+
+namespace goperf::unwind {
+
+class CachedMemory final : public Memory {
+ public:
+  static constexpr uint64_t kPageSize = 4096;
+
+  // backing may be nullptr: then only the ranges added with add_range() are readable.
+  explicit CachedMemory(const Memory* backing);
+
+  // Reads from the copied ranges first, then the page cache, then the backing Memory (caching whole pages).
+  Status read(uint64_t addr, std::span<uint8_t> out) const override;
+
+  // Stores a copy of [addr, addr + bytes.size()) (e.g. a goroutine stack copied while the target was stopped).
+  // Overlapping ranges are allowed; the latest wins.
+  void add_range(uint64_t addr, std::vector<uint8_t> bytes);
+  // Stops reading from the backing Memory: from now on only the copies answer (the target was resumed).
+  void detach_backing() { backing_ = nullptr; }
+  void clear_pages() { pages_.clear(); }
+  size_t cached_bytes() const;
+
+ private:
+  const Memory* backing_;
+  std::map<uint64_t, std::vector<uint8_t>> ranges_;  // start -> bytes, non-overlapping after add_range
+  mutable std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;  // page address -> page (nullptr: unreadable)
+};
+
+}  // namespace goperf::unwind
