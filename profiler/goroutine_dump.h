@@ -1,0 +1,90 @@
+// GoroutineDump: every goroutine of a Go program (live or core) with its symbolized frames, as the
+// runtime's SIGQUIT dump would show it (src/runtime/traceback.go tracebackothers), plus what the
+// runtime cannot print (real stacks of running goroutines, C frames of threads in cgo calls).
+// Built from Memory + AddressSpace + thread registers + the goroutine list; used by snapshot and core.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "symbolize/result.h"
+#include "unwind/goroutine_lister.h"
+#include "unwind/register_set.h"
+#include "unwind/stack_walker.h"
+
+namespace goperf::unwind {
+class Memory;
+class AddressSpace;
+}  // namespace goperf::unwind
+
+namespace goperf::profiler {
+
+struct DumpFrame {
+  std::string function;    // as the runtime prints it (gopanic -> panic, generics -> [...] for 1.21+)
+  std::string file;
+  int line = 0;
+  uint64_t pc = 0;         // runtime address
+  uint64_t entry = 0;      // runtime entry of the physical function (0 when unknown)
+  bool inlined = false;    // printed as `f(...)` without +0x offset
+  bool is_go = true;       // false: a C frame named from .symtab/.dynsym
+  bool exact_pc = false;
+  bool shown = true;       // visible at GOTRACEBACK=all (runtime frames hidden: traceback.go showframe)
+  std::string args;        // "0x1, 0x2" from FUNCDATA_ArgInfo; "..." for inlined frames; "" for none
+};
+
+struct GoroutineDump {
+  uint64_t goid = 0;
+  uint64_t g_addr = 0;
+  uint32_t status = 0;           // raw atomicstatus
+  std::string status_text;       // "chan receive", "running", ...
+  int64_t wait_minutes = 0;      // printed when >= 1
+  bool locked_to_thread = false;
+  bool system = false;           // isSystemGoroutine: hidden from a GOTRACEBACK=all dump
+  int thread_id = 0;             // Linux TID running it (running / syscall), 0 otherwise
+  std::vector<DumpFrame> frames; // innermost first, hidden frames included (see `shown`)
+  unwind::StopReason stop_reason = unwind::StopReason::kTopFrame;
+  // created by
+  std::string creator;           // "" for goid 1 and when unknown
+  std::string creator_file;
+  int creator_line = 0;
+  uint64_t creator_offset = 0;   // gopc - entry
+  uint64_t parent_goid = 0;      // 1.21+
+  bool creator_shown = true;     // the runtime hides runtime.* creators at level 1
+};
+
+struct GoroutineDumpResult {
+  std::string go_version;        // "go1.23.5"
+  int go_minor = 0;
+  std::vector<GoroutineDump> goroutines;  // the runtime's order (allgs order)
+  size_t threads = 0;
+};
+
+struct ThreadRegisters {
+  int tid = 0;
+  unwind::RegisterSet regs;
+};
+
+struct DumpInput {
+  const unwind::Memory* memory = nullptr;        // the target's memory (or copies of it)
+  const unwind::AddressSpace* space = nullptr;
+  const unwind::GoRuntimeLayout* layout = nullptr;
+  std::vector<ThreadRegisters> threads;          // registers of every thread (live: ptrace; core: NT_PRSTATUS)
+  const unwind::GoroutineList* list = nullptr;
+  std::vector<int64_t> tls_offsets;              // unwind::tls_g_offsets(executable)
+  int64_t now_nanotime = 0;                      // the target's nanotime() at the snapshot; 0: no minutes
+  std::string go_version;
+  int go_minor = 0;
+};
+
+// Walks and symbolizes every goroutine. Does not fail on one bad goroutine: its frames end with its
+// stop reason. Fails only when the input is unusable (no Go module in the address space).
+Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& input);
+
+// The runtime's SIGQUIT text for the dump's Go version, GOTRACEBACK=all level (no system goroutines,
+// runtime frames hidden, 100-frame limit before 1.21, 50+50 elision since).
+std::string format_goroutine_dump_text(const GoroutineDumpResult& dump);
+// The same facts as JSON (every frame, hidden ones marked "shown": false).
+std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
+
+}  // namespace goperf::profiler
