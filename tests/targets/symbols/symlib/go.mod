@@ -1,0 +1,3 @@
+module example.com/symlib
+
+go 1.19

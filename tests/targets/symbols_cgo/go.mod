@@ -1,0 +1,3 @@
+module example.com/symbols_cgo
+
+go 1.19
