@@ -1,0 +1,32 @@
+// EventSpec: a sampling event named on the command line (-e), resolved to perf_event_attr fields.
+// Common perf names (cycles, instructions, cpu-clock, task-clock, ...) are resolved directly; any
+// other name goes through libpfm4 (PMU event names such as INST_RETIRED:ANY_P).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "symbolize/result.h"
+
+namespace goperf::profiler {
+
+struct EventSpec {
+  std::string name;        // as shown to the user ("cpu-clock")
+  uint32_t type = 1;       // PERF_TYPE_*
+  uint64_t config = 0;
+  uint64_t config1 = 0;
+  uint64_t config2 = 0;
+  bool time_based = false; // cpu-clock/task-clock: the period is in nanoseconds
+};
+
+// Resolves an event name. kNotFound for a name neither perf nor libpfm4 knows.
+Result<EventSpec> resolve_event(std::string_view name);
+
+// Whether this host can open the event at all (a hardware event on a machine without a PMU cannot).
+Status probe_event(const EventSpec& spec);
+
+// The default event: cycles where the PMU has it, else cpu-clock. When falling back, *note says why.
+EventSpec default_event(std::string* note);
+
+}  // namespace goperf::profiler

@@ -1,0 +1,389 @@
+// perf_event_open sampler: per-CPU ring buffers fed by per-(thread, CPU) inherited events.
+// Record layouts follow include/uapi/linux/perf_event.h (PERF_RECORD_SAMPLE field order).
+#include "profiler/perf_sampler.h"
+
+#include <dirent.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <string>
+
+namespace goperf::profiler {
+namespace {
+
+// x86-64 perf register numbers (arch/x86/include/uapi/asm/perf_regs.h): the walker needs pc, sp, bp and
+// r14 (the current g in Go's ABIInternal).
+constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8, kRegR14 = 22;
+constexpr uint64_t kRegMask = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp) | (1ULL << kRegR14);
+
+int perf_event_open(perf_event_attr* attr, int pid, int cpu, int group_fd, unsigned long flags) {
+  return static_cast<int>(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
+}
+
+std::vector<int> online_cpus() {
+  std::vector<int> cpus;
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  if (in && std::getline(in, text)) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t comma = text.find(',', pos);
+      std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      size_t dash = part.find('-');
+      int lo = std::atoi(part.c_str());
+      int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
+      for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+  }
+  if (cpus.empty()) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < n; ++c) cpus.push_back(static_cast<int>(c));
+  }
+  return cpus;
+}
+
+std::vector<int> thread_ids(uint32_t pid) {
+  std::vector<int> tids;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return tids;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    tids.push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return tids;
+}
+
+long read_sysctl(const char* path) {
+  std::ifstream in(path);
+  long v = -1;
+  if (in) in >> v;
+  return v;
+}
+
+Error open_error(int err, const PerfSamplerOptions& o, uint32_t pid) {
+  if (err == EACCES || err == EPERM) {
+    long paranoid = read_sysctl("/proc/sys/kernel/perf_event_paranoid");
+    return make_error(ErrorCode::kPermission,
+                      "perf_event_open on process " + std::to_string(pid) +
+                          " denied: kernel.perf_event_paranoid=" + std::to_string(paranoid) +
+                          "; run as root, grant CAP_PERFMON, or lower it (sysctl kernel.perf_event_paranoid=1)");
+  }
+  if (err == ESRCH) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
+  if (err == EINVAL && !o.event.time_based) {
+    long max_rate = read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate");
+    if (max_rate > 0 && o.frequency_hz > static_cast<uint64_t>(max_rate)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "sampling rate " + std::to_string(o.frequency_hz) +
+                            " Hz refused: above kernel.perf_event_max_sample_rate=" + std::to_string(max_rate));
+    }
+  }
+  if (err == ENOENT || err == EOPNOTSUPP) {
+    return make_error(ErrorCode::kUnsupported, "event '" + o.event.name + "' is not supported here");
+  }
+  return make_error(ErrorCode::kIo, std::string("perf_event_open: ") + std::strerror(err));
+}
+
+struct Ring {
+  int cpu = -1;
+  int fd = -1;  // the event whose buffer this is; the CPU's other events write into it
+  uint8_t* base = nullptr;
+  size_t map_size = 0;
+  size_t data_size = 0;
+};
+
+class PerfSampler final : public unwind::Sampler {
+ public:
+  explicit PerfSampler(PerfSamplerOptions o) : o_(std::move(o)), kernel_chain_(o_.kernel_callchain) {}
+  ~PerfSampler() override {
+    for (auto& r : rings_) {
+      if (r.base) munmap(r.base, r.map_size);
+    }
+    for (int fd : fds_) close(fd);
+  }
+
+  Status start() override {
+    long max_rate = read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate");
+    if (max_rate > 0 && o_.frequency_hz > static_cast<uint64_t>(max_rate)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "sampling rate " + std::to_string(o_.frequency_hz) +
+                            " Hz refused: above kernel.perf_event_max_sample_rate=" + std::to_string(max_rate));
+    }
+    if (o_.frequency_hz == 0) return make_error(ErrorCode::kInvalidArgument, "sampling rate must be > 0");
+    cpus_ = online_cpus();
+    rings_.resize(cpus_.size());
+    for (uint32_t pid : o_.pids) {
+      if (o_.enable_on_exec) {
+        if (auto st = attach_task(static_cast<int>(pid), pid); !st) return st;
+        continue;
+      }
+      // Threads created while we attach are caught by the rescans; later ones by inherit.
+      std::set<int> done;
+      for (int round = 0; round < 20; ++round) {
+        auto tids = thread_ids(pid);
+        if (tids.empty() && done.empty()) {
+          return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
+        }
+        bool added = false;
+        for (int tid : tids) {
+          if (!done.insert(tid).second) continue;
+          added = true;
+          auto st = attach_task(tid, pid);
+          if (!st && st.error().code() != ErrorCode::kNotFound) return st;  // a thread that exited is fine
+        }
+        if (!added) break;
+      }
+      if (attached_threads_ == 0) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
+    }
+    return {};
+  }
+
+  Status poll(const Sink& sink, int timeout_ms) override {
+    if (timeout_ms > 0 && !has_data()) {
+      std::vector<pollfd> pfds;
+      for (auto& r : rings_) {
+        if (r.fd >= 0) pfds.push_back({r.fd, POLLIN, 0});
+      }
+      ::poll(pfds.data(), pfds.size(), timeout_ms);
+    }
+    for (auto& r : rings_) {
+      if (r.base) drain(r, sink);
+    }
+    return {};
+  }
+
+  void stop() override {
+    for (int fd : fds_) ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+  }
+
+  unwind::SamplerStats stats() const override { return stats_; }
+  const char* name() const override { return "perf"; }
+
+ private:
+  perf_event_attr make_attr() const {
+    perf_event_attr a{};
+    a.size = sizeof(a);
+    a.type = o_.event.type;
+    a.config = o_.event.config;
+    a.config1 = o_.event.config1;
+    a.config2 = o_.event.config2;
+    if (o_.event.time_based) {
+      a.sample_period = std::max<uint64_t>(1, 1000000000ULL / o_.frequency_hz);  // exact ns per sample
+    } else {
+      a.freq = 1;
+      a.sample_freq = o_.frequency_hz;
+    }
+    a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |
+                    PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    if (kernel_chain_) {
+      a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+      a.exclude_callchain_user = 1;  // the user part is unwound from the stack copy (Go has no frame info the kernel reads right)
+    }
+    a.exclude_kernel = kernel_samples_ ? 0 : 1;
+    a.sample_regs_user = kRegMask;
+    a.sample_stack_user = o_.stack_bytes;
+    a.inherit = 1;
+    a.exclude_hv = 1;
+    a.use_clockid = 1;
+    a.clockid = CLOCK_MONOTONIC;
+    a.disabled = o_.enable_on_exec ? 1 : 0;
+    a.enable_on_exec = o_.enable_on_exec ? 1 : 0;
+    a.watermark = 1;
+    return a;
+  }
+
+  Status attach_task(int tid, uint32_t pid) {
+    for (size_t i = 0; i < cpus_.size(); ++i) {
+      perf_event_attr a = make_attr();
+      Ring& ring = rings_[i];
+      a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
+      int fd = perf_event_open(&a, tid, cpus_[i], -1, PERF_FLAG_FD_CLOEXEC);
+      if (fd < 0 && (errno == EACCES || errno == EPERM) && kernel_samples_) {
+        // Kernel samples need paranoid <= 1 (or CAP_PERFMON): sample user time only.
+        kernel_samples_ = false;
+        kernel_chain_ = false;
+        a = make_attr();
+        a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
+        fd = perf_event_open(&a, tid, cpus_[i], -1, PERF_FLAG_FD_CLOEXEC);
+      }
+      if (fd < 0) {
+        int err = errno;
+        if (err == ENODEV) continue;  // CPU went offline
+        if (err == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
+        return open_error(err, o_, pid);
+      }
+      fds_.push_back(fd);
+      if (ring.fd < 0) {
+        ring.cpu = cpus_[i];
+        ring.fd = fd;
+        if (auto st = map_ring(ring); !st) return st;
+      } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fd) != 0) {
+        return make_error(ErrorCode::kIo, std::string("PERF_EVENT_IOC_SET_OUTPUT: ") + std::strerror(errno));
+      }
+    }
+    ++attached_threads_;
+    return {};
+  }
+
+  static size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+
+  Status map_ring(Ring& ring) {
+    for (uint32_t pages = o_.ring_pages; pages >= 8; pages /= 2) {
+      size_t size = (pages + 1) * page_size();
+      void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd, 0);
+      if (p != MAP_FAILED) {
+        ring.base = static_cast<uint8_t*>(p);
+        ring.map_size = size;
+        ring.data_size = pages * page_size();
+        return {};
+      }
+      if (errno != EPERM && errno != ENOMEM) break;  // locked-memory limit: try a smaller buffer
+    }
+    return make_error(ErrorCode::kIo, std::string("mmap of the perf ring buffer failed: ") + std::strerror(errno) +
+                                          " (see kernel.perf_event_mlock_kb)");
+  }
+
+  bool has_data() const {
+    for (const auto& r : rings_) {
+      if (!r.base) continue;
+      auto* meta = reinterpret_cast<perf_event_mmap_page*>(r.base);
+      if (__atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE) != meta->data_tail) return true;
+    }
+    return false;
+  }
+
+  void drain(Ring& r, const Sink& sink) {
+    auto* meta = reinterpret_cast<perf_event_mmap_page*>(r.base);
+    uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = meta->data_tail;
+    const uint8_t* data = r.base + page_size();
+    while (tail < head) {
+      size_t off = tail % r.data_size;
+      perf_event_header hdr;
+      copy_out(data, r.data_size, off, &hdr, sizeof(hdr));
+      if (hdr.size < sizeof(hdr)) break;  // corrupt: never expected
+      const uint8_t* rec;
+      if (off + hdr.size <= r.data_size) {
+        rec = data + off;
+      } else {
+        scratch_.resize(hdr.size);
+        copy_out(data, r.data_size, off, scratch_.data(), hdr.size);
+        rec = scratch_.data();
+      }
+      handle(rec, hdr, sink);
+      tail += hdr.size;
+      stats_.bytes_read += hdr.size;
+    }
+    __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+  }
+
+  static void copy_out(const uint8_t* data, size_t size, size_t off, void* out, size_t n) {
+    size_t first = std::min(n, size - off);
+    std::memcpy(out, data + off, first);
+    if (first < n) std::memcpy(static_cast<uint8_t*>(out) + first, data, n - first);
+  }
+
+  void handle(const uint8_t* rec, const perf_event_header& hdr, const Sink& sink) {
+    const uint8_t* p = rec + sizeof(hdr);
+    const uint8_t* end = rec + hdr.size;
+    auto u64 = [&]() -> uint64_t {
+      uint64_t v = 0;
+      if (p + 8 <= end) std::memcpy(&v, p, 8);
+      p += 8;
+      return v;
+    };
+    switch (hdr.type) {
+      case PERF_RECORD_LOST: {
+        u64();  // id
+        stats_.lost += u64();
+        return;
+      }
+      case PERF_RECORD_LOST_SAMPLES:
+        stats_.lost += u64();
+        return;
+      case PERF_RECORD_SAMPLE:
+        break;
+      default:
+        return;
+    }
+    unwind::RawSample s;
+    s.in_kernel = (hdr.misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
+    uint64_t ip = u64();
+    uint64_t pidtid = u64();
+    s.pid = static_cast<uint32_t>(pidtid);
+    s.tid = static_cast<uint32_t>(pidtid >> 32);
+    s.time_ns = u64();
+    s.period = u64();
+    if (kernel_chain_) {
+      uint64_t nr = u64();
+      chain_.clear();
+      for (uint64_t i = 0; i < nr && p < end; ++i) {
+        uint64_t pc = u64();
+        if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) continue;  // context marker
+        chain_.push_back(pc);
+      }
+      if (s.in_kernel) s.kernel_chain = chain_;
+    }
+    if (s.in_kernel && s.kernel_chain.empty()) {
+      chain_.assign(1, ip);
+      s.kernel_chain = chain_;
+    }
+    uint64_t abi = u64();
+    if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
+      // Registers come in ascending bit order of the mask.
+      s.user_regs.fp = u64();
+      s.user_regs.sp = u64();
+      s.user_regs.pc = u64();
+      s.user_regs.g = u64();
+    } else if (!s.in_kernel) {
+      s.user_regs.pc = ip;
+    }
+    uint64_t size = u64();
+    if (size > 0 && p + size + 8 <= end) {
+      const uint8_t* stack = p;
+      p += size;
+      uint64_t dyn = u64();
+      s.stack = std::span<const uint8_t>(stack, std::min(size, dyn));
+      s.stack_base = s.user_regs.sp;
+    }
+    ++stats_.samples;
+    sink(s);
+  }
+
+  PerfSamplerOptions o_;
+  bool kernel_chain_;
+  std::vector<int> cpus_;
+  std::vector<Ring> rings_;
+  std::vector<int> fds_;
+  std::vector<uint8_t> scratch_;
+  std::vector<uint64_t> chain_;
+  unwind::SamplerStats stats_;
+  size_t attached_threads_ = 0;
+  bool kernel_samples_ = true;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<unwind::Sampler>> make_perf_sampler(const PerfSamplerOptions& options) {
+  if (options.pids.empty()) return make_error(ErrorCode::kInvalidArgument, "no process to sample");
+  if (options.stack_bytes % 8 != 0 || options.stack_bytes > 60000) {
+    return make_error(ErrorCode::kInvalidArgument, "stack copy size must be a multiple of 8 below 60000 bytes");
+  }
+  auto s = std::make_unique<PerfSampler>(options);
+  return std::unique_ptr<unwind::Sampler>(std::move(s));
+}
+
+}  // namespace goperf::profiler

@@ -1,0 +1,31 @@
+// PerfSampler: the perf_event_open implementation of unwind::Sampler.
+//
+// One ring buffer per CPU; one event per (thread, CPU) of each target process, inherit=1 so threads the
+// target creates later are followed by the kernel (the way perf record -p does it), all redirected into
+// the CPU's buffer with PERF_EVENT_IOC_SET_OUTPUT. For a child started by goperf (`-- CMD`) one event per
+// CPU on the child with inherit=1 and enable_on_exec=1 covers every thread from its first instruction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "profiler/perf_event_spec.h"
+#include "symbolize/result.h"
+#include "unwind/sampler.h"
+
+namespace goperf::profiler {
+
+struct PerfSamplerOptions {
+  std::vector<uint32_t> pids;      // processes to attach to (tgids)
+  bool enable_on_exec = false;     // pids are children stopped before exec: count from their exec on
+  EventSpec event;
+  uint64_t frequency_hz = 99;
+  uint32_t stack_bytes = 32768;    // user stack copied per sample (multiple of 8, < 64 KiB)
+  uint32_t ring_pages = 512;       // per CPU (power of two); halved while the kernel refuses it
+  bool kernel_callchain = true;    // ask for the kernel part of the callchain (needs paranoid <= 1 or root)
+};
+
+Result<std::unique_ptr<unwind::Sampler>> make_perf_sampler(const PerfSamplerOptions& options);
+
+}  // namespace goperf::profiler

@@ -1,0 +1,264 @@
+// Raw samples -> Profile. Per process: an AddressSpace (re-read from /proc/PID/maps when a pc falls in
+// no known mapping, at most once a second), a pc -> location cache, and the shared walker.
+#include "profiler/sample_symbolizer.h"
+
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "flamegraph/profile_builder.h"
+#include "profiler/record_kernel_symbols.h"
+#include "symbolize/elf_file.h"
+#include "symbolize/frame.h"
+#include "symbolize/module.h"
+#include "unwind/address_space.h"
+#include "unwind/mappings.h"
+#include "unwind/stack_walker.h"
+#include "unwind/stack_window_memory.h"
+
+namespace goperf::profiler {
+namespace {
+
+constexpr size_t kMaxFrames = 512;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The vdso is the same image in every process of this kernel: name its functions from our own copy.
+std::shared_ptr<const symbolize::Module> open_own_vdso(uint64_t* link_base) {
+  auto base = getauxval(AT_SYSINFO_EHDR);
+  if (base == 0) return nullptr;
+  auto maps = unwind::Mappings::read_proc(getpid());
+  if (!maps) return nullptr;
+  const unwind::Mapping* m = maps->find(base);
+  if (m == nullptr) return nullptr;
+  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(m->start), m->end - m->start);
+  auto elf = symbolize::ElfFile::from_bytes(bytes, "[vdso]");
+  if (!elf) return nullptr;
+  uint64_t lowest = UINT64_MAX;
+  for (const auto& seg : (*elf)->segments()) {
+    if (seg.type == 1 /* PT_LOAD */ && seg.vaddr < lowest) lowest = seg.vaddr;
+  }
+  *link_base = lowest == UINT64_MAX ? 0 : lowest;
+  auto module = symbolize::Module::from_elf(*elf);
+  if (!module) return nullptr;
+  return *module;
+}
+
+}  // namespace
+
+struct SampleSymbolizer::Impl {
+  struct Process {
+    uint32_t pid = 0;
+    std::unique_ptr<unwind::AddressSpace> space;
+    std::unordered_map<uint64_t, uint32_t> locations;  // (pc << 1 | exact) -> location index
+    std::unordered_map<const unwind::Mapping*, int32_t> mappings;
+    int64_t last_refresh_ns = 0;
+  };
+
+  SampleSymbolizerOptions options;
+  flamegraph::ProfileBuilder builder;
+  std::unordered_map<uint32_t, Process> processes;
+  std::optional<KernelSymbols> kernel;
+  std::unordered_map<uint64_t, uint32_t> kernel_locations;
+  std::shared_ptr<const symbolize::Module> vdso;
+  uint64_t vdso_link_base = 0;
+  bool vdso_tried = false;
+  SymbolizerStats stats;
+  std::vector<symbolize::Frame> frames;
+  std::vector<flamegraph::Line> lines;
+  std::vector<uint32_t> stack;
+  std::array<unwind::PhysicalFrame, kMaxFrames> physical;
+
+  static std::vector<flamegraph::ValueType> sample_types(const SampleSymbolizerOptions& o) {
+    if (o.time_based) return {{"samples", "count"}, {"cpu", "nanoseconds"}};
+    return {{"samples", "count"}, {o.event_name, "count"}};
+  }
+
+  explicit Impl(SampleSymbolizerOptions o)
+      : options(std::move(o)),
+        builder(sample_types(options),
+                options.time_based ? flamegraph::ValueType{"cpu", "nanoseconds"}
+                                   : flamegraph::ValueType{options.event_name, "count"},
+                static_cast<int64_t>(options.period)) {
+    for (uint32_t pid : options.pids) process(pid);
+  }
+
+  Process& process(uint32_t pid) {
+    auto [it, inserted] = processes.try_emplace(pid);
+    Process& p = it->second;
+    if (inserted) {
+      p.pid = pid;
+      refresh(p);
+    }
+    return p;
+  }
+
+  void refresh(Process& p) {
+    p.last_refresh_ns = steady_ns();
+    auto space = unwind::AddressSpace::for_process(static_cast<pid_t>(p.pid));
+    if (!space) return;  // gone: keep what we had
+    // Locations already made stay valid (they hold runtime addresses); mapping indexes are re-made.
+    p.mappings.clear();
+    p.space = std::move(*space);
+  }
+
+  int32_t mapping_for(Process& p, const unwind::Mapping* m, const symbolize::Module* module) {
+    auto it = p.mappings.find(m);
+    if (it != p.mappings.end()) return it->second;
+    flamegraph::Mapping fm;
+    fm.start = m->start;
+    fm.limit = m->end;
+    fm.offset = m->offset;
+    fm.filename = m->path;
+    if (module != nullptr) {
+      fm.build_id = module->elf().gnu_build_id();
+      if (fm.build_id.empty()) fm.build_id = module->elf().go_build_id();
+      fm.has_functions = true;
+      fm.has_filenames = module->is_go();
+      fm.has_line_numbers = module->is_go();
+      fm.has_inline_frames = module->is_go();
+    }
+    int32_t index = builder.add_mapping(fm);
+    p.mappings.emplace(m, index);
+    return index;
+  }
+
+  uint32_t user_location(Process& p, uint64_t pc, bool exact) {
+    uint64_t key = (pc << 1) | (exact ? 1 : 0);
+    if (auto it = p.locations.find(key); it != p.locations.end()) return it->second;
+    ++stats.pc_cache_misses;
+    frames.clear();
+    int32_t mapping = -1;
+    std::optional<unwind::ModuleRef> ref;
+    const unwind::Mapping* m = nullptr;
+    if (p.space) {
+      ref = p.space->find(pc);
+      m = p.space->mappings().find(pc);
+      if (m == nullptr && steady_ns() - p.last_refresh_ns > 1000000000) {
+        refresh(p);  // a library loaded since we read the maps
+        if (p.space) {
+          ref = p.space->find(pc);
+          m = p.space->mappings().find(pc);
+        }
+      }
+    }
+    if (ref && ref->module != nullptr) {
+      ref->module->symbolize(ref->link_pc, !exact, frames);
+    } else if (m != nullptr && m->path == "[vdso]") {
+      load_vdso();
+      if (vdso) vdso->symbolize(pc - m->start + vdso_link_base, !exact, frames);
+    }
+    if (m != nullptr) mapping = mapping_for(p, m, ref ? ref->module : nullptr);
+    lines.clear();
+    bool known = false;
+    for (const auto& f : frames) {
+      if (!f.known()) continue;
+      known = true;
+      uint32_t fn = builder.add_function(f.function, f.function, f.file, f.start_line);
+      lines.push_back({fn, f.line});
+    }
+    uint32_t loc;
+    if (known) {
+      loc = builder.add_location(pc, mapping, std::span<const flamegraph::Line>(lines));
+    } else {
+      // Unnamed: keep the address so the profile can be symbolized again later.
+      loc = builder.add_location(pc, mapping, std::span<const flamegraph::Line>());
+    }
+    p.locations.emplace(key, loc);
+    return loc;
+  }
+
+  void load_vdso() {
+    if (vdso_tried) return;
+    vdso_tried = true;
+    vdso = open_own_vdso(&vdso_link_base);
+  }
+
+  uint32_t kernel_location(uint64_t pc) {
+    if (auto it = kernel_locations.find(pc); it != kernel_locations.end()) return it->second;
+    if (!kernel) kernel.emplace(options.kernel_symbols ? "/proc/kallsyms" : "/dev/null");
+    uint32_t loc = builder.add_named_location(kernel->readable() ? kernel->name(pc) : "[kernel]");
+    kernel_locations.emplace(pc, loc);
+    return loc;
+  }
+
+  void add(const unwind::RawSample& s) {
+    ++stats.samples;
+    stack.clear();
+    for (uint64_t pc : s.kernel_chain) {
+      uint32_t loc = kernel_location(pc);
+      // Without kallsyms every kernel pc is "[kernel]": keep one such frame, not a run of them.
+      if (!stack.empty() && stack.back() == loc) continue;
+      stack.push_back(loc);
+    }
+    Process& p = process(s.pid);
+    if (s.user_regs.pc != 0) {
+      unwind::StackWindowMemory memory(p.space.get(), nullptr);
+      memory.set_window(s.stack_base, s.stack);
+      size_t n = 0;
+      if (p.space) {
+        unwind::StackWalker walker(memory, *p.space);
+        unwind::WalkOptions wo;
+        wo.innermost_exact = true;
+        wo.stack_lo = s.stack_base;
+        auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
+        n = result.count;
+        if (!result.complete()) ++stats.incomplete;
+      }
+      if (n == 0) {
+        physical[0] = unwind::PhysicalFrame{};
+        physical[0].pc = s.user_regs.pc;
+        physical[0].exact_pc = true;
+        n = 1;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t loc = user_location(p, physical[i].pc, physical[i].exact_pc);
+        stack.push_back(loc);
+        ++stats.frames;
+        if (builder.profile().locations[loc].lines.empty()) ++stats.unknown_frames;
+      }
+    }
+    int64_t count = static_cast<int64_t>(s.count);
+    std::array<int64_t, 2> values{count, static_cast<int64_t>(s.period) * count};
+    std::array<flamegraph::Label, 2> labels;
+    size_t nlabels = 0;
+    if (options.thread_label) {
+      labels[nlabels].key = "thread";
+      labels[nlabels].num = s.tid;
+      ++nlabels;
+    }
+    if (options.pids.size() > 1) {
+      labels[nlabels].key = "pid";
+      labels[nlabels].num = s.pid;
+      ++nlabels;
+    }
+    builder.add_sample(stack, values, std::span<const flamegraph::Label>(labels.data(), nlabels));
+  }
+};
+
+SampleSymbolizer::SampleSymbolizer(SampleSymbolizerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+SampleSymbolizer::~SampleSymbolizer() = default;
+
+void SampleSymbolizer::add(const unwind::RawSample& sample) { impl_->add(sample); }
+
+const SymbolizerStats& SampleSymbolizer::stats() const { return impl_->stats; }
+
+flamegraph::Profile SampleSymbolizer::finish(int64_t start_unix_ns, int64_t duration_ns) {
+  auto& prof = impl_->builder.profile();
+  prof.time_nanos = start_unix_ns;
+  prof.duration_nanos = duration_ns;
+  prof.comments.push_back("goperf record: event " + impl_->options.event_name);
+  return impl_->builder.take();
+}
+
+}  // namespace goperf::profiler

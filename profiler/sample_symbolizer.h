@@ -1,0 +1,54 @@
+// SampleSymbolizer: raw sample -> unwound stack (the shared unwind::StackWalker over the sampled stack
+// window) -> symbolized locations (cached per pc) -> aggregated into a pprof-shaped Profile as samples
+// arrive, so memory grows with the number of distinct stacks, not with the recording's length.
+// The output is shaped like runtime/pprof's CPU profile (runtime/pprof/proto.go): sample types
+// samples/count and cpu/nanoseconds, period type cpu/nanoseconds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flamegraph/profile.h"
+#include "unwind/sampler.h"
+
+namespace goperf::profiler {
+
+struct SampleSymbolizerOptions {
+  std::vector<uint32_t> pids;
+  std::string event_name = "cpu-clock";
+  bool time_based = true;          // the period is nanoseconds of CPU time
+  uint64_t period = 10101010;      // nominal period (ns for time-based events)
+  bool thread_label = true;        // label each sample with its thread id ("thread")
+  bool kernel_symbols = true;      // name kernel frames from /proc/kallsyms when readable
+};
+
+struct SymbolizerStats {
+  uint64_t samples = 0;
+  uint64_t frames = 0;           // locations emitted (physical frames)
+  uint64_t unknown_frames = 0;   // physical frames no module could name
+  uint64_t incomplete = 0;       // walks that stopped before the top of the stack
+  uint64_t pc_cache_misses = 0;
+};
+
+class SampleSymbolizer {
+ public:
+  explicit SampleSymbolizer(SampleSymbolizerOptions options);
+  ~SampleSymbolizer();
+  SampleSymbolizer(const SampleSymbolizer&) = delete;
+  SampleSymbolizer& operator=(const SampleSymbolizer&) = delete;
+
+  void add(const unwind::RawSample& sample);
+
+  // Ends the profile: start time (wall clock, ns since the epoch) and duration.
+  flamegraph::Profile finish(int64_t start_unix_ns, int64_t duration_ns);
+
+  const SymbolizerStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace goperf::profiler
