@@ -1,0 +1,3 @@
+module example.com/crash_cgo
+
+go 1.19
