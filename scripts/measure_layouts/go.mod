@@ -1,0 +1,3 @@
+module goperf/scripts/measure_layouts
+
+go 1.19
