@@ -1,0 +1,218 @@
+// StackWalker: one walk loop with the rules of src/runtime/traceback.go (unwinder.resolveInternal and
+// unwinder.next, Go 1.21+; gentraceback in 1.19/1.20 applies the same rules).
+#include "unwind/stack_walker.h"
+
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/mappings.h"
+#include "unwind/memory.h"
+
+namespace goperf::unwind {
+
+using symbolize::FuncKind;
+using symbolize::Pclntab;
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::kTopFrame: return "top frame";
+    case StopReason::kZeroPc: return "zero return address";
+    case StopReason::kFull: return "frame limit";
+    case StopReason::kUnknownPc: return "unknown pc";
+    case StopReason::kNoPcsp: return "no pcsp table";
+    case StopReason::kSpWrite: return "SPWRITE function";
+    case StopReason::kUnreadable: return "stack not readable";
+    case StopReason::kBadFrame: return "bad frame";
+    case StopReason::kStackSwitch: return "stack switch";
+  }
+  return "?";
+}
+
+namespace {
+
+// The mapping of the last lookup: consecutive frames are nearly always in the same module.
+struct ModuleCache {
+  const Mapping* mapping = nullptr;
+  ModuleRef ref;
+};
+
+std::optional<ModuleRef> lookup(const AddressSpace& space, ModuleCache& cache, uint64_t pc) {
+  if (cache.mapping && cache.mapping->contains(pc)) {
+    ModuleRef r = cache.ref;
+    r.link_pc = pc - r.bias;
+    return r;
+  }
+  const Mapping* m = space.mappings().find(pc);
+  if (!m) return std::nullopt;
+  auto ref = space.find(pc);
+  if (ref) {
+    cache.mapping = m;
+    cache.ref = *ref;
+  }
+  return ref;
+}
+
+bool in_bounds(uint64_t sp, uint64_t lo, uint64_t hi) { return hi == 0 || (sp >= lo && sp < hi); }
+
+bool is_code(const AddressSpace& space, uint64_t pc) {
+  const Mapping* m = space.mappings().find(pc);
+  return m && m->executable;
+}
+
+}  // namespace
+
+WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
+  const bool uses_lr = regs.arch == Arch::kArm64;
+  const uint64_t ptr = 8;
+  uint64_t pc = regs.pc, sp = regs.sp, fp_reg = regs.fp, lr = regs.lr;
+  uint64_t lo = options.stack_lo, hi = options.stack_hi;
+  bool exact = options.innermost_exact;
+  bool innermost = true;
+  bool switched = false, just_switched = false;
+  ModuleCache cache;
+  size_t n = 0;
+
+  // Continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp).
+  auto switch_stack = [&]() -> bool {
+    if (!options.switch_to || switched) return false;
+    const RegisterSet& t = *options.switch_to;
+    pc = t.pc;
+    sp = t.sp;
+    fp_reg = t.fp;
+    lr = t.lr;
+    lo = options.switch_stack_lo;
+    hi = options.switch_stack_hi;
+    exact = false;
+    switched = just_switched = true;
+    innermost = false;
+    return true;
+  };
+
+  while (true) {
+    if (n == out.size()) return {n, StopReason::kFull};
+    if (pc == 0) return {n, StopReason::kZeroPc};
+    PhysicalFrame& frame = out[n];
+    frame = PhysicalFrame{};
+    frame.pc = pc;
+    frame.sp = sp;
+    frame.exact_pc = exact;
+    frame.after_switch = just_switched;
+    just_switched = false;
+
+    auto ref = lookup(space_, cache, pc);
+    const Pclntab* tab = ref ? ref->module->pclntab() : nullptr;
+    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+
+    if (f) {
+      frame.is_go = true;
+      ++n;
+      // On the system stack, the switch points lead back to the goroutine (resolveInternal's
+      // unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
+      // g.syscallsp/pc before switching).
+      if (!switched && options.switch_to) {
+        if (f->kind == FuncKind::kMorestack || f->kind == FuncKind::kMcall || f->kind == FuncKind::kAsmcgocall) {
+          --n;  // morestack's frame is replaced by the goroutine's (runtime: frame.pc = curg.sched.pc)
+          if (f->kind != FuncKind::kMorestack) ++n;
+          switch_stack();
+          continue;
+        }
+        if (f->kind == FuncKind::kSystemstack) {
+          // systemstack saved sp in curg.sched.sp (gosave_systemstack_switch): its caller's return
+          // address is on top of the goroutine stack, at the systemstack frame's own delta.
+          auto delta = tab->sp_delta(*f, ref->link_pc).value_or(0);
+          uint64_t gsp = options.switch_to->sp + static_cast<uint64_t>(delta);
+          auto ret = memory_.read_u64(gsp);
+          if (!ret) return {n, StopReason::kUnreadable};
+          frame.fp = gsp + (uses_lr ? 0 : ptr);
+          pc = *ret;
+          sp = frame.fp;
+          fp_reg = options.switch_to->fp;
+          lo = options.switch_stack_lo;
+          hi = options.switch_stack_hi;
+          exact = false;
+          switched = just_switched = true;
+          innermost = false;
+          continue;
+        }
+      }
+      if (f->flag & Pclntab::kFlagTopFrame) return {n, StopReason::kTopFrame};
+      if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback) {
+        return {n, StopReason::kSpWrite};
+      }
+      if (f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
+      auto delta = tab->sp_delta(*f, ref->link_pc);
+      if (!delta) return {n, StopReason::kNoPcsp};
+      uint64_t ret = 0;
+      uint64_t cfa = sp + static_cast<int64_t>(*delta);
+      if (!uses_lr) {
+        auto r = memory_.read_u64(cfa);
+        if (!r) return {n, StopReason::kUnreadable};
+        ret = *r;
+        // A Go frame with a frame pushes the caller's BP just below the return address.
+        if (*delta > 0) {
+          if (auto bp = memory_.read_u64(cfa - ptr)) fp_reg = *bp;
+        }
+        cfa += ptr;
+      } else {
+        if (innermost && *delta == 0) {
+          ret = lr;
+        } else {
+          auto r = memory_.read_u64(sp);
+          if (!r) return {n, StopReason::kUnreadable};
+          ret = *r;
+        }
+      }
+      frame.fp = cfa;
+      if (cfa <= sp && *delta > 0) return {n, StopReason::kBadFrame};
+      if (!in_bounds(cfa, lo, hi + 1)) return {n, StopReason::kBadFrame};
+      // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
+      exact = f->kind == FuncKind::kSigpanic || f->kind == FuncKind::kAsyncPreempt || f->kind == FuncKind::kDebugCallV2;
+      if (uses_lr && exact) {
+        // arm64: the injected call's frame sits on an aligned extra word; the interrupted function's
+        // LR may be that word when its own frame is empty (unwinder.next).
+        auto saved = memory_.read_u64(cfa);
+        if (saved) lr = *saved;
+        cfa += 16;
+      }
+      pc = ret;
+      sp = cfa;
+      innermost = false;
+      continue;
+    }
+
+    // C code (or unknown): frame pointers, validated; on failure resume on the goroutine stack.
+    ++n;
+    if (!ref && !is_code(space_, pc)) {
+      if (switch_stack()) continue;
+      return {n, StopReason::kUnknownPc};
+    }
+    bool ok = fp_reg != 0 && (fp_reg & 7) == 0 && fp_reg >= sp && in_bounds(fp_reg, lo, hi);
+    uint64_t next_pc = 0, next_fp = 0;
+    if (ok) {
+      auto r = memory_.read_u64(fp_reg + ptr);
+      auto b = memory_.read_u64(fp_reg);
+      ok = r && b;
+      if (ok) {
+        next_pc = *r;
+        next_fp = *b;
+        ok = next_pc == 0 || is_code(space_, next_pc);
+      }
+    }
+    if (!ok) {
+      if (switch_stack()) continue;
+      return {n, StopReason::kBadFrame};
+    }
+    if (next_pc == 0) {
+      if (switch_stack()) continue;
+      return {n, StopReason::kZeroPc};
+    }
+    frame.fp = fp_reg + 2 * ptr;
+    sp = frame.fp;
+    pc = next_pc;
+    fp_reg = next_fp;
+    exact = false;
+    innermost = false;
+  }
+}
+
+}  // namespace goperf::unwind
