@@ -10,6 +10,10 @@
 #include "symbolize/result.h"
 #include "unwind/sampler.h"
 
+namespace goperf::unwind {
+struct GoRuntimeLayout;
+}
+
 namespace goperf::bpf {
 
 struct BpfSamplerOptions {
@@ -22,11 +26,25 @@ struct BpfSamplerOptions {
   uint32_t g_goid_offset = 0;
   uint32_t g_labels_offset = 0;
   int64_t tls_g_offset = -8;      // where g lives relative to fs_base when r14 cannot be trusted
+  // Added by the eBPF backend (all from unwind::GoRuntimeLayout; 0 = not read):
+  uint32_t g_stack_hi_offset = 0; // g.stack.hi: sp must lie in [stack.lo, stack.hi) for g to be trusted,
+                                  // and the copy stops at stack.hi (stack.lo is the word before)
+  uint32_t g_m_offset = 0;        // g.m and m.curg: samples on g0/gsignal are charged to m.curg, as
+  uint32_t m_curg_offset = 0;     // runtime/pprof does
+  int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
+  bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel
+  uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained
 };
+
+// Fills the Go runtime fields of options (g.stack.hi, g.m, m.curg, goid, labels, go_minor) from the
+// layout of the target's Go version; the TLS slot is left as given.
+void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& layout);
 
 // Whether the eBPF sampler can run here; the error says what is missing (CAP_BPF, BTF, program type).
 Status bpf_available();
 
+// The sampler is ready to start() when this returns; after stop(), further poll() calls deliver what
+// was still in the kernel (ring buffer and aggregation map), then nothing.
 Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOptions& options);
 
 }  // namespace goperf::bpf

@@ -1,0 +1,401 @@
+// BpfSampler: loads go_stack.bpf.c (through its generated skeleton), attaches it to a sampling perf event
+// on every online CPU, and turns its ring-buffer records and aggregated counts into unwind::RawSamples.
+#include "bpf/bpf_sampler.h"
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <unordered_map>
+
+#include "bpf/label_reader.h"
+#include "unwind/go_runtime_layout.h"
+
+#ifdef GOPERF_HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+
+#include "bpf/go_stack.h"
+#include "go_stack.skel.h"
+#endif
+
+namespace goperf::bpf {
+
+void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& layout) {
+  options.g_stack_hi_offset = layout.g.stack_hi;
+  options.g_m_offset = layout.g.m;
+  options.m_curg_offset = layout.m.curg;
+  options.g_goid_offset = layout.g.goid;
+  options.g_labels_offset = layout.g.labels;
+  options.go_minor = layout.go_minor;
+}
+
+#ifndef GOPERF_HAVE_BPF
+
+Status bpf_available() {
+  return make_error(ErrorCode::kUnsupported, "eBPF backend not built (configure with -DGOPERF_BPF=ON)");
+}
+
+Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOptions&) {
+  return bpf_available().error();
+}
+
+#else
+
+namespace {
+
+// Online CPUs from /sys/devices/system/cpu/online ("0-3,5").
+std::vector<int> online_cpus() {
+  std::vector<int> cpus;
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string list;
+  std::getline(in, list);
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    std::string part = list.substr(pos, end - pos);
+    size_t dash = part.find('-');
+    int lo = std::atoi(part.c_str());
+    int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+    pos = end + 1;
+  }
+  return cpus;
+}
+
+bool has_cap(const __user_cap_data_struct (&data)[2], int cap) {
+  return (data[cap / 32].effective >> (cap % 32)) & 1u;
+}
+
+int quiet_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_WARN && std::getenv("GOPERF_BPF_DEBUG")) return std::vfprintf(stderr, fmt, args);
+  return 0;
+}
+
+// /proc/PID/mem, opened once per process.
+class ProcMemReader final : public RemoteReader {
+ public:
+  ~ProcMemReader() override {
+    for (auto& [pid, fd] : fds_)
+      if (fd >= 0) close(fd);
+  }
+  void select(uint32_t pid) {
+    auto it = fds_.find(pid);
+    if (it == fds_.end()) {
+      std::string path = "/proc/" + std::to_string(pid) + "/mem";
+      it = fds_.emplace(pid, open(path.c_str(), O_RDONLY | O_CLOEXEC)).first;
+    }
+    fd_ = it->second;
+  }
+  bool read(uint64_t addr, std::span<uint8_t> out) override {
+    if (fd_ < 0) return false;
+    return pread(fd_, out.data(), out.size(), static_cast<off_t>(addr)) == static_cast<ssize_t>(out.size());
+  }
+
+ private:
+  std::unordered_map<uint32_t, int> fds_;
+  int fd_ = -1;
+};
+
+struct SkelDeleter {
+  void operator()(go_stack* s) const { go_stack::destroy(s); }
+};
+struct LinkDeleter {
+  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
+};
+struct RingDeleter {
+  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+struct KeyHash {
+  size_t operator()(const goperf_agg_key& k) const { return k.hash ^ (uint64_t{k.tgid} << 17); }
+};
+struct KeyEq {
+  bool operator()(const goperf_agg_key& a, const goperf_agg_key& b) const {
+    return a.hash == b.hash && a.tgid == b.tgid;
+  }
+};
+
+// The data of a key's first record, kept until the key's counts are drained.
+struct Cached {
+  goperf_sample head{};  // stack[] unused: the bytes are in `stack`
+  std::vector<uint8_t> stack;
+  std::vector<uint64_t> kernel;
+};
+
+class BpfSampler final : public unwind::Sampler {
+ public:
+  explicit BpfSampler(BpfSamplerOptions options) : options_(std::move(options)), labels_(options_.go_minor) {}
+  ~BpfSampler() override { detach(); }
+
+  Status load();
+  Status start() override;
+  Status poll(const Sink& sink, int timeout_ms) override;
+  void stop() override { detach(); }
+  unwind::SamplerStats stats() const override { return stats_; }
+  const char* name() const override { return "bpf"; }
+
+ private:
+  static int on_record(void* ctx, void* data, size_t size);
+  void handle_record(const goperf_sample& rec, size_t size);
+  void emit(const goperf_sample& head, std::span<const uint8_t> stack, std::span<const uint64_t> kernel,
+            uint64_t count, uint64_t period);
+  std::vector<uint64_t> kernel_chain(int32_t id);
+  void drain();
+  void detach() { links_.clear(); stopped_ = true; }
+
+  BpfSamplerOptions options_;
+  std::unique_ptr<go_stack, SkelDeleter> skel_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  std::unordered_map<goperf_agg_key, Cached, KeyHash, KeyEq> cache_;
+  LabelReader labels_;
+  ProcMemReader mem_;
+  const Sink* sink_ = nullptr;
+  unwind::SamplerStats stats_;
+  bool started_ = false;
+  bool stopped_ = false;
+  std::chrono::steady_clock::time_point last_drain_ = std::chrono::steady_clock::now();
+};
+
+Status BpfSampler::load() {
+  libbpf_set_print(quiet_print);
+  go_stack* raw = go_stack::open();
+  if (!raw) return make_error(ErrorCode::kUnsupported, std::string("cannot open the eBPF program: ") + strerror(errno));
+  skel_.reset(raw);
+  auto& cfg = skel_->rodata->cfg;
+  cfg.stack_bytes = std::min<uint32_t>(options_.stack_bytes, GOPERF_MAX_STACK_BYTES);
+  cfg.g_stack_hi_offset = options_.g_stack_hi_offset;
+  cfg.g_m_offset = options_.g_m_offset;
+  cfg.m_curg_offset = options_.m_curg_offset;
+  cfg.g_goid_offset = options_.g_goid_offset;
+  cfg.g_labels_offset = options_.g_labels_offset;
+  cfg.tls_g_offset = options_.tls_g_offset;
+  cfg.capture_kernel = options_.capture_kernel ? 1 : 0;
+  if (int err = go_stack::load(skel_.get()); err) {
+    return make_error(err == -EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
+                      std::string("cannot load the eBPF program (verifier or kernel): ") + strerror(-err) +
+                          " (GOPERF_BPF_DEBUG=1 shows the verifier log)");
+  }
+  int pids_fd = bpf_map__fd(skel_->maps.pids);
+  for (uint32_t pid : options_.pids) {
+    uint8_t one = 1;
+    if (bpf_map_update_elem(pids_fd, &pid, &one, BPF_ANY))
+      return make_error(ErrorCode::kInternal, std::string("adding pid to the eBPF filter: ") + strerror(errno));
+  }
+  ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.samples), on_record, this, nullptr));
+  if (!ring_) return make_error(ErrorCode::kInternal, std::string("ring buffer: ") + strerror(errno));
+  return {};
+}
+
+Status BpfSampler::start() {
+  if (started_) return {};
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = options_.perf_type;
+  attr.config = options_.perf_config;
+  attr.freq = 1;
+  attr.sample_freq = options_.frequency_hz;
+  for (int cpu : online_cpus()) {
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      if (errno == ENODEV) continue;  // CPU without this PMU
+      int e = errno;
+      links_.clear();
+      return make_error(e == EACCES || e == EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
+                        "perf_event_open on cpu " + std::to_string(cpu) + ": " + strerror(e));
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.goperf_sample, fd);
+    if (!link) {
+      int e = errno;
+      close(fd);
+      links_.clear();
+      return make_error(ErrorCode::kUnsupported, std::string("attaching the eBPF program to a perf event: ") + strerror(e));
+    }
+    links_.emplace_back(link);  // the link owns fd: destroying it closes the event
+  }
+  if (links_.empty()) return make_error(ErrorCode::kUnsupported, "no CPU accepted the sampling event");
+  started_ = true;
+  stopped_ = false;
+  last_drain_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+int BpfSampler::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<BpfSampler*>(ctx);
+  if (size < offsetof(goperf_sample, stack)) return 0;
+  self->handle_record(*static_cast<const goperf_sample*>(data), size);
+  return 0;
+}
+
+std::vector<uint64_t> BpfSampler::kernel_chain(int32_t id) {
+  std::vector<uint64_t> pcs;
+  if (id < 0) return pcs;
+  uint64_t frames[GOPERF_KSTACK_DEPTH] = {};
+  uint32_t key = static_cast<uint32_t>(id);
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.kstacks), &key, frames)) return pcs;
+  stats_.bytes_read += sizeof(frames);
+  for (uint64_t pc : frames) {
+    if (!pc) break;
+    pcs.push_back(pc);
+  }
+  return pcs;
+}
+
+void BpfSampler::handle_record(const goperf_sample& rec, size_t size) {
+  stats_.bytes_read += size;
+  size_t len = std::min<size_t>(rec.stack_len, size - offsetof(goperf_sample, stack));
+  std::span<const uint8_t> stack(rec.stack, len);
+  std::vector<uint64_t> kernel = kernel_chain(rec.kstack_id);
+  emit(rec, stack, kernel, 1, rec.period);
+  if (rec.flags & GOPERF_F_NOAGG) return;
+  Cached& c = cache_[goperf_agg_key{rec.hash, rec.tgid, 0}];
+  std::memcpy(&c.head, &rec, offsetof(goperf_sample, stack));
+  c.stack.assign(stack.begin(), stack.end());
+  c.kernel = std::move(kernel);
+}
+
+void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack, std::span<const uint64_t> kernel,
+                      uint64_t count, uint64_t period) {
+  stats_.samples += count;
+  if (!sink_) return;
+  unwind::RawSample s;
+  s.pid = head.tgid;
+  s.tid = head.tid;
+  s.time_ns = head.time_ns;
+  s.count = count;
+  s.period = count ? period / count : period;
+  s.in_kernel = head.flags & GOPERF_F_IN_KERNEL;
+  s.user_regs.arch = unwind::Arch::kAmd64;
+  s.user_regs.pc = head.pc;
+  s.user_regs.sp = head.sp;
+  s.user_regs.fp = head.fp;
+  s.user_regs.g = (head.flags & GOPERF_F_G_VALID) ? head.g : head.r14;
+  s.user_regs.tls_base = head.fs_base;
+  s.stack_base = head.sp;
+  s.stack = stack;
+  s.kernel_chain = kernel;
+  s.goid = head.goid;
+  if (head.labels) {
+    mem_.select(head.tgid);
+    s.labels = labels_.get(head.tgid, head.labels, mem_);
+  }
+  (*sink_)(s);
+}
+
+// Moves the aggregated counts out of the kernel (deleting them: a key's next sample sends its data again,
+// which keeps the user-space cache bounded by what one drain interval sees).
+void BpfSampler::drain() {
+  int fd = bpf_map__fd(skel_->maps.counts);
+  constexpr uint32_t kBatch = 1024;
+  std::vector<goperf_agg_key> keys(kBatch);
+  std::vector<goperf_agg_value> values(kBatch);
+  uint64_t in_batch = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t n = kBatch;
+    uint64_t out_batch = 0;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
+                                              values.data(), &n, &opts);
+    int e = err ? errno : 0;
+    first = false;
+    stats_.bytes_read += n * (sizeof(goperf_agg_key) + sizeof(goperf_agg_value));
+    for (uint32_t i = 0; i < n; ++i) {
+      if (values[i].count == 0) {
+        cache_.erase(keys[i]);
+        continue;
+      }
+      auto it = cache_.find(keys[i]);
+      if (it == cache_.end()) {
+        stats_.lost += values[i].count;  // its record was lost with a full ring buffer
+        continue;
+      }
+      emit(it->second.head, it->second.stack, it->second.kernel, values[i].count, values[i].period);
+      cache_.erase(it);
+    }
+    if (err) {
+      if (e != ENOENT) stats_.lost += 0;  // nothing more to do: the next drain retries
+      break;
+    }
+    in_batch = out_batch;
+  }
+  // Records of keys that were drained before their data arrived: nothing will count them again.
+  if (stopped_) cache_.clear();
+  // Samples the kernel could not send (ring buffer full): per-CPU counter [1].
+  uint32_t idx = 1;
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(ncpu > 0 ? ncpu : 1);
+  if (!bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &idx, per_cpu.data())) {
+    uint64_t total = 0;
+    for (uint64_t v : per_cpu) total += v;
+    stats_.lost = std::max(stats_.lost, total);
+  }
+}
+
+Status BpfSampler::poll(const Sink& sink, int timeout_ms) {
+  sink_ = &sink;
+  int n = ring_buffer__poll(ring_.get(), stopped_ ? 0 : timeout_ms);
+  if (n < 0 && n != -EINTR) {
+    sink_ = nullptr;
+    return make_error(ErrorCode::kIo, std::string("reading the eBPF ring buffer: ") + strerror(-n));
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (stopped_ || now - last_drain_ >= std::chrono::milliseconds(options_.drain_interval_ms)) {
+    ring_buffer__consume(ring_.get());  // data first, so that drained counts find their records
+    drain();
+    last_drain_ = now;
+  }
+  sink_ = nullptr;
+  return {};
+}
+
+}  // namespace
+
+Status bpf_available() {
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+    return make_error(ErrorCode::kUnsupported,
+                      "eBPF backend unavailable: no kernel BTF (/sys/kernel/btf/vmlinux; needs CONFIG_DEBUG_INFO_BTF)");
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) == 0) {
+    constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
+    bool admin = has_cap(data, kCapSysAdmin);
+    if (!admin && !(has_cap(data, kCapBpf) && has_cap(data, kCapPerfmon)))
+      return make_error(ErrorCode::kPermission,
+                        "eBPF backend unavailable: missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); run as root "
+                        "or grant them with setcap");
+  }
+  libbpf_set_print(quiet_print);
+  if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_PERF_EVENT, nullptr) != 1)
+    return make_error(ErrorCode::kUnsupported, "eBPF backend unavailable: the kernel has no perf_event BPF programs");
+  if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
+    return make_error(ErrorCode::kUnsupported, "eBPF backend unavailable: the kernel has no BPF ring buffer (5.8+)");
+  for (auto [helper, what] : {std::pair{BPF_FUNC_loop, "bpf_loop (5.17+)"},
+                              std::pair{BPF_FUNC_task_pt_regs, "bpf_task_pt_regs (5.15+)"}}) {
+    if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, helper, nullptr) != 1)
+      return make_error(ErrorCode::kUnsupported, std::string("eBPF backend unavailable: the kernel lacks ") + what);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOptions& options) {
+  if (options.pids.empty()) return make_error(ErrorCode::kInvalidArgument, "eBPF sampler: no process to sample");
+  if (options.pids.size() > GOPERF_MAX_PIDS)
+    return make_error(ErrorCode::kInvalidArgument, "eBPF sampler: too many processes");
+  auto sampler = std::make_unique<BpfSampler>(options);
+  if (auto st = sampler->load(); !st) return std::move(st).error();
+  return std::unique_ptr<unwind::Sampler>(std::move(sampler));
+}
+
+#endif  // GOPERF_HAVE_BPF
+
+}  // namespace goperf::bpf

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/* goperf's perf-event program: for each sample of a target process, the user registers, the live part of
+ * the user stack (sp up to the goroutine's stack.hi) and the goroutine (goid, pprof labels pointer).
+ * Identical samples are counted in a hash map; only the first one of each crosses to user space with its
+ * data. Go runtime offsets come from rodata (set by the loader per Go version): no layout is built in. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "go_stack.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct goperf_config cfg = {};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, GOPERF_MAX_PIDS);
+  __type(key, __u32);
+  __type(value, __u8);
+} pids SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, GOPERF_AGG_ENTRIES);
+  __type(key, struct goperf_agg_key);
+  __type(value, struct goperf_agg_value);
+} counts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, GOPERF_RINGBUF_BYTES);
+} samples SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_STACK_TRACE);
+  __uint(max_entries, GOPERF_KSTACK_ENTRIES);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, GOPERF_KSTACK_DEPTH * sizeof(__u64));
+} kstacks SEC(".maps");
+
+/* The record is too large for the 512-byte BPF stack: one per CPU. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct goperf_sample);
+} scratch SEC(".maps");
+
+/* Counters per CPU: [0] samples of targets, [1] ring buffer full (lost), [2] aggregation map full. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void bump(__u32 idx) {
+  __u64 *v = bpf_map_lookup_elem(&stats, &idx);
+  if (v) *v += 1;
+}
+
+static __always_inline __u64 mix(__u64 h, __u64 w) {
+  h ^= w;
+  h *= 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
+}
+
+struct hash_ctx {
+  struct goperf_sample *s;
+  __u64 h;
+  __u32 words;
+};
+
+static long hash_word(__u32 i, void *data) {
+  struct hash_ctx *c = data;
+  if (i >= c->words || i >= GOPERF_MAX_STACK_BYTES / 8) return 1;
+  __u64 w = *(__u64 *)&c->s->stack[(i * 8) & (GOPERF_MAX_STACK_BYTES - 8)];
+  c->h = mix(c->h, w);
+  return 0;
+}
+
+/* Whether sp lies on the stack of g (g.stack.lo <= sp < g.stack.hi); sets *hi. */
+static __always_inline bool on_stack_of(__u64 g, __u64 sp, __u64 *hi) {
+  __u64 bounds[2] = {};
+  if (!g || !cfg.g_stack_hi_offset) return false;
+  if (bpf_probe_read_user(bounds, sizeof(bounds), (void *)(g + cfg.g_stack_hi_offset - 8))) return false;
+  if (bounds[0] > sp || sp >= bounds[1]) return false;
+  *hi = bounds[1];
+  return true;
+}
+
+SEC("perf_event")
+int goperf_sample(struct bpf_perf_event_data *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!bpf_map_lookup_elem(&pids, &tgid)) return 0;
+  bump(0);
+
+  __u32 zero = 0;
+  struct goperf_sample *s = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s) return 0;
+
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
+  s->tgid = tgid;
+  s->tid = (__u32)id;
+  s->time_ns = bpf_ktime_get_ns();
+  s->period = ctx->sample_period;
+  s->pc = BPF_CORE_READ(uregs, ip);
+  s->sp = BPF_CORE_READ(uregs, sp);
+  s->fp = BPF_CORE_READ(uregs, bp);
+  s->r14 = BPF_CORE_READ(uregs, r14);
+  s->fs_base = BPF_CORE_READ(task, thread.fsbase);
+  s->flags = (ctx->regs.cs & 3) == 0 ? GOPERF_F_IN_KERNEL : 0;
+  s->kstack_id = -1;
+  s->g = 0;
+  s->goid = 0;
+  s->labels = 0;
+  s->pad = 0;
+
+  /* The current g: the TLS slot is right in every Go frame (assembly included, where r14 may be scratch);
+   * r14 is the fallback for binaries whose TLS offset is unknown. Trusted only if sp is on its stack. */
+  __u64 sp = s->sp, hi = 0, g = 0;
+  if (cfg.tls_g_offset && s->fs_base)
+    bpf_probe_read_user(&g, sizeof(g), (void *)(s->fs_base + cfg.tls_g_offset));
+  if (!on_stack_of(g, sp, &hi)) {
+    g = s->r14;
+    if (!on_stack_of(g, sp, &hi)) g = 0;
+  }
+  if (g) {
+    s->g = g;
+    s->flags |= GOPERF_F_G_VALID;
+    /* pprof charges a sample to m.curg (the user goroutine) even when g is g0 or gsignal. */
+    __u64 curg = g;
+    if (cfg.g_m_offset && cfg.m_curg_offset) {
+      __u64 m = 0, c = 0;
+      if (!bpf_probe_read_user(&m, sizeof(m), (void *)(g + cfg.g_m_offset)) && m &&
+          !bpf_probe_read_user(&c, sizeof(c), (void *)(m + cfg.m_curg_offset)) && c)
+        curg = c;
+    }
+    if (cfg.g_goid_offset) bpf_probe_read_user(&s->goid, sizeof(s->goid), (void *)(curg + cfg.g_goid_offset));
+    if (cfg.g_labels_offset)
+      bpf_probe_read_user(&s->labels, sizeof(s->labels), (void *)(curg + cfg.g_labels_offset));
+  }
+
+  /* Copy the live stack only: on a goroutine stack that is sp..stack.hi, often a few hundred bytes. */
+  __u32 n = cfg.stack_bytes;
+  if (hi && hi - sp < n) n = hi - sp;
+  n = (n + 7) & ~7u;
+  if (n > GOPERF_MAX_STACK_BYTES) n = GOPERF_MAX_STACK_BYTES;
+  if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) {
+    n = 4096 - (sp & 4095);
+    n &= ~7u;
+    if (n > GOPERF_MAX_STACK_BYTES) n = GOPERF_MAX_STACK_BYTES;
+    s->flags |= GOPERF_F_STACK_SHORT;
+    if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) n = 0;
+  }
+  s->stack_len = n;
+
+  if ((s->flags & GOPERF_F_IN_KERNEL) && cfg.capture_kernel)
+    s->kstack_id = bpf_get_stackid(ctx, &kstacks, 0);
+
+  struct hash_ctx hc = {.s = s, .h = 0xcbf29ce484222325ULL, .words = n / 8};
+  hc.h = mix(hc.h, s->pc);
+  hc.h = mix(hc.h, sp);
+  hc.h = mix(hc.h, s->fp);
+  hc.h = mix(hc.h, s->g);
+  hc.h = mix(hc.h, s->goid);
+  hc.h = mix(hc.h, s->labels);
+  hc.h = mix(hc.h, ((__u64)(__u32)s->kstack_id << 32) | s->flags);
+  hc.h = mix(hc.h, n);
+  bpf_loop(n / 8, hash_word, &hc, 0);
+  s->hash = hc.h;
+
+  struct goperf_agg_key key = {.hash = hc.h, .tgid = tgid};
+  struct goperf_agg_value *v = bpf_map_lookup_elem(&counts, &key);
+  if (v) {
+    __sync_fetch_and_add(&v->count, 1);
+    __sync_fetch_and_add(&v->period, s->period);
+    return 0;
+  }
+  struct goperf_agg_value init = {};
+  if (bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST)) {
+    /* Map full (or a racing insert): send this one on its own. */
+    s->flags |= GOPERF_F_NOAGG;
+    bump(2);
+  }
+  __u64 len = __builtin_offsetof(struct goperf_sample, stack) + n;
+  if (len > sizeof(*s)) len = sizeof(*s);
+  if (bpf_ringbuf_output(&samples, s, len, 0)) bump(1);
+  return 0;
+}

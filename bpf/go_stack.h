@@ -1,0 +1,70 @@
+/* Records shared by the eBPF program (go_stack.bpf.c) and its loader (bpf_sampler.cpp).
+ * Plain C, fixed-width fields, no pointers: the same bytes on both sides of the ring buffer. */
+#pragma once
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Largest user-stack copy per sample; a power of two so that the verifier can bound reads by masking. */
+#define GOPERF_MAX_STACK_BYTES 16384
+#define GOPERF_MAX_PIDS 1024
+/* Distinct samples aggregated between two drains; beyond it samples go to the ring buffer unaggregated. */
+#define GOPERF_AGG_ENTRIES 16384
+#define GOPERF_KSTACK_ENTRIES 4096
+#define GOPERF_KSTACK_DEPTH 64
+#define GOPERF_RINGBUF_BYTES (8u << 20)
+
+/* goperf_sample.flags */
+#define GOPERF_F_IN_KERNEL 1u   /* the interrupted pc was in the kernel */
+#define GOPERF_F_G_VALID 2u     /* g was found and sp lies on its stack: the copy runs to stack.hi */
+#define GOPERF_F_NOAGG 4u       /* the aggregation map was full: this record stands alone */
+#define GOPERF_F_STACK_SHORT 8u /* the full copy faulted; only the rest of sp's page was copied */
+
+/* Aggregation key: identical captured data (registers, stack bytes, goroutine, labels, kernel stack)
+ * hash to the same key, so the kernel counts repeats instead of sending them again. */
+struct goperf_agg_key {
+  __u64 hash;
+  __u32 tgid;
+  __u32 pad;
+};
+
+struct goperf_agg_value {
+  __u64 count;   /* repeats since the record with the data went through the ring buffer */
+  __u64 period;  /* sum of the events' periods over those repeats */
+};
+
+/* One ring-buffer record: the first occurrence of a key (count 1), followed by stack_len bytes. */
+struct goperf_sample {
+  __u64 hash;
+  __u32 tgid;
+  __u32 tid;
+  __u64 time_ns;
+  __u64 period;
+  __u64 pc;
+  __u64 sp;
+  __u64 fp;
+  __u64 r14;
+  __u64 fs_base;
+  __u64 g;        /* the g the sample ran on (TLS or r14), 0 when none was found */
+  __u64 goid;     /* of m.curg: the user goroutine even when on the system stack */
+  __u64 labels;   /* m.curg.labels: pointer to the runtime/pprof label set, decoded in user space */
+  __s32 kstack_id;
+  __u32 flags;
+  __u32 stack_len;
+  __u32 pad;
+  __u8 stack[GOPERF_MAX_STACK_BYTES];
+};
+
+/* Read-only configuration (rodata): Go runtime offsets from unwind::GoRuntimeLayout, none built in. */
+struct goperf_config {
+  __u32 stack_bytes;
+  __u32 g_stack_hi_offset;
+  __u32 g_m_offset;
+  __u32 m_curg_offset;
+  __u32 g_goid_offset;
+  __u32 g_labels_offset;
+  __s64 tls_g_offset;
+  __u32 capture_kernel;
+  __u32 pad;
+};
