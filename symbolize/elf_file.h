@@ -24,6 +24,7 @@ class ElfFile {
     std::string_view name;
     uint32_t type = 0;  // SHT_*
     uint64_t flags = 0, addr = 0, offset = 0, size = 0;
+    uint32_t link = 0;  // sh_link: a section index (1-based: sections()[link - 1])
   };
   struct Note {
     std::string_view owner;  // "GNU", "Go", "CORE", "LINUX"
@@ -47,7 +48,8 @@ class ElfFile {
   bool is_pie() const;                     // ET_DYN with an entry point
 
   const std::vector<Segment>& segments() const;
-  const std::vector<Section>& sections() const;  // empty when section headers were stripped
+  // Empty when section headers were stripped; sections()[i] is ELF section index i + 1.
+  const std::vector<Section>& sections() const;
   std::optional<Section> find_section(std::string_view name) const;
   std::vector<Note> notes() const;               // from PT_NOTE segments (or SHT_NOTE sections)
 

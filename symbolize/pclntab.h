@@ -21,7 +21,11 @@ enum class FuncKind : uint8_t {
   kNormal, kGoexit, kMstart, kRt0Go, kMorestack, kSystemstack, kSystemstackSwitch, kMcall, kSigpanic,
   kAsyncPreempt, kCgocallback, kAsmcgocall, kGogo, kDebugCallV2, kRuntimeMain, kGopanic, kPanicwrap,
   kWrapper, kAbort, kRunfinq, kGcBgMarkWorker, kHandleAsyncEvent, kCorostart,
+  kRunCleanups,  // runtime.runCleanups (Go 1.25+), a goroutine bottom like runfinq
 };
+
+// The kind of a function with this name (the names of src/internal/abi/symtab.go's funcIDs).
+FuncKind func_kind_by_name(std::string_view name);
 
 struct FuncInfo {
   uint32_t index = 0;       // position in the function table

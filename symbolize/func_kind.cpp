@@ -1,0 +1,42 @@
+// FuncKind from a function's name: the functions behind src/internal/abi/symtab.go's FuncID list
+// (src/runtime/symtab.go before Go 1.21), whose numbers shift between releases while names do not.
+#include <array>
+#include <utility>
+
+#include "symbolize/pclntab.h"
+
+namespace goperf::symbolize {
+
+FuncKind func_kind_by_name(std::string_view name) {
+  static constexpr std::array<std::pair<std::string_view, FuncKind>, 23> kNames{{
+      {"runtime.abort", FuncKind::kAbort},
+      {"runtime.asmcgocall", FuncKind::kAsmcgocall},
+      {"runtime.asyncPreempt", FuncKind::kAsyncPreempt},
+      {"runtime.cgocallback", FuncKind::kCgocallback},
+      {"runtime.corostart", FuncKind::kCorostart},
+      {"runtime.debugCallV2", FuncKind::kDebugCallV2},
+      {"runtime.gcBgMarkWorker", FuncKind::kGcBgMarkWorker},
+      {"runtime.goexit", FuncKind::kGoexit},
+      {"runtime.gogo", FuncKind::kGogo},
+      {"runtime.gopanic", FuncKind::kGopanic},
+      {"runtime.handleAsyncEvent", FuncKind::kHandleAsyncEvent},
+      {"runtime.main", FuncKind::kRuntimeMain},
+      {"runtime.mcall", FuncKind::kMcall},
+      {"runtime.morestack", FuncKind::kMorestack},
+      {"runtime.mstart", FuncKind::kMstart},
+      {"runtime.panicwrap", FuncKind::kPanicwrap},
+      {"runtime.rt0_go", FuncKind::kRt0Go},
+      {"runtime.runCleanups", FuncKind::kRunCleanups},
+      {"runtime.runFinalizers", FuncKind::kRunfinq},
+      {"runtime.runfinq", FuncKind::kRunfinq},
+      {"runtime.sigpanic", FuncKind::kSigpanic},
+      {"runtime.systemstack", FuncKind::kSystemstack},
+      {"runtime.systemstack_switch", FuncKind::kSystemstackSwitch},
+  }};
+  if (!name.starts_with("runtime.")) return FuncKind::kNormal;
+  for (const auto& [n, k] : kNames)
+    if (n == name) return k;
+  return FuncKind::kNormal;
+}
+
+}  // namespace goperf::symbolize
