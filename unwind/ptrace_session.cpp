@@ -1,0 +1,222 @@
+// PtraceSession: seize, interrupt, wait for every thread's stop, read registers, detach.
+#include "unwind/ptrace_session.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+namespace goperf::unwind {
+
+namespace {
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::vector<pid_t> list_tasks(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+  }
+  closedir(d);
+  return out;
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+Error permission_error(pid_t pid) {
+  std::string msg = "not permitted to ptrace process " + std::to_string(pid) + ": ";
+  std::string yama = read_first_line("/proc/sys/kernel/yama/ptrace_scope");
+  if (geteuid() != 0) {
+    msg += "run as the same user as the target or with CAP_SYS_PTRACE";
+    if (!yama.empty() && yama != "0") msg += ", and kernel.yama.ptrace_scope is " + yama + " (0 allows attaching to own processes)";
+  } else if (yama == "3") {
+    msg += "kernel.yama.ptrace_scope is 3 (attaching disabled until reboot)";
+  } else {
+    msg += "CAP_SYS_PTRACE is missing (container or security module?)";
+    if (!yama.empty()) msg += "; kernel.yama.ptrace_scope is " + yama;
+  }
+  return make_error(ErrorCode::kPermission, msg);
+}
+
+RegisterSet to_register_set(const user_regs_struct& r) {
+  RegisterSet regs;
+  regs.arch = Arch::kAmd64;
+  regs.pc = r.rip;
+  regs.sp = r.rsp;
+  regs.fp = r.rbp;
+  regs.g = r.r14;
+  regs.tls_base = r.fs_base;
+  return regs;
+}
+
+}  // namespace
+
+ProcessStatus read_process_status(pid_t pid) {
+  ProcessStatus st;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  if (!in) return st;
+  st.exists = true;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Name:", 0) == 0) {
+      size_t b = line.find_first_not_of(" \t", 5);
+      st.name = b == std::string::npos ? "" : line.substr(b);
+    } else if (line.rfind("State:", 0) == 0) {
+      size_t b = line.find_first_not_of(" \t", 6);
+      if (b != std::string::npos) st.state = line[b];
+    } else if (line.rfind("TracerPid:", 0) == 0) {
+      st.tracer_pid = static_cast<pid_t>(std::atoi(line.c_str() + 10));
+    }
+  }
+  return st;
+}
+
+Result<std::unique_ptr<PtraceSession>> PtraceSession::attach(pid_t pid, int timeout_ms) {
+  ProcessStatus st = read_process_status(pid);
+  const std::string who = "process " + std::to_string(pid);
+  if (!st.exists) return make_error(ErrorCode::kNotFound, who + " does not exist");
+  if (st.state == 'Z' || st.state == 'X') return make_error(ErrorCode::kUnavailable, who + " is a zombie (exited, not yet reaped)");
+  if (st.tracer_pid != 0) {
+    ProcessStatus tracer = read_process_status(st.tracer_pid);
+    return make_error(ErrorCode::kUnavailable, who + " is already traced by process " + std::to_string(st.tracer_pid) +
+                                                   (tracer.name.empty() ? "" : " (" + tracer.name + ")"));
+  }
+  std::unique_ptr<PtraceSession> s(new PtraceSession(pid));
+  auto status = s->stop_all(timeout_ms);
+  if (!status) {
+    s->detach();
+    return std::move(status).error();
+  }
+  return s;
+}
+
+Status PtraceSession::stop_all(int timeout_ms) {
+  start_ns_ = now_ns();
+  attached_ = true;
+  std::set<pid_t> held, stopped;
+  // Seize and interrupt until the task list has nothing new: threads may be cloned meanwhile (those
+  // cloned by a seized thread are attached by the kernel thanks to TRACECLONE and reported by waitpid).
+  for (int round = 0; round < 100; ++round) {
+    bool added = false;
+    for (pid_t tid : list_tasks(pid_)) {
+      if (held.count(tid)) continue;
+      if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACECLONE)) != 0) {
+        int err = errno;
+        if (err == ESRCH) continue;  // exited meanwhile
+        if (err == EPERM && held.empty()) {
+          ProcessStatus st = read_process_status(pid_);
+          if (!st.exists) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid_) + " exited");
+          if (st.tracer_pid != 0)
+            return make_error(ErrorCode::kUnavailable, "process " + std::to_string(pid_) +
+                                                           " is already traced by process " + std::to_string(st.tracer_pid));
+          return permission_error(pid_);
+        }
+        if (err == EPERM) continue;  // a thread already traced by the kernel for us (clone race)
+        return make_error(ErrorCode::kIo, "PTRACE_SEIZE " + std::to_string(tid) + ": " + std::strerror(err));
+      }
+      held.insert(tid);
+      seized_.push_back(tid);
+      ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+      added = true;
+    }
+    if (!added && round > 0) break;
+    if (held.empty()) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid_) + " has no threads (exited?)");
+    // Wait for the stops of everything seized so far.
+    uint64_t deadline = now_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+    while (stopped.size() < held.size()) {
+      int wstatus = 0;
+      pid_t tid = waitpid(-1, &wstatus, __WALL | WNOHANG);
+      if (tid == 0) {
+        if (now_ns() > deadline)
+          return make_error(ErrorCode::kUnavailable, "threads of process " + std::to_string(pid_) +
+                                                         " did not stop within " + std::to_string(timeout_ms) + " ms");
+        timespec ts{0, 20000};
+        nanosleep(&ts, nullptr);
+        continue;
+      }
+      if (tid < 0) {
+        if (errno == EINTR) continue;
+        break;  // ECHILD: every tracee is gone
+      }
+      if (WIFEXITED(wstatus) || WIFSIGNALED(wstatus)) {
+        held.erase(tid);
+        stopped.erase(tid);
+        seized_.erase(std::remove(seized_.begin(), seized_.end(), tid), seized_.end());
+        threads_.erase(std::remove_if(threads_.begin(), threads_.end(), [&](auto& t) { return t.tid == tid; }), threads_.end());
+        continue;
+      }
+      if (!WIFSTOPPED(wstatus)) continue;
+      if (!held.count(tid)) {  // a thread attached by TRACECLONE: its first stop
+        held.insert(tid);
+        seized_.push_back(tid);
+      }
+      int event = wstatus >> 16;
+      int sig = WSTOPSIG(wstatus);
+      TracedThread t;
+      t.tid = tid;
+      if (event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+        if (child && !held.count(static_cast<pid_t>(child))) {
+          held.insert(static_cast<pid_t>(child));
+          seized_.push_back(static_cast<pid_t>(child));
+        }
+      } else if (event == 0 && sig != SIGTRAP) {
+        t.pending_signal = sig;  // signal-delivery-stop: hold the signal, give it back on detach
+      }
+      if (stopped.insert(tid).second) threads_.push_back(t);
+    }
+  }
+  // Registers of every stopped thread.
+  for (auto& t : threads_) {
+    user_regs_struct r{};
+    if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &r) == 0) t.regs = to_register_set(r);
+  }
+  std::sort(threads_.begin(), threads_.end(), [](const auto& a, const auto& b) { return a.tid < b.tid; });
+  if (threads_.empty()) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid_) + " exited");
+  return {};
+}
+
+void PtraceSession::detach() {
+  if (!attached_) return;
+  for (pid_t tid : seized_) {
+    int sig = 0;
+    for (const auto& t : threads_)
+      if (t.tid == tid) sig = t.pending_signal;
+    ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(sig)));
+  }
+  seized_.clear();
+  attached_ = false;
+  end_ns_ = now_ns();
+}
+
+uint64_t PtraceSession::paused_ns() const {
+  if (start_ns_ == 0) return 0;
+  return (attached_ ? now_ns() : end_ns_) - start_ns_;
+}
+
+PtraceSession::~PtraceSession() { detach(); }
+
+}  // namespace goperf::unwind

@@ -1,0 +1,63 @@
+// PtraceSession: stops every thread of a process with PTRACE_SEIZE + PTRACE_INTERRUPT and resumes
+// them on detach (RAII). SEIZE leaves no group-stop behind: if goperf dies at any instant (SIGKILL
+// included), the kernel detaches and the target runs on. Threads created meanwhile are attached
+// through PTRACE_O_TRACECLONE; threads that exit meanwhile are dropped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symbolize/result.h"
+#include "unwind/register_set.h"
+
+namespace goperf::unwind {
+
+struct TracedThread {
+  pid_t tid = 0;
+  RegisterSet regs;
+  int pending_signal = 0;  // a signal the thread was about to take; re-delivered on detach
+};
+
+class PtraceSession {
+ public:
+  // Checks the process (gone, zombie, already traced: naming the tracer) and stops all its threads.
+  // Errors are one line: kNotFound, kPermission (naming CAP_SYS_PTRACE / kernel.yama.ptrace_scope),
+  // kUnavailable (zombie, exiting, traced).
+  static Result<std::unique_ptr<PtraceSession>> attach(pid_t pid, int timeout_ms = 2000);
+  ~PtraceSession();  // detaches if still attached
+  PtraceSession(const PtraceSession&) = delete;
+  PtraceSession& operator=(const PtraceSession&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::vector<TracedThread>& threads() const { return threads_; }
+
+  // Resumes every thread (re-delivering pending signals). Idempotent.
+  void detach();
+  // Nanoseconds between the first PTRACE_INTERRUPT and the end of detach() (or now, if attached).
+  uint64_t paused_ns() const;
+
+ private:
+  explicit PtraceSession(pid_t pid) : pid_(pid) {}
+  Status stop_all(int timeout_ms);
+
+  pid_t pid_;
+  std::vector<TracedThread> threads_;
+  std::vector<pid_t> seized_;  // every tid we hold (stopped or not yet)
+  uint64_t start_ns_ = 0, end_ns_ = 0;
+  bool attached_ = false;
+};
+
+// Facts about a process from /proc/PID/status, used for the pre-attach checks and error messages.
+struct ProcessStatus {
+  bool exists = false;
+  char state = '?';      // R, S, D, T, t, Z, X
+  pid_t tracer_pid = 0;
+  std::string name;
+};
+ProcessStatus read_process_status(pid_t pid);
+
+}  // namespace goperf::unwind
