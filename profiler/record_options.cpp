@@ -1,0 +1,81 @@
+// `goperf record` options. Everything after "--" is the command to run, untouched.
+#include "profiler/record_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace goperf::profiler {
+namespace {
+
+std::vector<uint32_t> parse_pids(const std::vector<std::string>& values) {
+  std::vector<uint32_t> pids;
+  for (const auto& v : values) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (item.empty()) continue;
+      if (!std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; }) || item.size() > 9) {
+        throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
+      }
+      uint32_t pid = static_cast<uint32_t>(std::stoul(item));
+      if (pid == 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
+      pids.push_back(pid);
+    }
+  }
+  return pids;
+}
+
+}  // namespace
+
+bool parse_record_options(const Args& args, RecordOptions& o) {
+  Args own = args;
+  auto dashdash = std::find(own.begin(), own.end(), "--");
+  if (dashdash != own.end()) {
+    o.command.assign(dashdash + 1, own.end());
+    own.erase(dashdash, own.end());
+  }
+  std::vector<std::string> pid_values;
+  po::options_description desc(
+      "usage: goperf record -p PID[,PID] | -- CMD [ARGS]  [options]\n\n"
+      "Samples the CPU use of running Go programs (stripped or not) and writes a gzip pprof profile.\n"
+      "Stops on Ctrl-C, after -d seconds, or when the target exits; the profile is written in every case.\n\n"
+      "options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("pid,p", po::value<std::vector<std::string>>(&pid_values), "process ids to sample (comma separated)")
+      ("frequency,F", po::value<uint64_t>(&o.frequency_hz)->default_value(99), "samples per second per thread")
+      ("duration,d", po::value<double>(&o.duration_s)->default_value(0), "seconds to record (0: until Ctrl-C)")
+      ("event,e", po::value<std::string>(&o.event), "event: cpu-clock, task-clock, cycles, instructions, or a "
+                                                   "libpfm4 name (default: cycles, else cpu-clock)")
+      ("backend", po::value<std::string>(&o.backend)->default_value("perf"), "sampler: perf, bpf or auto")
+      ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
+      ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(32768), "user stack copied per sample")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress line");
+  po::variables_map vm;
+  po::store(po::command_line_parser(own).options(desc).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    o.help = true;
+    return false;
+  }
+  o.pids = parse_pids(pid_values);
+  if (o.pids.empty() && o.command.empty()) throw po::error("give -p PID or -- CMD ARGS");
+  if (!o.pids.empty() && !o.command.empty()) throw po::error("give either -p PID or -- CMD, not both");
+  if (o.backend != "perf" && o.backend != "bpf" && o.backend != "auto") {
+    throw po::validation_error(po::validation_error::invalid_option_value, "backend", o.backend);
+  }
+  if (o.frequency_hz == 0) throw po::validation_error(po::validation_error::invalid_option_value, "frequency", "0");
+  if (o.duration_s < 0) throw po::validation_error(po::validation_error::invalid_option_value, "duration");
+  if (o.stack_bytes % 8 != 0 || o.stack_bytes > 60000) {
+    throw po::error("--stack-bytes must be a multiple of 8 below 60000");
+  }
+  return true;
+}
+
+}  // namespace goperf::profiler

@@ -1,0 +1,29 @@
+// RecordOptions: `goperf record` command line (Boost.Program_options). Parsing errors are thrown as
+// boost::program_options::error (main.cpp turns them into exit code 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profiler/commands.h"
+
+namespace goperf::profiler {
+
+struct RecordOptions {
+  std::vector<uint32_t> pids;         // -p PID[,PID]
+  std::vector<std::string> command;   // -- CMD ARGS
+  uint64_t frequency_hz = 99;         // -F
+  double duration_s = 0;              // -d, 0 = until Ctrl-C or the target's exit
+  std::string event;                  // -e, "" = default (cycles, else cpu-clock)
+  std::string backend = "perf";       // --backend perf|bpf|auto
+  std::string output;                 // -o, "" = <prog>-<pid>-<YYYYmmdd-HHMMSS>.pb.gz
+  uint32_t stack_bytes = 32768;       // --stack-bytes
+  bool quiet = false;                 // -q: no progress line
+  bool help = false;
+};
+
+// Fills `options`; returns false after printing --help.
+bool parse_record_options(const Args& args, RecordOptions& options);
+
+}  // namespace goperf::profiler
