@@ -1,0 +1,141 @@
+// prof: CPU workloads whose hot stacks are known by construction, for goperf record's tests.
+//
+//	prof -mode inline      main.main -> main.inl (inlined) -> main.mid -> main.leaf (frameless)
+//	prof -mode recursion   main.main -> main.recurse x30 -> main.spin (frameless)
+//	prof -mode goroutines  8 goroutines, each locked to its own thread: main.worker -> main.crunch
+//	prof -mode syscall     main.main -> main.sysloop -> getppid system calls
+//
+// -seconds bounds the run; -cpuprofile FILE writes runtime/pprof's CPU profile of the same run (the
+// oracle for per-function shares). The program prints "ready <pid>" once the workload runs.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var sink uint64
+
+// leaf has no calls and no locals: the compiler gives it no frame (no BP push, pcsp 0 throughout).
+//
+//go:noinline
+func leaf(n int, x uint64) uint64 {
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		x ^= x >> 29
+	}
+	return x
+}
+
+//go:noinline
+func mid(n int, x uint64) uint64 {
+	return leaf(n, x) + leaf(n/2, x^7)
+}
+
+// inl is small enough to be inlined into main.main.
+func inl(x uint64) uint64 {
+	return mid(4000, x) ^ 3
+}
+
+//go:noinline
+func spin(n int, x uint64) uint64 {
+	for i := 0; i < n; i++ {
+		x = x*2862933555777941757 + 3037000493
+		x ^= x >> 31
+	}
+	return x
+}
+
+//go:noinline
+func recurse(depth int, x uint64) uint64 {
+	if depth <= 1 {
+		return spin(20000, x)
+	}
+	return recurse(depth-1, x+1) + 1
+}
+
+//go:noinline
+func crunch(n int, x uint64) uint64 {
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1
+		x ^= x >> 17
+	}
+	return x
+}
+
+//go:noinline
+func worker(stop *bool, wg *sync.WaitGroup) {
+	runtime.LockOSThread()
+	defer wg.Done()
+	var x uint64
+	for !*stop {
+		x = crunch(20000, x)
+	}
+	sink += x
+}
+
+//go:noinline
+func sysloop(deadline time.Time) {
+	for i := 0; ; i++ {
+		for j := 0; j < 200; j++ {
+			syscall.Getppid()
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
+func main() {
+	mode := flag.String("mode", "inline", "inline, recursion, goroutines or syscall")
+	seconds := flag.Float64("seconds", 3, "how long to run")
+	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
+	fmt.Printf("ready %d\n", os.Getpid())
+	var x uint64
+	switch *mode {
+	case "inline":
+		for time.Now().Before(deadline) {
+			x += inl(x)
+		}
+	case "recursion":
+		for time.Now().Before(deadline) {
+			x += recurse(30, x)
+		}
+	case "goroutines":
+		var stop bool
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go worker(&stop, &wg)
+		}
+		time.Sleep(time.Until(deadline))
+		stop = true
+		wg.Wait()
+	case "syscall":
+		sysloop(deadline)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
+		os.Exit(2)
+	}
+	sink += x
+}

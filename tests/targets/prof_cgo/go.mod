@@ -1,0 +1,3 @@
+module example.com/prof_cgo
+
+go 1.19

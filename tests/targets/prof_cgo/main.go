@@ -1,0 +1,59 @@
+// prof_cgo: a hot loop inside a C function called through cgo:
+// main.main -> main.hotC -> main._Cfunc_hot_loop -> runtime.cgocall -> (g0) hot_loop.
+// -cpuprofile FILE writes runtime/pprof's CPU profile of the same run.
+package main
+
+/*
+#cgo CFLAGS: -O2 -fno-omit-frame-pointer
+#include <stdint.h>
+
+__attribute__((noinline)) uint64_t hot_loop(uint64_t n, uint64_t x) {
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		x ^= x >> 29;
+		__asm__ volatile("" : "+r"(x));
+	}
+	return x;
+}
+*/
+import "C"
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+)
+
+var sink uint64
+
+//go:noinline
+func hotC(x uint64) uint64 {
+	return uint64(C.hot_loop(C.uint64_t(200000), C.uint64_t(x)))
+}
+
+func main() {
+	seconds := flag.Float64("seconds", 3, "how long to run")
+	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
+	fmt.Printf("ready %d\n", os.Getpid())
+	var x uint64
+	for time.Now().Before(deadline) {
+		x += hotC(x)
+	}
+	sink += x
+}
