@@ -1,0 +1,98 @@
+// printArgs of src/runtime/traceback.go (identical program format in Go 1.19 - 1.27; constants from
+// src/internal/abi/type.go TraceArgs*).
+#include "profiler/goroutine_dump_args.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "symbolize/elf_file.h"
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/memory.h"
+
+namespace goperf::profiler {
+
+namespace {
+
+constexpr uint8_t kEndSeq = 0xff, kStartAgg = 0xfe, kEndAgg = 0xfd, kDotdotdot = 0xfc, kOffsetTooLarge = 0xfb;
+constexpr size_t kMaxLen = (5 * 3 + 2) * 10 + 1;  // TraceArgsMaxLen
+
+std::span<const uint8_t> read_some(const symbolize::ElfFile& elf, uint64_t addr, size_t max) {
+  for (size_t n = max; n > 0; n = n > 16 ? n / 2 : n - 1) {
+    if (auto r = elf.read(addr, n)) return *r;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string format_go_args(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_sym_pc,
+                           const unwind::Memory& memory, uint64_t argp) {
+  const symbolize::Pclntab* tab = module.pclntab();
+  if (!tab) return "";
+  auto info_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgInfo);
+  if (!info_addr) return "";
+  auto prog = read_some(module.elf(), *info_addr, kMaxLen);
+  if (prog.empty()) return "";
+  std::span<const uint8_t> live;
+  int32_t live_idx = -1;
+  uint8_t start_offset = 0xff;  // slots below it are always live
+  if (auto live_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgLiveInfo)) {
+    live = read_some(module.elf(), *live_addr, 256);
+    if (!live.empty()) start_offset = live[0];
+    live_idx = tab->pcdata(f, symbolize::Pclntab::kPcdataArgLiveIndex, link_sym_pc).value_or(-1);
+  }
+  auto is_live = [&](uint8_t off, uint8_t slot) {
+    if (live.empty() || live_idx <= 0 || off < start_offset) return true;
+    size_t i = static_cast<size_t>(live_idx) + slot / 8;
+    return i < live.size() && (live[i] & (1u << (slot % 8))) != 0;
+  };
+  std::string out;
+  bool start = true;
+  auto comma = [&] {
+    if (!start) out += ", ";
+  };
+  uint8_t slot = 0;
+  size_t pi = 0;
+  while (pi < prog.size()) {
+    uint8_t o = prog[pi++];
+    if (o == kEndSeq) break;
+    switch (o) {
+      case kStartAgg:
+        comma();
+        out += "{";
+        start = true;
+        continue;
+      case kEndAgg:
+        out += "}";
+        break;
+      case kDotdotdot:
+        comma();
+        out += "...";
+        break;
+      case kOffsetTooLarge:
+        comma();
+        out += "_";
+        break;
+      default: {
+        comma();
+        if (pi >= prog.size()) return out;
+        uint8_t sz = std::min<uint8_t>(prog[pi++], 8);
+        uint64_t x = 0;
+        if (memory.read(argp + o, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&x), sz))) {
+          char buf[24];
+          std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(x));
+          out += buf;
+          if (!is_live(o, slot)) out += "?";
+        } else {
+          out += "_";
+        }
+        if (o >= start_offset) ++slot;
+      }
+    }
+    start = false;
+  }
+  return out;
+}
+
+}  // namespace goperf::profiler

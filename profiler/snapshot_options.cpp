@@ -1,0 +1,53 @@
+// `goperf snapshot` options, also readable from an options file (--options-file, one `key = value` a line).
+#include "profiler/snapshot_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace goperf::profiler {
+
+bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
+  std::string options_file;
+  std::string format;
+  po::options_description desc(
+      "usage: goperf snapshot -p PID [--format text|json] [-o FILE]\n\n"
+      "Prints every goroutine of a live Go process (stripped or not) as the runtime's SIGQUIT dump would,\n"
+      "without killing it: the process is stopped with ptrace only while its goroutine list and stacks are\n"
+      "copied, then resumed before anything is symbolized. The pause time is reported on stderr.\n\n"
+      "options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("pid,p", po::value<int>(&o.pid), "the process to dump")
+      ("format", po::value<std::string>(&format), "text (the runtime's format) or json")
+      ("output,o", po::value<std::string>(&o.output), "write to FILE instead of stdout (.json selects json)")
+      ("quiet,q", po::bool_switch(&o.quiet), "do not report the pause time on stderr")
+      ("options-file", po::value<std::string>(&options_file), "read more options from FILE (`pid = 123` lines)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("options-file")) {
+    std::ifstream in(vm["options-file"].as<std::string>());
+    if (!in) throw po::error("cannot read options file '" + vm["options-file"].as<std::string>() + "'");
+    po::store(po::parse_config_file(in, desc), vm);
+  }
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  if (!vm.count("pid")) throw po::error("give the process with -p PID");
+  if (o.pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
+  if (format.empty()) {
+    const std::string& out = o.output;
+    format = out.size() > 5 && out.compare(out.size() - 5, 5, ".json") == 0 ? "json" : "text";
+  }
+  if (format != "text" && format != "json")
+    throw po::validation_error(po::validation_error::invalid_option_value, "format", format);
+  o.format = format;
+  return true;
+}
+
+}  // namespace goperf::profiler

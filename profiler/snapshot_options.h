@@ -1,0 +1,20 @@
+// SnapshotOptions: `goperf snapshot` command line. Parsing errors are thrown as boost::program_options::error.
+#pragma once
+
+#include <string>
+
+#include "profiler/commands.h"
+
+namespace goperf::profiler {
+
+struct SnapshotOptions {
+  int pid = 0;                 // -p PID
+  std::string format = "text"; // --format text|json (default: from -o's extension, else text)
+  std::string output;          // -o FILE, "" = stdout
+  bool quiet = false;          // --quiet: no pause report on stderr
+};
+
+// Fills `options`; returns false after printing --help.
+bool parse_snapshot_options(const Args& args, SnapshotOptions& options);
+
+}  // namespace goperf::profiler
