@@ -1,0 +1,3 @@
+module example.com/callers_frames
+
+go 1.19
