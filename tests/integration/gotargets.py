@@ -3,7 +3,9 @@
 A target is a directory tests/targets/<name>/ holding a main package (with its own go.mod, `go 1.19`).
 Builds are cached under <build>/targets/<toolchain>/<name>-<variant> and rebuilt when a source changes.
 """
+import concurrent.futures
 import dataclasses
+import fcntl
 import hashlib
 import os
 import pathlib
@@ -97,7 +99,10 @@ def _source_hash(src):
 
 
 def build(name, tc, variant=Variant()):
-    """Builds target `name` with toolchain `tc` (a Toolchain) in `variant`; returns the binary's path."""
+    """Builds target `name` with toolchain `tc` (a Toolchain) in `variant`; returns the binary's path.
+
+    Safe across concurrent pytest workers: a per-binary lock file serializes builders, and the binary
+    is written under a temporary name and renamed, so a reader never sees a half-written file."""
     src = TARGETS / name
     out_dir = CACHE / tc.name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,18 +111,34 @@ def build(name, tc, variant=Variant()):
     digest = _source_hash(src)
     if out.exists() and stamp.exists() and stamp.read_text() == digest:
         return out
-    args = [tc.go, "build", "-o", str(out)]
-    if variant.pie:
-        args.append("-buildmode=pie")
-    ldflags = []
-    if variant.cgo:
-        # The external linker puts C code first in .text, as in distribution binaries such as etcd.
-        ldflags.append("-linkmode=external")
-    if variant.stripped:
-        ldflags += ["-s", "-w"]
-    if ldflags:
-        args.append("-ldflags=" + " ".join(ldflags))
-    env = tc.environ(CGO_ENABLED="1" if variant.cgo else "0")
-    subprocess.run(args + ["."], cwd=src, env=env, check=True, capture_output=True, text=True)
-    stamp.write_text(digest)
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if out.exists() and stamp.exists() and stamp.read_text() == digest:
+            return out
+        tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+        args = [tc.go, "build", "-o", str(tmp)]
+        if variant.pie:
+            args.append("-buildmode=pie")
+        ldflags = []
+        if variant.cgo:
+            # The external linker puts C code first in .text, as in distribution binaries such as etcd.
+            ldflags.append("-linkmode=external")
+        if variant.stripped:
+            ldflags += ["-s", "-w"]
+        if ldflags:
+            args.append("-ldflags=" + " ".join(ldflags))
+        env = tc.environ(CGO_ENABLED="1" if variant.cgo else "0")
+        res = subprocess.run(args + ["."], cwd=src, env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"building {name} with {tc.name} ({variant.name}) failed:\n{res.stderr}")
+        os.replace(tmp, out)
+        stamp.write_text(digest)
     return out
+
+
+def build_many(requests, jobs=None):
+    """Builds several (name, tc, variant) triples at once (the go command is mostly single-threaded
+    when linking); returns their paths in the same order."""
+    jobs = jobs or max(2, os.cpu_count() or 2)
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda r: build(*r), requests))

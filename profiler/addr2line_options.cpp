@@ -1,0 +1,67 @@
+// `goperf addr2line` options: the letters of binutils addr2line, so scripts can switch tools.
+#include "profiler/addr2line_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace goperf::profiler {
+
+bool parse_addr2line_options(const Args& args, Addr2lineOptions& o) {
+  po::options_description desc(
+      "usage: goperf addr2line [-e BINARY] [-a] [-f] [-i] [-p] [-s] [-C] [ADDR...]\n\n"
+      "Names the function, file and line of each address of a Go program, stripped or not, from its\n"
+      "pclntab (and C code from ELF symbols), in binutils addr2line's output format. Addresses are hex\n"
+      "(with or without 0x) link-time addresses, as binutils reads them also for PIE binaries. Without\n"
+      "ADDR arguments, reads one address per line on stdin and answers each line as it arrives.\n\n"
+      "options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("exe,e", po::value<std::string>(&o.binary)->default_value("a.out"), "the executable (default a.out)")
+      ("addresses,a", po::bool_switch(&o.addresses), "print each address before its location")
+      ("functions,f", po::bool_switch(&o.functions), "print function names")
+      ("inlines,i", po::bool_switch(&o.inlines), "print the functions the address is inlined into")
+      ("pretty-print,p", po::bool_switch(&o.pretty), "one line per location: \"func at file:line\"")
+      ("basenames,s", po::bool_switch(&o.basenames), "strip directories from file names")
+      ("demangle,C", po::bool_switch(&o.demangle), "demangle C++ names of native (non-Go) code");
+  po::options_description hidden;
+  hidden.add_options()("address", po::value<std::vector<std::string>>(&o.addresses_in), "");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description positional;
+  positional.add("address", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  return true;
+}
+
+uint64_t parse_gnu_address(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  if (i + 1 < text.size() && text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X')) i += 2;
+  uint64_t value = 0;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    uint64_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint64_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<uint64_t>(c - 'A' + 10);
+    } else {
+      break;
+    }
+    value = (value << 4) | digit;
+  }
+  return value;
+}
+
+}  // namespace goperf::profiler

@@ -1,0 +1,19 @@
+// InfoOptions: `goperf info` command line. Parsing errors are thrown as boost::program_options::error.
+#pragma once
+
+#include <string>
+
+#include "profiler/commands.h"
+
+namespace goperf::profiler {
+
+struct InfoOptions {
+  std::string binary;  // BINARY, or /proc/PID/exe with -p
+  int pid = 0;         // -p PID, 0 = none
+  bool json = false;   // --json
+};
+
+// Fills `options`; returns false after printing --help.
+bool parse_info_options(const Args& args, InfoOptions& options);
+
+}  // namespace goperf::profiler
