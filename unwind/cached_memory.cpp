@@ -56,19 +56,20 @@ Status CachedMemory::read(uint64_t addr, std::span<uint8_t> out) const {
       return {};
     }
   }
-  if (!backing_) return make_error(ErrorCode::kUnavailable, "memory not copied");
   size_t done = 0;
   while (done < out.size()) {
     uint64_t a = addr + done;
     uint64_t page = a & ~(kPageSize - 1);
     auto pit = pages_.find(page);
     if (pit == pages_.end()) {
+      if (!backing_) return make_error(ErrorCode::kUnavailable, "memory not copied");
       auto buf = std::make_unique<uint8_t[]>(kPageSize);
       if (!backing_->read(page, std::span<uint8_t>(buf.get(), kPageSize))) buf.reset();
       pit = pages_.emplace(page, std::move(buf)).first;
     }
     size_t n = std::min<uint64_t>(out.size() - done, page + kPageSize - a);
     if (!pit->second) {
+      if (!backing_) return make_error(ErrorCode::kUnavailable, "memory not copied");
       // The page as a whole is not readable; the bytes asked for may still be (a mapping edge).
       auto st = backing_->read(a, out.subspan(done, n));
       if (!st) return st;

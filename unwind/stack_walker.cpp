@@ -164,7 +164,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       }
       frame.fp = cfa;
       if (cfa <= sp && *delta > 0) return {n, StopReason::kBadFrame};
-      if (!in_bounds(cfa, lo, hi + 1)) return {n, StopReason::kBadFrame};
+      if (hi != 0 && (cfa < lo || cfa > hi)) return {n, StopReason::kBadFrame};
       // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
       exact = f->kind == FuncKind::kSigpanic || f->kind == FuncKind::kAsyncPreempt || f->kind == FuncKind::kDebugCallV2;
       if (uses_lr && exact) {

@@ -1,0 +1,217 @@
+// StackWalker on synthetic stacks laid over a real stripped Go binary (Debian's etcdctl, Go 1.19):
+// the pclntab is real, the stack words are made up so that each expected rule is exercised.
+#include "unwind/stack_walker.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "symbolize/elf_file.h"
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/memory.h"
+
+namespace goperf::unwind {
+namespace {
+
+constexpr const char* kBinary = "/usr/bin/etcdctl";
+
+class WordMemory : public Memory {
+ public:
+  void put(uint64_t addr, uint64_t v) { words_[addr] = v; }
+  Status read(uint64_t addr, std::span<uint8_t> out) const override {
+    for (size_t i = 0; i < out.size(); ++i) {
+      uint64_t a = addr + i;
+      auto it = words_.find(a & ~uint64_t{7});
+      if (it == words_.end()) return make_error(ErrorCode::kUnavailable, "unmapped");
+      uint64_t w = it->second;
+      out[i] = static_cast<uint8_t>(w >> (8 * (a & 7)));
+    }
+    return {};
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> words_;
+};
+
+class StackWalkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not installed";
+    auto m = symbolize::Module::open(kBinary);
+    ASSERT_TRUE(m) << m.error().message();
+    module_ = *m;
+    tab_ = module_->pclntab();
+    ASSERT_NE(tab_, nullptr);
+    // Map the executable's segments at their link-time addresses (non-PIE: bias 0).
+    std::vector<AddressSpace::FileMapping> files;
+    for (const auto& s : module_->elf().segments()) {
+      if (s.type != 1 /*PT_LOAD*/) continue;
+      AddressSpace::FileMapping fm;
+      fm.start = s.vaddr & ~0xfffull;
+      fm.end = (s.vaddr + s.memsz + 0xfff) & ~0xfffull;
+      fm.offset = s.offset & ~0xfffull;
+      fm.path = kBinary;
+      files.push_back(fm);
+    }
+    space_ = AddressSpace::from_file_mappings(files);
+    space_->set_module(kBinary, module_);
+  }
+
+  symbolize::FuncInfo func(const char* name) {
+    auto f = tab_->find_func_by_name(name);
+    EXPECT_TRUE(f.has_value()) << name;
+    return f.value_or(symbolize::FuncInfo{});
+  }
+  // A pc inside f's body where the frame is fully set up (largest sp delta), and that delta.
+  std::pair<uint64_t, int32_t> body_pc(const symbolize::FuncInfo& f) {
+    uint64_t best = f.entry;
+    int32_t best_delta = 0;
+    for (uint64_t pc = f.entry; pc < f.end; ++pc) {
+      auto d = tab_->sp_delta(f, pc);
+      if (d && *d > best_delta) {
+        best_delta = *d;
+        best = pc;
+      }
+    }
+    return {best, best_delta};
+  }
+
+  std::shared_ptr<const symbolize::Module> module_;
+  const symbolize::Pclntab* tab_ = nullptr;
+  std::unique_ptr<AddressSpace> space_;
+};
+
+TEST_F(StackWalkerTest, WalksPcspFramesToGoexit) {
+  auto a = func("runtime.gopark"), b = func("main.main"), c = func("runtime.main"), x = func("runtime.goexit");
+  auto [pa, da] = body_pc(a);
+  auto [pb, db] = body_pc(b);
+  auto [pc_, dc] = body_pc(c);
+  ASSERT_GT(da, 0);
+  WordMemory mem;
+  uint64_t sp0 = 0xc000100000;
+  mem.put(sp0 + da, pb);
+  uint64_t sp1 = sp0 + da + 8;
+  mem.put(sp1 + db, pc_);
+  uint64_t sp2 = sp1 + db + 8;
+  mem.put(sp2 + dc, x.entry + 1);
+  mem.put(sp2 + dc + 8, 0);
+
+  RegisterSet regs;
+  regs.pc = pa;
+  regs.sp = sp0;
+  StackWalker walker(mem, *space_);
+  PhysicalFrame out[16];
+  auto r = walker.walk(regs, WalkOptions{}, out);
+  ASSERT_EQ(r.count, 4u) << to_string(r.reason);
+  EXPECT_EQ(r.reason, StopReason::kTopFrame);
+  EXPECT_TRUE(r.complete());
+  EXPECT_EQ(out[0].pc, pa);
+  EXPECT_TRUE(out[0].exact_pc);
+  EXPECT_EQ(out[1].pc, pb);
+  EXPECT_FALSE(out[1].exact_pc);
+  EXPECT_EQ(out[1].sp, sp1);
+  EXPECT_EQ(out[2].pc, pc_);
+  EXPECT_EQ(out[3].pc, x.entry + 1);
+  EXPECT_TRUE(out[3].is_go);
+  EXPECT_EQ(out[0].fp, sp1);  // the caller's sp
+}
+
+TEST_F(StackWalkerTest, FramelessLeafDoesNotHideItsCaller) {
+  // At a function's entry nothing is pushed: the return address is at *sp (pcsp 0). A frame-pointer
+  // walk would skip the caller here; the pcsp walk must not.
+  auto a = func("runtime.gopark"), b = func("main.main"), x = func("runtime.goexit");
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t sp0 = 0xc000200000;
+  mem.put(sp0, pb);
+  mem.put(sp0 + 8 + db, x.entry + 1);
+  RegisterSet regs;
+  regs.pc = a.entry;
+  regs.sp = sp0;
+  regs.fp = 0xdead0;  // garbage frame pointer: must not matter for Go frames
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem, *space_).walk(regs, WalkOptions{}, out);
+  ASSERT_EQ(r.count, 3u) << to_string(r.reason);
+  EXPECT_EQ(out[1].pc, pb);
+  EXPECT_EQ(out[2].pc, x.entry + 1);
+}
+
+TEST_F(StackWalkerTest, StopsWhenFullOrUnreadable) {
+  auto a = func("runtime.gopark"), b = func("main.main");
+  auto [pa, da] = body_pc(a);
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t sp0 = 0xc000300000;
+  mem.put(sp0 + da, pb);  // nothing above main.main's frame: unreadable
+  RegisterSet regs;
+  regs.pc = pa;
+  regs.sp = sp0;
+  PhysicalFrame out[8];
+  StackWalker walker(mem, *space_);
+  auto r = walker.walk(regs, WalkOptions{}, out);
+  EXPECT_EQ(r.count, 2u);
+  EXPECT_EQ(r.reason, StopReason::kUnreadable);
+  EXPECT_FALSE(r.complete());
+  auto one = walker.walk(regs, WalkOptions{}, std::span<PhysicalFrame>(out, 1));
+  EXPECT_EQ(one.count, 1u);
+  EXPECT_EQ(one.reason, StopReason::kFull);
+}
+
+TEST_F(StackWalkerTest, SystemstackSwitchesToTheGoroutineStack) {
+  // A thread on g0 inside runtime.systemstack: the walk continues at the return address saved on
+  // top of the goroutine stack (curg.sched.sp), as traceback.go's unwindJumpStack does.
+  auto g0fn = func("runtime.gcStart"), ss = func("runtime.systemstack"), b = func("main.main"),
+       x = func("runtime.goexit");
+  auto [pg, dg] = body_pc(g0fn);
+  auto ss_pc = ss.entry + 1;
+  while (ss_pc < ss.end && tab_->sp_delta(ss, ss_pc).value_or(-1) != 0) ++ss_pc;
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t g0sp = 0x7f0000001000, gsp = 0xc000400000;
+  mem.put(g0sp + dg, ss_pc);
+  mem.put(gsp, pb);  // systemstack's caller's return address, at curg.sched.sp
+  mem.put(gsp + 8 + db, x.entry + 1);
+  RegisterSet regs, target;
+  regs.pc = pg;
+  regs.sp = g0sp;
+  target.pc = func("runtime.systemstack_switch").entry + 8;
+  target.sp = gsp;
+  WalkOptions opt;
+  opt.switch_to = &target;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem, *space_).walk(regs, opt, out);
+  ASSERT_EQ(r.count, 4u) << to_string(r.reason);
+  EXPECT_EQ(out[1].pc, ss_pc);
+  EXPECT_EQ(out[2].pc, pb);
+  EXPECT_TRUE(out[2].after_switch);
+  EXPECT_EQ(r.reason, StopReason::kTopFrame);
+
+  WalkOptions no_switch;
+  auto stopped = StackWalker(mem, *space_).walk(regs, no_switch, out);
+  EXPECT_NE(stopped.reason, StopReason::kTopFrame);
+}
+
+TEST_F(StackWalkerTest, ExactPcAfterSigpanic) {
+  auto sp_fn = func("runtime.sigpanic"), b = func("main.main"), x = func("runtime.goexit");
+  auto [ps, ds] = body_pc(sp_fn);
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t sp0 = 0xc000500000;
+  mem.put(sp0 + ds, pb);
+  mem.put(sp0 + ds + 8 + db, x.entry + 1);
+  RegisterSet regs;
+  regs.pc = ps;
+  regs.sp = sp0;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem, *space_).walk(regs, WalkOptions{}, out);
+  ASSERT_GE(r.count, 2u);
+  EXPECT_TRUE(out[1].exact_pc);  // the faulting instruction itself
+  EXPECT_FALSE(out[2].exact_pc);
+}
+
+}  // namespace
+}  // namespace goperf::unwind
