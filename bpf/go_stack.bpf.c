@@ -81,6 +81,14 @@ static long hash_word(__u32 i, void *data) {
   return 0;
 }
 
+/* A copy length the verifier can bound: a multiple of 8 below GOPERF_MAX_STACK_BYTES. The empty asm
+ * keeps the compiler from dropping the mask it thinks redundant after the clamp. */
+static __always_inline __u32 bounded_len(__u32 n) {
+  if (n > GOPERF_MAX_STACK_BYTES - 8) n = GOPERF_MAX_STACK_BYTES - 8;
+  asm volatile("" : "+r"(n));
+  return n & (GOPERF_MAX_STACK_BYTES - 8);
+}
+
 /* Whether sp lies on the stack of g (g.stack.lo <= sp < g.stack.hi); sets *hi. */
 static __always_inline bool on_stack_of(__u64 g, __u64 sp, __u64 *hi) {
   __u64 bounds[2] = {};
@@ -113,7 +121,8 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
   s->fp = BPF_CORE_READ(uregs, bp);
   s->r14 = BPF_CORE_READ(uregs, r14);
   s->fs_base = BPF_CORE_READ(task, thread.fsbase);
-  s->flags = (ctx->regs.cs & 3) == 0 ? GOPERF_F_IN_KERNEL : 0;
+  /* The interrupted pc: kernel addresses have the top bit set on x86-64 and arm64. */
+  s->flags = (__s64)PT_REGS_IP(&ctx->regs) < 0 ? GOPERF_F_IN_KERNEL : 0;
   s->kstack_id = -1;
   s->g = 0;
   s->goid = 0;
@@ -148,12 +157,10 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
   /* Copy the live stack only: on a goroutine stack that is sp..stack.hi, often a few hundred bytes. */
   __u32 n = cfg.stack_bytes;
   if (hi && hi - sp < n) n = hi - sp;
-  n = (n + 7) & ~7u;
-  if (n > GOPERF_MAX_STACK_BYTES) n = GOPERF_MAX_STACK_BYTES;
+  n = bounded_len(n);
   if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) {
-    n = 4096 - (sp & 4095);
-    n &= ~7u;
-    if (n > GOPERF_MAX_STACK_BYTES) n = GOPERF_MAX_STACK_BYTES;
+    /* Something above sp is unmapped (a thread stack's top page): keep the rest of sp's page. */
+    n = bounded_len(4096 - (sp & 4095));
     s->flags |= GOPERF_F_STACK_SHORT;
     if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) n = 0;
   }

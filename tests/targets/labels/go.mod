@@ -1,0 +1,3 @@
+module goperf.test/labels
+
+go 1.19

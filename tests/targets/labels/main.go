@@ -1,0 +1,62 @@
+// labels: three workers under pprof.Do, each with its own "worker" label, doing 1x, 2x and 3x the same
+// work per round, so that a CPU profile's label shares must be 1/6, 2/6 and 3/6. A round is paced so
+// the three workers never compete for a CPU: the shares stay exact on a busy machine.
+// Prints "ready <pid>" once the workers run; exits after -d seconds (default: runs until killed).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"time"
+)
+
+var sink uint64
+
+//go:noinline
+func spin(units int) uint64 {
+	x := uint64(1)
+	for i := 0; i < units*200000; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+func worker(name string, factor int, start <-chan struct{}, done chan<- struct{}) {
+	pprof.Do(context.Background(), pprof.Labels("worker", name), func(context.Context) {
+		for range start {
+			sink += spin(factor)
+			done <- struct{}{}
+		}
+	})
+}
+
+func main() {
+	dur := flag.Duration("d", 0, "run time (0: until killed)")
+	flag.Parse()
+	names := []string{"a", "b", "c"}
+	starts := make([]chan struct{}, len(names))
+	done := make(chan struct{}, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		starts[i] = make(chan struct{})
+		wg.Add(1)
+		go func(i int, n string) { defer wg.Done(); worker(n, i+1, starts[i], done) }(i, n)
+	}
+	fmt.Printf("ready %d\n", os.Getpid())
+	deadline := time.Now().Add(*dur)
+	// Workers run one after another: each round is a, b, c in sequence, on one CPU at a time.
+	for *dur == 0 || time.Now().Before(deadline) {
+		for i := range names {
+			starts[i] <- struct{}{}
+			<-done
+		}
+	}
+	for _, c := range starts {
+		close(c)
+	}
+	wg.Wait()
+}
