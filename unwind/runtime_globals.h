@@ -28,6 +28,9 @@ struct RuntimeGlobals {
   uint64_t allm = 0;      // *m, list through m.alllink
   uint64_t sched = 0;     // runtime.sched (schedt); 0 when not found
   uint64_t firstmoduledata = 0;  // runtime.firstmoduledata (from the pclntab's moduledata), 0 if unknown
+  // Offset of m.alllink read from mcommoninit's `mp.alllink = allm` store (0 when not seen): it checks
+  // the layout tables, whose m fields after m.id are derived for Go 1.20 - 1.25.
+  uint32_t m_alllink_offset = 0;
   // How each address was found ("symtab" for the unstripped .symtab, else the anchor function).
   std::string source;
 };

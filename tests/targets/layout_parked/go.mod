@@ -1,0 +1,3 @@
+module example.com/layout_parked
+
+go 1.19
