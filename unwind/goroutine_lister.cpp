@@ -1,0 +1,203 @@
+// Reading runtime.allgs and runtime.allm the way src/runtime/proc.go forEachG and
+// src/runtime/traceback.go tracebackothers do, through a Memory of a stopped process or a core.
+#include "unwind/goroutine_lister.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <unordered_set>
+
+#include "symbolize/elf_file.h"
+#include "unwind/memory.h"
+
+namespace goperf::unwind {
+namespace {
+
+constexpr uint64_t kMaxGoroutines = 1ull << 24;  // allgs never holds more in practice; guards torn reads
+constexpr size_t kMaxMs = 1 << 16;
+
+template <typename T>
+T field(const std::vector<uint8_t>& buf, uint32_t off) {
+  T v{};
+  if (off + sizeof(T) <= buf.size()) std::memcpy(&v, buf.data() + off, sizeof(T));
+  return v;
+}
+
+// Bytes to read for one g / m: the struct size when measured, else past the last field goperf reads.
+uint32_t g_span(const GLayout& g) {
+  return g.size ? g.size : std::max({g.labels, g.startpc, g.lockedm, g.parent_goid}) + 8;
+}
+uint32_t m_span(const MLayout& m, uint32_t alllink) {
+  return std::max({m.vdso_pc, m.vdso_sp, m.alllink, alllink, m.id, m.curg, m.throwing}) + 8;
+}
+
+std::string hex(uint64_t v) {
+  char s[24];
+  snprintf(s, sizeof s, "0x%llx", static_cast<unsigned long long>(v));
+  return s;
+}
+
+}  // namespace
+
+GoroutineLister::GoroutineLister(const GoRuntimeLayout& layout, const RuntimeGlobals& globals, uint64_t load_bias,
+                                 std::vector<std::string> wait_reasons)
+    : layout_(layout), globals_(globals), bias_(load_bias), reasons_(std::move(wait_reasons)) {}
+
+std::string_view GoroutineLister::wait_reason(uint8_t index) const {
+  if (!reasons_.empty()) return index < reasons_.size() ? std::string_view(reasons_[index]) : std::string_view();
+  return index < layout_.wait_reasons.size() ? layout_.wait_reasons[index] : std::string_view();
+}
+
+Result<GoroutineInfo> GoroutineLister::read_g(const Memory& memory, uint64_t g_addr) const {
+  const GLayout& l = layout_.g;
+  std::vector<uint8_t> buf(g_span(l));
+  if (auto st = memory.read(g_addr, buf); !st) return std::move(st).error().with_context("reading g at " + hex(g_addr));
+  GoroutineInfo g;
+  g.g_addr = g_addr;
+  g.goid = field<uint64_t>(buf, l.goid);
+  g.status = field<uint32_t>(buf, l.atomicstatus);
+  g.wait_reason_index = field<uint8_t>(buf, l.waitreason);
+  g.wait_reason = std::string(wait_reason(g.wait_reason_index));
+  g.waitsince = field<int64_t>(buf, l.waitsince);
+  g.sched_sp = field<uint64_t>(buf, l.sched_sp);
+  g.sched_pc = field<uint64_t>(buf, l.sched_pc);
+  g.sched_lr = field<uint64_t>(buf, l.sched_lr);
+  g.sched_bp = field<uint64_t>(buf, l.sched_bp);
+  g.sched_ctxt = field<uint64_t>(buf, l.sched_ctxt);
+  g.syscallsp = field<uint64_t>(buf, l.syscallsp);
+  g.syscallpc = field<uint64_t>(buf, l.syscallpc);
+  g.m = field<uint64_t>(buf, l.m);
+  g.lockedm = field<uint64_t>(buf, l.lockedm);
+  g.gopc = field<uint64_t>(buf, l.gopc);
+  g.startpc = field<uint64_t>(buf, l.startpc);
+  g.parent_goid = l.parent_goid ? field<uint64_t>(buf, l.parent_goid) : 0;
+  g.labels = field<uint64_t>(buf, l.labels);
+  g.ancestors = field<uint64_t>(buf, l.ancestors);
+  g.stack_lo = field<uint64_t>(buf, l.stack_lo);
+  g.stack_hi = field<uint64_t>(buf, l.stack_hi);
+  return g;
+}
+
+Result<std::vector<GoroutineInfo>> GoroutineLister::goroutines(const Memory& memory, bool include_dead) const {
+  auto list_or = list(memory, include_dead);
+  if (!list_or) return std::move(list_or).error();
+  return std::move(list_or->goroutines);
+}
+
+Result<MInfo> GoroutineLister::read_m(const Memory& memory, uint64_t m_addr) const {
+  const MLayout& l = layout_.m;
+  std::vector<uint8_t> buf(m_span(l, globals_.m_alllink_offset));
+  if (auto st = memory.read(m_addr, buf); !st) return std::move(st).error().with_context("reading an m");
+  MInfo m;
+  m.addr = m_addr;
+  m.id = field<int64_t>(buf, l.id);
+  m.procid = field<uint64_t>(buf, l.procid);
+  m.curg = field<uint64_t>(buf, l.curg);
+  m.g0 = field<uint64_t>(buf, l.g0);
+  m.gsignal = field<uint64_t>(buf, l.gsignal);
+  m.vdso_sp = l.vdso_sp ? field<uint64_t>(buf, l.vdso_sp) : 0;
+  m.vdso_pc = l.vdso_pc ? field<uint64_t>(buf, l.vdso_pc) : 0;
+  return m;
+}
+
+Result<std::vector<MInfo>> GoroutineLister::ms(const Memory& memory) const {
+  std::vector<MInfo> out;
+  if (!globals_.allm) return out;
+  // The binary's own `mp.alllink = allm` store beats the table (derived for 1.20 - 1.25).
+  uint32_t alllink = globals_.m_alllink_offset ? globals_.m_alllink_offset : layout_.m.alllink;
+  auto head = memory.read_u64(globals_.allm + bias_);
+  if (!head) return std::move(head).error().with_context("reading runtime.allm");
+  std::unordered_set<uint64_t> seen;
+  for (uint64_t mp = *head; mp != 0 && out.size() < kMaxMs; ) {
+    if (!seen.insert(mp).second) return make_error(ErrorCode::kFormat, "runtime.allm list loops");
+    auto m = read_m(memory, mp);
+    if (!m) return std::move(m).error();
+    out.push_back(*m);
+    auto next = memory.read_u64(mp + alllink);
+    if (!next) return std::move(next).error().with_context("reading m.alllink");
+    mp = *next;
+  }
+  return out;
+}
+
+Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_dead) const {
+  uint64_t hdr = globals_.allgs + bias_;
+  auto ptr = memory.read_u64(hdr), len = memory.read_u64(hdr + 8), cap = memory.read_u64(hdr + 16);
+  if (!ptr || !len || !cap) return make_error(ErrorCode::kUnavailable, "runtime.allgs is not readable");
+  if (*len > *cap || *len > kMaxGoroutines || (*len != 0 && *ptr == 0))
+    return make_error(ErrorCode::kFormat, "runtime.allgs looks corrupt (len " + std::to_string(*len) + ", cap " +
+                                              std::to_string(*cap) + ")");
+  std::vector<uint64_t> gps(*len);
+  if (*len) {
+    auto st = memory.read(*ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gps.data()), gps.size() * 8));
+    if (!st) return std::move(st).error().with_context("reading the allgs array");
+  }
+  GoroutineList out;
+  out.goroutines.reserve(gps.size());
+  for (uint64_t gp : gps) {
+    if (gp == 0) continue;
+    auto g = read_g(memory, gp);
+    if (!g) return std::move(g).error();
+    if (g->is_dead() && !include_dead) {
+      ++out.dead;
+      continue;
+    }
+    out.goroutines.push_back(std::move(*g));
+  }
+  // Layout check (go-internals 4.9): the first g is the main goroutine, goid 1, with a sane stack.
+  if (!out.goroutines.empty()) {
+    const GoroutineInfo& first = out.goroutines.front();
+    if (first.goid != 1 || first.stack_lo >= first.stack_hi)
+      return make_error(ErrorCode::kFormat, "allgs[0] is not the main goroutine (goid " + std::to_string(first.goid) +
+                                                "): wrong runtime layout for this Go version?");
+  }
+  auto m = ms(memory);
+  if (!m) return std::move(m).error();
+  out.ms = std::move(*m);
+  return out;
+}
+
+Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc_in_go_code,
+                          const GoRuntimeLayout& layout, const std::vector<int64_t>& tls_offsets) {
+  auto check = [&](uint64_t g) -> std::optional<ThreadG> {
+    if (g == 0 || (g & 7)) return std::nullopt;
+    auto m = memory.read_u64(g + layout.g.m);
+    if (!m || *m == 0 || (*m & 7)) return std::nullopt;
+    auto g0 = memory.read_u64(*m + layout.m.g0);
+    auto curg = memory.read_u64(*m + layout.m.curg);
+    auto gsignal = memory.read_u64(*m + layout.m.gsignal);
+    if (!g0 || !curg || !gsignal) return std::nullopt;
+    ThreadG t{g, *m, *curg, ThreadG::Kind::kUser};
+    if (g == *g0) t.kind = ThreadG::Kind::kG0;
+    else if (g == *gsignal) t.kind = ThreadG::Kind::kGsignal;
+    else if (g != *curg) return std::nullopt;
+    return t;
+  };
+  if (pc_in_go_code)
+    if (auto t = check(regs.g)) return *t;
+  if (regs.tls_base) {
+    for (int64_t off : tls_offsets) {
+      auto g = memory.read_u64(regs.tls_base + static_cast<uint64_t>(off));
+      if (!g) continue;
+      if (auto t = check(*g)) return *t;
+    }
+  }
+  return make_error(ErrorCode::kNotFound, "the thread runs no Go code (no g in R14 or TLS)");
+}
+
+std::vector<int64_t> tls_g_offsets(const symbolize::ElfFile& exe) {
+  std::vector<int64_t> out{-8};  // internal linking: runtime.tlsg is the only TLS word (Tlsoffset = -8)
+  for (const auto& seg : exe.segments()) {
+    if (seg.type != PT_TLS || seg.memsz <= 8) continue;
+    // x86-64 variant II: the block ends at the thread pointer, rounded up to its alignment.
+    uint64_t align = seg.align ? seg.align : 1;
+    int64_t block = static_cast<int64_t>((seg.memsz + align - 1) / align * align);
+    for (int64_t off = 0; off + 8 <= static_cast<int64_t>(seg.memsz); off += 8)
+      if (off - block != -8) out.push_back(off - block);
+  }
+  return out;
+}
+
+}  // namespace goperf::unwind
