@@ -206,16 +206,20 @@ std::optional<ElfFile::Section> ElfFile::find_section(std::string_view name) con
 }
 
 std::vector<ElfFile::Note> ElfFile::notes() const {
+  // PT_NOTE segments (all a core has), plus SHT_NOTE sections outside them: Go 1.26's internal linker
+  // covers only .note.go.buildid with its PT_NOTE and leaves .note.gnu.build-id to the section.
   std::vector<Note> out;
-  bool any_segment = false;
+  std::vector<std::pair<uint64_t, uint64_t>> covered;
   for (const auto& s : impl_->segments) {
     if (s.type != PT_NOTE) continue;
-    any_segment = true;
+    covered.emplace_back(s.offset, s.offset + s.filesz);
     parse_notes(bytes().subspan(s.offset, s.filesz), s.align, out);
   }
-  if (!any_segment) {
-    for (const auto& s : impl_->sections)
-      if (s.type == SHT_NOTE) parse_notes(bytes().subspan(s.offset, s.size), 4, out);
+  for (const auto& s : impl_->sections) {
+    if (s.type != SHT_NOTE) continue;
+    bool inside = false;
+    for (auto [lo, hi] : covered) inside |= s.offset >= lo && s.offset + s.size <= hi;
+    if (!inside) parse_notes(bytes().subspan(s.offset, s.size), 4, out);
   }
   return out;
 }
