@@ -39,7 +39,8 @@ struct GoroutineInfo {
   uint64_t stack_lo = 0, stack_hi = 0;
 
   uint32_t base_status() const { return status & ~uint32_t{kGscan}; }
-  bool is_dead() const { return base_status() == kGdead; }
+  // _Gdead, or _Gdeadextra (1.26+: the dead g parked on a cgo extra M), both skipped by the runtime's dumps.
+  bool is_dead() const { return base_status() == kGdead || base_status() == kGdeadextra; }
   // The bracketed status text of the runtime's goroutine header ("chan receive", "running", ...).
   std::string_view status_text() const { return g_status_text(status, wait_reason_index, wait_reason); }
 };
