@@ -149,7 +149,7 @@ int run_snapshot(const Args& args) {
   in.go_minor = minor;
   auto dump = build_goroutine_dump(in);
   if (!dump) return fail(dump.error().message());
-  std::string text = o.format == "json" ? format_goroutine_dump_json(*dump) : format_goroutine_dump_text(*dump);
+  std::string text = o.format == "json" ? format_goroutine_dump_json(*dump) : format_goroutine_dump_text(*dump, o.system ? TracebackLevel::kSystem : TracebackLevel::kAll);
   if (o.output.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -26,6 +26,7 @@ struct DumpFrame {
   int line = 0;
   uint64_t pc = 0;         // runtime address
   uint64_t entry = 0;      // runtime entry of the physical function (0 when unknown)
+  uint64_t sp = 0, fp = 0; // the physical frame's sp and caller's sp (printed at GOTRACEBACK=system)
   bool inlined = false;    // printed as `f(...)` without +0x offset
   bool is_go = true;       // false: a C frame named from .symtab/.dynsym
   bool exact_pc = false;
@@ -42,6 +43,8 @@ struct GoroutineDump {
   bool locked_to_thread = false;
   bool system = false;           // isSystemGoroutine: hidden from a GOTRACEBACK=all dump
   int thread_id = 0;             // Linux TID running it (running / syscall), 0 otherwise
+  uint64_t m_addr = 0;           // g.m (0: m=nil)
+  int64_t m_id = -1;             // that m's id
   std::vector<DumpFrame> frames; // innermost first, hidden frames included (see `shown`)
   unwind::StopReason stop_reason = unwind::StopReason::kTopFrame;
   // created by
@@ -81,9 +84,16 @@ struct DumpInput {
 // stop reason. Fails only when the input is unusable (no Go module in the address space).
 Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& input);
 
-// The runtime's SIGQUIT text for the dump's Go version, GOTRACEBACK=all level (no system goroutines,
-// runtime frames hidden, 100-frame limit before 1.21, 50+50 elision since).
-std::string format_goroutine_dump_text(const GoroutineDumpResult& dump);
+// Which frames and goroutines the text shows, as GOTRACEBACK levels (src/runtime/runtime1.go).
+enum class TracebackLevel : uint8_t {
+  kAll = 1,     // GOTRACEBACK=all: no system goroutines, runtime frames hidden (showframe)
+  kSystem = 2,  // GOTRACEBACK=system: everything, with gp=/m= (1.21+) and fp= sp= pc=. SIGQUIT dumps
+                // use this level: the runtime raises it for every runtime throw (gotraceback).
+};
+
+// The runtime's goroutine dump text for the dump's Go version (100-frame limit before 1.21, 50+50
+// elision since).
+std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level = TracebackLevel::kSystem);
 // The same facts as JSON (every frame, hidden ones marked "shown": false).
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
 

@@ -55,7 +55,7 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
     out += g.locked_to_thread ? "true" : "false";
     out += ",\"system\":";
     out += g.system ? "true" : "false";
-    out += ",\"thread\":" + std::to_string(g.thread_id) + ",\"stop_reason\":";
+    out += ",\"thread\":" + std::to_string(g.thread_id) + ",\"m\":" + std::to_string(g.m_id) + ",\"stop_reason\":";
     append_string(out, unwind::to_string(g.stop_reason));
     out += ",\"frames\":[";
     for (size_t i = 0; i < g.frames.size(); ++i) {
@@ -69,6 +69,10 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
       append_hex(out, f.pc);
       out += ",\"entry\":";
       append_hex(out, f.entry);
+      out += ",\"sp\":";
+      append_hex(out, f.sp);
+      out += ",\"fp\":";
+      append_hex(out, f.fp);
       out += ",\"inlined\":";
       out += f.inlined ? "true" : "false";
       out += ",\"go\":";

@@ -14,7 +14,7 @@ void append_hex(std::string& out, uint64_t v) {
   out += buf;
 }
 
-void append_frame(std::string& out, const DumpFrame& f) {
+void append_frame(std::string& out, const DumpFrame& f, bool system) {
   if (!f.is_go) {
     // C code (cgo, libc): named from ELF symbols; no file:line without DWARF.
     out += f.function.empty() ? "?" : f.function;
@@ -40,11 +40,30 @@ void append_frame(std::string& out, const DumpFrame& f) {
     out += " +";
     append_hex(out, f.pc - f.entry);
   }
+  if (system && !f.inlined) {
+    out += " fp=";
+    append_hex(out, f.fp);
+    out += " sp=";
+    append_hex(out, f.sp);
+    out += " pc=";
+    append_hex(out, f.pc);
+  }
   out += "\n";
 }
 
-void append_goroutine(std::string& out, const GoroutineDump& g, int minor) {
-  out += "goroutine " + std::to_string(g.goid) + " [" + g.status_text;
+void append_goroutine(std::string& out, const GoroutineDump& g, int minor, bool system) {
+  out += "goroutine " + std::to_string(g.goid);
+  if (system && minor >= 21) {
+    out += " gp=";
+    append_hex(out, g.g_addr);
+    if (g.m_addr != 0) {
+      out += " m=" + std::to_string(g.m_id) + " mp=";
+      append_hex(out, g.m_addr);
+    } else {
+      out += " m=nil";
+    }
+  }
+  out += " [" + g.status_text;
   if (g.status & unwind::kGscan) out += " (scan)";
   if (g.wait_minutes >= 1) out += ", " + std::to_string(g.wait_minutes) + " minutes";
   if (g.locked_to_thread) out += ", locked to thread";
@@ -58,6 +77,7 @@ void append_goroutine(std::string& out, const GoroutineDump& g, int minor) {
   size_t phys = 0;
   bool any = false;
   for (const auto& f : g.frames) any = any || (f.shown && f.is_go);
+  if (system) any = false;
   for (const auto& f : g.frames) {
     if (f.shown || !any) {
       shown.push_back(&f);
@@ -69,20 +89,20 @@ void append_goroutine(std::string& out, const GoroutineDump& g, int minor) {
     // traceback1: the first 50 and the last 50 logical frames, "...N frames elided..." between.
     constexpr size_t kInner = 50, kOuter = 50;
     if (shown.size() > kInner + kOuter) {
-      for (size_t i = 0; i < kInner; ++i) append_frame(out, *shown[i]);
+      for (size_t i = 0; i < kInner; ++i) append_frame(out, *shown[i], system);
       out += "..." + std::to_string(shown.size() - kInner - kOuter) + " frames elided...\n";
-      for (size_t i = shown.size() - kOuter; i < shown.size(); ++i) append_frame(out, *shown[i]);
+      for (size_t i = shown.size() - kOuter; i < shown.size(); ++i) append_frame(out, *shown[i], system);
     } else {
-      for (const auto* f : shown) append_frame(out, *f);
+      for (const auto* f : shown) append_frame(out, *f, system);
     }
   } else {
     // gentraceback with max = _TracebackMaxFrames: 100 physical frames (shown or not).
     constexpr size_t kMax = 100;
     for (size_t i = 0; i < shown.size(); ++i)
-      if (physical_index[i] < kMax) append_frame(out, *shown[i]);
+      if (physical_index[i] < kMax) append_frame(out, *shown[i], system);
     if (phys >= kMax) out += "...additional frames elided...\n";
   }
-  if (!g.creator.empty() && g.creator_shown) {
+  if (!g.creator.empty() && (g.creator_shown || system)) {
     out += "created by " + g.creator;
     if (minor >= 21 && g.parent_goid != 0) out += " in goroutine " + std::to_string(g.parent_goid);
     out += "\n\t" + g.creator_file + ":" + std::to_string(g.creator_line);
@@ -96,15 +116,16 @@ void append_goroutine(std::string& out, const GoroutineDump& g, int minor) {
 
 }  // namespace
 
-std::string format_goroutine_dump_text(const GoroutineDumpResult& dump) {
+std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level) {
+  const bool system = level == TracebackLevel::kSystem;
   std::string out;
   out.reserve(dump.goroutines.size() * 256);
   bool first = true;
   for (const auto& g : dump.goroutines) {
-    if (g.system) continue;  // tracebackothers skips system goroutines below GOTRACEBACK=system
+    if (g.system && !system) continue;  // tracebackothers skips them below GOTRACEBACK=system
     if (!first) out += "\n";
     first = false;
-    append_goroutine(out, g, dump.go_minor);
+    append_goroutine(out, g, dump.go_minor, system);
   }
   return out;
 }

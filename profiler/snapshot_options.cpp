@@ -13,6 +13,7 @@ namespace goperf::profiler {
 bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
   std::string options_file;
   std::string format;
+  std::string traceback = "system";
   po::options_description desc(
       "usage: goperf snapshot -p PID [--format text|json] [-o FILE]\n\n"
       "Prints every goroutine of a live Go process (stripped or not) as the runtime's SIGQUIT dump would,\n"
@@ -24,6 +25,9 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
       ("pid,p", po::value<int>(&o.pid), "the process to dump")
       ("format", po::value<std::string>(&format), "text (the runtime's format) or json")
       ("output,o", po::value<std::string>(&o.output), "write to FILE instead of stdout (.json selects json)")
+      ("traceback", po::value<std::string>(&traceback),
+       "system (default: what SIGQUIT prints: every goroutine and frame, fp/sp/pc) or all\n"
+       "(GOTRACEBACK=all: runtime frames and system goroutines hidden)")
       ("quiet,q", po::bool_switch(&o.quiet), "do not report the pause time on stderr")
       ("options-file", po::value<std::string>(&options_file), "read more options from FILE (`pid = 123` lines)");
   po::variables_map vm;
@@ -47,6 +51,9 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
   if (format != "text" && format != "json")
     throw po::validation_error(po::validation_error::invalid_option_value, "format", format);
   o.format = format;
+  if (traceback != "system" && traceback != "all")
+    throw po::validation_error(po::validation_error::invalid_option_value, "traceback", traceback);
+  o.system = traceback == "system";
   return true;
 }
 

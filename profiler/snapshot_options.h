@@ -12,6 +12,7 @@ struct SnapshotOptions {
   std::string format = "text"; // --format text|json (default: from -o's extension, else text)
   std::string output;          // -o FILE, "" = stdout
   bool quiet = false;          // --quiet: no pause report on stderr
+  bool system = true;          // --traceback system (SIGQUIT's level, default) or all
 };
 
 // Fills `options`; returns false after printing --help.

@@ -135,12 +135,12 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
           continue;
         }
       }
-      if (f->flag & Pclntab::kFlagTopFrame) return {n, StopReason::kTopFrame};
+      auto delta = tab->sp_delta(*f, ref->link_pc);
+      if (delta) frame.fp = sp + static_cast<int64_t>(*delta) + (uses_lr ? 0 : ptr);
+      if ((f->flag & Pclntab::kFlagTopFrame) || f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
       if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback) {
         return {n, StopReason::kSpWrite};
       }
-      if (f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
-      auto delta = tab->sp_delta(*f, ref->link_pc);
       if (!delta) return {n, StopReason::kNoPcsp};
       uint64_t ret = 0;
       uint64_t cfa = sp + static_cast<int64_t>(*delta);
