@@ -24,11 +24,10 @@ using testing::Variant;
 std::map<std::string, uint64_t> nm(const std::string& bin) {
   std::map<std::string, uint64_t> out;
   std::istringstream in(testing::run("nm '" + bin + "' 2>/dev/null"));
-  std::string addr, type, name;
-  while (in >> addr >> type) {
-    std::getline(in, name);
-    if (!name.empty() && name[0] == ' ') name.erase(0, 1);
-    if (addr.size() == 16) out.emplace(name, std::stoull(addr, nullptr, 16));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() < 20 || line[16] != ' ' || line[0] == ' ') continue;  // "U name" lines have no address
+    out.emplace(line.substr(19), std::stoull(line.substr(0, 16), nullptr, 16));
   }
   return out;
 }
