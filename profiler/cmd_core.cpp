@@ -1,13 +1,232 @@
-// goperf core: placeholder until the sub-command lands; it fails loudly rather than pretend.
+// goperf core [BINARY] CORE: the goroutine dump of a core file of a Go program, through the same walker,
+// runtime layouts and writers as `goperf snapshot`, with CoreMemory standing in for the live process.
+#include <signal.h>
+
+#include <algorithm>
+
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "profiler/commands.h"
+#include "profiler/core_options.h"
+#include "profiler/goroutine_dump.h"
+#include "symbolize/build_info.h"
+#include "symbolize/elf_file.h"
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/core_executable.h"
+#include "unwind/core_file.h"
+#include "unwind/core_memory.h"
+#include "unwind/go_runtime_layout.h"
+#include "unwind/goroutine_lister.h"
+#include "unwind/runtime_globals.h"
 
 namespace goperf::profiler {
+namespace {
 
-int run_core(const Args&) {
-  std::fprintf(stderr, "goperf core: not available in this build\n");
+int fail(const std::string& message) {
+  std::fprintf(stderr, "goperf core: %s\n", message.c_str());
   return 1;
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+bool is_fault(int sig) { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP; }
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
+struct Header {
+  std::string core, compression, executable, go_version, match;
+  int signo = 0, code = 0;
+  uint64_t addr = 0;
+  bool has_addr = false;
+  uint32_t pid = 0, tid = 0;
+  uint64_t goid = 0;  // 0: the crashing thread ran no goroutine (scheduler, C thread)
+  std::string thread_g;  // "", "g0", "gsignal"
+  size_t threads = 0, goroutines = 0;
+};
+
+std::string header_text(const Header& h) {
+  std::ostringstream o;
+  o << "core: " << h.core;
+  if (!h.compression.empty()) o << " (" << h.compression << ")";
+  o << "\nexecutable: " << h.executable << " (" << h.go_version << "; " << h.match << ")\n";
+  o << "process: " << h.pid << ", " << h.threads << " threads, " << h.goroutines << " goroutines\n";
+  if (h.signo != 0) {
+    o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << hex(static_cast<uint32_t>(h.code));
+    if (h.has_addr) o << " addr=" << hex(h.addr);
+    o << "\n";
+  }
+  o << "crashing thread: " << h.tid;
+  if (h.goid != 0) o << ", goroutine " << h.goid;
+  if (!h.thread_g.empty()) o << " (thread on its " << h.thread_g << " stack)";
+  o << "\n\n";
+  return o.str();
+}
+
+std::string header_json(const Header& h) {
+  std::ostringstream o;
+  o << "{\"core\":" << json_string(h.core) << ",\"compression\":" << json_string(h.compression)
+    << ",\"executable\":" << json_string(h.executable) << ",\"go_version\":" << json_string(h.go_version)
+    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"signal\":" << h.signo
+    << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code;
+  if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
+  o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
+  return o.str();
+}
+
+}  // namespace
+
+int run_core(const Args& args) {
+  CoreOptions opt;
+  if (!parse_core_options(args, opt)) return 0;
+
+  auto core = unwind::CoreFile::open(opt.core);
+  if (!core) return fail(core.error().message());
+  auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
+  if (!memory) return fail(memory.error().message());
+  const unwind::CoreMemory& mem = **memory;
+
+  // The executable: BINARY, else the file NT_FILE names (under --sysroot).
+  const unwind::CoreMappedFile* exe_map = (*core)->executable_mapping();
+  std::string exe_path = opt.binary;
+  if (exe_path.empty()) {
+    if (exe_map == nullptr) return fail(opt.core + ": the core names no executable (no NT_FILE/auxv): give BINARY before CORE");
+    exe_path = mem.local_path(exe_map->path);
+    if (exe_path.empty()) {
+      std::string wanted = unwind::strip_deleted_suffix(exe_map->path);
+      return fail("cannot find the executable " + opt.sysroot + wanted + " the core was made from: give it as BINARY before CORE" +
+                  (opt.sysroot.empty() ? " (or --sysroot DIR)" : ""));
+    }
+  }
+  // Absolute: the address space takes only paths starting with '/' for file-backed mappings.
+  exe_path = std::filesystem::absolute(exe_path).lexically_normal().string();
+  auto module = symbolize::Module::open(exe_path);
+  if (!module) return fail(module.error().message());
+  const symbolize::ElfFile& exe = (*module)->elf();
+  if ((*module)->pclntab() == nullptr) return fail(exe_path + ": not a Go program (no pclntab): goperf core reads cores of Go programs");
+  if (exe.machine() != (*core)->elf().machine()) return fail(exe_path + ": built for another machine than the core");
+
+  auto bias = unwind::core_load_bias(mem, exe);
+  if (!bias) {
+    if (!opt.force) return fail("the core has no mapping of " + exe_path + ": it is the core of another program (--force to try anyway)");
+    bias = 0;
+  }
+  auto match = unwind::match_core_executable(mem, exe, *bias);
+  if (match.verdict == unwind::CoreMatch::Verdict::kMismatch && !opt.force)
+    return fail(exe_path + " does not match the core: " + match.how + " (--force to go on anyway)");
+  std::string match_text = match.verdict == unwind::CoreMatch::Verdict::kMatch    ? "matches the core by " + match.how
+                           : match.verdict == unwind::CoreMatch::Verdict::kUnknown ? "not verified: " + match.how
+                                                                                   : "MISMATCH, forced: " + match.how;
+
+  // Address space from NT_FILE, with the executable we checked standing for its mappings.
+  std::vector<unwind::AddressSpace::FileMapping> files;
+  for (const auto& f : (*core)->mapped_files()) {
+    std::string local = mem.local_path(f.path);
+    bool is_exe = exe_map != nullptr && f.path == exe_map->path;
+    files.push_back({f.start, f.end, f.file_offset, is_exe ? exe_path : (local.empty() ? f.path : local)});
+  }
+  auto space = unwind::AddressSpace::from_file_mappings(files);
+  space->set_module(exe_path, *module);
+
+  const symbolize::BuildInfo* bi = (*module)->build_info();
+  int minor = bi != nullptr ? bi->minor_version() : 0;
+  auto choice = unwind::layout_for_go_minor(minor);
+  if (!choice.exact_version)
+    std::fprintf(stderr, "goperf core: warning: no runtime layout for Go %s; using the nearest (1.%d)\n",
+                 bi ? bi->go_version.c_str() : "(unknown version)", choice.layout->go_minor);
+  auto globals = unwind::find_runtime_globals(**module);
+  if (!globals) return fail(exe_path + ": " + globals.error().message());
+  unwind::GoroutineLister lister(*choice.layout, *globals, *bias, unwind::find_wait_reasons(exe));
+  auto list = lister.list(mem);
+  if (!list) return fail("reading the goroutines from the core: " + list.error().message());
+
+  DumpInput in;
+  in.memory = &mem;
+  in.space = space.get();
+  in.layout = choice.layout;
+  for (const auto& t : (*core)->threads()) in.threads.push_back({static_cast<int>(t.tid), t.regs});
+  in.list = &*list;
+  in.tls_offsets = unwind::tls_g_offsets(exe);
+  in.go_version = bi ? bi->go_version : "";
+  in.go_minor = choice.layout->go_minor;
+  auto dump = build_goroutine_dump(in);
+  if (!dump) return fail(dump.error().message());
+
+  Header h;
+  h.core = opt.core;
+  h.compression = (*core)->compression() ? (*core)->compression() : "";
+  h.executable = exe_path;
+  h.go_version = in.go_version.empty() ? "Go version unknown" : in.go_version;
+  h.match = match_text;
+  h.pid = (*core)->process().pid;
+  h.threads = (*core)->threads().size();
+  h.goroutines = dump->goroutines.size();
+  const auto& sig = (*core)->signal();
+  const unwind::CoreThread* crashing = (*core)->crashing_thread();
+  h.signo = sig.present ? sig.signo : (crashing ? crashing->cursig : 0);
+  h.code = sig.code;
+  h.has_addr = sig.present && is_fault(sig.signo) && sig.code > 0;  // si_code > 0: sent by the kernel
+  h.addr = sig.addr;
+  if (crashing != nullptr) {
+    h.tid = crashing->tid;
+    if (h.pid == 0) h.pid = crashing->tid;
+    auto f = (*module)->pclntab()->find_func(crashing->regs.pc - *bias);
+    bool in_go = f && !(f->flag & symbolize::Pclntab::kFlagAsm);
+    if (auto tg = unwind::current_g(mem, crashing->regs, in_go, *choice.layout, in.tls_offsets)) {
+      if (tg->kind == unwind::ThreadG::Kind::kG0) h.thread_g = "g0";
+      if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
+      // The runtime prints the crashing goroutine first (traceback.go tracebackothers after the current g).
+      for (size_t i = 0; i < dump->goroutines.size(); i++) {
+        if (dump->goroutines[i].g_addr != tg->curg || tg->curg == 0) continue;
+        h.goid = dump->goroutines[i].goid;
+        std::rotate(dump->goroutines.begin(), dump->goroutines.begin() + static_cast<std::ptrdiff_t>(i),
+                    dump->goroutines.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        break;
+      }
+    }
+  }
+
+  std::string text = opt.format == "json"
+                         ? "{\"header\":" + header_json(h) + ",\"dump\":" + format_goroutine_dump_json(*dump) + "}\n"
+                         : header_text(h) + format_goroutine_dump_text(*dump);
+  if (opt.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  std::ofstream out(opt.output, std::ios::binary);
+  out << text;
+  if (!out.flush()) return fail(opt.output + ": cannot write: " + std::strerror(errno));
+  return 0;
 }
 
 }  // namespace goperf::profiler
