@@ -66,13 +66,13 @@ Status zstd_stream(std::span<const uint8_t> in, int fd, std::vector<uint8_t>& bu
     if (ZSTD_isError(last)) return make_error(ErrorCode::kFormat, std::string("zstd: ") + ZSTD_getErrorName(last));
     if (auto s = write_all(fd, buf.data(), output.pos); !s) return s;
   }
-  // Drain what the decoder still holds.
-  for (;;) {
+  // Drain what the decoder still holds when the input ended with a full output buffer.
+  while (last != 0) {
     ZSTD_outBuffer output{buf.data(), buf.size(), 0};
     last = ZSTD_decompressStream(ds.get(), &output, &input);
     if (ZSTD_isError(last)) return make_error(ErrorCode::kFormat, std::string("zstd: ") + ZSTD_getErrorName(last));
     if (auto s = write_all(fd, buf.data(), output.pos); !s) return s;
-    if (output.pos < output.size) break;
+    if (output.pos == 0) break;
   }
   if (last != 0) return make_error(ErrorCode::kTruncated, "zstd: the compressed core ends inside a frame");
   return {};
