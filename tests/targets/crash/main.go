@@ -109,7 +109,16 @@ func crashMapWrites() {
 func crashDeadlock() { sink += <-never }
 
 //go:noinline
+func sleeper() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+//go:noinline
 func hang() {
+	go sleeper() // a pending timer: without it the runtime reports a deadlock
+	time.Sleep(50 * time.Millisecond)
 	fmt.Println("ready")
 	os.Stdout.Sync()
 	select {}
