@@ -38,6 +38,11 @@ struct Pclntab::Impl {
   uint64_t gofunc = 0;
   std::span<const uint8_t> gofunc_data;  // from gofunc to the end of its segment
   std::span<const uint8_t> funcnametab, cutab, filetab, pctab, pclntable;
+  size_t table_size = 0;
+  // findfunctab (src/runtime/symtab.go findfunc): one 20-byte bucket per 4096 bytes of text,
+  // {idx uint32, subbuckets [16]uint8}; empty when moduledata was not found or it looks wrong.
+  std::span<const uint8_t> buckets;
+  uint64_t minpc = 0;
 
   mutable std::once_flag names_once;
   mutable std::vector<uint32_t> by_name;  // function indices sorted by name
@@ -169,11 +174,19 @@ Result<std::unique_ptr<Pclntab>> Pclntab::load(std::shared_ptr<const ElfFile> el
   impl->filetab = b.subspan(h.filetab_off, h.pctab_off - h.filetab_off);
   impl->pctab = b.subspan(h.pctab_off, h.pcln_off - h.pctab_off);
   impl->pclntable = b.subspan(h.pcln_off);
+  impl->table_size = b.size();
   impl->text_start = h.text_start;
   if (auto md = detail::find_moduledata(*elf, *found)) {
     impl->moduledata = md->vaddr;
     impl->text_start = md->text;  // authoritative; pcHeader.textStart is 0 from Go 1.26 on
     impl->gofunc = md->gofunc;
+    if (md->findfunctab && md->minpc >= md->text && md->maxpc > md->minpc) {
+      uint64_t n = (md->maxpc - md->minpc) / 4096 + 1;
+      if (auto b2 = elf->read(md->findfunctab, n * 20)) {
+        impl->buckets = *b2;
+        impl->minpc = md->minpc;
+      }
+    }
     if (md->gofunc) {
       for (const auto& s : elf->segments()) {
         if (s.type != 1 /* PT_LOAD */ || md->gofunc < s.vaddr || md->gofunc - s.vaddr >= s.filesz) continue;
@@ -196,6 +209,7 @@ uint64_t Pclntab::text_start() const { return impl_->text_start; }
 std::optional<uint64_t> Pclntab::moduledata_vaddr() const { return impl_->moduledata; }
 uint64_t Pclntab::gofunc() const { return impl_->gofunc; }
 size_t Pclntab::func_count() const { return impl_->nfunc; }
+size_t Pclntab::table_size() const { return impl_->table_size; }
 
 FuncInfo Pclntab::func_at(size_t index) const {
   if (index >= impl_->nfunc) return {};
@@ -207,6 +221,19 @@ std::optional<FuncInfo> Pclntab::find_func(uint64_t pc) const {
   if (pc < m.text_start) return std::nullopt;
   uint64_t off = pc - m.text_start;
   if (off >= m.entryoff(m.nfunc) || off < m.entryoff(0)) return std::nullopt;
+  if (!m.buckets.empty()) {
+    // The runtime's bucket index, then a short walk forward.
+    uint64_t x = off + m.text_start - m.minpc;
+    uint64_t b = x / 4096, sub = (x % 4096) / 256;
+    if ((b + 1) * 20 <= m.buckets.size()) {
+      const uint8_t* ffb = m.buckets.data() + b * 20;
+      uint64_t idx = uint64_t(rd32(ffb)) + ffb[4 + sub];
+      if (idx < m.nfunc && m.entryoff(uint32_t(idx)) <= off) {
+        for (int steps = 0; idx + 1 < m.nfunc && m.entryoff(uint32_t(idx + 1)) <= off && steps < 4096; ++steps) ++idx;
+        if (idx + 1 == m.nfunc || m.entryoff(uint32_t(idx + 1)) > off) return m.info(uint32_t(idx));
+      }
+    }
+  }
   // Last entry with entryoff <= off: the functab is sorted, searched in place.
   uint32_t lo = 0, n = m.nfunc;
   while (n > 1) {

@@ -64,6 +64,7 @@ class Pclntab {
   uint64_t gofunc() const;            // base of funcdata offsets (0 when moduledata was not found)
 
   size_t func_count() const;
+  size_t table_size() const;          // bytes from the header to the end of the table (or its region)
   FuncInfo func_at(size_t index) const;
   std::optional<FuncInfo> find_func(uint64_t pc) const;                  // binary search, O(log n)
   std::optional<FuncInfo> find_func_by_name(std::string_view name) const;

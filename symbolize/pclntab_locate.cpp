@@ -202,6 +202,9 @@ std::optional<FoundModuledata> find_moduledata(const ElfFile& elf, const FoundPc
     FoundModuledata md;
     md.vaddr = v;
     md.text = *text;
+    md.findfunctab = relocs.word(v + 152).value_or(0);
+    md.minpc = relocs.word(v + 160).value_or(0);
+    md.maxpc = relocs.word(v + 168).value_or(0);
     for (const auto& l : kLayouts) {
       auto ptr = relocs.word(v + l.textsectmap);
       auto len = elf.read(v + l.textsectmap + 8, 16);

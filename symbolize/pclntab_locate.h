@@ -33,6 +33,7 @@ struct FoundModuledata {
   uint64_t vaddr = 0;
   uint64_t text = 0;    // moduledata.text (link-time)
   uint64_t gofunc = 0;  // moduledata.gofunc (link-time), 0 when not determined
+  uint64_t findfunctab = 0, minpc = 0, maxpc = 0;  // the runtime's pc -> function bucket index
 };
 
 // Validates a candidate header at the start of `bytes` (which runs to the end of its region).
