@@ -164,8 +164,10 @@ std::string format_info_json(const InfoReport& r) {
     for (size_t i = 0; i < b.deps.size(); ++i) out += (i ? ", " : "") + json_module(b.deps[i]);
     out += "],\n  \"Settings\": [";
     for (size_t i = 0; i < b.settings.size(); ++i) {
-      out += (i ? ", " : "") + std::string("{\"Key\": ") + json_string(b.settings[i].first) +
-             ", \"Value\": " + json_string(b.settings[i].second) + "}";
+      // As debug.BuildSetting's JSON: an empty Value is omitted.
+      out += (i ? ", " : "") + std::string("{\"Key\": ") + json_string(b.settings[i].first);
+      if (!b.settings[i].second.empty()) out += ", \"Value\": " + json_string(b.settings[i].second);
+      out += "}";
     }
     out += "],\n";
   } else {

@@ -6,10 +6,12 @@
 //	symbols frames   also print "exe <start of the executable's first mapping>" then each captured stack:
 //	                 "stack", then per PC of runtime.Callers "pc 0x<pc> <go|inl>\t<function>\t<file>\t<line>"
 //	                 (the frame runtime.CallersFrames gives for that PC; go = a physical frame, inl = inlined)
+//	symbols wait     print "ready" and wait until stdin closes (a live process for goperf info -p)
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -37,6 +39,11 @@ func capture() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "wait" {
+		fmt.Println("ready")
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return
+	}
 	printFrames = len(os.Args) > 1 && os.Args[1] == "frames"
 	sum := 0
 	sum += inlineChain(3)
