@@ -1,0 +1,28 @@
+// FrameKind: which part of a Go program a frame belongs to (runtime, standard library, the program's own
+// packages, cgo/C, kernel), decided from the function name and its mapping; drives the SVG palette.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace goperf::flamegraph {
+
+enum class FrameKind : uint8_t {
+  kProgram,  // main and every module path with a dot in its first element (github.com/..., example.com/...)
+  kStdlib,   // import paths without a dot in the first element: fmt, net/http, encoding/json, ...
+  kRuntime,  // runtime, runtime/..., internal/runtime/..., and the runtime's assembly helpers
+  kNative,   // C code: cgo callees, libc, anything not named like a Go function
+  kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
+  kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]")
+};
+
+// `file` is the function's source file and `mapping_file` its location's mapping's filename ("" when unknown).
+FrameKind classify_frame(std::string_view function, std::string_view file = {}, std::string_view mapping_file = {});
+
+// The Go import path part of a symbol name: "net/http.(*conn).serve" -> "net/http"; "" when the
+// name is not a Go symbol.
+std::string_view go_package(std::string_view function);
+
+const char* frame_kind_name(FrameKind kind);
+
+}  // namespace goperf::flamegraph

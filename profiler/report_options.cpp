@@ -1,0 +1,62 @@
+// `goperf report` options.
+#include "profiler/report_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace goperf::profiler {
+
+bool parse_report_options(const Args& args, ReportOptions& o) {
+  std::vector<std::string> tagfocus;
+  po::options_description desc(
+      "usage: goperf report [-i FILE] [-o FILE] [--format svg|folded|pprof|text|top] [options]\n\n"
+      "Renders a profile (pprof, gzip or not, from goperf, runtime/pprof or anyone; or folded stacks) as an\n"
+      "interactive SVG flame graph, folded stacks, a pprof profile, or a table of the top functions.\n"
+      "The format follows -o's extension (.svg, .folded/.collapsed/.stacks, .pb.gz/.pprof/.pb, .txt) unless\n"
+      "--format is given. Without -o: svg and pprof go to <input stem>.svg/.report.pb.gz, the rest to stdout.\n"
+      "Without -i: the newest *.pb.gz in the current directory.\n\n"
+      "options");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("input,i", po::value<std::string>(&o.input), "profile to read ('-' for stdin)")
+      ("output,o", po::value<std::string>(&o.output), "file to write ('-' for stdout)")
+      ("format,f", po::value<std::string>(&o.format), "svg, folded, pprof, text (every function) or top (10 rows)")
+      ("title", po::value<std::string>(&o.title), "SVG title")
+      ("width", po::value<int>(&o.width)->default_value(1200), "SVG width in pixels")
+      ("minwidth", po::value<double>(&o.min_width)->default_value(0.1),
+       "SVG: merge frames narrower than this many pixels")
+      ("reverse", po::bool_switch(&o.reverse), "stacks leaf first (callees at the root)")
+      ("inverted", po::bool_switch(&o.inverted), "SVG: icicle graph, the root at the top")
+      ("diff", po::value<std::string>(&o.diff_base), "SVG: differential flame graph against this base profile")
+      ("focus", po::value<std::string>(&o.focus), "keep samples with a function matching this regex")
+      ("ignore", po::value<std::string>(&o.ignore), "drop samples with a function matching this regex")
+      ("tagfocus", po::value<std::vector<std::string>>(&tagfocus), "keep samples whose label KEY matches: KEY=RE")
+      ("lines", po::bool_switch(&o.lines), "one frame per function:line instead of per function")
+      ("sample-index", po::value<int>(&o.sample_index)->default_value(-1),
+       "which sample value (0-based; default: the profile's default, e.g. cpu for CPU profiles)");
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    o.help = true;
+    return false;
+  }
+  for (const std::string& t : tagfocus) {
+    const size_t eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw po::validation_error(po::validation_error::invalid_option_value, "tagfocus", t);
+    }
+    o.tagfocus.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+  }
+  if (o.width < 200 || o.width > 100000) throw po::error("--width must be between 200 and 100000");
+  if (!(o.min_width >= 0)) throw po::error("--minwidth must be >= 0");
+  return true;
+}
+
+}  // namespace goperf::profiler
