@@ -27,7 +27,8 @@ struct CoreMemory::MappedFile {
 namespace {
 
 std::unique_ptr<CoreMemory::MappedFile> map_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a path a core names may be a FIFO or device now; only regular files are mapped.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return nullptr;
   struct stat st {};
   std::unique_ptr<CoreMemory::MappedFile> m;
