@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""End-to-end: `goperf addr2line -f -i` against `go tool addr2line` over the same random PCs of a Go binary
+(default: Debian's stripped /usr/bin/etcd and Go 1.19's go tool), one run each, side by side; prints the
+wall times, the ratio and a Markdown row for docs/benchmarks.md.
+
+    python3 bench/e2e_addr2line.py [--goperf build/goperf] [--binary /usr/bin/etcd] [--pcs 1000000]
+"""
+import argparse
+import os
+import pathlib
+import random
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def text_section(path):
+    data = pathlib.Path(path).read_bytes()
+    shoff, = struct.unpack_from("<Q", data, 40)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
+    str_off, = struct.unpack_from("<Q", data, shoff + shstrndx * shentsize + 24)
+    for i in range(shnum):
+        name, _t, _f, addr, _o, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        if data[str_off + name:data.index(b"\0", str_off + name)] == b".text":
+            return addr, size
+    sys.exit(f"{path}: no .text section")
+
+
+def timed(cmd, stdin_path):
+    """Wall time and CPU time (user+sys of the child: the machine may be shared) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(stdin_path) as stdin:
+        t = time.perf_counter()
+        res = subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if res.returncode != 0:
+        sys.exit(f"{cmd[0]} failed: {res.stderr.decode()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, res.stdout.count(b"\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--goperf", default=str(REPO / "build" / "goperf"))
+    ap.add_argument("--binary", default="/usr/bin/etcd")
+    ap.add_argument("--go", default="/usr/lib/go-1.19/bin/go", help="the go command whose tool addr2line is compared")
+    ap.add_argument("--pcs", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+
+    addr, size = text_section(a.binary)
+    rnd = random.Random(a.seed)
+    with tempfile.NamedTemporaryFile("w", suffix=".pcs", delete=False) as f:
+        f.write("".join(f"{addr + rnd.randrange(size):#x}\n" for _ in range(a.pcs)))
+        pcs_file = f.name
+    try:
+        env_go = [a.go, "tool", "addr2line", a.binary]
+        go_s, go_cpu, go_lines = timed(env_go, pcs_file)
+        goperf_s, goperf_cpu, goperf_lines = timed([a.goperf, "addr2line", "-f", "-i", "-e", a.binary], pcs_file)
+    finally:
+        os.unlink(pcs_file)
+    go_version = subprocess.run([a.go, "version"], capture_output=True, text=True).stdout.split()[2]
+    print(f"{a.pcs} random PCs of {a.binary} (.text {addr:#x}+{size:#x}), load average {os.getloadavg()[0]:.1f}")
+    print(f"  go tool addr2line ({go_version}): wall {go_s:.2f} s, cpu {go_cpu:.2f} s "
+          f"({go_cpu / a.pcs * 1e9:.0f} ns/PC), {go_lines} lines")
+    print(f"  goperf addr2line -f -i:      wall {goperf_s:.2f} s, cpu {goperf_cpu:.2f} s "
+          f"({goperf_cpu / a.pcs * 1e9:.0f} ns/PC), {goperf_lines} lines")
+    print(f"  ratio: goperf is {go_s / goperf_s:.1f}x faster in wall time, {go_cpu / goperf_cpu:.1f}x in CPU time")
+    print(f"| {a.pcs:,} random PCs of {pathlib.Path(a.binary).name} | {goperf_s:.2f} s wall, {goperf_cpu:.2f} s cpu | "
+          f"{go_s:.2f} s wall, {go_cpu:.2f} s cpu (go tool addr2line, {go_version}) | "
+          f"{go_s / goperf_s:.1f}x wall, {go_cpu / goperf_cpu:.1f}x cpu |")
+
+
+if __name__ == "__main__":
+    main()
