@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "bpf/bpf_sampler.h"
+#include "bpf/go_target.h"
 #include "flamegraph/pprof_writer.h"
 #include "profiler/commands.h"
 #include "profiler/perf_event_spec.h"
@@ -86,28 +88,50 @@ int64_t now_ns(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// The executable a target runs: /proc/PID/exe, or for `-- CMD` (not exec'd yet) CMD looked up in PATH.
+std::string target_executable(const RecordOptions& o, uint32_t pid) {
+  if (o.command.empty()) return "/proc/" + std::to_string(pid) + "/exe";
+  const std::string& cmd = o.command[0];
+  if (cmd.find('/') != std::string::npos) return cmd;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (size_t pos = 0; pos <= dirs.size();) {
+    size_t end = dirs.find(':', pos);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = (end > pos ? dirs.substr(pos, end - pos) : ".") + "/" + cmd;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    pos = end + 1;
+  }
+  return cmd;
+}
+
+Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const EventSpec& event,
+                                                  const std::vector<uint32_t>& pids) {
+  if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
+  bpf::BpfSamplerOptions bo;
+  bo.pids = pids;
+  bo.frequency_hz = o.frequency_hz;
+  bo.perf_type = event.type;
+  bo.perf_config = event.config;
+  bo.stack_bytes = o.stack_bytes;
+  // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
+  auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
+  if (!note) {
+    std::fprintf(stderr, "goperf record: %s: goroutine ids and labels are not recorded\n",
+                 note.error().message().c_str());
+  } else if (!note->empty()) {
+    std::fprintf(stderr, "goperf record: %s\n", note->c_str());
+  }
+  return bpf::make_bpf_sampler(bo);
+}
+
 Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, const EventSpec& event,
                                                       const std::vector<uint32_t>& pids, bool child) {
-  std::string backend = o.backend;
-  if (backend == "auto") {
-    auto available = bpf::bpf_available();
-    if (available) {
-      backend = "bpf";
-    } else {
-      std::fprintf(stderr, "goperf record: eBPF backend unavailable (%s): using perf\n",
-                   available.error().message().c_str());
-      backend = "perf";
-    }
-  }
-  if (backend == "bpf") {
-    if (child) return make_error(ErrorCode::kUnsupported, "--backend bpf samples running processes (-p) only");
-    bpf::BpfSamplerOptions bo;
-    bo.pids = pids;
-    bo.frequency_hz = o.frequency_hz;
-    bo.perf_type = event.type;
-    bo.perf_config = event.config;
-    bo.stack_bytes = o.stack_bytes;
-    return bpf::make_bpf_sampler(bo);
+  if (o.backend == "bpf") return make_bpf(o, event, pids);
+  if (o.backend == "auto") {
+    auto sampler = make_bpf(o, event, pids);
+    if (sampler) return sampler;
+    std::fprintf(stderr, "goperf record: %s: using the perf backend\n", sampler.error().message().c_str());
   }
   PerfSamplerOptions po;
   po.pids = pids;
@@ -170,6 +194,16 @@ int run_record(const Args& args) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
+  SampleSymbolizerOptions so;
+  so.pids = pids;
+  so.event_name = event.name;
+  so.time_based = event.time_based;
+  so.period = event.time_based ? 1000000000ULL / o.frequency_hz : 1;
+  std::optional<SampleSymbolizer> symbolizer;
+  // A running target's modules are opened before sampling starts, so the first samples are drained
+  // at once instead of waiting in the ring buffers.
+  if (!child) symbolizer.emplace(so);
+
   if (auto st = (*sampler)->start(); !st) {
     if (child) (void)child->release();
     return fail(st.error().message());
@@ -178,13 +212,8 @@ int run_record(const Args& args) {
     if (auto st = child->release(); !st) return fail(st.error().message());
   }
 
-  SampleSymbolizerOptions so;
-  so.pids = pids;
-  so.event_name = event.name;
-  so.time_based = event.time_based;
-  so.period = event.time_based ? 1000000000ULL / o.frequency_hz : 1;
-  SampleSymbolizer symbolizer(so);
-  auto sink = [&](const unwind::RawSample& s) { symbolizer.add(s); };
+  if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
+  auto sink = [&](const unwind::RawSample& s) { symbolizer->add(s); };
 
   const int64_t start_unix = now_ns(CLOCK_REALTIME);
   const int64_t start = now_ns(CLOCK_MONOTONIC);
@@ -236,9 +265,9 @@ int run_record(const Args& args) {
   if (tty) std::fprintf(stderr, "\n");
 
   auto stats = (*sampler)->stats();
-  auto profile = symbolizer.finish(start_unix, duration);
+  auto profile = symbolizer->finish(start_unix, duration);
   if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
-  const auto& sym = symbolizer.stats();
+  const auto& sym = symbolizer->stats();
   std::fprintf(stderr, "goperf record: %s after %.1fs: %llu samples, %llu lost, %llu of %llu frames unknown\n",
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(stats.samples),
                static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(sym.unknown_frames),
