@@ -1,0 +1,76 @@
+// GnuAddr2linePrinter and parse_gnu_address: binutils addr2line's output shapes and address syntax
+// (the expected strings are binutils 2.40's output on a C program with an inlined chain leaf<-mid<-top).
+#include "profiler/addr2line_printer.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "profiler/addr2line_options.h"
+
+namespace goperf::profiler {
+namespace {
+
+using symbolize::Frame;
+
+std::vector<Frame> chain() {
+  Frame leaf{.pc = 0x1161, .entry = 0x1150, .function = "leaf", .file = "/tmp/t.c", .line = 2, .inlined = true, .is_go = true};
+  Frame mid{.pc = 0x1161, .entry = 0x1150, .function = "mid", .file = "/tmp/t.c", .line = 3, .inlined = true, .is_go = true};
+  Frame top{.pc = 0x1161, .entry = 0x1150, .function = "top", .file = "/tmp/t.c", .line = 4, .is_go = true};
+  return {leaf, mid, top};
+}
+
+std::string print(GnuAddr2linePrinter::Config c, const std::vector<Frame>& frames, uint64_t addr = 0x1161) {
+  std::string out;
+  GnuAddr2linePrinter(c).print(addr, frames, out);
+  return out;
+}
+
+TEST(GnuAddr2linePrinter, FileLineOnly) {
+  EXPECT_EQ(print({}, chain()), "/tmp/t.c:2\n");
+  EXPECT_EQ(print({.inlines = true}, chain()), "/tmp/t.c:2\n/tmp/t.c:3\n/tmp/t.c:4\n");
+}
+
+TEST(GnuAddr2linePrinter, FunctionsNameTheInnermostWithoutInlines) {
+  EXPECT_EQ(print({.functions = true}, chain()), "leaf\n/tmp/t.c:2\n");
+  EXPECT_EQ(print({.functions = true, .inlines = true}, chain()), "leaf\n/tmp/t.c:2\nmid\n/tmp/t.c:3\ntop\n/tmp/t.c:4\n");
+}
+
+TEST(GnuAddr2linePrinter, AddressesAndPrettyPrint) {
+  EXPECT_EQ(print({.addresses = true, .functions = true, .inlines = true, .pretty = true}, chain()),
+            "0x0000000000001161: leaf at /tmp/t.c:2\n (inlined by) mid at /tmp/t.c:3\n (inlined by) top at /tmp/t.c:4\n");
+  EXPECT_EQ(print({.addresses = true}, chain()), "0x0000000000001161\n/tmp/t.c:2\n");
+  EXPECT_EQ(print({.inlines = true, .pretty = true}, chain()), "/tmp/t.c:2\n (inlined by) /tmp/t.c:3\n (inlined by) /tmp/t.c:4\n");
+  EXPECT_EQ(print({.functions = true, .inlines = true, .basenames = true}, chain()), "leaf\nt.c:2\nmid\nt.c:3\ntop\nt.c:4\n");
+}
+
+TEST(GnuAddr2linePrinter, Unknown) {
+  EXPECT_EQ(print({.functions = true}, {}), "??\n??:0\n");
+  EXPECT_EQ(print({.addresses = true, .functions = true, .pretty = true}, {Frame{}}, 0x999999),
+            "0x0000000000999999: ?? ??:0\n");
+  EXPECT_EQ(print({.addresses = true}, {}), "0x0000000000001161\n??:0\n");
+}
+
+TEST(GnuAddr2linePrinter, NativeSymbolWithoutLine) {
+  Frame f{.pc = 0x1150, .entry = 0x1150, .function = "_ZN2ns3fooEi"};
+  EXPECT_EQ(print({.functions = true}, {f}), "_ZN2ns3fooEi\n??:?\n");
+  EXPECT_EQ(print({.functions = true, .pretty = true, .demangle = true}, {f}), "ns::foo(int) at ??:?\n");
+  // Go names are never demangled.
+  Frame g{.function = "_Zgo", .file = "x.go", .line = 1, .is_go = true};
+  EXPECT_EQ(print({.functions = true, .demangle = true}, {g}), "_Zgo\nx.go:1\n");
+}
+
+TEST(ParseGnuAddress, AsBinutilsReadsIt) {
+  EXPECT_EQ(parse_gnu_address("0x1161"), 0x1161u);
+  EXPECT_EQ(parse_gnu_address("1161"), 0x1161u);
+  EXPECT_EQ(parse_gnu_address("0X1161"), 0x1161u);
+  EXPECT_EQ(parse_gnu_address(" \t1161"), 0x1161u);
+  EXPECT_EQ(parse_gnu_address("1161g"), 0x1161u);
+  EXPECT_EQ(parse_gnu_address("zz"), 0u);
+  EXPECT_EQ(parse_gnu_address(""), 0u);
+  EXPECT_EQ(parse_gnu_address("-5"), 0u);
+  EXPECT_EQ(parse_gnu_address("ffffffffffffffff"), ~0ull);
+}
+
+}  // namespace
+}  // namespace goperf::profiler
