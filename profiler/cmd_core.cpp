@@ -13,6 +13,7 @@
 
 #include "profiler/commands.h"
 #include "profiler/core_options.h"
+#include "profiler/core_signal_frame.h"
 #include "profiler/goroutine_dump.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
@@ -174,7 +175,12 @@ int run_core(const Args& args) {
   in.memory = &mem;
   in.space = space.get();
   in.layout = choice.layout;
-  for (const auto& t : (*core)->threads()) in.threads.push_back({static_cast<int>(t.tid), t.regs});
+  for (const auto& t : (*core)->threads()) {
+    // Threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown from where the signal hit.
+    unwind::RegisterSet regs = t.regs;
+    cross_signal_frame(mem, *space, regs);
+    in.threads.push_back({static_cast<int>(t.tid), regs});
+  }
   in.list = &*list;
   in.tls_offsets = unwind::tls_g_offsets(exe);
   in.go_version = bi ? bi->go_version : "";

@@ -1,0 +1,71 @@
+// Signal-frame crossing for core threads. The Go runtime installs runtime.sigreturn__sigaction (Go 1.19/1.20:
+// runtime.sigreturn) as sa_restorer (src/runtime/os_linux.go setsig), and the kernel's x86_64 rt_sigframe
+// (arch/x86/include/asm/sigframe.h) starts with that restorer address followed by the ucontext, whose
+// uc_mcontext (struct sigcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip) sits 40 bytes in.
+#include "profiler/core_signal_frame.h"
+
+#include <array>
+#include <string_view>
+
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/memory.h"
+#include "unwind/stack_walker.h"
+
+namespace goperf::profiler {
+namespace {
+
+constexpr uint64_t kMcontext = 40;
+constexpr uint64_t kR14 = kMcontext + 6 * 8, kRbp = kMcontext + 10 * 8, kRsp = kMcontext + 15 * 8, kRip = kMcontext + 16 * 8;
+constexpr uint64_t kScanBytes = 1024;  // sigtramp saves the host registers and reserves spill slots
+
+std::string_view function_at(const unwind::AddressSpace& space, uint64_t pc, uint64_t* entry) {
+  auto ref = space.find(pc);
+  if (!ref || ref->module->pclntab() == nullptr) return {};
+  auto f = ref->module->pclntab()->find_func(ref->link_pc);
+  if (!f) return {};
+  *entry = f->entry + ref->bias;
+  return f->name;
+}
+
+}  // namespace
+
+bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs) {
+  if (regs.arch != unwind::Arch::kAmd64) return false;
+  auto go = space.go_module();
+  if (!go) return false;
+  const symbolize::Pclntab* tab = go->module->pclntab();
+  std::optional<symbolize::FuncInfo> restorer = tab->find_func_by_name("runtime.sigreturn__sigaction");
+  if (!restorer) restorer = tab->find_func_by_name("runtime.sigreturn");
+  if (!restorer) return false;
+  const uint64_t restorer_pc = restorer->entry + go->bias;
+
+  std::array<unwind::PhysicalFrame, 16> frames;
+  unwind::StackWalker walker(memory, space);
+  auto r = walker.walk(regs, {}, frames);
+  for (size_t i = 0; i < r.count; i++) {
+    uint64_t entry = 0;
+    std::string_view name = function_at(space, frames[i].pc, &entry);
+    if (name != "runtime.sigtramp" && name != "runtime.cgoSigtramp" && name != "runtime.sigtrampgo") continue;
+    // The restorer's address is the return address of the handler's outermost frame.
+    for (uint64_t a = frames[i].sp; a < frames[i].sp + kScanBytes; a += 8) {
+      auto word = memory.read_u64(a);
+      if (!word) return false;
+      if (*word != restorer_pc) continue;
+      uint64_t uc = a + 8;
+      auto rip = memory.read_u64(uc + kRip), rsp = memory.read_u64(uc + kRsp), rbp = memory.read_u64(uc + kRbp),
+           r14 = memory.read_u64(uc + kR14);
+      if (!rip || !rsp || !rbp || !r14 || *rip == 0 || *rsp == 0) return false;
+      regs.pc = *rip;
+      regs.sp = *rsp;
+      regs.fp = *rbp;
+      regs.g = *r14;
+      return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+}  // namespace goperf::profiler

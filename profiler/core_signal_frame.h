@@ -1,0 +1,20 @@
+// Crossing a signal frame in a core: a Go program that crashes with GOTRACEBACK=crash dies inside its signal
+// handler (sigtramp -> sigtrampgo -> sigfwdgo/sighandler -> dieFromSignal -> raise), so each such thread's
+// registers describe the handler. The interrupted context is in the kernel's rt_sigframe on the signal stack.
+#pragma once
+
+#include "unwind/register_set.h"
+
+namespace goperf::unwind {
+class Memory;
+class AddressSpace;
+}  // namespace goperf::unwind
+
+namespace goperf::profiler {
+
+// When `regs` is inside the Go signal handler (the walk from it reaches runtime.sigtramp or
+// runtime.cgoSigtramp), replaces them with the interrupted context saved in the ucontext (amd64) and returns
+// true. Else leaves `regs` alone and returns false.
+bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs);
+
+}  // namespace goperf::profiler
