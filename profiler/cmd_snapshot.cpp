@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <memory>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -31,35 +33,43 @@ int fail(const std::string& message) {
   return 1;
 }
 
-int64_t monotonic_ns() {
+int64_t clock_ns(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
+int64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
 
 // What must be copied while the target is stopped: each goroutine's live stack, and each thread's
-// stack from its sp (g0 / C stacks), so that the walk can run after the target was resumed.
+// stack from its sp (g0 / C stacks), so that the walk can run after the target was resumed. Ranges go
+// into one arena allocated and touched before the stop, so that the copy takes no page faults.
 struct CopyPlan {
   std::vector<iovec> remote, local;
-  std::vector<std::vector<uint8_t>> buffers;
-  std::vector<uint64_t> addrs;
+  std::vector<uint64_t> addrs, sizes;
+  size_t total = 0;
 
   void add(uint64_t lo, uint64_t hi) {
     if (hi <= lo || hi - lo > (64u << 20)) return;
     addrs.push_back(lo);
-    buffers.emplace_back(hi - lo);
+    sizes.push_back(hi - lo);
+    total += hi - lo;
   }
-  void copy(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache) {
+  void copy(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, std::shared_ptr<std::vector<uint8_t>>& arena) {
+    if (arena->size() < total) arena->resize(total);  // only when the estimate was short
     remote.resize(addrs.size());
     local.resize(addrs.size());
+    size_t off = 0;
     for (size_t i = 0; i < addrs.size(); ++i) {
-      remote[i] = {reinterpret_cast<void*>(addrs[i]), buffers[i].size()};
-      local[i] = {buffers[i].data(), buffers[i].size()};
+      remote[i] = {reinterpret_cast<void*>(addrs[i]), sizes[i]};
+      local[i] = {arena->data() + off, sizes[i]};
+      off += sizes[i];
     }
     std::unique_ptr<bool[]> ok(new bool[addrs.size()]());
     mem.read_many(remote, local, std::span<bool>(ok.get(), addrs.size()));
     for (size_t i = 0; i < addrs.size(); ++i)
-      if (ok[i]) cache.add_range(addrs[i], std::move(buffers[i]));
+      if (ok[i])
+        cache.add_range(addrs[i], std::span<const uint8_t>(static_cast<const uint8_t*>(local[i].iov_base), sizes[i]),
+                        arena);
   }
 };
 
@@ -94,15 +104,24 @@ int run_snapshot(const Args& args) {
   std::vector<int64_t> tls = unwind::tls_g_offsets(mod.elf());
 
   unwind::ProcessMemory pmem(pid);
+  // The arena for stack copies, faulted in now: the previous allgs length gives the estimate.
+  size_t estimate = size_t{1} << 20;
+  if (globals->allgs) {
+    if (auto n = pmem.read_u64(globals->allgs + go->bias + 8)) estimate += std::min<uint64_t>(*n, 1u << 20) * 2048;
+  }
+  auto arena = std::make_shared<std::vector<uint8_t>>(estimate);
   unwind::CachedMemory cache(&pmem);
   std::vector<ThreadRegisters> threads;
   unwind::GoroutineList list;
   int64_t now = 0;
   uint64_t paused_ns = 0;
   {
+    const int64_t t0 = monotonic_ns();
     auto session = unwind::PtraceSession::attach(pid);
     if (!session) return fail(session.error().message());
+    const int64_t t1 = monotonic_ns();
     auto listed = lister.list(cache);
+    const int64_t t2 = monotonic_ns();
     if (!listed) {
       (*session)->detach();
       auto again = unwind::read_process_status(pid);
@@ -115,10 +134,16 @@ int run_snapshot(const Args& args) {
       threads.push_back({t.tid, t.regs});
       // Which g the thread runs is decided later; reading it now caches the TLS, g and m pages.
       auto f = mod.pclntab()->find_func(t.regs.pc - go->bias);
-      (void)unwind::current_g(cache, t.regs, f.has_value(), layout, tls);
+      auto tg = unwind::current_g(cache, t.regs, f.has_value() && !(f->flag & symbolize::Pclntab::kFlagAsm), layout, tls);
+      if (tg && tg->kind == unwind::ThreadG::Kind::kUser) continue;  // on a goroutine stack: copied below
+      // g0 / gsignal / C stack: up to its g's stack.hi when known, else a bounded window.
       const unwind::Mapping* m = (*space)->mappings().find(t.regs.sp);
-      uint64_t end = m ? m->end : t.regs.sp + 4096;
-      plan.add(t.regs.sp, std::min<uint64_t>(end, t.regs.sp + (256u << 10)));
+      uint64_t end = std::min<uint64_t>(m ? m->end : t.regs.sp + 4096, t.regs.sp + (256u << 10));
+      if (tg) {
+        auto hi = cache.read_u64(tg->g + layout.g.stack_hi);
+        if (hi && *hi > t.regs.sp && *hi - t.regs.sp < (1u << 20)) end = *hi;
+      }
+      plan.add(t.regs.sp, end);
     }
     for (const auto& g : list.goroutines) {
       uint64_t lo = g.stack_lo, hi = g.stack_hi;
@@ -130,8 +155,13 @@ int run_snapshot(const Args& args) {
       if (st == unwind::kGrunning || st == unwind::kGsyscall || sp < lo || sp >= hi) sp = lo;
       plan.add(sp, hi);
     }
-    plan.copy(pmem, cache);
+    const int64_t t3 = monotonic_ns(), c3 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    plan.copy(pmem, cache, arena);
     now = monotonic_ns();
+    const int64_t c4 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (std::getenv("GOPERF_SNAPSHOT_TIMING"))
+      std::fprintf(stderr, "goperf snapshot: stop %.3f ms, list %.3f ms, registers+plan %.3f ms, copy %.3f ms (cpu %.3f ms, %zu ranges)\n",
+                   (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (now - t3) / 1e6, (c4 - c3) / 1e6, plan.addrs.size());
     (*session)->detach();
     paused_ns = (*session)->paused_ns();
   }

@@ -9,38 +9,48 @@ namespace goperf::unwind {
 CachedMemory::CachedMemory(const Memory* backing) : backing_(backing) {}
 
 void CachedMemory::add_range(uint64_t addr, std::vector<uint8_t> bytes) {
+  auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  std::span<const uint8_t> view(owned->data(), owned->size());
+  add_range(addr, view, std::move(owned));
+}
+
+void CachedMemory::add_range(uint64_t addr, std::span<const uint8_t> bytes, std::shared_ptr<const void> owner) {
   if (bytes.empty()) return;
   const uint64_t end = addr + bytes.size();
-  // Drop or trim ranges the new one overlaps, so that lookups find at most one candidate.
+  // Trim the ranges the new one overlaps, so that a lookup finds at most one candidate.
   auto it = ranges_.lower_bound(addr);
   if (it != ranges_.begin()) {
     auto prev = std::prev(it);
-    uint64_t pend = prev->first + prev->second.size();
+    uint64_t pend = prev->first + prev->second.size;
     if (pend > addr) {
       if (pend > end) {  // the old range encloses the new one: keep its tail
-        std::vector<uint8_t> tail(prev->second.begin() + static_cast<ptrdiff_t>(end - prev->first), prev->second.end());
+        Piece tail = prev->second;
+        tail.data += end - prev->first;
+        tail.size = pend - end;
         ranges_.emplace(end, std::move(tail));
       }
-      prev->second.resize(addr - prev->first);
+      prev->second.size = addr - prev->first;
     }
   }
   it = ranges_.lower_bound(addr);
   while (it != ranges_.end() && it->first < end) {
-    uint64_t iend = it->first + it->second.size();
+    uint64_t iend = it->first + it->second.size;
     if (iend > end) {
-      std::vector<uint8_t> tail(it->second.begin() + static_cast<ptrdiff_t>(end - it->first), it->second.end());
+      Piece tail = it->second;
+      tail.data += end - it->first;
+      tail.size = iend - end;
       it = ranges_.erase(it);
       ranges_.emplace(end, std::move(tail));
       break;
     }
     it = ranges_.erase(it);
   }
-  ranges_[addr] = std::move(bytes);
+  ranges_[addr] = Piece{std::move(owner), bytes.data(), bytes.size()};
 }
 
 size_t CachedMemory::cached_bytes() const {
   size_t n = 0;
-  for (const auto& [a, b] : ranges_) n += b.size();
+  for (const auto& [a, b] : ranges_) n += b.size;
   for (const auto& [a, p] : pages_) n += p ? kPageSize : 0;
   return n;
 }
@@ -51,8 +61,8 @@ Status CachedMemory::read(uint64_t addr, std::span<uint8_t> out) const {
   auto it = ranges_.upper_bound(addr);
   if (it != ranges_.begin()) {
     auto prev = std::prev(it);
-    if (addr - prev->first + out.size() <= prev->second.size()) {
-      std::memcpy(out.data(), prev->second.data() + (addr - prev->first), out.size());
+    if (addr - prev->first + out.size() <= prev->second.size) {
+      std::memcpy(out.data(), prev->second.data + (addr - prev->first), out.size());
       return {};
     }
   }

@@ -26,6 +26,9 @@ class CachedMemory final : public Memory {
   // Stores a copy of [addr, addr + bytes.size()) (e.g. a goroutine stack copied while the target was stopped).
   // Overlapping ranges are allowed; the latest wins.
   void add_range(uint64_t addr, std::vector<uint8_t> bytes);
+  // The same over bytes owned by `owner` (one arena for many stacks: no allocation while the target
+  // is stopped). The bytes must stay unchanged while this object uses them.
+  void add_range(uint64_t addr, std::span<const uint8_t> bytes, std::shared_ptr<const void> owner);
   // Stops reading from the backing Memory: from now on only the copies answer (the target was resumed).
   void detach_backing() { backing_ = nullptr; }
   void clear_pages() { pages_.clear(); }
@@ -33,7 +36,12 @@ class CachedMemory final : public Memory {
 
  private:
   const Memory* backing_;
-  std::map<uint64_t, std::vector<uint8_t>> ranges_;  // start -> bytes, non-overlapping after add_range
+  struct Piece {
+    std::shared_ptr<const void> owner;
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+  };
+  std::map<uint64_t, Piece> ranges_;  // start -> bytes, non-overlapping
   mutable std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;  // page address -> page (nullptr: unreadable)
 };
 

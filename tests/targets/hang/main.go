@@ -16,7 +16,8 @@ import (
 )
 
 var (
-	never   = make(chan int)
+	never   = make(chan int) // only ever received from
+	nobody  = make(chan int) // only ever sent to
 	mu      sync.Mutex
 	rw      sync.RWMutex
 	wg      sync.WaitGroup
@@ -33,7 +34,7 @@ func park(ch chan int) int { return <-ch }
 func chanReceiver() { started.Done(); sink = park(never) }
 
 //go:noinline
-func chanSender() { started.Done(); never <- 1 }
+func chanSender() { started.Done(); nobody <- 1 }
 
 //go:noinline
 func selecter(a, b chan int) {
