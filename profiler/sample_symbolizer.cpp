@@ -55,6 +55,9 @@ std::shared_ptr<const symbolize::Module> open_own_vdso(uint64_t* link_base) {
 
 }  // namespace
 
+// Goroutine pprof labels kept per sample (runtime/pprof sets no limit; more than this is unusual).
+constexpr size_t kMaxGoLabels = 16;
+
 struct SampleSymbolizer::Impl {
   struct Process {
     uint32_t pid = 0;
@@ -109,6 +112,8 @@ struct SampleSymbolizer::Impl {
     // Locations already made stay valid (they hold runtime addresses); mapping indexes are re-made.
     p.mappings.clear();
     p.space = std::move(*space);
+    // Open the executable now (pclntab and symbols), not while the first samples pile up.
+    (void)p.space->main_module();
   }
 
   int32_t mapping_for(Process& p, const unwind::Mapping* m, const symbolize::Module* module) {
@@ -143,7 +148,9 @@ struct SampleSymbolizer::Impl {
     if (p.space) {
       ref = p.space->find(pc);
       m = p.space->mappings().find(pc);
-      if (m == nullptr && steady_ns() - p.last_refresh_ns > 1000000000) {
+      // A pc in no mapping: a library mapped since the maps were read (a cgo program's ld.so runs
+      // after exec). Re-read them, at most every 50 ms.
+      if (m == nullptr && steady_ns() - p.last_refresh_ns > 50000000) {
         refresh(p);  // a library loaded since we read the maps
         if (p.space) {
           ref = p.space->find(pc);
@@ -173,7 +180,7 @@ struct SampleSymbolizer::Impl {
       // Unnamed: keep the address so the profile can be symbolized again later.
       loc = builder.add_location(pc, mapping, std::span<const flamegraph::Line>());
     }
-    p.locations.emplace(key, loc);
+    if (m != nullptr) p.locations.emplace(key, loc);  // else retry once the maps are re-read
     return loc;
   }
 
@@ -229,14 +236,26 @@ struct SampleSymbolizer::Impl {
     }
     int64_t count = static_cast<int64_t>(s.count);
     std::array<int64_t, 2> values{count, static_cast<int64_t>(s.period) * count};
-    std::array<flamegraph::Label, 2> labels;
+    // thread, pid, goroutine (eBPF backend: the goid read at sample time), then the pprof labels.
+    std::array<flamegraph::Label, 3 + kMaxGoLabels> labels;
     size_t nlabels = 0;
-    if (options.thread_label) {
+    if (s.goid != 0) {
+      labels[nlabels].key = "goroutine";
+      labels[nlabels].num = static_cast<int64_t>(s.goid);
+      ++nlabels;
+    }
+    for (const auto& [key, value] : s.labels) {
+      if (nlabels == labels.size()) break;
+      labels[nlabels].key = key;
+      labels[nlabels].str = value;
+      ++nlabels;
+    }
+    if (options.thread_label && nlabels < labels.size()) {
       labels[nlabels].key = "thread";
       labels[nlabels].num = s.tid;
       ++nlabels;
     }
-    if (options.pids.size() > 1) {
+    if (options.pids.size() > 1 && nlabels < labels.size()) {
       labels[nlabels].key = "pid";
       labels[nlabels].num = s.pid;
       ++nlabels;
