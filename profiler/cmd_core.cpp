@@ -178,7 +178,9 @@ int run_core(const Args& args) {
   for (const auto& t : (*core)->threads()) {
     // Threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown from where the signal hit.
     unwind::RegisterSet regs = t.regs;
-    cross_signal_frame(mem, *space, regs);
+    // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
+    for (int depth = 0; depth < 4 && cross_signal_frame(mem, *space, regs); depth++) {
+    }
     in.threads.push_back({static_cast<int>(t.tid), regs});
   }
   in.list = &*list;

@@ -44,28 +44,34 @@ bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace
   std::array<unwind::PhysicalFrame, 16> frames;
   unwind::StackWalker walker(memory, space);
   auto r = walker.walk(regs, {}, frames);
-  for (size_t i = 0; i < r.count; i++) {
+  // The handler's return address is the restorer (Go's own, or libc's __restore_rt when cgo installed the
+  // handler through sigaction(3)) and the ucontext follows it: at sigtramp's CFA. When the walk did not reach
+  // sigtramp, look for Go's restorer above sigtrampgo.
+  uint64_t uc = 0;
+  for (size_t i = 0; i < r.count && uc == 0; i++) {
     uint64_t entry = 0;
     std::string_view name = function_at(space, frames[i].pc, &entry);
-    if (name != "runtime.sigtramp" && name != "runtime.cgoSigtramp" && name != "runtime.sigtrampgo") continue;
-    // The restorer's address is the return address of the handler's outermost frame.
-    for (uint64_t a = frames[i].sp; a < frames[i].sp + kScanBytes; a += 8) {
-      auto word = memory.read_u64(a);
-      if (!word) return false;
-      if (*word != restorer_pc) continue;
-      uint64_t uc = a + 8;
-      auto rip = memory.read_u64(uc + kRip), rsp = memory.read_u64(uc + kRsp), rbp = memory.read_u64(uc + kRbp),
-           r14 = memory.read_u64(uc + kR14);
-      if (!rip || !rsp || !rbp || !r14 || *rip == 0 || *rsp == 0) return false;
-      regs.pc = *rip;
-      regs.sp = *rsp;
-      regs.fp = *rbp;
-      regs.g = *r14;
-      return true;
-    }
-    return false;
+    if ((name == "runtime.sigtramp" || name == "runtime.cgoSigtramp") && frames[i].fp != 0) uc = frames[i].fp;
   }
-  return false;
+  for (size_t i = 0; i < r.count && uc == 0; i++) {
+    uint64_t entry = 0;
+    if (function_at(space, frames[i].pc, &entry) != "runtime.sigtrampgo") continue;
+    for (uint64_t a = frames[i].sp; a < frames[i].sp + kScanBytes && uc == 0; a += 8) {
+      auto word = memory.read_u64(a);
+      if (!word) break;
+      if (*word == restorer_pc) uc = a + 8;
+    }
+    break;
+  }
+  if (uc == 0) return false;
+  auto rip = memory.read_u64(uc + kRip), rsp = memory.read_u64(uc + kRsp), rbp = memory.read_u64(uc + kRbp),
+       r14 = memory.read_u64(uc + kR14);
+  if (!rip || !rsp || !rbp || !r14 || *rip == 0 || *rsp == 0) return false;
+  regs.pc = *rip;
+  regs.sp = *rsp;
+  regs.fp = *rbp;
+  regs.g = *r14;
+  return true;
 }
 
 }  // namespace goperf::profiler

@@ -83,27 +83,35 @@ def crash(binary, mode, tmp_path, env_extra=None):
 
 def compare(runtime, ours, crashing_goid):
     by_id = {g["id"]: g for g in ours["dump"]["goroutines"]}
+    errors = []
     for goid, rg in runtime.items():
-        assert goid in by_id, f"goroutine {goid} [{rg['status']}] missing from goperf's dump"
+        if goid not in by_id:
+            errors.append(f"goroutine {goid} [{rg['status']}] missing from goperf's dump")
+            continue
         g = by_id[goid]
         status = rg["status"].split(",")[0]
         if status == "running" and goid != crashing_goid:
             continue  # stopped somewhere after the runtime printed it
-        assert g["status"] == status, f"goroutine {goid}: {g['status']} != {status}"
+        if g["status"] != status:
+            errors.append(f"goroutine {goid}: status {g['status']} != {status}")
         if rg["unavailable"]:
             continue
         names = [f["function"] for f in g["frames"]]
         want = [f[0] for f in rg["frames"]]
         if goid == crashing_goid:
-            assert names[len(names) - len(want):] == want, f"goroutine {goid}: {names} does not end with {want}"
+            if names[len(names) - len(want):] != want:
+                errors.append(f"goroutine {goid}: {names} does not end with {want}")
+                continue
             frames = g["frames"][len(names) - len(want):]
         else:
-            assert names == want, f"goroutine {goid}: {names} != {want}"
+            if names != want:
+                errors.append(f"goroutine {goid}: {names} != {want}")
+                continue
             frames = g["frames"]
         for (name, pc, sp), f in zip(rg["frames"], frames):
-            if pc is not None:
-                assert int(f["pc"], 16) == int(pc, 16), f"goroutine {goid} {name}: pc {f['pc']} != {pc}"
-                assert int(f["sp"], 16) == int(sp, 16), f"goroutine {goid} {name}: sp {f['sp']} != {sp}"
+            if pc is not None and (int(f["pc"], 16) != int(pc, 16) or int(f["sp"], 16) != int(sp, 16)):
+                errors.append(f"goroutine {goid} {name}: pc/sp {f['pc']}/{f['sp']} != {pc}/{sp}")
+    assert not errors, "\n".join(errors)
 
 
 def ids(case):
