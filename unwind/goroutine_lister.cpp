@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <unordered_set>
 
 #include "symbolize/elf_file.h"
@@ -17,9 +18,11 @@ namespace {
 
 constexpr uint64_t kMaxGoroutines = 1ull << 24;  // allgs never holds more in practice; guards torn reads
 constexpr size_t kMaxMs = 1 << 16;
+constexpr uint64_t kMaxChunk = 1 << 20;  // bytes per batched read of g's
+constexpr uint64_t kMaxGap = 8192;       // g's farther apart than this start a new read
 
 template <typename T>
-T field(const std::vector<uint8_t>& buf, uint32_t off) {
+T field(std::span<const uint8_t> buf, uint32_t off) {
   T v{};
   if (off + sizeof(T) <= buf.size()) std::memcpy(&v, buf.data() + off, sizeof(T));
   return v;
@@ -50,10 +53,8 @@ std::string_view GoroutineLister::wait_reason(uint8_t index) const {
   return index < layout_.wait_reasons.size() ? layout_.wait_reasons[index] : std::string_view();
 }
 
-Result<GoroutineInfo> GoroutineLister::read_g(const Memory& memory, uint64_t g_addr) const {
+GoroutineInfo GoroutineLister::parse_g(std::span<const uint8_t> buf, uint64_t g_addr) const {
   const GLayout& l = layout_.g;
-  std::vector<uint8_t> buf(g_span(l));
-  if (auto st = memory.read(g_addr, buf); !st) return std::move(st).error().with_context("reading g at " + hex(g_addr));
   GoroutineInfo g;
   g.g_addr = g_addr;
   g.goid = field<uint64_t>(buf, l.goid);
@@ -78,6 +79,12 @@ Result<GoroutineInfo> GoroutineLister::read_g(const Memory& memory, uint64_t g_a
   g.stack_lo = field<uint64_t>(buf, l.stack_lo);
   g.stack_hi = field<uint64_t>(buf, l.stack_hi);
   return g;
+}
+
+Result<GoroutineInfo> GoroutineLister::read_g(const Memory& memory, uint64_t g_addr) const {
+  std::vector<uint8_t> buf(g_span(layout_.g));
+  if (auto st = memory.read(g_addr, buf); !st) return std::move(st).error().with_context("reading g at " + hex(g_addr));
+  return parse_g(buf, g_addr);
 }
 
 Result<std::vector<GoroutineInfo>> GoroutineLister::goroutines(const Memory& memory, bool include_dead) const {
@@ -135,17 +142,52 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
     if (!st) return std::move(st).error().with_context("reading the allgs array");
   }
   GoroutineList out;
-  out.goroutines.reserve(gps.size());
-  for (uint64_t gp : gps) {
-    if (gp == 0) continue;
-    auto g = read_g(memory, gp);
-    if (!g) return std::move(g).error();
-    if (g->is_dead() && !include_dead) {
+  std::vector<GoroutineInfo>& gs = out.goroutines;  // in allgs order; nil and dead entries removed below
+  gs.resize(gps.size());
+  std::vector<bool> have(gps.size(), false);
+  // The g's sit mostly side by side in the heap: read them in few large ranges (one system call
+  // per range on a live process) instead of one read per g, then parse from the copies.
+  const uint64_t span = g_span(layout_.g);
+  std::vector<uint32_t> order(gps.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return gps[a] < gps[b]; });
+  std::vector<uint8_t> chunk;
+  for (size_t i = 0; i < order.size();) {
+    if (gps[order[i]] == 0) {
+      ++i;
+      continue;
+    }
+    uint64_t start = gps[order[i]];
+    size_t j = i + 1;
+    while (j < order.size() && gps[order[j]] + span - start <= kMaxChunk && gps[order[j]] - gps[order[j - 1]] <= kMaxGap)
+      ++j;
+    uint64_t end = gps[order[j - 1]] + span;
+    chunk.resize(end - start);
+    bool chunk_ok = static_cast<bool>(memory.read(start, chunk));
+    for (size_t k = i; k < j; ++k) {
+      uint32_t idx = order[k];
+      if (chunk_ok) {
+        gs[idx] = parse_g(std::span<const uint8_t>(chunk).subspan(gps[idx] - start, span), gps[idx]);
+      } else {  // a hole in the range: fall back to the g alone
+        auto g = read_g(memory, gps[idx]);
+        if (!g) return std::move(g).error();
+        gs[idx] = std::move(*g);
+      }
+      have[idx] = true;
+    }
+    i = j;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < gs.size(); ++i) {
+    if (!have[i]) continue;
+    if (gs[i].is_dead() && !include_dead) {
       ++out.dead;
       continue;
     }
-    out.goroutines.push_back(std::move(*g));
+    if (kept != i) gs[kept] = std::move(gs[i]);
+    ++kept;
   }
+  gs.resize(kept);
   // Layout check (go-internals 4.9): the first g is the main goroutine, goid 1, with a sane stack.
   if (!out.goroutines.empty()) {
     const GoroutineInfo& first = out.goroutines.front();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,8 @@ class GoroutineLister {
   std::string_view wait_reason(uint8_t index) const;
 
  private:
+  GoroutineInfo parse_g(std::span<const uint8_t> bytes, uint64_t g_addr) const;
+
   const GoRuntimeLayout& layout_;
   RuntimeGlobals globals_;
   uint64_t bias_;
