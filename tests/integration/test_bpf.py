@@ -1,0 +1,206 @@
+"""goperf record --backend bpf: exact Go stacks, goroutine ids and pprof labels read at sample time, and
+clean release of every eBPF program on each way goperf can end.
+
+Oracles: the labels target's own work split (workers a, b, c do 1x, 2x, 3x the same work, one at a time)
+for label shares; `go tool pprof -tagfocus` for label filtering; the kernel's list of loaded BPF programs
+(`bpftool prog list`) for release."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import gotargets
+import pprof_decode
+
+PROG_NAME = "goperf_sample"
+EXPECTED = {"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}
+
+
+def _bpf_missing():
+    if os.geteuid() != 0:
+        return "needs root (CAP_BPF, CAP_PERFMON)"
+    if not pathlib.Path("/sys/kernel/btf/vmlinux").exists():
+        return "kernel without BTF (/sys/kernel/btf/vmlinux)"
+    if not shutil.which("bpftool"):
+        return "bpftool missing"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_bpf_missing() is not None, reason=str(_bpf_missing()))
+
+
+def loaded_programs():
+    """How many goperf eBPF programs the kernel holds right now."""
+    out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True, check=True).stdout
+    return sum(1 for p in json.loads(out or "[]") if p.get("name") == PROG_NAME)
+
+
+def wait_programs(expected, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        n = loaded_programs()
+        if n == expected:
+            return n
+        time.sleep(0.05)
+    return loaded_programs()
+
+
+class Target:
+    """A running labels target (killed on exit)."""
+
+    def __init__(self, binary, user=None):
+        cmd = [str(binary)]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready "), line
+        self.pid = int(line.split()[1])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def record(goperf, pid, out, backend="bpf", seconds=3, hz=999, user=None, event=None):
+    cmd = [goperf, "record", "-p", str(pid), "--backend", backend, "-F", str(hz), "-d", str(seconds),
+           "-o", str(out)] + (["-e", event] if event else [])
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+
+
+def worker_counts(profile):
+    counts = {}
+    for s in profile.samples:
+        w = s["labels"].get("worker")
+        if w is not None:
+            counts[w] = counts.get(w, 0) + s["values"][0]
+    return counts
+
+
+def labels_binary(tc_name, variant):
+    tc = gotargets.toolchain(tc_name)
+    if tc is None:
+        pytest.skip(f"{tc_name} not installed")
+    return gotargets.build("labels", tc, variant)
+
+
+CASES = [("go1.19", gotargets.Variant()), ("go1.26", gotargets.Variant()), ("go1.27.3", gotargets.Variant()),
+         ("go1.26", gotargets.Variant(pie=True)), ("go1.26", gotargets.Variant(cgo=True))]
+
+
+@pytest.mark.parametrize("tc_name,variant", CASES, ids=[f"{t}-{v.name}" for t, v in CASES])
+def test_label_shares_and_stacks(goperf, tmp_path, tc_name, variant):
+    binary = labels_binary(tc_name, variant)
+    with Target(binary) as t:
+        counts = {}
+        # Enough labelled samples that 3 points is well above the sampling noise (~1 point at 1000).
+        for attempt in range(3):
+            out = tmp_path / f"p{attempt}.pb.gz"
+            r = record(goperf, t.pid, out, seconds=3)
+            assert r.returncode == 0, r.stderr
+            assert "with bpf" in r.stderr
+            prof = pprof_decode.load(out)
+            for k, v in worker_counts(prof).items():
+                counts[k] = counts.get(k, 0) + v
+            if sum(counts.values()) >= 1000:
+                break
+    total = sum(counts.values())
+    assert total > 0, "no sample carries the worker label"
+    for w, share in EXPECTED.items():
+        got = counts.get(w, 0) / total
+        assert abs(got - share) <= 0.03, f"worker {w}: {got:.3f} of {total} labelled samples, expected {share:.3f}"
+    # Every labelled sample is charged to its goroutine, and the stacks are the Go runtime's own:
+    # main.spin under pprof.Do under main.worker, down to runtime.goexit.
+    labelled = [s for s in prof.samples if "worker" in s["labels"]]
+    assert all(isinstance(s["labels"].get("goroutine"), int) and s["labels"]["goroutine"] > 1 for s in labelled)
+    goids = {s["labels"]["worker"]: set() for s in labelled}
+    for s in labelled:
+        goids[s["labels"]["worker"]].add(s["labels"]["goroutine"])
+    assert all(len(g) == 1 for g in goids.values()), goids  # one goroutine per worker
+    spin = 0
+    for s in labelled:
+        names = [n for lid in s["locs"] for n in prof.frames(lid)]
+        if names and names[0] == "main.spin":
+            spin += s["values"][0]
+            assert "runtime/pprof.Do" in names and "main.worker" in names and names[-1] == "runtime.goexit", names
+    assert spin >= 0.9 * sum(s["values"][0] for s in labelled)
+
+
+def test_tagfocus_filters_on_labels(goperf, tmp_path):
+    binary = labels_binary("go1.26", gotargets.Variant())
+    out = tmp_path / "p.pb.gz"
+    with Target(binary) as t:
+        r = record(goperf, t.pid, out, seconds=3)
+    assert r.returncode == 0, r.stderr
+    counts = worker_counts(pprof_decode.load(out))
+    tc = gotargets.toolchain("go1.26")
+    # go tool pprof -raw prints each sample with its count and labels; keep only the counts after -tagfocus.
+    raw = tc.tool("tool", "pprof", "-raw", "-tagfocus=worker=c", str(out))
+    samples_section = raw.split("Samples:")[1].split("Locations")[0]
+    kept = 0
+    for line in samples_section.splitlines():
+        fields = line.split()
+        # "<count> <cpu ns>: <location ids>", then the sample's labels on the following lines
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].endswith(":"):
+            kept += int(fields[0])
+    assert kept == counts["c"], (kept, counts)
+    # goperf report --tagfocus keeps the same samples.
+    folded = tmp_path / "c.folded"
+    rr = subprocess.run([goperf, "report", "-i", str(out), "--tagfocus", "worker=c", "-o", str(folded)],
+                        capture_output=True, text=True)
+    assert rr.returncode == 0, rr.stderr
+    total = sum(int(line.rsplit(" ", 1)[1]) for line in folded.read_text().splitlines() if line.strip())
+    assert total == counts["c"]
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigkill"])
+def test_programs_released(goperf, tmp_path, how):
+    binary = labels_binary("go1.26", gotargets.Variant())
+    before = loaded_programs()
+    out = tmp_path / "p.pb.gz"
+    with Target(binary) as t:
+        rec = subprocess.Popen([goperf, "record", "-p", str(t.pid), "--backend", "bpf", "-o", str(out)],
+                               stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_programs(before + 1) == before + 1, "the eBPF program never appeared"
+            time.sleep(0.5)
+            rec.send_signal(signal.SIGINT if how == "sigint" else signal.SIGKILL)
+            rec.wait(timeout=30)
+        finally:
+            if rec.poll() is None:
+                rec.kill()
+                rec.wait()
+    # SIGKILL: the kernel frees programs, links and maps with goperf's last file descriptor.
+    assert wait_programs(before) == before, f"{PROG_NAME} still loaded after {how}"
+    if how == "sigint":
+        assert rec.returncode == 0, rec.stderr.read()
+        assert worker_counts(pprof_decode.load(out)), "Ctrl-C must still write the profile"
+
+
+def test_without_privilege_says_what_is_missing(goperf):
+    binary = labels_binary("go1.26", gotargets.Variant())
+    work = pathlib.Path(tempfile.mkdtemp(prefix="goperf-nobody-"))  # pytest's tmp_path is root-only
+    try:
+        os.chmod(work, 0o777)
+        shutil.copy(binary, work / "labels")
+        with Target(work / "labels", user=65534) as t:
+            r = record(goperf, t.pid, work / "bpf.pb.gz", seconds=1, user=65534, event="cpu-clock")
+            assert r.returncode == 1
+            lines = r.stderr.strip().splitlines()
+            assert len(lines) == 1 and "CAP_BPF" in lines[0], r.stderr
+            r = record(goperf, t.pid, work / "auto.pb.gz", backend="auto", seconds=1, user=65534, event="cpu-clock")
+            assert "CAP_BPF" in r.stderr and "using the perf backend" in r.stderr, r.stderr
+            assert "with bpf" not in r.stderr
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
