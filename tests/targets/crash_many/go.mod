@@ -1,0 +1,3 @@
+module example.com/crash_many
+
+go 1.19
