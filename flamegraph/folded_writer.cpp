@@ -16,7 +16,14 @@ bool ends_with(std::string_view s, std::string_view p) {
 }  // namespace
 
 Status FoldedWriter::write(const Profile& p, std::string& out) const {
-  const int vi = resolve_value_index(p, options_.tree.value_index);
+  // Folded counts are sample counts (stackcollapse-go.pl's convention): prefer the "samples" value when
+  // none was asked for, e.g. over cpu nanoseconds in a CPU profile.
+  int vi = resolve_value_index(p, options_.tree.value_index);
+  if (options_.tree.value_index < 0) {
+    for (size_t i = 0; i < p.sample_types.size(); ++i) {
+      if (p.sample_types[i].type == "samples") vi = static_cast<int>(i);
+    }
+  }
   // Frame names per location, root first.
   std::vector<std::vector<std::string>> names(p.locations.size());
   for (size_t i = 0; i < p.locations.size(); ++i) {

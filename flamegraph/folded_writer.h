@@ -10,7 +10,7 @@ namespace goperf::flamegraph {
 class FoldedWriter : public ProfileWriter {
  public:
   struct Options {
-    TreeOptions tree;       // value, function:line, reverse (leaf first)
+    TreeOptions tree;       // value (default: "samples" if present), function:line, reverse (leaf first)
     bool annotate = true;   // "_[i]" after inlined frames, "_[k]" after kernel frames (stackcollapse-perf.pl's)
   };
   FoldedWriter() = default;

@@ -56,8 +56,9 @@ FrameKind classify_frame(std::string_view function, std::string_view file, std::
       if (starts_with(rest, c)) return FrameKind::kNative;
     }
   }
-  if (pkg == "runtime" || starts_with(pkg, "runtime/") || starts_with(pkg, "internal/runtime/") ||
-      pkg == "internal/bytealg" || pkg == "internal/abi") {
+  // runtime/pprof, runtime/trace and runtime/debug are ordinary standard library packages.
+  if (pkg == "runtime" || starts_with(pkg, "runtime/internal/") || starts_with(pkg, "internal/runtime/") ||
+      pkg == "runtime/cgo" || pkg == "internal/bytealg" || pkg == "internal/abi") {
     return FrameKind::kRuntime;
   }
   if (pkg == "main") return FrameKind::kProgram;

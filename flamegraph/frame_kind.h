@@ -10,7 +10,7 @@ namespace goperf::flamegraph {
 enum class FrameKind : uint8_t {
   kProgram,  // main and every module path with a dot in its first element (github.com/..., example.com/...)
   kStdlib,   // import paths without a dot in the first element: fmt, net/http, encoding/json, ...
-  kRuntime,  // runtime, runtime/..., internal/runtime/..., and the runtime's assembly helpers
+  kRuntime,  // runtime, runtime/internal/..., internal/runtime/..., runtime/cgo, internal/bytealg, internal/abi
   kNative,   // C code: cgo callees, libc, anything not named like a Go function
   kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
   kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]")

@@ -100,8 +100,8 @@ Status TextWriter::write(const Profile& p, std::string& out) const {
     if (flat[k] != 0 || cum[k] != 0) order.push_back(k);
   }
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    // pprof's "flat" order: by flat value, ties by name.
     if (flat[a] != flat[b]) return std::llabs(flat[a]) > std::llabs(flat[b]);
-    if (cum[a] != cum[b]) return std::llabs(cum[a]) > std::llabs(cum[b]);
     return keys[a] < keys[b];
   });
   size_t rows = order.size();

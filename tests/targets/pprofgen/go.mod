@@ -1,0 +1,3 @@
+module example.com/pprofgen
+
+go 1.19
