@@ -19,6 +19,7 @@
 #include "symbolize/module.h"
 #include "unwind/address_space.h"
 #include "unwind/mappings.h"
+#include "unwind/process_memory.h"
 #include "unwind/stack_walker.h"
 #include "unwind/stack_window_memory.h"
 
@@ -65,6 +66,8 @@ struct SampleSymbolizer::Impl {
     std::unordered_map<uint64_t, uint32_t> locations;  // (pc << 1 | exact) -> location index
     std::unordered_map<const unwind::Mapping*, int32_t> mappings;
     int64_t last_refresh_ns = 0;
+    std::unique_ptr<unwind::ProcessMemory> live;  // the goroutine stack behind a cgo call
+    uint32_t asmcgocall_fn = UINT32_MAX;          // function index of runtime.asmcgocall, once seen
   };
 
   SampleSymbolizerOptions options;
@@ -100,6 +103,7 @@ struct SampleSymbolizer::Impl {
     Process& p = it->second;
     if (inserted) {
       p.pid = pid;
+      p.live = std::make_unique<unwind::ProcessMemory>(static_cast<pid_t>(pid));
       refresh(p);
     }
     return p;
@@ -184,6 +188,68 @@ struct SampleSymbolizer::Impl {
     return loc;
   }
 
+  bool is_asmcgocall(Process& p, const unwind::PhysicalFrame& f) {
+    uint32_t loc = user_location(p, f.pc, f.exact_pc);
+    const auto& lines = builder.profile().locations[loc].lines;
+    if (lines.empty()) return false;
+    uint32_t fn = lines.back().function;
+    if (fn == p.asmcgocall_fn) return true;
+    if (p.asmcgocall_fn != UINT32_MAX || builder.profile().functions[fn].name != "runtime.asmcgocall") return false;
+    p.asmcgocall_fn = fn;
+    return true;
+  }
+
+  bool is_go_pc(Process& p, uint64_t pc) {
+    auto ref = p.space->find(pc);
+    if (!ref || ref->module == nullptr || !ref->module->is_go()) return false;
+    frames.clear();
+    ref->module->symbolize(ref->link_pc, true, frames);
+    return !frames.empty() && frames.back().is_go;
+  }
+
+  // A sample in C code called through cgo ends on the system stack at runtime.asmcgocall. Its frame
+  // holds the goroutine and the depth of the goroutine's sp below g.stack.hi (asm_amd64.s asmcgocall:
+  // "save g" at 8(SP), "save depth in old g stack" at 0(SP)); at that sp is the return address into
+  // runtime.cgocall. The goroutine is blocked in the call, so its stack is read live, unchanged.
+  unwind::WalkResult continue_after_cgo(Process& p, const unwind::Memory& window, size_t n, unwind::WalkResult result) {
+    const auto& last = physical[n - 1];
+    if (!is_asmcgocall(p, last) || p.live == nullptr || p.space == nullptr) return result;
+    // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in
+    // the first words above the last frame, and accept it only if it checks out against the g.
+    for (uint64_t at = last.sp - 16; at <= last.sp + 64; at += 8) {
+      auto depth = window.read_u64(at);
+      auto g = window.read_u64(at + 8);
+      if (!depth || !g || *g == 0 || *depth == 0 || *depth > (1ULL << 30)) continue;
+      auto lo = p.live->read_u64(*g);      // g.stack.lo
+      auto hi = p.live->read_u64(*g + 8);  // g.stack.hi: g starts with stack{lo, hi} in every Go version
+      if (!lo || !hi || *hi <= *depth || *hi - *depth < *lo) continue;
+      uint64_t gsp = *hi - *depth;
+      // The return address into runtime.cgocall is at gsp, or one word up when a frame pointer was
+      // pushed first (Go 1.26): take the first word that is a pc in a Go function.
+      uint64_t ret_pc = 0, ret_at = 0;
+      for (uint64_t slot = gsp; slot <= gsp + 8 && ret_pc == 0; slot += 8) {
+        auto word = p.live->read_u64(slot);
+        if (word && is_go_pc(p, *word)) {
+          ret_pc = *word;
+          ret_at = slot;
+        }
+      }
+      if (ret_pc == 0) continue;
+      unwind::RegisterSet regs;
+      regs.pc = ret_pc;
+      regs.sp = ret_at + 8;
+      unwind::StackWalker walker(*p.live, *p.space);
+      unwind::WalkOptions wo;
+      wo.innermost_exact = false;
+      wo.stack_lo = *lo;
+      wo.stack_hi = *hi;
+      auto more = walker.walk(regs, wo, std::span<unwind::PhysicalFrame>(physical).subspan(n));
+      more.count += n;
+      return more;
+    }
+    return result;
+  }
+
   void load_vdso() {
     if (vdso_tried) return;
     vdso_tried = true;
@@ -219,6 +285,10 @@ struct SampleSymbolizer::Impl {
         wo.stack_lo = s.stack_base;
         auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
         n = result.count;
+        if ((result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) && n > 0) {
+          result = continue_after_cgo(p, memory, n, result);
+          n = result.count;
+        }
         if (!result.complete()) ++stats.incomplete;
       }
       if (n == 0) {
