@@ -1,10 +1,12 @@
 // labels: three workers under pprof.Do, each with its own "worker" label, doing 1x, 2x and 3x the same
 // work per round, so that a CPU profile's label shares must be 1/6, 2/6 and 3/6. A round is paced so
 // the three workers never compete for a CPU: the shares stay exact on a busy machine.
-// Prints "ready <pid>" once the workers run; exits after -d seconds (default: runs until killed).
+// Prints "ready <pid>" once the workers run; exits after -d seconds or -rounds rounds (default: runs
+// until killed); with -rounds it prints "elapsed <ns>" of the rounds (a fixed workload for benchmarks).
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -36,6 +38,8 @@ func worker(name string, factor int, start <-chan struct{}, done chan<- struct{}
 
 func main() {
 	dur := flag.Duration("d", 0, "run time (0: until killed)")
+	rounds := flag.Int("rounds", 0, "stop after this many rounds and print the time they took (benchmarks)")
+	wait := flag.Bool("wait", false, "after ready, wait for a line on stdin before working (benchmarks)")
 	flag.Parse()
 	names := []string{"a", "b", "c"}
 	starts := make([]chan struct{}, len(names))
@@ -47,13 +51,20 @@ func main() {
 		go func(i int, n string) { defer wg.Done(); worker(n, i+1, starts[i], done) }(i, n)
 	}
 	fmt.Printf("ready %d\n", os.Getpid())
-	deadline := time.Now().Add(*dur)
+	if *wait {
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	start := time.Now()
+	deadline := start.Add(*dur)
 	// Workers run one after another: each round is a, b, c in sequence, on one CPU at a time.
-	for *dur == 0 || time.Now().Before(deadline) {
+	for r := 0; (*dur == 0 || time.Now().Before(deadline)) && (*rounds == 0 || r < *rounds); r++ {
 		for i := range names {
 			starts[i] <- struct{}{}
 			<-done
 		}
+	}
+	if *rounds > 0 {
+		fmt.Printf("elapsed %d\n", time.Since(start).Nanoseconds())
 	}
 	for _, c := range starts {
 		close(c)
