@@ -268,10 +268,12 @@ int run_record(const Args& args) {
   auto profile = symbolizer->finish(start_unix, duration);
   if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
   const auto& sym = symbolizer->stats();
-  std::fprintf(stderr, "goperf record: %s after %.1fs: %llu samples, %llu lost, %llu of %llu frames unknown\n",
+  std::fprintf(stderr,
+               "goperf record: %s after %.1fs: %llu samples, %llu lost, %llu of %llu frames unknown, "
+               "%llu bytes from the kernel\n",
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(stats.samples),
                static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(sym.unknown_frames),
-               static_cast<unsigned long long>(sym.frames));
+               static_cast<unsigned long long>(sym.frames), static_cast<unsigned long long>(stats.bytes_read));
   std::fprintf(stderr, "goperf record: wrote %s\nview it with: goperf report -i %s\n", output.c_str(), output.c_str());
   if (child && !child->exited()) child->wait(2000);  // let the child finish its own Ctrl-C handling
   return 0;
