@@ -35,6 +35,9 @@ uint32_t g_span(const GLayout& g) {
 uint32_t m_span(const MLayout& m, uint32_t alllink) {
   return std::max({m.vdso_pc, m.vdso_sp, m.alllink, alllink, m.id, m.curg, m.throwing}) + 8;
 }
+uint32_t m_span(const MLayout& m, const RuntimeGlobals& g) {
+  return std::max({m_span(m, g.m_alllink_offset), g.m_vdso_pc_offset + 8, g.m_vdso_sp_offset + 8});
+}
 
 std::string hex(uint64_t v) {
   char s[24];
@@ -95,7 +98,7 @@ Result<std::vector<GoroutineInfo>> GoroutineLister::goroutines(const Memory& mem
 
 Result<MInfo> GoroutineLister::read_m(const Memory& memory, uint64_t m_addr) const {
   const MLayout& l = layout_.m;
-  std::vector<uint8_t> buf(m_span(l, globals_.m_alllink_offset));
+  std::vector<uint8_t> buf(m_span(l, globals_));
   if (auto st = memory.read(m_addr, buf); !st) return std::move(st).error().with_context("reading an m");
   MInfo m;
   m.addr = m_addr;
@@ -104,8 +107,11 @@ Result<MInfo> GoroutineLister::read_m(const Memory& memory, uint64_t m_addr) con
   m.curg = field<uint64_t>(buf, l.curg);
   m.g0 = field<uint64_t>(buf, l.g0);
   m.gsignal = field<uint64_t>(buf, l.gsignal);
-  m.vdso_sp = l.vdso_sp ? field<uint64_t>(buf, l.vdso_sp) : 0;
-  m.vdso_pc = l.vdso_pc ? field<uint64_t>(buf, l.vdso_pc) : 0;
+  // The binary's own nanotime1 beats the table (derived for 1.20 - 1.25).
+  uint32_t vdso_sp = globals_.m_vdso_sp_offset ? globals_.m_vdso_sp_offset : l.vdso_sp;
+  uint32_t vdso_pc = globals_.m_vdso_pc_offset ? globals_.m_vdso_pc_offset : l.vdso_pc;
+  m.vdso_sp = vdso_sp ? field<uint64_t>(buf, vdso_sp) : 0;
+  m.vdso_pc = vdso_pc ? field<uint64_t>(buf, vdso_pc) : 0;
   return m;
 }
 

@@ -229,6 +229,51 @@ void from_mcommoninit(const Disassembly& d, RuntimeGlobals& g) {
   }
 }
 
+// runtime.nanotime1 (assembly, src/runtime/sys_linux_amd64.s): MOVQ g_m(R14), BX; MOVQ m_vdsoPC(BX), CX;
+// MOVQ m_vdsoSP(BX), DX; ... CMPQ R14, m_curg(BX).
+void from_nanotime1(const ElfFile& elf, const symbolize::FuncInfo& f, RuntimeGlobals& g) {
+  csh cs;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return;
+  cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+  auto code = elf.read(f.entry, std::min<uint64_t>(f.end - f.entry, 256));
+  if (code) {
+    const uint8_t* p = code->data();
+    size_t size = code->size();
+    uint64_t addr = f.entry;
+    cs_insn* insn = cs_malloc(cs);
+    x86_reg m_reg = X86_REG_INVALID;
+    std::vector<int64_t> loads;
+    while (size > 0 && cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+      const cs_x86& x = insn->detail->x86;
+      std::string_view mnem = insn->mnemonic;
+      if (x.op_count != 2) continue;
+      const cs_x86_op &a = x.operands[0], &b = x.operands[1];
+      if (m_reg == X86_REG_INVALID) {
+        if (mnem == "mov" && a.type == X86_OP_REG && b.type == X86_OP_MEM && b.mem.base == X86_REG_R14 &&
+            b.mem.index == X86_REG_INVALID) {
+          m_reg = a.reg;
+          g.g_m_offset = static_cast<uint32_t>(b.mem.disp);
+        }
+        continue;
+      }
+      if (mnem == "mov" && a.type == X86_OP_REG && b.type == X86_OP_MEM && b.mem.base == m_reg && loads.size() < 2)
+        loads.push_back(b.mem.disp);
+      if (mnem == "cmp" && !g.m_curg_offset) {
+        const cs_x86_op* mem = a.type == X86_OP_MEM ? &a : b.type == X86_OP_MEM ? &b : nullptr;
+        const cs_x86_op* reg = a.type == X86_OP_REG ? &a : b.type == X86_OP_REG ? &b : nullptr;
+        if (mem && reg && mem->mem.base == m_reg && reg->reg == X86_REG_R14)
+          g.m_curg_offset = static_cast<uint32_t>(mem->mem.disp);
+      }
+    }
+    cs_free(insn, 1);
+    if (loads.size() == 2 && loads[0] > 0 && loads[1] > 0 && loads[0] - loads[1] == 8) {
+      g.m_vdso_pc_offset = static_cast<uint32_t>(loads[0]);
+      g.m_vdso_sp_offset = static_cast<uint32_t>(loads[1]);
+    }
+  }
+  cs_close(&cs);
+}
+
 // Data symbols of .symtab (runtime.allgs is an object symbol: NativeSymbols keeps functions only).
 std::map<std::string_view, uint64_t> symtab_objects(const ElfFile& elf, const std::set<std::string_view>& names) {
   std::map<std::string_view, uint64_t> out;
@@ -267,6 +312,12 @@ Result<RuntimeGlobals> find_runtime_globals_without_symbols(const symbolize::Mod
   atomics_from_allgadd(*allgadd, g);
   if (!g.allglen) return make_error(ErrorCode::kNotFound, module.elf().path() + ": runtime.allglen not found");
   if (auto d = disassemble_func(cs, module, "runtime.mcommoninit")) from_mcommoninit(*d, g);
+  for (std::string_view name : {"runtime.nanotime1", "runtime.nanotime1.abi0"}) {
+    if (auto f = tab->find_func_by_name(name)) {
+      from_nanotime1(module.elf(), *f, g);
+      break;
+    }
+  }
   return g;
 }
 
@@ -282,7 +333,13 @@ Result<RuntimeGlobals> find_runtime_globals(const symbolize::Module& module) {
     g.allm = syms.count("runtime.allm") ? syms["runtime.allm"] : 0;
     g.sched = syms.count("runtime.sched") ? syms["runtime.sched"] : 0;
     g.firstmoduledata = syms.count("runtime.firstmoduledata") ? syms["runtime.firstmoduledata"] : 0;
-    if (auto found = find_runtime_globals_without_symbols(module)) g.m_alllink_offset = found->m_alllink_offset;
+    if (auto found = find_runtime_globals_without_symbols(module)) {
+      g.m_alllink_offset = found->m_alllink_offset;
+      g.g_m_offset = found->g_m_offset;
+      g.m_vdso_pc_offset = found->m_vdso_pc_offset;
+      g.m_vdso_sp_offset = found->m_vdso_sp_offset;
+      g.m_curg_offset = found->m_curg_offset;
+    }
     return g;
   }
   return find_runtime_globals_without_symbols(module);

@@ -31,6 +31,9 @@ struct RuntimeGlobals {
   // Offset of m.alllink read from mcommoninit's `mp.alllink = allm` store (0 when not seen): it checks
   // the layout tables, whose m fields after m.id are derived for Go 1.20 - 1.25.
   uint32_t m_alllink_offset = 0;
+  // Offsets read from runtime.nanotime1 (sys_linux_amd64.s): `MOVQ g_m(R14), BX`, then it saves
+  // m.vdsoPC / m.vdsoSP and compares m.curg with g. 0 when that code was not recognised.
+  uint32_t g_m_offset = 0, m_vdso_pc_offset = 0, m_vdso_sp_offset = 0, m_curg_offset = 0;
   // How each address was found ("symtab" for the unstripped .symtab, else the anchor function).
   std::string source;
 };

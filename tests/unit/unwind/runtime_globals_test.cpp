@@ -97,6 +97,10 @@ TEST(RuntimeGlobals, DisassemblyMatchesSymbolTableForEveryToolchainAndVariant) {
     LayoutChoice layout = layout_for_go_minor(bi->minor_version());
     EXPECT_TRUE(layout.exact_version);
     EXPECT_EQ(found->m_alllink_offset, layout.layout->m.alllink);
+    EXPECT_EQ(found->g_m_offset, layout.layout->g.m);
+    EXPECT_EQ(found->m_curg_offset, layout.layout->m.curg);
+    EXPECT_EQ(found->m_vdso_pc_offset, layout.layout->m.vdso_pc);
+    EXPECT_EQ(found->m_vdso_sp_offset, layout.layout->m.vdso_sp);
     if (!t.stripped) {
       auto with_syms = find_runtime_globals(**module);
       ASSERT_TRUE(with_syms);
