@@ -7,6 +7,7 @@
 
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_args.h"
+#include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
@@ -48,6 +49,26 @@ std::string print_name(std::string_view name, int minor) {
       return std::string(name.substr(0, i)) + "[...]" + std::string(name.substr(j + 1));
   }
   return std::string(name);
+}
+
+// Go 1.19/1.20 gentraceback passes printArgs the pc it reached walking up the inline tree (the call
+// site of the outermost inlined call, entry + inlinedCall.parentPc), not the frame's own pc: liveness
+// of spilled arguments is read there.
+uint64_t outermost_call_pc(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t pc, int minor) {
+  const Pclntab* tab = module.pclntab();
+  auto tree = tab->funcdata(f, Pclntab::kFuncdataInlTree);
+  if (!tree) return pc;
+  const uint64_t size = minor >= 20 ? 16 : 20, parent_off = minor >= 20 ? 8 : 16;
+  for (int depth = 0; depth < 100; ++depth) {
+    auto ix = tab->pcdata(f, Pclntab::kPcdataInlTreeIndex, pc);
+    if (!ix || *ix < 0) break;
+    auto bytes = module.elf().read(*tree + static_cast<uint64_t>(*ix) * size + parent_off, 4);
+    if (!bytes) break;
+    int32_t parent_pc;
+    std::memcpy(&parent_pc, bytes->data(), 4);
+    pc = f.entry + static_cast<uint32_t>(parent_pc);
+  }
+  return pc;
 }
 
 struct Walker {
@@ -109,7 +130,8 @@ struct Walker {
           df.args = "...";
         } else if (pf.fp != 0) {
           uint64_t argp = pf.fp + (in.space && in.threads.size() && in.threads[0].regs.arch == unwind::Arch::kArm64 ? 8 : 0);
-          df.args = format_go_args(*ref->module, *f, sym_pc, *in.memory, argp);
+          uint64_t args_pc = in.go_minor < 21 ? outermost_call_pc(*ref->module, *f, sym_pc, in.go_minor) : sym_pc;
+          df.args = format_go_args(*ref->module, *f, args_pc, *in.memory, argp);
         }
         df.shown = show_func(fr.function, wrapper, first_shown, callee);
         if (df.shown) first_shown = false;
