@@ -1,0 +1,357 @@
+"""goperf record against live Go programs whose hot stacks are known by construction.
+
+Oracles: the stacks the target's source code makes (tests/targets/prof*), and runtime/pprof's CPU
+profile of the same run (the target writes it with -cpuprofile while goperf samples it). Profiles are
+read with pprof_decode (a protobuf wire-format reader independent of goperf) and with `go tool pprof -raw`.
+"""
+import base64
+import collections
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import gotargets  # noqa: E402
+import pprof_decode  # noqa: E402
+
+TOOLCHAINS = gotargets.toolchains()
+VARIANTS = [gotargets.Variant(pie=False), gotargets.Variant(pie=True)]
+SECONDS = 2
+
+# Leaf first, as pprof stores them; kernel frames (no mapping, no address) are left out of comparisons.
+GOEXIT = ["runtime.main", "runtime.goexit"]
+EXPECTED = {
+    "inline": ("main.leaf", [["main.leaf", "main.mid", "main.inl", "main.main"] + GOEXIT]),
+    "recursion": ("main.spin", [["main.spin"] + ["main.recurse"] * 30 + ["main.main"] + GOEXIT]),
+    # Go 1.22+ wraps the function of a go statement with arguments in main.main.gowrap1.
+    "goroutines": ("main.crunch", [["main.crunch", "main.worker", "runtime.goexit"],
+                                   ["main.crunch", "main.worker", "main.main.gowrap1", "runtime.goexit"]]),
+}
+# The functions whose cumulative share runtime/pprof must confirm, per mode.
+CUMULATIVE = {
+    "inline": ["main.main", "main.mid", "main.leaf"],
+    "recursion": ["main.main", "main.recurse", "main.spin"],
+    "goroutines": ["main.worker", "main.crunch"],
+    "syscall": ["main.sysloop", "syscall.Getppid"],
+    "cgo": ["main.main", "main.hotC", "runtime.cgocall"],
+}
+
+
+def ids(tc_variant):
+    tc, v = tc_variant
+    return f"{tc.name}-{v.name}"
+
+
+CASES = [(tc, v) for tc in TOOLCHAINS for v in VARIANTS]
+
+
+def record(goperf, out, argv, hz=999, extra=(), timeout=60):
+    """Runs `goperf record -- argv` and returns the completed process."""
+    return subprocess.run([goperf, "record", "-q", "-F", str(hz), "-o", str(out), *extra, "--", *argv],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def pprof_raw_ok(tc, path):
+    # The oldest toolchain's pprof: it ships prebuilt (newer Go distributions build `go tool pprof` on
+    # first use, which takes minutes on a loaded CI machine) and reads what every newer one reads.
+    tc = TOOLCHAINS[0]
+    res = subprocess.run([tc.go, "tool", "pprof", "-raw", str(path)], env=tc.environ(), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "Samples:" in res.stdout
+
+
+def drop(stack, names=("runtime.asyncPreempt",)):
+    # runtime/pprof's own signal handler shows runtime.asyncPreempt on top of a goroutine preempted by
+    # SIGURG; it is not the workload's code, so the oracle's stacks are compared without it.
+    return tuple(f for f in stack if f not in names)
+
+
+def workload(stack):
+    # Shares are compared over the workload's samples (stacks through the main package): runtime/pprof
+    # does not sample threads without a goroutine (sysmon, idle Ms), which goperf does.
+    return any(f.startswith("main.") for f in stack)
+
+
+def cumulative_shares(profile, functions, oracle=False):
+    total, hits = 0, collections.Counter()
+    for stack, n in profile.stacks(skip_kernel=True):
+        if oracle:
+            stack = drop(stack)
+        if not workload(stack):
+            continue
+        total += n
+        for f in set(stack):
+            if f in functions:
+                hits[f] += n
+    return {f: hits[f] / total for f in functions}, total
+
+
+def flat_shares(profile, oracle=False):
+    total, flat = 0, collections.Counter()
+    for stack, n in profile.stacks(skip_kernel=True):
+        if oracle:
+            stack = drop(stack)
+        if workload(stack):
+            total += n
+            flat[stack[0]] += n
+    return {k: v / total for k, v in flat.items()}, total
+
+
+def assert_shares_agree(ours, oracle, functions):
+    """Per-function shares within 3 percentage points of runtime/pprof's. runtime/pprof's own estimate
+    is a binomial sample (100 Hz, often fewer samples in a loaded VM): its standard error is added so
+    that the check is of goperf, not of the oracle's sampling noise."""
+    for kind, ours_s, oracle_s in (("cumulative", *[cumulative_shares(p, functions, o)
+                                                    for p, o in ((ours, False), (oracle, True))]),
+                                   ("flat", flat_shares(ours), flat_shares(oracle, True))):
+        (a, _), (b, n) = ours_s, oracle_s
+        assert n >= 20, f"runtime/pprof profile has only {n} samples"
+        names = functions if kind == "cumulative" else {k for k in set(a) | set(b)
+                                                        if max(a.get(k, 0), b.get(k, 0)) >= 0.05}
+        for f in names:
+            pa, pb = a.get(f, 0.0), b.get(f, 0.0)
+            se = (max(pb * (1 - pb), 1 / n) / n) ** 0.5
+            assert abs(pa - pb) <= 0.03 + 2 * se, f"{kind} share of {f}: goperf {pa:.3f}, runtime/pprof {pb:.3f} (n={n})"
+
+
+def check_exact_stacks(profile, mode):
+    leaf, expected = EXPECTED[mode]
+    expected = [tuple(e) for e in expected]
+    with_leaf = exact = 0
+    wrong = collections.Counter()
+    for stack, n in profile.stacks(skip_kernel=True):
+        if not stack or stack[0] != leaf:
+            continue
+        with_leaf += n
+        if stack in expected:
+            exact += n
+        else:
+            wrong[";".join(stack)] += n
+    assert with_leaf >= 50, f"only {with_leaf} samples in {leaf}"
+    assert exact / with_leaf >= 0.99, f"{exact}/{with_leaf} exact; others: {wrong.most_common(3)}"
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    d = tempfile.mkdtemp(prefix="goperf-record-")
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall"])
+@pytest.mark.parametrize("case", CASES, ids=ids)
+def test_known_stacks_and_shares(goperf, workdir, case, mode):
+    tc, variant = case
+    exe = gotargets.build("prof", tc, variant)
+    out = workdir / f"{tc.name}-{variant.name}-{mode}.pb.gz"
+    oracle = workdir / f"{tc.name}-{variant.name}-{mode}.go.pb.gz"
+    res = record(goperf, out, [str(exe), "-mode", mode, "-seconds", str(SECONDS), "-cpuprofile", str(oracle)])
+    assert res.returncode == 0, res.stderr
+    assert "target exited" in res.stderr and str(out) in res.stderr
+    prof = pprof_decode.load(out)
+    assert prof.sample_types == [("samples", "count"), ("cpu", "nanoseconds")]
+    assert prof.period_type == ("cpu", "nanoseconds") and prof.period == 1000000000 // 999
+    assert prof.duration > 0 and prof.time > 0
+    main_mapping = [m for m in prof.mappings.values() if prof.strings[m.get(5, 0)] == str(exe)]
+    assert main_mapping and prof.strings[main_mapping[0].get(6, 0)], "executable mapping with a build id"
+    if mode in EXPECTED:
+        check_exact_stacks(prof, mode)
+    if mode == "goroutines":
+        threads = {s["labels"].get("thread") for s in prof.samples
+                   if any("main.crunch" in prof.frames(loc) for loc in s["locs"])}
+        assert len(threads) >= 4, f"samples of main.crunch came from {len(threads)} threads"
+    assert_shares_agree(prof, pprof_decode.load(oracle), CUMULATIVE[mode])
+    pprof_raw_ok(tc, out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
+def test_cgo_hot_loop(goperf, workdir, case):
+    tc, variant = case
+    exe = gotargets.build("prof_cgo", tc, gotargets.Variant(pie=variant.pie, cgo=True, stripped=True))
+    out = workdir / f"cgo-{tc.name}-{variant.name}.pb.gz"
+    oracle = workdir / f"cgo-{tc.name}-{variant.name}.go.pb.gz"
+    res = record(goperf, out, [str(exe), "-seconds", str(SECONDS), "-cpuprofile", str(oracle)])
+    assert res.returncode == 0, res.stderr
+    prof = pprof_decode.load(out)
+    # The C loop is unnamed in a stripped binary; its callers must all be there, down to runtime.goexit.
+    suffix = ("runtime.cgocall", "main._Cfunc_hot_loop", "main.hotC", "main.main", "runtime.main", "runtime.goexit")
+    in_c = complete = 0
+    for stack, n in prof.stacks(skip_kernel=True):
+        if "runtime.asmcgocall" in stack:
+            in_c += n
+            if stack[-len(suffix):] == suffix:
+                complete += n
+    assert in_c >= 50 and complete / in_c >= 0.95, f"{complete}/{in_c} cgo samples reach main.main"
+    assert_shares_agree(prof, pprof_decode.load(oracle), CUMULATIVE["cgo"])
+    pprof_raw_ok(tc, out)
+
+
+def test_attach_by_pid_and_target_exit(goperf, workdir):
+    tc = TOOLCHAINS[-1]
+    exe = gotargets.build("prof", tc, gotargets.Variant(pie=True))
+    target = subprocess.Popen([str(exe), "-mode", "inline", "-seconds", "2"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout.readline().startswith("ready")
+        out = workdir / "attach.pb.gz"
+        t0 = time.monotonic()
+        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-p", str(target.pid), "-d", "30", "-o", str(out)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert time.monotonic() - t0 < 10, "recording did not stop when the target exited"
+        assert "target exited" in res.stderr and f"goperf report -i {out}" in res.stderr
+        check_exact_stacks(pprof_decode.load(out), "inline")
+    finally:
+        target.wait(timeout=10)
+    assert target.returncode == 0, "the target was disturbed"
+
+
+def test_ctrl_c_writes_the_profile(goperf, workdir):
+    tc = TOOLCHAINS[-1]
+    exe = gotargets.build("prof", tc, gotargets.Variant())
+    target = subprocess.Popen([str(exe), "-mode", "recursion", "-seconds", "20"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout.readline().startswith("ready")
+        out = workdir / "sigint.pb.gz"
+        rec = subprocess.Popen([goperf, "record", "-q", "-F", "999", "-p", str(target.pid), "-o", str(out)],
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        rec.send_signal(2)
+        _, err = rec.communicate(timeout=20)
+        assert rec.returncode == 0, err
+        assert "interrupted" in err
+        assert target.poll() is None, "the target must keep running"
+        check_exact_stacks(pprof_decode.load(out), "recursion")
+        pprof_raw_ok(tc, out)
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_default_output_name(goperf, workdir):
+    exe = gotargets.build("prof", TOOLCHAINS[-1], gotargets.Variant())
+    res = subprocess.run([goperf, "record", "-q", "-F", "99", "--", str(exe), "-mode", "inline", "-seconds", "0.5"],
+                         capture_output=True, text=True, timeout=60, cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    files = list(workdir.glob(f"{exe.name}-*-*-*.pb.gz"))
+    assert len(files) == 1, res.stderr
+    name = files[0].name
+    assert f"goperf report -i {name}" in res.stderr
+    files[0].unlink()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_etcd_under_write_load(goperf, workdir):
+    if not os.path.exists("/usr/bin/etcd"):
+        pytest.skip("Debian's etcd is not installed")
+    client, peer = _free_port(), _free_port()
+    data = workdir / "etcd-data"
+    etcd = subprocess.Popen(
+        ["/usr/bin/etcd", "--data-dir", str(data), "--name", "rec",
+         "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
+         "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-cluster", f"rec=http://127.0.0.1:{peer}", "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def put(i):
+        body = json.dumps({"key": base64.b64encode(f"k{i % 100}".encode()).decode(),
+                           "value": base64.b64encode(os.urandom(64)).decode()}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{client}/v3/kv/put", data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            r.read()
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            try:
+                put(i)
+            except OSError:
+                time.sleep(0.05)
+            i += 1
+
+    try:
+        for _ in range(100):
+            try:
+                put(0)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("etcd did not start")
+        workers = [threading.Thread(target=load) for _ in range(4)]
+        for w in workers:
+            w.start()
+        out = workdir / "etcd.pb.gz"
+        res = subprocess.run([goperf, "record", "-q", "-F", "499", "-d", "2.5", "-p", str(etcd.pid), "-o", str(out)],
+                             capture_output=True, text=True, timeout=60)
+        stop.set()
+        for w in workers:
+            w.join()
+        assert res.returncode == 0, res.stderr
+        prof = pprof_decode.load(out)
+        frames = unknown = 0
+        for stack, n in prof.stacks(skip_kernel=True):
+            frames += n * len(stack)
+            unknown += n * stack.count("?")
+        assert frames > 1000
+        assert unknown / frames < 0.01, f"{unknown} of {frames} frames unknown"
+        names = {f for stack, _ in prof.stacks(True) for f in stack}
+        assert any(n.startswith("go.etcd.io/etcd/") for n in names)
+        assert etcd.poll() is None, "etcd must keep running"
+        pprof_raw_ok(TOOLCHAINS[0], out)
+    finally:
+        stop.set()
+        etcd.terminate()
+        etcd.wait(timeout=20)
+
+
+def _dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-p", "DEAD"], "not found"),
+    (["-e", "no-such-event", "--", "true"], "unknown event"),
+    (["-F", "1000000", "--", "true"], "perf_event_max_sample_rate"),
+    (["-o", "/nonexistent-dir/x.pb.gz", "--", "true"], "cannot write the output"),
+    (["--", "/nonexistent-program"], "cannot run the command"),
+])
+def test_bad_input(goperf, args, message):
+    args = [str(_dead_pid()) if a == "DEAD" else a for a in args]
+    res = subprocess.run([goperf, "record", "-q", *args], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 1, res.stderr
+    lines = [line for line in res.stderr.splitlines() if "no hardware cycles" not in line]
+    assert len(lines) == 1 and message in lines[0], res.stderr
+
+
+def test_no_permission(goperf, workdir):
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop privileges")
+    target = subprocess.Popen(["sleep", "30"])
+    try:
+        res = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", goperf, "record", "-q",
+                              "-p", str(target.pid), "-d", "1", "-o", "/tmp/goperf-nobody.pb.gz"],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode == 1, res.stderr
+        assert "perf_event_paranoid" in res.stderr and "CAP_PERFMON" in res.stderr, res.stderr
+    finally:
+        target.kill()
+        target.wait()
