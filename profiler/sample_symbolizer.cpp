@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -68,6 +69,9 @@ struct SampleSymbolizer::Impl {
     int64_t last_refresh_ns = 0;
     std::unique_ptr<unwind::ProcessMemory> live;  // the goroutine stack behind a cgo call
     uint32_t asmcgocall_fn = UINT32_MAX;          // function index of runtime.asmcgocall, once seen
+    // Goroutine frames behind a cgo call by (g, depth): a goroutine stays in one call for many samples,
+    // and the samples drained after the process exited can no longer read its stack.
+    std::map<std::pair<uint64_t, uint64_t>, std::vector<unwind::PhysicalFrame>> cgo_frames;
   };
 
   SampleSymbolizerOptions options;
@@ -220,6 +224,11 @@ struct SampleSymbolizer::Impl {
       auto depth = window.read_u64(at);
       auto g = window.read_u64(at + 8);
       if (!depth || !g || *g == 0 || *depth == 0 || *depth > (1ULL << 30)) continue;
+      if (auto it = p.cgo_frames.find({*g, *depth}); it != p.cgo_frames.end()) {
+        size_t k = std::min(it->second.size(), physical.size() - n);
+        std::copy_n(it->second.begin(), k, physical.begin() + static_cast<std::ptrdiff_t>(n));
+        return {n + k, unwind::StopReason::kTopFrame};
+      }
       auto lo = p.live->read_u64(*g);      // g.stack.lo
       auto hi = p.live->read_u64(*g + 8);  // g.stack.hi: g starts with stack{lo, hi} in every Go version
       if (!lo || !hi || *hi <= *depth || *hi - *depth < *lo) continue;
@@ -244,6 +253,11 @@ struct SampleSymbolizer::Impl {
       wo.stack_lo = *lo;
       wo.stack_hi = *hi;
       auto more = walker.walk(regs, wo, std::span<unwind::PhysicalFrame>(physical).subspan(n));
+      if (more.complete()) {
+        if (p.cgo_frames.size() >= 4096) p.cgo_frames.clear();
+        p.cgo_frames[{*g, *depth}].assign(physical.begin() + static_cast<std::ptrdiff_t>(n),
+                                          physical.begin() + static_cast<std::ptrdiff_t>(n + more.count));
+      }
       more.count += n;
       return more;
     }
