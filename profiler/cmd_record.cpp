@@ -23,6 +23,7 @@
 #include "profiler/perf_event_spec.h"
 #include "profiler/perf_sampler.h"
 #include "profiler/record_child.h"
+#include "profiler/record_drain.h"
 #include "profiler/record_options.h"
 #include "profiler/sample_symbolizer.h"
 
@@ -213,7 +214,15 @@ int run_record(const Args& args) {
   }
 
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
-  auto sink = [&](const unwind::RawSample& s) { symbolizer->add(s); };
+  SampleDrain drain(**sampler);
+  drain.start();
+  std::vector<OwnedSample> batch;
+  auto consume = [&](int timeout_ms) {
+    bool more = drain.take(batch, timeout_ms);
+    for (const auto& b : batch) symbolizer->add(b.sample);
+    drain.recycle(batch);
+    return more;
+  };
 
   const int64_t start_unix = now_ns(CLOCK_REALTIME);
   const int64_t start = now_ns(CLOCK_MONOTONIC);
@@ -228,10 +237,7 @@ int run_record(const Args& args) {
                  static_cast<unsigned long long>(o.frequency_hz), (*sampler)->name());
   }
   for (;;) {
-    if (auto st = (*sampler)->poll(sink, 100); !st) {
-      stop_reason = "sampler error: " + st.error().message();
-      break;
-    }
+    consume(100);
     int64_t now = now_ns(CLOCK_MONOTONIC);
     if (g_stop_signal.load() != 0) {
       stop_reason = g_stop_signal.load() == SIGINT ? "interrupted" : "terminated";
@@ -253,18 +259,19 @@ int run_record(const Args& args) {
     }
     if (tty && now >= next_progress) {
       next_progress = now + 1000000000;
-      auto st = (*sampler)->stats();
+      auto st = drain.stats();
       std::fprintf(stderr, "\r  %.0fs  %llu samples  %llu lost   ", (now - start) / 1e9,
                    static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.lost));
       std::fflush(stderr);
     }
   }
-  (*sampler)->stop();
-  (void)(*sampler)->poll(sink, 0);
+  drain.finish();
+  while (consume(0)) {
+  }
   const int64_t duration = now_ns(CLOCK_MONOTONIC) - start;
   if (tty) std::fprintf(stderr, "\n");
 
-  auto stats = (*sampler)->stats();
+  auto stats = drain.stats();
   auto profile = symbolizer->finish(start_unix, duration);
   if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
   const auto& sym = symbolizer->stats();
