@@ -5,6 +5,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <span>
@@ -205,6 +206,66 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
   if (!m) return std::move(m).error();
   out.ms = std::move(*m);
   return out;
+}
+
+namespace {
+
+// text_lo/text_hi: moduledata.minpc/maxpc (0, 0 when unknown).
+bool layout_fits(const Memory& memory, const std::vector<uint64_t>& gps, const GoRuntimeLayout& layout,
+                 uint64_t text_lo, uint64_t text_hi) {
+  std::unordered_set<uint64_t> goids;
+  RuntimeGlobals none;
+  GoroutineLister lister(layout, none, 0);
+  for (size_t i = 0; i < gps.size(); ++i) {
+    auto g = lister.read_g(memory, gps[i]);
+    if (!g) return false;
+    uint32_t st = g->base_status();
+    if (st > kGdeadextra || (g->status & ~uint32_t{kGscan | 0xf}) != 0) return false;
+    if (i == 0 && g->goid != 1) return false;
+    if (g->is_dead() || st == kGidle) continue;
+    uint64_t size = g->stack_hi - g->stack_lo;
+    if (g->stack_lo >= g->stack_hi || size < 2048 || (size & (size - 1)) != 0) return false;
+    if (g->goid == 0 || g->goid > (1ull << 48) || !goids.insert(g->goid).second) return false;
+    if (text_hi) {  // every goroutine runs a Go function, and all but main were started by a go statement
+      if (g->startpc < text_lo || g->startpc >= text_hi) return false;
+      if (g->goid != 1 && (g->gopc < text_lo || g->gopc > text_hi)) return false;
+    }
+    if (st == kGwaiting && (g->sched_sp < g->stack_lo || g->sched_sp >= g->stack_hi)) return false;
+    if (st == kGwaiting && g->sched_bp != 0 && (g->sched_bp < g->stack_lo || g->sched_bp >= g->stack_hi)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<LayoutChoice> verify_layout(const Memory& memory, const RuntimeGlobals& globals, uint64_t load_bias, int minor) {
+  uint64_t hdr = globals.allgs + load_bias;
+  auto ptr = memory.read_u64(hdr), len = memory.read_u64(hdr + 8);
+  if (!ptr || !len) return make_error(ErrorCode::kUnavailable, "runtime.allgs is not readable");
+  if (*len == 0 || *len > kMaxGoroutines) return make_error(ErrorCode::kFormat, "runtime.allgs is empty or corrupt");
+  std::vector<uint64_t> gps(std::min<uint64_t>(*len, 64));
+  if (auto st = memory.read(*ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gps.data()), gps.size() * 8)); !st)
+    return std::move(st).error().with_context("reading the allgs array");
+  std::erase(gps, uint64_t{0});
+  LayoutChoice own = layout_for_go_minor(minor);
+  // moduledata.minpc/maxpc sit at the same offsets in every version (measured 1.19, 1.26, 1.27).
+  uint64_t text_lo = 0, text_hi = 0;
+  if (globals.firstmoduledata) {
+    auto lo = memory.read_u64(globals.firstmoduledata + load_bias + own.layout->moduledata.minpc);
+    auto hi = memory.read_u64(globals.firstmoduledata + load_bias + own.layout->moduledata.maxpc);
+    if (lo && hi && *lo < *hi) text_lo = *lo, text_hi = *hi;
+  }
+  if (layout_fits(memory, gps, *own.layout, text_lo, text_hi)) return own;
+  std::vector<const GoRuntimeLayout*> others;
+  for (const auto& l : known_layouts())
+    if (&l != own.layout) others.push_back(&l);
+  std::stable_sort(others.begin(), others.end(), [&](const GoRuntimeLayout* a, const GoRuntimeLayout* b) {
+    return std::abs(a->go_minor - own.layout->go_minor) < std::abs(b->go_minor - own.layout->go_minor);
+  });
+  for (const GoRuntimeLayout* l : others)
+    if (layout_fits(memory, gps, *l, text_lo, text_hi)) return LayoutChoice{l, false};
+  return make_error(ErrorCode::kFormat, "no known Go runtime layout matches the goroutines of this process (Go 1." +
+                                            std::to_string(minor) + ")");
 }
 
 Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc_in_go_code,

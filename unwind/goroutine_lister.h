@@ -87,6 +87,13 @@ class GoroutineLister {
   std::vector<std::string> reasons_;
 };
 
+// The layout to use for a process or core of Go 1.<minor>, checked against its memory: the g's of
+// allgs read with it must look sane (allgs[0] is goid 1, statuses known, stacks with lo < hi and a
+// power-of-two size, distinct goids). When they do not (a derived table that is wrong, or a version
+// newer than goperf), the other known layouts are tried, nearest version first, and the first that
+// passes is returned with exact_version = false. kFormat when none passes.
+Result<LayoutChoice> verify_layout(const Memory& memory, const RuntimeGlobals& globals, uint64_t load_bias, int minor);
+
 // The g a thread is running, and what kind it is. `pc_in_go_code`: the thread's pc is in a Go
 // function compiled with ABIInternal (then R14 holds g). Otherwise the TLS slot is read at
 // fs_base + offset, trying -8 (internal linking) then the offsets PT_TLS allows (external/cgo

@@ -206,6 +206,19 @@ TEST(GoroutineLister, LiveProcessMatchesSigquitDump) {
     EXPECT_EQ(bias != 0, t.pie);
     ProcessMemory memory(target.pid());
     ASSERT_TRUE(validate_runtime_globals(*globals, memory, bias, *layout.layout));
+    // The measured layout passes its memory check; a wrong version's layout is rejected in favour of
+    // one with the same g layout.
+    auto verified = verify_layout(memory, *globals, bias, layout.layout->go_minor);
+    ASSERT_TRUE(verified) << verified.error().message();
+    EXPECT_EQ(verified->layout, layout.layout);
+    EXPECT_TRUE(verified->exact_version);
+    int wrong = layout.layout->go_minor == 19 ? 23 : 19;
+    auto recovered = verify_layout(memory, *globals, bias, wrong);
+    ASSERT_TRUE(recovered) << recovered.error().message();
+    EXPECT_FALSE(recovered->exact_version);
+    EXPECT_EQ(recovered->layout->g.goid, layout.layout->g.goid);
+    EXPECT_EQ(recovered->layout->g.atomicstatus, layout.layout->g.atomicstatus);
+    EXPECT_EQ(recovered->layout->g.stack_hi, layout.layout->g.stack_hi);
     GoroutineLister lister(*layout.layout, *globals, bias, find_wait_reasons(mod.elf()));
     // "ready" is printed just before main parks: give it a moment to leave the write syscall.
     auto list = lister.list(memory);
