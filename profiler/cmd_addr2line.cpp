@@ -86,8 +86,8 @@ int run_addr2line(const Args& args) {
   }
   if (!(*module)->is_go()) {
     auto why = symbolize::Pclntab::load((*module)->elf_ptr());
-    std::string reason = why.ok() ? "no Go function table" : why.error().message();
-    std::fprintf(stderr, "goperf addr2line: %s: not a Go program (%s)\n", o.binary.c_str(), reason.c_str());
+    std::string message = why.ok() ? o.binary + ": not a Go program (no Go function table)" : why.error().message();
+    std::fprintf(stderr, "goperf addr2line: %s\n", message.c_str());
     return 1;
   }
   GnuAddr2linePrinter printer({.addresses = o.addresses, .functions = o.functions, .inlines = o.inlines,

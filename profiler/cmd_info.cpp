@@ -1,4 +1,6 @@
 // goperf info: what a Go binary (or a live process's executable) says about itself.
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -15,12 +17,10 @@ int run_info(const Args& args) {
   if (!parse_info_options(args, o)) return 0;
   if (o.pid > 0) {
     // /proc/PID/exe opens the executable even when it was deleted or replaced since the start.
-    std::FILE* probe = std::fopen(("/proc/" + std::to_string(o.pid)).c_str(), "r");
-    if (probe == nullptr) {
+    if (::access(("/proc/" + std::to_string(o.pid)).c_str(), F_OK) != 0) {
       std::fprintf(stderr, "goperf info: process %d: no such process\n", o.pid);
       return 1;
     }
-    std::fclose(probe);
   }
   auto module = symbolize::Module::open(o.binary);
   if (!module.ok()) {

@@ -47,9 +47,11 @@ Result<InfoReport> collect_info(const symbolize::Module& module, const std::stri
   const symbolize::ElfFile& elf = module.elf();
   const symbolize::Pclntab* tab = module.pclntab();
   if (tab == nullptr) {
+    // The loader's own error says why (it names the file); a table that loads here but not in the
+    // Module is still "not Go" to the user.
     auto why = symbolize::Pclntab::load(module.elf_ptr());
-    return make_error(ErrorCode::kFormat,
-                      path + ": not a Go program (" + (why.ok() ? "no Go function table" : why.error().message()) + ")");
+    return why.ok() ? make_error(ErrorCode::kFormat, path + ": not a Go program (no Go function table)")
+                    : why.error();
   }
   InfoReport r;
   r.path = path;
