@@ -6,7 +6,10 @@
 // once (a seized thread resumes by itself if this test dies), so nothing is left stopped.
 #include "unwind/goroutine_lister.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -220,9 +223,20 @@ TEST(GoroutineLister, LiveProcessMatchesSigquitDump) {
     EXPECT_EQ(recovered->layout->g.atomicstatus, layout.layout->g.atomicstatus);
     EXPECT_EQ(recovered->layout->g.stack_hi, layout.layout->g.stack_hi);
     GoroutineLister lister(*layout.layout, *globals, bias, find_wait_reasons(mod.elf()));
-    // "ready" is printed just before main parks: give it a moment to leave the write syscall.
+    // "ready" is printed just before main parks, and on a loaded machine a goroutine may still be on
+    // its way to park: wait until main and every main.* goroutine is _Gwaiting.
+    auto settled = [&](const GoroutineList& l) {
+      size_t parked = 0;
+      for (const auto& g : l.goroutines) {
+        auto f = mod.pclntab()->find_func(g.startpc - bias);
+        bool user = g.goid == 1 || (f && f->name.starts_with("main."));
+        if (user && g.base_status() != kGwaiting) return false;
+        parked += user;
+      }
+      return parked == 101;
+    };
     auto list = lister.list(memory);
-    for (int i = 0; i < 200 && list && list->goroutines.front().base_status() != kGwaiting; ++i) {
+    for (int i = 0; i < 500 && list && !settled(*list); ++i) {
       usleep(10000);
       list = lister.list(memory);
     }
@@ -284,6 +298,21 @@ TEST(GoroutineLister, LiveProcessMatchesSigquitDump) {
   }
 }
 
+// A loopback TCP port that was free a moment ago (the kernel's choice for an ephemeral bind).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
 // Debian's stripped etcd (Go 1.19) serving on loopback. Its goroutines move between our read and the
 // dump (tickers, raft), so: every goroutine the dump shows that existed at our read must be listed,
 // and nearly all must have the same status.
@@ -297,8 +326,8 @@ TEST(GoroutineLister, DebianEtcdMatchesSigquitDump) {
   LayoutChoice layout = layout_for_go_minor(mod.build_info()->minor_version());
   char dir[] = "/tmp/goperf-etcd-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
-  int port = 20000 + getpid() % 20000;
-  std::string client = "http://127.0.0.1:" + std::to_string(port), peer = "http://127.0.0.1:" + std::to_string(port + 1);
+  std::string client = "http://127.0.0.1:" + std::to_string(free_port()),
+              peer = "http://127.0.0.1:" + std::to_string(free_port());
   {
     Target etcd({path, "--name", "t", "--data-dir", std::string(dir) + "/data", "--listen-client-urls", client,
                  "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
