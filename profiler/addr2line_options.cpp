@@ -25,7 +25,8 @@ bool parse_addr2line_options(const Args& args, Addr2lineOptions& o) {
       ("inlines,i", po::bool_switch(&o.inlines), "print the functions the address is inlined into")
       ("pretty-print,p", po::bool_switch(&o.pretty), "one line per location: \"func at file:line\"")
       ("basenames,s", po::bool_switch(&o.basenames), "strip directories from file names")
-      ("demangle,C", po::bool_switch(&o.demangle), "demangle C++ names of native (non-Go) code");
+      ("demangle,C", po::bool_switch(&o.demangle), "demangle C++ names of native (non-Go) code")
+      ("json", po::bool_switch(&o.json), "one JSON object per address with every inline level (JSON Lines)");
   po::options_description hidden;
   hidden.add_options()("address", po::value<std::vector<std::string>>(&o.addresses_in), "");
   po::options_description all;

@@ -19,6 +19,7 @@ struct Addr2lineOptions {
   bool pretty = false;                 // -p: one line per frame, "func at file:line"
   bool basenames = false;              // -s: strip directories from file names
   bool demangle = false;               // -C: demangle C++ names of native code
+  bool json = false;                   // --json: one JSON object per address, every inline level
   std::vector<std::string> addresses_in;  // addresses given as arguments; empty = read stdin
 };
 

@@ -11,6 +11,31 @@
 #include <cstdlib>
 
 namespace goperf::profiler {
+namespace {
+
+std::string_view base_name(std::string_view file) {
+  size_t slash = file.rfind('/');
+  return slash == std::string_view::npos ? file : file.substr(slash + 1);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
 
 std::string demangle_native(std::string_view name) {
   if (name.size() < 2 || name[0] != '_' || name[1] != 'Z') return std::string(name);
@@ -54,8 +79,7 @@ void GnuAddr2linePrinter::print(uint64_t address, std::span<const symbolize::Fra
     if (file.empty()) {
       file = "??";
     } else if (config_.basenames) {
-      size_t slash = file.rfind('/');
-      if (slash != std::string_view::npos) file.remove_prefix(slash + 1);
+      file = base_name(file);
     }
     out += file;
     out += ':';
@@ -68,6 +92,27 @@ void GnuAddr2linePrinter::print(uint64_t address, std::span<const symbolize::Fra
     }
     out += '\n';
   }
+}
+
+void JsonAddr2linePrinter::print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "{\"address\":\"0x%" PRIx64 "\",\"frames\":[", address);
+  out += buf;
+  bool first = true;
+  for (const auto& f : frames) {
+    if (!f.known()) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"function\":";
+    append_json_string(out, demangle_ && !f.is_go ? demangle_native(f.function) : std::string(f.function));
+    out += ",\"file\":";
+    append_json_string(out, basenames_ ? base_name(f.file) : f.file);
+    std::snprintf(buf, sizeof buf, ",\"line\":%d,\"start_line\":%d,\"entry\":\"0x%" PRIx64 "\"", f.line, f.start_line, f.entry);
+    out += buf;
+    out += f.inlined ? ",\"inlined\":true" : ",\"inlined\":false";
+    out += f.is_go ? ",\"go\":true}" : ",\"go\":false}";
+  }
+  out += "]}\n";
 }
 
 }  // namespace goperf::profiler

@@ -1,6 +1,7 @@
-// GnuAddr2linePrinter: prints symbolized frames exactly as binutils addr2line does (its -a -f -i -p -s
-// -C output shapes, "??" and "??:0" for unknown addresses). Takes Frames, never a symbolizer, so the
-// text is tested apart from the lookup.
+// Printers of `goperf addr2line`: GnuAddr2linePrinter prints symbolized frames exactly as binutils
+// addr2line does (its -a -f -i -p -s -C output shapes, "??" and "??:0" for unknown addresses);
+// JsonAddr2linePrinter prints one JSON object per address (JSON Lines). Printers take Frames, never a
+// symbolizer, so the text is tested apart from the lookup.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,15 @@
 
 namespace goperf::profiler {
 
-class GnuAddr2linePrinter {
+class Addr2linePrinter {
+ public:
+  virtual ~Addr2linePrinter() = default;
+  // Appends the text for one address to `out`. `frames` are innermost first, as Module::symbolize
+  // gives them; empty or a single unknown frame means the address is unknown.
+  virtual void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const = 0;
+};
+
+class GnuAddr2linePrinter : public Addr2linePrinter {
  public:
   struct Config {
     bool addresses = false;  // -a
@@ -22,13 +31,21 @@ class GnuAddr2linePrinter {
     bool demangle = false;   // -C (native names only: Go names are never mangled)
   };
   explicit GnuAddr2linePrinter(Config config) : config_(config) {}
-
-  // Appends the text for one address to `out`. `frames` are innermost first, as Module::symbolize
-  // gives them; empty or a single unknown frame prints the "??" form.
-  void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const;
+  void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const override;
 
  private:
   Config config_;
+};
+
+// {"address":"0x..","frames":[{"function","file","line","start_line","entry","inlined","go"}]} per line, every
+// inline level always (-f -i implied); -s and -C apply; an unknown address has no frames.
+class JsonAddr2linePrinter : public Addr2linePrinter {
+ public:
+  JsonAddr2linePrinter(bool basenames, bool demangle) : basenames_(basenames), demangle_(demangle) {}
+  void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const override;
+
+ private:
+  bool basenames_, demangle_;
 };
 
 // The C++ demangling of a native symbol name (abi::__cxa_demangle), or the name itself.

@@ -22,7 +22,7 @@ namespace {
 
 class Translator {
  public:
-  Translator(const symbolize::Module& module, const GnuAddr2linePrinter& printer)
+  Translator(const symbolize::Module& module, const Addr2linePrinter& printer)
       : module_(module), printer_(printer) {}
 
   void translate(std::string_view text) {
@@ -41,7 +41,7 @@ class Translator {
 
  private:
   const symbolize::Module& module_;
-  const GnuAddr2linePrinter& printer_;
+  const Addr2linePrinter& printer_;
   std::vector<symbolize::Frame> frames_;
   std::string out_;
 };
@@ -90,9 +90,15 @@ int run_addr2line(const Args& args) {
     std::fprintf(stderr, "goperf addr2line: %s\n", message.c_str());
     return 1;
   }
-  GnuAddr2linePrinter printer({.addresses = o.addresses, .functions = o.functions, .inlines = o.inlines,
-                               .pretty = o.pretty, .basenames = o.basenames, .demangle = o.demangle});
-  Translator t(**module, printer);
+  std::unique_ptr<Addr2linePrinter> printer;
+  if (o.json) {
+    printer = std::make_unique<JsonAddr2linePrinter>(o.basenames, o.demangle);
+  } else {
+    printer = std::make_unique<GnuAddr2linePrinter>(GnuAddr2linePrinter::Config{
+        .addresses = o.addresses, .functions = o.functions, .inlines = o.inlines, .pretty = o.pretty,
+        .basenames = o.basenames, .demangle = o.demangle});
+  }
+  Translator t(**module, *printer);
   if (o.addresses_in.empty()) return translate_stdin(t);
   for (const auto& a : o.addresses_in) t.translate(a);
   return t.flush() ? 0 : 1;

@@ -8,6 +8,7 @@ Go toolchain present as exe, PIE and cgo, stripped and not:
 - C and C++ functions of a cgo program are named as binutils nm names them (-C demangles)."""
 import concurrent.futures
 import functools
+import json
 import random
 import select
 import subprocess
@@ -132,6 +133,14 @@ def test_inline_chains_equal_callers_frames(goperf, builds, tcname, target, vari
     plain = run_goperf(goperf, binary, [pc - bias for pc in lookups], flags=("-f",)).splitlines()
     assert [print_name(f) for f in plain[1::3]] == [chains[pc][0][0] for pc in lookups]
     assert plain[2::3] == [chains[pc][0][1] for pc in lookups]
+    # --json: the same chains, inline levels marked, the physical frame last.
+    res = subprocess.run([goperf, "addr2line", "--json", "-e", str(binary)], check=True, capture_output=True, text=True,
+                         input="".join(f"{pc - bias:x}\n" for pc in lookups))
+    for pc, line in zip(lookups, res.stdout.splitlines()):
+        obj = json.loads(line)
+        assert int(obj["address"], 16) == pc - bias
+        assert [(print_name(f["function"]), f"{f['file']}:{f['line']}") for f in obj["frames"]] == chains[pc]
+        assert [f["inlined"] for f in obj["frames"]] == [True] * (len(chains[pc]) - 1) + [False]
 
 
 # -f without -i is left out here: on Go's DWARF binutils then names the physical function (on C code it

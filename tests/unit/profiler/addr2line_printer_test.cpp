@@ -60,6 +60,18 @@ TEST(GnuAddr2linePrinter, NativeSymbolWithoutLine) {
   EXPECT_EQ(print({.functions = true, .demangle = true}, {g}), "_Zgo\nx.go:1\n");
 }
 
+TEST(JsonAddr2linePrinter, EveryLevelAndUnknown) {
+  std::string out;
+  JsonAddr2linePrinter(true, false).print(0x1161, chain(), out);
+  JsonAddr2linePrinter(false, false).print(0x10, {}, out);
+  EXPECT_EQ(out,
+            "{\"address\":\"0x1161\",\"frames\":["
+            "{\"function\":\"leaf\",\"file\":\"t.c\",\"line\":2,\"start_line\":0,\"entry\":\"0x1150\",\"inlined\":true,\"go\":true},"
+            "{\"function\":\"mid\",\"file\":\"t.c\",\"line\":3,\"start_line\":0,\"entry\":\"0x1150\",\"inlined\":true,\"go\":true},"
+            "{\"function\":\"top\",\"file\":\"t.c\",\"line\":4,\"start_line\":0,\"entry\":\"0x1150\",\"inlined\":false,\"go\":true}]}\n"
+            "{\"address\":\"0x10\",\"frames\":[]}\n");
+}
+
 TEST(ParseGnuAddress, AsBinutilsReadsIt) {
   EXPECT_EQ(parse_gnu_address("0x1161"), 0x1161u);
   EXPECT_EQ(parse_gnu_address("1161"), 0x1161u);
