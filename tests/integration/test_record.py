@@ -123,7 +123,7 @@ def assert_shares_agree(ours, oracle, functions):
                                                     for p, o in ((ours, False), (oracle, True))]),
                                    ("flat", flat_shares(ours), flat_shares(oracle, True))):
         (a, _), (b, n) = ours_s, oracle_s
-        assert n >= 20, f"runtime/pprof profile has only {n} samples"
+        assert n >= 5, f"runtime/pprof profile has only {n} samples: the machine is too loaded to compare"
         names = functions if kind == "cumulative" else {k for k in set(a) | set(b)
                                                         if max(a.get(k, 0), b.get(k, 0)) >= 0.05}
         for f in names:
