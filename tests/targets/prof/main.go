@@ -96,6 +96,7 @@ func main() {
 	mode := flag.String("mode", "inline", "inline, recursion, goroutines or syscall")
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
+	work := flag.Int("work", 0, "inline mode: run this many iterations instead of -seconds, then print the time taken")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -114,6 +115,18 @@ func main() {
 	var x uint64
 	switch *mode {
 	case "inline":
+		if *work > 0 {
+			// A fixed amount of work, for measuring a profiler's overhead as the slowdown of this loop.
+			start := time.Now()
+			for i := 0; i < *work; i++ {
+				x += inl(x)
+			}
+			var ru syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			fmt.Fprintf(os.Stderr, "elapsed %.6f cpu %.6f\n", time.Since(start).Seconds(), cpu.Seconds())
+			break
+		}
 		for time.Now().Before(deadline) {
 			x += inl(x)
 		}

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Workload slowdown under `goperf record` and under `perf record -g`, side by side.
+
+The workload is tests/targets/prof -mode inline -work N: a fixed number of iterations of a CPU-bound
+loop, which prints its own elapsed wall time and CPU time (user+sys: the kernel's sampling work, the
+interrupt and the stack copy, is charged to the sampled thread). Runs are interleaved (baseline, goperf,
+perf, baseline, ...) so that machine load drifts affect all alike; medians are reported. goperf's own
+CPU time per second of recording comes from its rusage minus the workload's.
+
+usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000]
+"""
+import argparse
+import os
+import pathlib
+import re
+import resource
+import statistics
+import subprocess
+import tempfile
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run(cmd):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"elapsed ([\d.]+) cpu ([\d.]+)", res.stderr)
+    total_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall, cpu = float(m.group(1)), float(m.group(2))
+    return wall, cpu, total_cpu - cpu  # the tool's own CPU time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--goperf", default=str(REPO / "build" / "goperf"))
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--work", type=int, default=20000)
+    args = ap.parse_args()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="goperf-e2e-record-"))
+    exe = tmp / "prof"
+    subprocess.run(["go", "build", "-ldflags=-s -w", "-o", str(exe), "."], cwd=REPO / "tests/targets/prof",
+                   check=True, env={**os.environ, "CGO_ENABLED": "0"})
+    work = [str(exe), "-mode", "inline", "-work", str(args.work)]
+    tools = {
+        "baseline": lambda hz: work,
+        "goperf": lambda hz: [args.goperf, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work],
+        "perf -g": lambda hz: ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", str(hz), "-o",
+                               str(tmp / "perf.data"), "--", *work],
+    }
+    print(f"workload: {' '.join(work)}; {args.runs} interleaved runs per tool; medians")
+    print(f"{'Hz':>5} {'tool':>9} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10}")
+    for hz in (99, 999):
+        results = {name: [] for name in tools}
+        for _ in range(args.runs):
+            for name, cmd in tools.items():
+                results[name].append(run(cmd(hz)))
+        base_wall = statistics.median(r[0] for r in results["baseline"])
+        base_cpu = statistics.median(r[1] for r in results["baseline"])
+        for name, rs in results.items():
+            wall = statistics.median(r[0] for r in rs)
+            cpu = statistics.median(r[1] for r in rs)
+            own = statistics.median(r[2] / r[0] for r in rs) if name != "baseline" else 0.0
+            print(f"{hz:>5} {name:>9} {wall:>9.3f} {cpu:>9.3f} {100 * (wall / base_wall - 1):>+8.2f} "
+                  f"{100 * (cpu / base_cpu - 1):>+8.2f} {own:>10.4f}")
+
+
+if __name__ == "__main__":
+    main()
