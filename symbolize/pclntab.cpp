@@ -129,6 +129,24 @@ struct Pclntab::Impl {
     return {file_name(fp, *fileno), *line};
   }
 
+  // A lookup touches six places of a table megabytes long, each a cache miss on random pcs; asking for
+  // them all at once lets the misses overlap instead of queueing behind one another.
+  void prefetch_tables(const uint8_t* fp) const {
+    auto pf = [](std::span<const uint8_t> t, uint64_t off) {
+      if (off < t.size()) __builtin_prefetch(t.data() + off);
+    };
+    pf(funcnametab, rd32(fp + 4));
+    pf(pctab, rd32(fp + 20));
+    pf(pctab, rd32(fp + 24));
+    pf(cutab, uint64_t(rd32(fp + 32)) * 4);
+    uint32_t npcdata = rd32(fp + 28);
+    if (npcdata > kPcdataInlTreeIndex)
+      if (auto off = func_word(fp, kPcdataInlTreeIndex)) pf(pctab, *off);
+    uint8_t nfuncdata = go120 ? fp[43] : fp[39];
+    if (nfuncdata > kFuncdataInlTree && !gofunc_data.empty())
+      if (auto off = func_word(fp, uint64_t(npcdata) + kFuncdataInlTree); off && *off != ~0u) pf(gofunc_data, *off);
+  }
+
   FuncInfo info(uint32_t i) const {
     FuncInfo f;
     f.index = i;
@@ -136,6 +154,7 @@ struct Pclntab::Impl {
     f.end = text_start + entryoff(i + 1);
     const uint8_t* fp = func_ptr(i);
     if (!fp) return f;
+    prefetch_tables(fp);
     f.name = cstr(funcnametab, rd32(fp + 4));
     f.args = int32_t(rd32(fp + 8));
     uint8_t func_id = go120 ? fp[40] : fp[36];
