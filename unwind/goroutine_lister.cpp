@@ -166,7 +166,8 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
     }
     uint64_t start = gps[order[i]];
     size_t j = i + 1;
-    while (j < order.size() && gps[order[j]] + span - start <= kMaxChunk && gps[order[j]] - gps[order[j - 1]] <= kMaxGap)
+    while (j < order.size() && gps[order[j]] + span - start <= kMaxChunk &&
+           gps[order[j]] - gps[order[j - 1]] <= kMaxGap)
       ++j;
     uint64_t end = gps[order[j - 1]] + span;
     chunk.resize(end - start);

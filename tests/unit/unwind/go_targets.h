@@ -49,7 +49,8 @@ inline std::vector<BuiltTarget> build_go_targets(const std::string& name,
   }
   int rc = pclose(f);
   if (rc != 0) {
-    if (error) *error = "building " + name + " with tests/integration/gotargets.py failed (exit " + std::to_string(rc) + ")";
+    if (error)
+      *error = "building " + name + " with tests/integration/gotargets.py failed (exit " + std::to_string(rc) + ")";
     out.clear();
   }
   return out;

@@ -1,5 +1,5 @@
 // GoroutineLister over live processes: tests/targets/layout_parked (100 goroutines parked on a
-// channel, select, sleep and a mutex) built by every toolchain as exe, PIE and cgo (external link),
+// channel, select, sleep and a mutex) built by every toolchain as exe, PIE, cgo and cgo PIE (external link),
 // all stripped. The oracle is the runtime's own SIGQUIT dump (GOTRACEBACK=all) of the same process:
 // every goroutine it prints must be listed with the same id and status text; goroutines it hides must
 // be system goroutines. Threads are inspected with PTRACE_SEIZE + PTRACE_INTERRUPT and detached at
@@ -181,7 +181,8 @@ std::map<uint64_t, DumpedGoroutine> parse_dump(const std::string& dump) {
 const std::vector<BuiltTarget>& targets() {
   static std::vector<BuiltTarget> built = [] {
     std::string error;
-    auto t = testing::build_go_targets("layout_parked", {{false, false, true}, {true, false, true}, {false, true, true}},
+    auto t = testing::build_go_targets(
+        "layout_parked", {{false, false, true}, {true, false, true}, {false, true, true}, {true, true, true}},
                                        &error);
     if (t.empty()) ADD_FAILURE() << error;
     return t;

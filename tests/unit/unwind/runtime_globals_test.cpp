@@ -110,7 +110,8 @@ TEST(RuntimeGlobals, DisassemblyMatchesSymbolTableForEveryToolchainAndVariant) {
     // waitReasonStrings discovered in the binary equal the ones measured from this toolchain's build.
     auto reasons = find_wait_reasons((*module)->elf());
     ASSERT_GE(reasons.size(), layout.layout->wait_reasons.size());
-    for (size_t i = 0; i < layout.layout->wait_reasons.size(); ++i) EXPECT_EQ(reasons[i], layout.layout->wait_reasons[i]);
+    for (size_t i = 0; i < layout.layout->wait_reasons.size(); ++i)
+      EXPECT_EQ(reasons[i], layout.layout->wait_reasons[i]) << i;
     ++checked;
   }
   EXPECT_EQ(checked, static_cast<int>(all.size()));
