@@ -183,7 +183,7 @@ const std::vector<BuiltTarget>& targets() {
     std::string error;
     auto t = testing::build_go_targets(
         "layout_parked", {{false, false, true}, {true, false, true}, {false, true, true}, {true, true, true}},
-                                       &error);
+        &error);
     if (t.empty()) ADD_FAILURE() << error;
     return t;
   }();
