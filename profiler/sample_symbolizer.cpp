@@ -194,9 +194,9 @@ struct SampleSymbolizer::Impl {
 
   bool is_asmcgocall(Process& p, const unwind::PhysicalFrame& f) {
     uint32_t loc = user_location(p, f.pc, f.exact_pc);
-    const auto& lines = builder.profile().locations[loc].lines;
-    if (lines.empty()) return false;
-    uint32_t fn = lines.back().function;
+    const auto& loc_lines = builder.profile().locations[loc].lines;
+    if (loc_lines.empty()) return false;
+    uint32_t fn = loc_lines.back().function;
     if (fn == p.asmcgocall_fn) return true;
     if (p.asmcgocall_fn != UINT32_MAX || builder.profile().functions[fn].name != "runtime.asmcgocall") return false;
     p.asmcgocall_fn = fn;
