@@ -160,20 +160,34 @@ std::optional<RegisterSet> thread_registers(pid_t tid) {
 }
 
 struct DumpedGoroutine {
-  std::string status;  // bracket text up to the first ", " ("chan receive", "sleep", ...)
+  std::string status;      // bracket text up to the first ", " ("chan receive", "sleep", ...)
+  std::string bottom;      // the last function printed above goexit (the goroutine's start)
+  std::string creator;     // "created by <creator>"
+  uint64_t parent = 0;     // "in goroutine <parent>" (Go 1.21+)
 };
 
 std::map<uint64_t, DumpedGoroutine> parse_dump(const std::string& dump) {
   std::map<uint64_t, DumpedGoroutine> out;
   static const std::regex header(R"(^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$)");
+  static const std::regex created(R"(^created by (\S+)(?: in goroutine (\d+))?$)");
   std::istringstream in(dump);
   std::string line;
+  DumpedGoroutine* cur = nullptr;
   while (std::getline(in, line)) {
     std::smatch m;
-    if (!std::regex_match(line, m, header)) continue;
-    std::string status = m[2];
-    status = status.substr(0, status.find(", "));
-    out[std::stoull(m[1])] = {status};
+    if (std::regex_match(line, m, header)) {
+      std::string status = m[2];
+      cur = &out[std::stoull(m[1])];
+      cur->status = status.substr(0, status.find(", "));
+    } else if (cur && std::regex_match(line, m, created)) {
+      cur->creator = m[1];
+      if (m[2].matched) cur->parent = std::stoull(m[2]);
+    } else if (cur && cur->creator.empty() && !line.empty() && line[0] != '\t' && line.find('(') != std::string::npos &&
+               !line.starts_with("runtime.goexit(")) {  // SIGQUIT dumps at level 2: goexit is shown
+      cur->bottom = line.substr(0, line.find('('));
+    } else if (line.empty()) {
+      cur = nullptr;
+    }
   }
   return out;
 }
@@ -290,11 +304,18 @@ TEST(GoroutineLister, LiveProcessMatchesSigquitDump) {
       EXPECT_TRUE(f->name.starts_with("runtime.")) << "goroutine " << g.goid << " hidden from the dump: " << f->name;
       EXPECT_NE(f->name, "runtime.main");
     }
-    // Created-by facts the dump also shows: every user goroutine but main has a creator.
+    // Created-by facts: g.gopc is in the creator, g.startpc is the goroutine's bottom function, and
+    // g.parentGoid (1.21+) is the "in goroutine N" of the dump.
     for (const auto& [goid, d] : dump) {
-      if (goid > 1) {
-        EXPECT_NE(mine[goid]->gopc, 0u);
-      }
+      if (goid <= 1) continue;
+      const GoroutineInfo& g = *mine[goid];
+      auto creator = mod.pclntab()->find_func(g.gopc - 1 - bias);
+      auto start = mod.pclntab()->find_func(g.startpc - bias);
+      ASSERT_TRUE(creator && start) << "goroutine " << goid;
+      EXPECT_EQ(creator->name, d.creator) << "goroutine " << goid;
+      EXPECT_EQ(start->name, d.bottom) << "goroutine " << goid;
+      EXPECT_EQ(g.parent_goid, layout.layout->go_minor >= 21 ? d.parent : 0) << "goroutine " << goid;
+      EXPECT_EQ(d.parent, layout.layout->go_minor >= 21 ? 1u : 0u);
     }
   }
 }
