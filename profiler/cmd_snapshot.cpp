@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -107,7 +109,7 @@ int run_snapshot(const Args& args) {
   // The arena for stack copies, faulted in now: the previous allgs length gives the estimate.
   size_t estimate = size_t{1} << 20;
   if (globals->allgs) {
-    if (auto n = pmem.read_u64(globals->allgs + go->bias + 8)) estimate += std::min<uint64_t>(*n, 1u << 20) * 2048;
+    if (auto n = pmem.read_u64(globals->allgs + go->bias + 8)) estimate += std::min<uint64_t>(*n, 1u << 20) * 1024;
   }
   auto arena = std::make_shared<std::vector<uint8_t>>(estimate);
   unwind::CachedMemory cache(&pmem);
@@ -179,15 +181,18 @@ int run_snapshot(const Args& args) {
   in.go_minor = minor;
   auto dump = build_goroutine_dump(in);
   if (!dump) return fail(dump.error().message());
-  std::string text = o.format == "json" ? format_goroutine_dump_json(*dump) : format_goroutine_dump_text(*dump, o.system ? TracebackLevel::kSystem : TracebackLevel::kAll);
-  if (o.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+  const auto level = o.system ? TracebackLevel::kSystem : TracebackLevel::kAll;
+  std::FILE* out = o.output.empty() ? stdout : std::fopen(o.output.c_str(), "w");
+  if (!out) return fail("cannot write " + o.output + ": " + std::strerror(errno));
+  bool written;
+  if (o.format == "json") {
+    std::string text = format_goroutine_dump_json(*dump);
+    written = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
   } else {
-    std::ofstream out(o.output, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!out) return fail("cannot write " + o.output);
+    written = write_goroutine_dump_text(*dump, out, level);
   }
+  if (out != stdout) written = std::fclose(out) == 0 && written;
+  if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));
   if (!o.quiet)
     std::fprintf(stderr, "goperf snapshot: %s paused for %.3f ms (%zu threads, %zu goroutines)\n", who.c_str(),
                  static_cast<double>(paused_ns) / 1e6, in.threads.size(), list.goroutines.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,9 @@ enum class TracebackLevel : uint8_t {
 // The runtime's goroutine dump text for the dump's Go version (100-frame limit before 1.21, 50+50
 // elision since).
 std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level = TracebackLevel::kSystem);
+// The same text written to `out` one goroutine at a time (no whole-dump string). False on a write error.
+bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out,
+                               TracebackLevel level = TracebackLevel::kSystem);
 // The same facts as JSON (every frame, hidden ones marked "shown": false).
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
 

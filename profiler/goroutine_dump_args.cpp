@@ -3,6 +3,7 @@
 #include "profiler/goroutine_dump_args.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "symbolize/elf_file.h"
@@ -80,9 +81,9 @@ std::string format_go_args(const symbolize::Module& module, const symbolize::Fun
         uint8_t sz = std::min<uint8_t>(prog[pi++], 8);
         uint64_t x = 0;
         if (memory.read(argp + o, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&x), sz))) {
-          char buf[24];
-          std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(x));
-          out += buf;
+          char buf[24] = "0x";
+          auto r = std::to_chars(buf + 2, buf + sizeof buf, x, 16);
+          out.append(buf, r.ptr);
           if (!is_live(o, slot)) out += "?";
         } else {
           out += "_";

@@ -1,4 +1,5 @@
 // The goroutine dump as JSON: every goroutine (system ones flagged) and every frame (hidden ones flagged).
+#include <charconv>
 #include <cstdio>
 
 #include "profiler/goroutine_dump.h"
@@ -29,9 +30,10 @@ void append_string(std::string& out, std::string_view s) {
 }
 
 void append_hex(std::string& out, uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "\"0x%llx\"", static_cast<unsigned long long>(v));
-  out += buf;
+  char buf[24] = "\"0x";
+  auto r = std::to_chars(buf + 3, buf + sizeof buf - 1, v, 16);
+  *r.ptr = '"';
+  out.append(buf, r.ptr + 1);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The runtime's goroutine dump text (src/runtime/traceback.go goroutineheader, traceback1/traceback2,
 // printcreatedby1) at GOTRACEBACK=all, for the dump's Go version.
+#include <charconv>
 #include <cstdio>
 
 #include "profiler/goroutine_dump.h"
@@ -9,9 +10,9 @@ namespace goperf::profiler {
 namespace {
 
 void append_hex(std::string& out, uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  out += buf;
+  char buf[24] = "0x";
+  auto r = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
+  out.append(buf, r.ptr);
 }
 
 void append_frame(std::string& out, const DumpFrame& f, bool system) {
@@ -128,6 +129,23 @@ std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, Tracebac
     append_goroutine(out, g, dump.go_minor, system);
   }
   return out;
+}
+
+bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out, TracebackLevel level) {
+  const bool system = level == TracebackLevel::kSystem;
+  std::string buf;
+  bool first = true;
+  for (const auto& g : dump.goroutines) {
+    if (g.system && !system) continue;
+    if (!first) buf += "\n";
+    first = false;
+    append_goroutine(buf, g, dump.go_minor, system);
+    if (buf.size() > (1u << 16)) {
+      if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size()) return false;
+      buf.clear();
+    }
+  }
+  return std::fwrite(buf.data(), 1, buf.size(), out) == buf.size() && std::fflush(out) == 0;
 }
 
 }  // namespace goperf::profiler

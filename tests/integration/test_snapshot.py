@@ -286,7 +286,10 @@ def test_etcd_under_write_load(goperf, tmp_path):
             etcd.wait()
     ours = snapshot_dump.parse(res.stdout)
     oracle = snapshot_dump.parse(err.decode(errors="replace"))
-    assert len(ours) > 50 and len(oracle) > 50
+    assert len(ours) > 20 and len(oracle) > 20
+    if os.environ.get("GOPERF_TEST_KEEP"):
+        open("/tmp/snapshot-etcd.ours.txt", "w").write(res.stdout)
+        open("/tmp/snapshot-etcd.runtime.txt", "w").write(err.decode(errors="replace"))
     # Under load some goroutines end, start or move between the two dumps; the long-lived parked ones
     # must agree exactly.
     diffs = compare(ours, oracle, allow_missing=len(oracle))
