@@ -64,7 +64,7 @@ class Target:
 
     def sigquit_dump(self):
         self.proc.send_signal(signal.SIGQUIT)
-        self.proc.wait(timeout=20)
+        self.proc.wait(timeout=180)
         self.err.seek(0)
         return self.err.read().decode(errors="replace")
 
