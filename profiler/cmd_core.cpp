@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -98,7 +97,8 @@ std::string header_json(const Header& h) {
   std::ostringstream o;
   o << "{\"core\":" << json_string(h.core) << ",\"compression\":" << json_string(h.compression)
     << ",\"executable\":" << json_string(h.executable) << ",\"go_version\":" << json_string(h.go_version)
-    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"signal\":" << h.signo
+    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"threads\":" << h.threads
+    << ",\"goroutines\":" << h.goroutines << ",\"signal\":" << h.signo
     << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code;
   if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
@@ -183,12 +183,9 @@ int run_core(const Args& args) {
     }
     in.threads.push_back({static_cast<int>(t.tid), regs});
   }
-  in.list = &*list;
   in.tls_offsets = unwind::tls_g_offsets(exe);
   in.go_version = bi ? bi->go_version : "";
   in.go_minor = choice.layout->go_minor;
-  auto dump = build_goroutine_dump(in);
-  if (!dump) return fail(dump.error().message());
 
   Header h;
   h.core = opt.core;
@@ -198,7 +195,7 @@ int run_core(const Args& args) {
   h.match = match_text;
   h.pid = (*core)->process().pid;
   h.threads = (*core)->threads().size();
-  h.goroutines = dump->goroutines.size();
+  h.goroutines = list->goroutines.size();
   const auto& sig = (*core)->signal();
   const unwind::CoreThread* crashing = (*core)->crashing_thread();
   h.signo = sig.present ? sig.signo : (crashing ? crashing->cursig : 0);
@@ -214,26 +211,56 @@ int run_core(const Args& args) {
       if (tg->kind == unwind::ThreadG::Kind::kG0) h.thread_g = "g0";
       if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
       // The runtime prints the crashing goroutine first (traceback.go tracebackothers after the current g).
-      for (size_t i = 0; i < dump->goroutines.size(); i++) {
-        if (dump->goroutines[i].g_addr != tg->curg || tg->curg == 0) continue;
-        h.goid = dump->goroutines[i].goid;
-        std::rotate(dump->goroutines.begin(), dump->goroutines.begin() + static_cast<std::ptrdiff_t>(i),
-                    dump->goroutines.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      auto& gs = list->goroutines;
+      for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
+        if (gs[i].g_addr != tg->curg) continue;
+        h.goid = gs[i].goid;
+        std::rotate(gs.begin(), gs.begin() + static_cast<std::ptrdiff_t>(i), gs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
         break;
       }
     }
   }
 
-  std::string text = opt.format == "json"
-                         ? "{\"header\":" + header_json(h) + ",\"dump\":" + format_goroutine_dump_json(*dump) + "}\n"
-                         : header_text(h) + format_goroutine_dump_text(*dump);
-  if (opt.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return 0;
+  FILE* out = opt.output.empty() ? stdout : std::fopen(opt.output.c_str(), "wb");
+  if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));
+  const bool json = opt.format == "json";
+  std::string head = json ? "{\"header\":" + header_json(h) + ",\"dump\":" : header_text(h);
+  std::fwrite(head.data(), 1, head.size(), out);
+  // Goroutines are walked, symbolized and written in batches, so that memory stays bounded however many
+  // goroutines the core holds (the dump of one batch is freed before the next is built).
+  constexpr size_t kBatch = 2048;
+  unwind::GoroutineList batch;
+  batch.ms = list->ms;
+  batch.dead = list->dead;
+  in.list = &batch;
+  bool any = false;
+  for (size_t start = 0; start < list->goroutines.size() || (start == 0 && json); start += kBatch) {
+    size_t end = std::min(list->goroutines.size(), start + kBatch);
+    batch.goroutines.assign(list->goroutines.begin() + static_cast<std::ptrdiff_t>(start),
+                            list->goroutines.begin() + static_cast<std::ptrdiff_t>(end));
+    auto dump = build_goroutine_dump(in);
+    if (!dump) {
+      if (out != stdout) std::fclose(out);
+      return fail(dump.error().message());
+    }
+    std::string text;
+    if (json) {
+      // Splice the batch's goroutine array into one document: {"go_version":..,"goroutines":[ ... \n]}.
+      std::string part = format_goroutine_dump_json(*dump);
+      size_t open = part.find("\"goroutines\":[") + 14, close = part.rfind("\n]}");
+      if (start == 0) text = part.substr(0, open);
+      std::string items = part.substr(open, close - open);
+      if (!items.empty() && any) text += ",";
+      if (!items.empty()) any = true;
+      text += items;
+    } else {
+      text = (start == 0 ? "" : "\n") + format_goroutine_dump_text(*dump);
+    }
+    std::fwrite(text.data(), 1, text.size(), out);
+    if (end == list->goroutines.size()) break;
   }
-  std::ofstream out(opt.output, std::ios::binary);
-  out << text;
-  if (!out.flush()) return fail(opt.output + ": cannot write: " + std::strerror(errno));
+  if (json) std::fputs("\n]}}\n", out);
+  if (out != stdout && std::fclose(out) != 0) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   return 0;
 }
 

@@ -60,6 +60,8 @@ Result<std::unique_ptr<FileMap>> map_fd(int fd, const std::string& path) {
   if (st.st_size == 0) return make_error(ErrorCode::kFormat, path + ": empty file, not a core");
   void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) return make_error(ErrorCode::kIo, path + ": mmap: " + std::strerror(errno));
+  // Goroutine walks touch a page here and there: no readahead, no fault-around of neighbouring pages.
+  ::madvise(p, static_cast<size_t>(st.st_size), MADV_RANDOM);
   m->data = static_cast<const uint8_t*>(p);
   m->size = static_cast<size_t>(st.st_size);
   return m;
@@ -285,6 +287,12 @@ Result<std::span<const uint8_t>> CoreFile::read(uint64_t addr, uint64_t size) co
     return make_error(ErrorCode::kUnavailable, buf);
   }
   return d.first(size);
+}
+
+void CoreFile::release_pages() const {
+  // Only mappings this object made: bytes lent by the caller (from_bytes) are left alone.
+  if (!impl_->map || impl_->map->data == nullptr) return;
+  ::madvise(const_cast<uint8_t*>(impl_->map->data), impl_->map->size, MADV_DONTNEED);
 }
 
 const CoreMappedFile* CoreFile::executable_mapping() const {

@@ -87,6 +87,12 @@ class CoreFile {
   // How many dumped bytes start at addr within one segment (0 when addr is not dumped).
   std::span<const uint8_t> dumped_at(uint64_t addr) const;
 
+  // Drops this process's page-table entries for the mapped core (madvise MADV_DONTNEED): the pages stay in the
+  // page cache and fault back in cheaply, but no longer count as our resident memory. Spans returned earlier
+  // stay valid. CoreMemory calls it as it reads, so that walking every goroutine of a large core does not make
+  // the whole core resident.
+  void release_pages() const;
+
   // The NT_FILE entry of the executable: the mapping that holds AT_ENTRY (else AT_PHDR), or nullptr.
   const CoreMappedFile* executable_mapping() const;
 

@@ -116,6 +116,10 @@ Status CoreMemory::read_dumped(uint64_t addr, std::span<uint8_t> out) const {
 }
 
 Status CoreMemory::read(uint64_t addr, std::span<uint8_t> out) const {
+  // Reads touch one or two pages each (a g, a few stack words): dropping our mapping's pages now and then keeps
+  // the resident set to the pages in use, whatever the size of the core.
+  constexpr uint64_t kReleaseEvery = 1 << 10;
+  if (reads_.fetch_add(1, std::memory_order_relaxed) % kReleaseEvery == kReleaseEvery - 1) core_->release_pages();
   const auto& segs = core_->segments();
   const auto& maps = core_->mapped_files();
   size_t done = 0;

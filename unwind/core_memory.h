@@ -3,6 +3,7 @@
 // and shared libraries, per the default coredump_filter) come from the files NT_FILE names.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -50,6 +51,7 @@ class CoreMemory : public Memory {
   std::vector<Backing> backings_info_;
   std::vector<std::unique_ptr<MappedFile>> files_;  // parallel to core_->mapped_files(): index or nullptr
   std::vector<const MappedFile*> by_mapping_;
+  mutable std::atomic<uint64_t> reads_{0};  // every kReleaseEvery reads, the core's pages are released
 };
 
 // Removes the " (deleted)" suffix the kernel appends to the path of an unlinked file.
