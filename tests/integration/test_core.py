@@ -132,7 +132,9 @@ def test_core_matches_runtime_dump(goperf, tc, case, tmp_path):
     ours = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)
     assert ours["header"]["match"].startswith("matches"), ours["header"]
     if crashing is not None:
-        assert ours["header"]["crashing_goroutine"] == crashing
+        # Both map writers may throw at once; the kernel then names whichever thread it signalled first.
+        racing = [g for g, rg in runtime.items() if rg["status"] == "running"] if mode == "mapwrite" else [crashing]
+        assert ours["header"]["crashing_goroutine"] in racing, (ours["header"], racing)
     compare(runtime, ours, crashing)
     # Without BINARY the executable comes from the core's NT_FILE; text output carries the header.
     text = run_core(goperf, str(core)).stdout
