@@ -138,13 +138,13 @@ Result<BuildInfo> BuildInfo::parse(std::span<const uint8_t> blob) {
 
 Result<BuildInfo> BuildInfo::read(const ElfFile& elf) {
   if (auto s = elf.find_section(".go.buildinfo"); s && s->type != SHT_NOBITS) {
-    auto r = parse(elf.bytes().subspan(s->offset, s->size));
+    auto r = parse(elf.file_bytes(s->offset, s->size));
     if (r || r.error().code() != ErrorCode::kFormat) return r;
   }
   // Section headers gone: the blob is 16-byte aligned in a writable segment (debug/buildinfo).
   for (const auto& seg : elf.segments()) {
     if (seg.type != PT_LOAD || (seg.flags & PF_W) == 0) continue;
-    auto bytes = elf.bytes().subspan(seg.offset, seg.filesz);
+    auto bytes = elf.file_bytes(seg.offset, seg.filesz);
     uint64_t start = (16 - (seg.vaddr & 15)) & 15;
     for (uint64_t off = start; off + kHeaderSize <= bytes.size(); off += 16) {
       if (bytes[off] != 0xff || std::memcmp(bytes.data() + off, kMagic.data(), kMagic.size()) != 0) continue;

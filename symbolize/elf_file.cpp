@@ -192,6 +192,11 @@ Result<std::shared_ptr<const ElfFile>> ElfFile::from_bytes(std::span<const uint8
 
 const std::string& ElfFile::path() const { return impl_->path; }
 std::span<const uint8_t> ElfFile::bytes() const { return {impl_->data, impl_->size}; }
+
+std::span<const uint8_t> ElfFile::file_bytes(uint64_t offset, uint64_t size) const {
+  if (offset >= impl_->size) return {};
+  return {impl_->data + offset, std::min<uint64_t>(size, impl_->size - offset)};
+}
 uint16_t ElfFile::type() const { return impl_->type; }
 uint16_t ElfFile::machine() const { return impl_->machine; }
 uint64_t ElfFile::entry() const { return impl_->entry; }
@@ -213,13 +218,13 @@ std::vector<ElfFile::Note> ElfFile::notes() const {
   for (const auto& s : impl_->segments) {
     if (s.type != PT_NOTE) continue;
     covered.emplace_back(s.offset, s.offset + s.filesz);
-    parse_notes(bytes().subspan(s.offset, s.filesz), s.align, out);
+    parse_notes(file_bytes(s.offset, s.filesz), s.align, out);
   }
   for (const auto& s : impl_->sections) {
     if (s.type != SHT_NOTE) continue;
     bool inside = false;
     for (auto [lo, hi] : covered) inside |= s.offset >= lo && s.offset + s.size <= hi;
-    if (!inside) parse_notes(bytes().subspan(s.offset, s.size), 4, out);
+    if (!inside) parse_notes(file_bytes(s.offset, s.size), 4, out);
   }
   return out;
 }
@@ -230,7 +235,7 @@ Result<std::span<const uint8_t>> ElfFile::read(uint64_t vaddr, uint64_t size) co
     uint64_t off = vaddr - s.vaddr;
     if (off > s.filesz || size > s.filesz - off)
       return make_error(ErrorCode::kUnavailable, "address past the file-backed part of its segment");
-    return bytes().subspan(s.offset + off, size);
+    return file_bytes(s.offset + off, size);
   }
   return make_error(ErrorCode::kUnavailable, "address outside every loadable segment");
 }

@@ -42,6 +42,8 @@ class ElfFile {
 
   const std::string& path() const;
   std::span<const uint8_t> bytes() const;  // the whole mapped file; valid while this object lives
+  // bytes()[offset, offset + size) clipped to the file (empty past its end): headers may lie.
+  std::span<const uint8_t> file_bytes(uint64_t offset, uint64_t size) const;
   uint16_t type() const;                   // ET_EXEC, ET_DYN, ET_CORE
   uint16_t machine() const;                // EM_X86_64, EM_AARCH64
   uint64_t entry() const;

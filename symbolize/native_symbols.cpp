@@ -12,15 +12,14 @@ namespace goperf::symbolize {
 
 NativeSymbols::NativeSymbols(std::shared_ptr<const ElfFile> elf) : elf_(std::move(elf)) {
   const auto& sections = elf_->sections();
-  auto bytes = elf_->bytes();
   for (const auto& s : sections) {
     if (s.type != SHT_SYMTAB && s.type != SHT_DYNSYM) continue;
     if (s.type == SHT_SYMTAB) has_symtab_ = true;
     uint32_t link = s.link;
     if (link == 0 || link > sections.size()) continue;
     const auto& strtab = sections[link - 1];
-    auto strs = bytes.subspan(strtab.offset, strtab.size);
-    auto syms = bytes.subspan(s.offset, s.size);
+    auto strs = elf_->file_bytes(strtab.offset, strtab.type == SHT_NOBITS ? 0 : strtab.size);
+    auto syms = elf_->file_bytes(s.offset, s.size);
     for (size_t i = sizeof(Elf64_Sym); i + sizeof(Elf64_Sym) <= syms.size(); i += sizeof(Elf64_Sym)) {
       Elf64_Sym sym;
       std::memcpy(&sym, syms.data() + i, sizeof sym);

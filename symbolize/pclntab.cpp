@@ -210,7 +210,7 @@ Result<std::unique_ptr<Pclntab>> Pclntab::load(std::shared_ptr<const ElfFile> el
       for (const auto& s : elf->segments()) {
         if (s.type != 1 /* PT_LOAD */ || md->gofunc < s.vaddr || md->gofunc - s.vaddr >= s.filesz) continue;
         uint64_t off = md->gofunc - s.vaddr;
-        impl->gofunc_data = elf->bytes().subspan(s.offset + off, s.filesz - off);
+        impl->gofunc_data = elf->file_bytes(s.offset + off, s.filesz - off);
       }
     }
   }

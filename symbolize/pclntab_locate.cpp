@@ -71,12 +71,12 @@ class Relocations {
     for (const auto& s : elf_.sections()) {
       if (s.type != SHT_RELA) continue;
       any = true;
-      add_table(elf_.bytes().subspan(s.offset, s.size));
+      add_table(elf_.file_bytes(s.offset, s.size));
     }
     if (!any) {  // no section headers: the dynamic segment's DT_RELA
       for (const auto& seg : elf_.segments()) {
         if (seg.type != PT_DYNAMIC) continue;
-        auto dyn = elf_.bytes().subspan(seg.offset, seg.filesz);
+        auto dyn = elf_.file_bytes(seg.offset, seg.filesz);
         uint64_t rela = 0, relasz = 0;
         for (size_t i = 0; i + 16 <= dyn.size(); i += 16) {
           uint64_t tag = le64(dyn.data() + i), val = le64(dyn.data() + i + 8);
@@ -100,7 +100,7 @@ class Relocations {
 std::span<const uint8_t> rest_of_segment(const ElfFile& elf, uint64_t vaddr) {
   for (const auto& s : elf.segments()) {
     if (s.type != PT_LOAD || vaddr < s.vaddr || vaddr - s.vaddr >= s.filesz) continue;
-    return elf.bytes().subspan(s.offset + (vaddr - s.vaddr), s.filesz - (vaddr - s.vaddr));
+    return elf.file_bytes(s.offset + (vaddr - s.vaddr), s.filesz - (vaddr - s.vaddr));
   }
   return {};
 }
@@ -169,7 +169,7 @@ Result<FoundPclntab> find_pclntab(const ElfFile& elf) {
   for (std::string_view name : {".gopclntab", ".data.rel.ro.gopclntab"}) {
     for (const auto& s : elf.sections()) {
       if (s.name != name || s.type == SHT_NOBITS) continue;
-      if (auto f = try_at(elf, s.addr, elf.bytes().subspan(s.offset, s.size), s.name)) return *f;
+      if (auto f = try_at(elf, s.addr, elf.file_bytes(s.offset, s.size), s.name)) return *f;
     }
   }
   // Section headers gone or renamed: scan the loadable segments, read-only ones first (exe), then
@@ -178,7 +178,7 @@ Result<FoundPclntab> find_pclntab(const ElfFile& elf) {
   for (bool writable : {false, true}) {
     for (const auto& seg : elf.segments()) {
       if (seg.type != PT_LOAD || ((seg.flags & PF_W) != 0) != writable) continue;
-      auto bytes = elf.bytes().subspan(seg.offset, seg.filesz);
+      auto bytes = elf.file_bytes(seg.offset, seg.filesz);
       uint64_t start = (8 - (seg.vaddr & 7)) & 7;
       for (uint64_t off = start; off + kHeaderSize <= bytes.size(); off += 8) {
         uint32_t m = le32(bytes.data() + off);
@@ -231,7 +231,7 @@ std::optional<FoundModuledata> find_moduledata(const ElfFile& elf, const FoundPc
     if (auto md = validate(s->addr)) return md;
   for (const auto& seg : elf.segments()) {
     if (seg.type != PT_LOAD || (seg.flags & PF_W) == 0) continue;
-    auto bytes = elf.bytes().subspan(seg.offset, seg.filesz);
+    auto bytes = elf.file_bytes(seg.offset, seg.filesz);
     uint64_t start = (8 - (seg.vaddr & 7)) & 7;
     for (uint64_t off = start; off + 8 <= bytes.size(); off += 8) {
       if (le64(bytes.data() + off) != tab.vaddr) continue;
