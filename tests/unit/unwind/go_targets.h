@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,7 +31,11 @@ inline std::vector<BuiltTarget> build_go_targets(const std::string& name,
   py << "]\nreq = [('" << name << "', tc, v) for tc in t.toolchains() for v in vs]\n"
      << "for (n, tc, v), p in zip(req, t.build_many(req)):\n"
      << "    print(tc.name, v.name, int(v.pie), int(v.cgo), int(v.stripped), p)\n";
-  std::string cmd = "GOPERF_BUILD_DIR='" GOPERF_BINARY_DIR "' python3 - <<'PYEOF'\n" + py.str() + "PYEOF\n";
+  // The same cache as the integration tests (scripts/test exports GOPERF_BUILD_DIR), so that the
+  // Release and ASan unit test runs and pytest build each target once.
+  const char* env_dir = getenv("GOPERF_BUILD_DIR");
+  std::string dir = env_dir && *env_dir ? env_dir : GOPERF_BINARY_DIR;
+  std::string cmd = "GOPERF_BUILD_DIR='" + dir + "' python3 - <<'PYEOF'\n" + py.str() + "PYEOF\n";
   FILE* f = popen(cmd.c_str(), "r");
   std::vector<BuiltTarget> out;
   if (!f) {
