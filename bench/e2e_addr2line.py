@@ -3,7 +3,7 @@
 (default: Debian's stripped /usr/bin/etcd and Go 1.19's go tool), one run each, side by side; prints the
 wall times, the ratio and a Markdown row for docs/benchmarks.md.
 
-    python3 bench/e2e_addr2line.py [--goperf build/goperf] [--binary /usr/bin/etcd] [--pcs 1000000]
+    python3 bench/e2e_addr2line.py [--goperf build/goperf] [--binary /usr/bin/etcd] [--pcs 1000000] [--distinct N]
 """
 import argparse
 import os
@@ -52,12 +52,18 @@ def main():
     ap.add_argument("--go", default="/usr/lib/go-1.19/bin/go", help="the go command whose tool addr2line is compared")
     ap.add_argument("--pcs", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--distinct", type=int, default=0,
+                    help="draw the PCs from this many distinct random PCs (a profile's hot set); 0: all distinct")
     a = ap.parse_args()
 
     addr, size = text_section(a.binary)
     rnd = random.Random(a.seed)
     with tempfile.NamedTemporaryFile("w", suffix=".pcs", delete=False) as f:
-        f.write("".join(f"{addr + rnd.randrange(size):#x}\n" for _ in range(a.pcs)))
+        if a.distinct:
+            pool = [addr + rnd.randrange(size) for _ in range(a.distinct)]
+            f.write("".join(f"{rnd.choice(pool):#x}\n" for _ in range(a.pcs)))
+        else:
+            f.write("".join(f"{addr + rnd.randrange(size):#x}\n" for _ in range(a.pcs)))
         pcs_file = f.name
     try:
         env_go = [a.go, "tool", "addr2line", a.binary]
@@ -66,13 +72,13 @@ def main():
     finally:
         os.unlink(pcs_file)
     go_version = subprocess.run([a.go, "version"], capture_output=True, text=True).stdout.split()[2]
-    print(f"{a.pcs} random PCs of {a.binary} (.text {addr:#x}+{size:#x}), load average {os.getloadavg()[0]:.1f}")
+    print(f"{a.pcs} random PCs{f' (from {a.distinct} distinct)' if a.distinct else ''} of {a.binary} (.text {addr:#x}+{size:#x}), load average {os.getloadavg()[0]:.1f}")
     print(f"  go tool addr2line ({go_version}): wall {go_s:.2f} s, cpu {go_cpu:.2f} s "
           f"({go_cpu / a.pcs * 1e9:.0f} ns/PC), {go_lines} lines")
     print(f"  goperf addr2line -f -i:      wall {goperf_s:.2f} s, cpu {goperf_cpu:.2f} s "
           f"({goperf_cpu / a.pcs * 1e9:.0f} ns/PC), {goperf_lines} lines")
     print(f"  ratio: goperf is {go_s / goperf_s:.1f}x faster in wall time, {go_cpu / goperf_cpu:.1f}x in CPU time")
-    print(f"| {a.pcs:,} random PCs of {pathlib.Path(a.binary).name} | {goperf_s:.2f} s wall, {goperf_cpu:.2f} s cpu | "
+    print(f"| {a.pcs:,} random PCs{f' from {a.distinct:,} distinct' if a.distinct else ''} of {pathlib.Path(a.binary).name} | {goperf_s:.2f} s wall, {goperf_cpu:.2f} s cpu | "
           f"{go_s:.2f} s wall, {go_cpu:.2f} s cpu (go tool addr2line, {go_version}) | "
           f"{go_s / goperf_s:.1f}x wall, {go_cpu / goperf_cpu:.1f}x cpu |")
 

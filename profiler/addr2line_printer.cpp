@@ -6,6 +6,7 @@
 
 #include <cxxabi.h>
 
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -51,9 +52,10 @@ std::string demangle_native(std::string_view name) {
 void GnuAddr2linePrinter::print(uint64_t address, std::span<const symbolize::Frame> frames,
                                 std::string& out) const {
   if (config_.addresses) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "0x%016" PRIx64, address);
-    out += buf;
+    // "0x%016" PRIx64 without printf, which costs more than the lookup on a warm cache.
+    char buf[18] = {'0', 'x'};
+    for (int i = 0; i < 16; ++i) buf[17 - i] = "0123456789abcdef"[(address >> (4 * i)) & 15];
+    out.append(buf, sizeof buf);
     out += config_.pretty ? ": " : "\n";
   }
   if (frames.empty() || !frames.front().known()) {
@@ -85,8 +87,8 @@ void GnuAddr2linePrinter::print(uint64_t address, std::span<const symbolize::Fra
     out += ':';
     if (f.line > 0) {
       char buf[16];
-      std::snprintf(buf, sizeof buf, "%d", f.line);
-      out += buf;
+      auto end = std::to_chars(buf, buf + sizeof buf, f.line).ptr;
+      out.append(buf, static_cast<size_t>(end - buf));
     } else {
       out += '?';
     }
