@@ -10,6 +10,7 @@ import argparse
 import os
 import pathlib
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -38,47 +39,64 @@ def stop(p):
     p.communicate()
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def goperf_runs(binary, n, runs):
     p = start(binary, n)
-    walls, pauses = [], []
+    walls, pauses, cpus = [], [], []
     try:
         for _ in range(runs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), children_cpu()
             r = subprocess.run([GOPERF, "snapshot", "-p", str(p.pid), "-o", "/dev/null"], capture_output=True, text=True)
             walls.append(time.perf_counter() - t0)
+            cpus.append(children_cpu() - c0)
             m = re.search(r"paused for ([0-9.]+) ms", r.stderr)
             assert r.returncode == 0 and m, r.stderr
             pauses.append(float(m.group(1)) / 1e3)
     finally:
         stop(p)
-    return statistics.median(walls), statistics.median(pauses)
+    return statistics.median(walls), statistics.median(pauses), statistics.median(cpus)
+
+
+def process_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sigquit_runs(binary, n, runs):
-    walls = []
+    walls, cpus = [], []
     for _ in range(runs):
         p = start(binary, n)
+        c0 = process_cpu(p.pid)
         t0 = time.perf_counter()
         p.send_signal(signal.SIGQUIT)
         p.stderr.read()  # the dump, until the process exits
+        _, _, ru = os.wait4(p.pid, 0)
         walls.append(time.perf_counter() - t0)
-        stop(p)
+        cpus.append(ru.ru_utime + ru.ru_stime - c0)
+        p.returncode = 2
+        p.communicate()
     # The runtime stops the world for the whole dump, and the process does not come back.
-    return statistics.median(walls)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def dlv_runs(binary, n, runs):
-    walls = []
+    walls, cpus = [], []
     for _ in range(runs):
         p = start(binary, n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), children_cpu()
         r = subprocess.run(["dlv", "attach", str(p.pid), "--allow-non-terminal-interactive=true"],
                            input="goroutines -t\nexit\nn\n", capture_output=True, text=True, timeout=1800)
         walls.append(time.perf_counter() - t0)
+        cpus.append(children_cpu() - c0)
         assert r.returncode == 0 and "Goroutine" in r.stdout, r.stderr[-500:]
         stop(p)
     # Delve keeps every thread stopped from attach to detach.
-    return statistics.median(walls)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main():
@@ -93,16 +111,19 @@ def main():
     unstripped = gotargets.build("hang", tc, gotargets.Variant(stripped=False))
     use_dlv = not a.no_dlv and shutil.which("dlv")
     print(f"toolchain {a.toolchain}; target tests/targets/hang; median of {a.runs} runs; load {os.getloadavg()[0]:.1f}")
-    print("| goroutines | goperf snapshot (stripped): total / paused | SIGQUIT dump (total = stopped, process dies) "
-          "| dlv attach + goroutines -t (unstripped): total = stopped | SIGQUIT / goperf | dlv / goperf |")
+    print("wall times (total, and how long the target is stopped), then CPU seconds of the work itself")
+    print("| goroutines | goperf snapshot (stripped): total / stopped / cpu | SIGQUIT dump: total = stopped / cpu "
+          "(process dies) | dlv attach + goroutines -t (unstripped): total = stopped / cpu "
+          "| SIGQUIT / goperf (total, stopped, cpu) | dlv / goperf (total, stopped, cpu) |")
     print("|---|---|---|---|---|---|")
+    nan = float("nan")
     for n in [int(x) for x in a.sizes.split(",")]:
-        gw, gp = goperf_runs(stripped, n, a.runs)
-        sq = sigquit_runs(stripped, n, a.runs)
-        dl = dlv_runs(unstripped, n, max(1, a.runs // 2)) if use_dlv else float("nan")
-        print(f"| {n:,} | {gw * 1e3:.0f} ms / {gp * 1e3:.1f} ms | {sq * 1e3:.0f} ms | {dl * 1e3:.0f} ms "
-              f"| {sq / gw:.1f}x total, {sq / gp:.0f}x stopped | {dl / gw:.1f}x total, {dl / gp:.0f}x stopped |",
-              flush=True)
+        gw, gp, gc = goperf_runs(stripped, n, a.runs)
+        sw, sc = sigquit_runs(stripped, n, a.runs)
+        dw, dc = dlv_runs(unstripped, n, max(1, a.runs // 2)) if use_dlv else (nan, nan)
+        print(f"| {n:,} | {gw * 1e3:.0f} ms / {gp * 1e3:.1f} ms / {gc:.2f} s | {sw * 1e3:.0f} ms / {sc:.2f} s "
+              f"| {dw * 1e3:.0f} ms / {dc:.2f} s | {sw / gw:.1f}x, {sw / gp:.0f}x, {sc / gc:.1f}x "
+              f"| {dw / gw:.1f}x, {dw / gp:.0f}x, {dc / gc:.1f}x |", flush=True)
 
 
 if __name__ == "__main__":

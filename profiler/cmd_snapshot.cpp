@@ -121,9 +121,9 @@ int run_snapshot(const Args& args) {
     const int64_t t0 = monotonic_ns();
     auto session = unwind::PtraceSession::attach(pid);
     if (!session) return fail(session.error().message());
-    const int64_t t1 = monotonic_ns();
+    const int64_t t1 = monotonic_ns(), c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     auto listed = lister.list(cache);
-    const int64_t t2 = monotonic_ns();
+    const int64_t t2 = monotonic_ns(), c2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (!listed) {
       (*session)->detach();
       auto again = unwind::read_process_status(pid);
@@ -162,8 +162,8 @@ int run_snapshot(const Args& args) {
     now = monotonic_ns();
     const int64_t c4 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (std::getenv("GOPERF_SNAPSHOT_TIMING"))
-      std::fprintf(stderr, "goperf snapshot: stop %.3f ms, list %.3f ms, registers+plan %.3f ms, copy %.3f ms (cpu %.3f ms, %zu ranges)\n",
-                   (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (now - t3) / 1e6, (c4 - c3) / 1e6, plan.addrs.size());
+      std::fprintf(stderr, "goperf snapshot: stop %.3f ms, list %.3f ms (cpu %.3f ms), registers+plan %.3f ms, copy %.3f ms (cpu %.3f ms, %zu ranges)\n",
+                   (t1 - t0) / 1e6, (t2 - t1) / 1e6, (c2 - c1) / 1e6, (t3 - t2) / 1e6, (now - t3) / 1e6, (c4 - c3) / 1e6, plan.addrs.size());
     (*session)->detach();
     paused_ns = (*session)->paused_ns();
   }
