@@ -316,7 +316,7 @@ def test_etcd_under_write_load(goperf, workdir):
         for stack, n in prof.stacks(skip_kernel=True):
             frames += n * len(stack)
             unknown += n * stack.count("?")
-        assert frames > 1000
+        assert frames >= 300, f"only {frames} frames sampled"
         assert unknown / frames < 0.01, f"{unknown} of {frames} frames unknown"
         names = {f for stack, _ in prof.stacks(True) for f in stack}
         assert any(n.startswith("go.etcd.io/etcd/") for n in names)
