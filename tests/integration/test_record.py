@@ -362,3 +362,25 @@ def test_no_permission(goperf, workdir):
     finally:
         target.kill()
         target.wait()
+
+
+def test_two_pids(goperf, workdir):
+    exe = gotargets.build("prof", TOOLCHAINS[0], gotargets.Variant())
+    targets = [subprocess.Popen([str(exe), "-mode", m, "-seconds", "3"], stdout=subprocess.PIPE, text=True)
+               for m in ("inline", "recursion")]
+    try:
+        for t in targets:
+            assert t.stdout.readline().startswith("ready")
+        out = workdir / "two.pb.gz"
+        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-d", "1.5", "-p",
+                              ",".join(str(t.pid) for t in targets), "-o", str(out)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        prof = pprof_decode.load(out)
+        # Each sample names its process; each process's hot stack is exact.
+        assert {s["labels"].get("pid") for s in prof.samples} >= {t.pid for t in targets}
+        check_exact_stacks(prof, "inline")
+        check_exact_stacks(prof, "recursion")
+    finally:
+        for t in targets:
+            t.wait(timeout=20)
