@@ -43,6 +43,8 @@ void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& l
 // Whether the eBPF sampler can run here; the error says what is missing (CAP_BPF, BTF, program type).
 Status bpf_available();
 
+// RawSample::labels of this sampler point into its label cache: unlike the other spans they stay valid
+// until the sampler is destroyed (label sets are decoded once per pointer and never dropped).
 // The sampler is ready to start() when this returns; after stop(), further poll() calls deliver what
 // was still in the kernel (ring buffer and aggregation map), then nothing.
 Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOptions& options);

@@ -33,7 +33,7 @@ void SampleDrain::push(const unwind::RawSample& s) {
   o.stack.assign(s.stack.begin(), s.stack.end());
   o.kernel_chain.assign(s.kernel_chain.begin(), s.kernel_chain.end());
   o.sample.user_chain = {};
-  o.sample.labels = {};
+  // labels stay: the eBPF sampler's label views live as long as the sampler (bpf/bpf_sampler.h).
   queue_.push_back(std::move(o));
   queued_bytes_ += bytes;
 }
