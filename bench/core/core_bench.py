@@ -39,7 +39,8 @@ def timed(cmd, **kw):
     os.close(w)
     _, status, usage = os.wait4(pid, 0)
     os.close(r)
-    return time.monotonic() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    return (time.monotonic() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+            usage.ru_utime + usage.ru_stime)
 
 
 def make_core(binary, n, mib, tmp):
@@ -59,8 +60,10 @@ def main():
     ap.add_argument("--mib", type=int, default=900)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-dlv", action="store_true")
+    ap.add_argument("--toolchain", default="go1.19")
     a = ap.parse_args()
-    tc = gotargets.toolchain("go1.26") or gotargets.toolchains()[-1]
+    # The Delve installed here reads Go up to 1.20: both tools read cores of the go1.19 build.
+    tc = gotargets.toolchain(a.toolchain) or gotargets.toolchains()[0]
     stripped = gotargets.build("crash_many", tc, gotargets.Variant(stripped=True))
     unstripped = gotargets.build("crash_many", tc, gotargets.Variant(stripped=False))
     goperf = str(BUILD / "goperf")
@@ -80,17 +83,20 @@ def main():
         if not a.no_dlv and shutil.which("dlv"):
             init = tmp / "dlv.init"
             init.write_text("goroutines -t 50\nexit\n")
-            runs = [timed(["dlv", "core", str(unstripped), str(core_u), "--init", str(init)], stdin=os.devnull,
+            runs = [timed(["dlv", "core", str(unstripped), str(core_u), "--init", str(init),
+                           "--allow-non-terminal-interactive=true"], stdin=os.devnull,
                           stdout=str(tmp / "dlv.txt")) for _ in range(a.runs)]
             rows["dlv core (unstripped)"] = runs
-        print(f"{'tool':28} {'median s':>9} {'peak RSS MiB':>13}")
+            assert all(r[2] == 0 for r in runs), "dlv core failed: see " + str(tmp / "dlv.txt")
+            print(f"dlv printed {(tmp / 'dlv.txt').read_text().count('Goroutine ')} goroutine lines")
+        print(f"{'tool':28} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}   (medians of {a.runs})")
         med = {}
         for name, runs in rows.items():
-            med[name] = statistics.median(r[0] for r in runs)
-            print(f"{name:28} {med[name]:9.2f} {statistics.median(r[1] for r in runs):13.0f}")
+            med[name] = (statistics.median(r[0] for r in runs), statistics.median(r[3] for r in runs))
+            print(f"{name:28} {med[name][0]:8.2f} {med[name][1]:8.2f} {statistics.median(r[1] for r in runs):13.0f}")
         if len(med) == 2:
             g, d = med["goperf core (stripped)"], med["dlv core (unstripped)"]
-            print(f"ratio dlv/goperf: {d / g:.1f}x")
+            print(f"ratio dlv/goperf: wall {d[0] / g[0]:.1f}x, CPU {d[1] / g[1]:.1f}x")
 
 
 if __name__ == "__main__":
