@@ -18,7 +18,9 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/frame.h"
 #include "symbolize/module.h"
+#include "symbolize/build_info.h"
 #include "unwind/address_space.h"
+#include "unwind/go_runtime_layout.h"
 #include "unwind/mappings.h"
 #include "unwind/process_memory.h"
 #include "unwind/stack_walker.h"
@@ -72,6 +74,8 @@ struct SampleSymbolizer::Impl {
     // Goroutine frames behind a cgo call by (g, depth): a goroutine stays in one call for many samples,
     // and the samples drained after the process exited can no longer read its stack.
     std::map<std::pair<uint64_t, uint64_t>, std::vector<unwind::PhysicalFrame>> cgo_frames;
+    const unwind::GoRuntimeLayout* layout = nullptr;  // for m.curg behind a system-stack sample
+    bool layout_tried = false;
   };
 
   SampleSymbolizerOptions options;
@@ -264,6 +268,86 @@ struct SampleSymbolizer::Impl {
     return result;
   }
 
+  // Names at a frame, innermost inlined first.
+  std::vector<std::string_view> names_at(Process& p, const unwind::PhysicalFrame& f) {
+    std::vector<std::string_view> names;
+    uint32_t loc = user_location(p, f.pc, f.exact_pc);
+    for (const auto& l : builder.profile().locations[loc].lines) names.push_back(builder.profile().functions[l.function].name);
+    return names;
+  }
+
+  // m.curg is read after the fact: the M may have moved on to another goroutine. The function run on
+  // the system stack is a closure of its caller ("runtime.(*mheap).alloc.func1" called from
+  // runtime.(*mheap).alloc): the goroutine's frame above the switch must be that caller.
+  bool switch_consistent(Process& p, std::span<const unwind::PhysicalFrame> frames, size_t g0_count) {
+    if (g0_count < 2 || frames.size() <= g0_count) return false;
+    auto fn = names_at(p, frames[g0_count - 2]);  // the function systemstack called
+    auto caller = names_at(p, frames[g0_count]);  // the goroutine's first frame after the switch
+    if (fn.empty() || caller.empty()) return false;
+    std::string_view closure = fn.back();
+    auto dot = closure.rfind(".func");
+    if (dot == std::string_view::npos) return false;
+    std::string_view parent = closure.substr(0, dot);
+    for (auto name : caller) {
+      if (name == parent) return true;
+    }
+    return false;
+  }
+
+  const unwind::GoRuntimeLayout* layout_of(Process& p) {
+    if (!p.layout_tried && p.space) {
+      p.layout_tried = true;
+      auto go = p.space->go_module();
+      const symbolize::BuildInfo* info = go && go->module ? go->module->build_info() : nullptr;
+      if (info != nullptr) {
+        auto choice = unwind::layout_for_go_minor(info->minor_version());
+        if (choice.exact_version) p.layout = choice.layout;
+      }
+    }
+    return p.layout;
+  }
+
+  // A sample on the system stack (g0) under systemstack or morestack: the walk stops at the switch.
+  // The goroutine it serves is m.curg, reached from g0 (r14 in Go code), its state in curg.sched
+  // (saved by gosave_systemstack_switch, asm_amd64.s). Read live: the goroutine stays parked in the
+  // switch while the system-stack function runs. Used only when g0.m.g0 == g0 and the walk on the
+  // goroutine reaches its top frame, so that a stale read can only truncate, never invent, a stack.
+  unwind::WalkResult continue_on_goroutine(Process& p, const unwind::RawSample& s, unwind::WalkResult result) {
+    const auto* L = layout_of(p);
+    if (L == nullptr || p.live == nullptr || s.user_regs.g == 0 || L->g.sched_sp == 0) return result;
+    uint64_t g0 = s.user_regs.g;
+    auto m = p.live->read_u64(g0 + L->g.m);
+    if (!m || *m == 0) return result;
+    auto m_g0 = p.live->read_u64(*m + L->m.g0);
+    auto curg = p.live->read_u64(*m + L->m.curg);
+    if (!m_g0 || *m_g0 != g0 || !curg || *curg == 0 || *curg == g0) return result;
+    auto sp = p.live->read_u64(*curg + L->g.sched_sp);
+    auto pc = p.live->read_u64(*curg + L->g.sched_pc);
+    auto bp = p.live->read_u64(*curg + L->g.sched_bp);
+    auto lo = p.live->read_u64(*curg + L->g.stack_lo);
+    auto hi = p.live->read_u64(*curg + L->g.stack_hi);
+    if (!sp || !pc || !lo || !hi || *sp < *lo || *sp >= *hi) return result;
+    unwind::RegisterSet to;
+    to.pc = *pc;
+    to.sp = *sp;
+    to.fp = bp ? *bp : 0;
+    unwind::StackWindowMemory memory(p.space.get(), p.live.get());
+    memory.set_window(s.stack_base, s.stack);
+    unwind::StackWalker walker(memory, *p.space);
+    unwind::WalkOptions wo;
+    wo.innermost_exact = true;
+    wo.stack_lo = s.stack_base;
+    wo.switch_to = &to;
+    wo.switch_stack_lo = *lo;
+    wo.switch_stack_hi = *hi;
+    std::array<unwind::PhysicalFrame, kMaxFrames> again;
+    auto r = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(again));
+    if (!r.complete() || r.count <= result.count || !switch_consistent(p, again, result.count)) return result;
+    std::copy_n(again.begin(), r.count, physical.begin());
+    ++stats.switched;
+    return r;
+  }
+
   void load_vdso() {
     if (vdso_tried) return;
     vdso_tried = true;
@@ -301,6 +385,10 @@ struct SampleSymbolizer::Impl {
         n = result.count;
         if ((result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) && n > 0) {
           result = continue_after_cgo(p, memory, n, result);
+          n = result.count;
+        }
+        if (result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) {
+          result = continue_on_goroutine(p, s, result);
           n = result.count;
         }
         if (!result.complete()) ++stats.incomplete;

@@ -30,6 +30,7 @@ struct SymbolizerStats {
   uint64_t unknown_frames = 0;   // physical frames no module could name
   uint64_t incomplete = 0;       // walks that stopped before the top of the stack
   uint64_t pc_cache_misses = 0;
+  uint64_t switched = 0;         // system-stack samples continued on the goroutine (m.curg)
 };
 
 class SampleSymbolizer {
