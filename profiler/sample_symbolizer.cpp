@@ -279,10 +279,10 @@ struct SampleSymbolizer::Impl {
   // m.curg is read after the fact: the M may have moved on to another goroutine. The function run on
   // the system stack is a closure of its caller ("runtime.(*mheap).alloc.func1" called from
   // runtime.(*mheap).alloc): the goroutine's frame above the switch must be that caller.
-  bool switch_consistent(Process& p, std::span<const unwind::PhysicalFrame> frames, size_t g0_count) {
-    if (g0_count < 2 || frames.size() <= g0_count) return false;
-    auto fn = names_at(p, frames[g0_count - 2]);  // the function systemstack called
-    auto caller = names_at(p, frames[g0_count]);  // the goroutine's first frame after the switch
+  bool switch_consistent(Process& p, std::span<const unwind::PhysicalFrame> walked, size_t g0_count) {
+    if (g0_count < 2 || walked.size() <= g0_count) return false;
+    auto fn = names_at(p, walked[g0_count - 2]);  // the function systemstack called
+    auto caller = names_at(p, walked[g0_count]);  // the goroutine's first frame after the switch
     if (fn.empty() || caller.empty()) return false;
     std::string_view closure = fn.back();
     auto dot = closure.rfind(".func");
