@@ -232,5 +232,10 @@ def test_binary_not_found(goperf, tmp_path):
     exe = tmp_path / "gone"
     shutil.copy(gotargets.build("crash", tc, EXE), exe)
     core, _ = crash(exe, "panic", tmp_path)
-    exe.unlink()
+    sysroot = tmp_path / "sysroot"
+    (sysroot / str(exe.parent).lstrip("/")).mkdir(parents=True)
+    shutil.move(exe, sysroot / str(exe).lstrip("/"))
     one_line_failure(run_core(goperf, str(core), check=False), "cannot find the executable", str(exe))
+    # A copy of the crashed host's files under --sysroot stands in for the missing paths.
+    ours = json.loads(run_core(goperf, str(core), "--sysroot", str(sysroot), "--format", "json").stdout)
+    assert ours["header"]["match"].startswith("matches") and ours["header"]["crashing_goroutine"] == 1, ours["header"]
