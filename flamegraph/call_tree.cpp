@@ -2,8 +2,11 @@
 // through one open-addressing table, the hot path when rendering profiles with many distinct stacks.
 #include "flamegraph/call_tree.h"
 
+#include "flamegraph/folded_format.h"
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <unordered_map>
 
 namespace goperf::flamegraph {
@@ -45,6 +48,24 @@ struct CallTree::Index {
   }
 };
 
+namespace {
+
+// Compares name + ";" bytewise, then the inlined flag.
+bool frame_less(const TreeFrame& a, const TreeFrame& b) {
+  const size_t n = std::min(a.name.size(), b.name.size());
+  const int c = std::memcmp(a.name.data(), b.name.data(), n);
+  if (c != 0) return c < 0;
+  if (a.name.size() != b.name.size()) {
+    const auto ca = static_cast<unsigned char>(a.name.size() > n ? a.name[n] : ';');
+    const auto cb = static_cast<unsigned char>(b.name.size() > n ? b.name[n] : ';');
+    if (ca != cb) return ca < cb;
+    return a.name.size() < b.name.size();
+  }
+  return a.inlined < b.inlined;
+}
+
+}  // namespace
+
 CallTree::CallTree() : index_(std::make_unique<Index>()) { index_->grow(); }
 CallTree::CallTree(CallTree&&) noexcept = default;
 CallTree& CallTree::operator=(CallTree&&) noexcept = default;
@@ -69,28 +90,11 @@ std::string frame_name(const Profile& profile, const Line& line, bool lines) {
   return name;
 }
 
-uint32_t CallTree::child(uint32_t parent, uint32_t frame, bool create) {
-  Index& ix = *index_;
+uint32_t CallTree::child(uint32_t parent, uint32_t frame) const {
+  const Index& ix = *index_;
   const uint64_t key = (uint64_t{parent} << 32) | frame;
-  size_t s = ix.slot(key);
-  if (ix.keys[s] == key) return ix.values[s];
-  if (!create) return TreeNode::kNone;
-  if ((ix.used + 1) * 2 > ix.keys.size()) {
-    ix.grow();
-    s = ix.slot(key);
-  }
-  const auto id = static_cast<uint32_t>(nodes_.size());
-  TreeNode& n = nodes_.emplace_back();
-  n.frame = frame;
-  n.parent = parent;
-  n.depth = nodes_[parent].depth + 1;
-  max_depth_ = std::max(max_depth_, n.depth);
-  n.next_sibling = nodes_[parent].first_child;
-  nodes_[parent].first_child = id;
-  ix.keys[s] = key;
-  ix.values[s] = id;
-  ++ix.used;
-  return id;
+  const size_t s = ix.slot(key);
+  return ix.keys[s] == key ? ix.values[s] : TreeNode::kNone;
 }
 
 std::vector<std::vector<uint32_t>> CallTree::location_frames(const Profile& p) {
@@ -126,6 +130,8 @@ std::vector<std::vector<uint32_t>> CallTree::location_frames(const Profile& p) {
   return out;
 }
 
+// Builds the tree as a trie of the samples' frame sequences sorted in frame-name order: each sample shares
+// its prefix with the one before it, so no lookup table is needed and children come out in name order.
 CallTree CallTree::build(const Profile& profile, const TreeOptions& options) {
   CallTree t;
   t.options_ = options;
@@ -134,33 +140,109 @@ CallTree CallTree::build(const Profile& profile, const TreeOptions& options) {
   t.frames_.push_back(TreeFrame{"all", FrameKind::kUnknown, false});
   t.index_->frames.emplace("all\x02", 0);
   t.nodes_.emplace_back();
-  const auto loc_frames = t.location_frames(profile);
+  auto loc_frames = t.location_frames(profile);
+
+  std::vector<uint32_t> data;
+  std::vector<Seq> seqs;
+  seqs.reserve(profile.samples.size());
+  size_t frame_count = 0;
+  for (const Sample& s : profile.samples) frame_count += s.locations.size();
+  data.reserve(frame_count + frame_count / 8);
   for (const Sample& s : profile.samples) {
-    if (static_cast<size_t>(vi) >= s.values.size()) continue;
-    const int64_t v = s.values[vi];
-    if (v == 0) continue;
-    uint32_t node = 0;
-    t.nodes_[0].total += v;
-    auto visit = [&](uint32_t frame) {
-      node = t.child(node, frame, true);
-      t.nodes_[node].total += v;
-    };
+    if (static_cast<size_t>(vi) >= s.values.size() || s.values[vi] == 0) continue;
+    const auto begin = static_cast<uint32_t>(data.size());
     if (!options.reverse) {
       for (size_t i = s.locations.size(); i-- > 0;) {
-        for (uint32_t f : loc_frames[s.locations[i]]) visit(f);
+        const auto& fs = loc_frames[s.locations[i]];
+        data.insert(data.end(), fs.begin(), fs.end());
       }
     } else {
       for (uint32_t loc : s.locations) {
         const auto& fs = loc_frames[loc];
-        for (size_t j = fs.size(); j-- > 0;) visit(fs[j]);
+        data.insert(data.end(), fs.rbegin(), fs.rend());
       }
     }
-    t.nodes_[node].self += v;
+    seqs.push_back({begin, static_cast<uint32_t>(data.size()), s.values[vi]});
   }
+  t.build_trie(data, seqs);
   return t;
 }
 
+void CallTree::build_trie(std::vector<uint32_t>& data, std::vector<Seq>& seqs) {
+  CallTree& t = *this;
+  // Rank frames by name + ";" bytewise (then inlined): sequences then sort as their folded lines nearly
+  // do under a byte sort, so sorting a collapsed file's stacks is cheap, and siblings come out in
+  // flamegraph.pl's order.
+  std::vector<uint32_t> by_name(t.frames_.size());
+  for (uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+  std::sort(by_name.begin() + 1, by_name.end(), [&](uint32_t a, uint32_t b) {
+    return frame_less(t.frames_[a], t.frames_[b]);
+  });
+  std::vector<uint32_t> rank(by_name.size());
+  for (uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
+  for (uint32_t& f : data) f = rank[f];
+  auto seq_less = [&](const Seq& a, const Seq& b) {
+    const uint32_t* x = data.data() + a.begin;
+    const uint32_t* y = data.data() + b.begin;
+    return std::lexicographical_compare(x, x + (a.end - a.begin), y, y + (b.end - b.begin));
+  };
+  // Folded files from stackcollapse-*.pl are already sorted; checking is cheaper than sorting again.
+  if (!std::is_sorted(seqs.begin(), seqs.end(), seq_less)) std::sort(seqs.begin(), seqs.end(), seq_less);
+  t.nodes_.reserve(std::min<size_t>(data.size() + 1, size_t{1} << 26));
+
+  // Children are appended in order, so keep each node's last child while building.
+  std::vector<uint32_t> last_child(1, TreeNode::kNone);
+  std::vector<uint32_t> path{0};  // node ids along the previous sample's stack; path[d] is at depth d
+  const Seq* prev = nullptr;
+  for (const Seq& q : seqs) {
+    const uint32_t n = q.end - q.begin;
+    uint32_t common = 0;
+    if (prev) {
+      const uint32_t pn = prev->end - prev->begin;
+      while (common < n && common < pn && data[q.begin + common] == data[prev->begin + common]) ++common;
+    }
+    path.resize(common + 1);
+    for (uint32_t d = common; d < n; ++d) {
+      const uint32_t parent = path.back();
+      const auto id = static_cast<uint32_t>(t.nodes_.size());
+      TreeNode& node = t.nodes_.emplace_back();
+      node.frame = by_name[data[q.begin + d]];
+      node.parent = parent;
+      if (last_child[parent] == TreeNode::kNone) {
+        t.nodes_[parent].first_child = id;
+      } else {
+        t.nodes_[last_child[parent]].next_sibling = id;
+      }
+      last_child[parent] = id;
+      last_child.push_back(TreeNode::kNone);
+      path.push_back(id);
+    }
+    t.max_depth_ = std::max(t.max_depth_, n);
+    t.nodes_[path.back()].self += q.value;
+    prev = &q;
+  }
+  // A node's id is larger than its parent's: one backward pass turns self values into totals.
+  for (size_t i = t.nodes_.size(); i-- > 0;) {
+    TreeNode& node = t.nodes_[i];
+    node.total += node.self;
+    if (i > 0) t.nodes_[node.parent].total += node.total;
+  }
+  t.sorted_ = true;
+}
+
 void CallTree::add_base(const Profile& base) {
+  // The (parent, frame) -> child table, filled once for the walks below.
+  if (index_->used == 0) {
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      Index& ix = *index_;
+      if ((ix.used + 1) * 2 > ix.keys.size()) ix.grow();
+      const uint64_t key = (uint64_t{nodes_[i].parent} << 32) | nodes_[i].frame;
+      const size_t slot = ix.slot(key);
+      ix.keys[slot] = key;
+      ix.values[slot] = i;
+      ++ix.used;
+    }
+  }
   base_total_.assign(nodes_.size(), 0);
   base_self_.assign(nodes_.size(), 0);
   const int vi = resolve_value_index(base, options_.value_index);
@@ -174,7 +256,7 @@ void CallTree::add_base(const Profile& base) {
     bool inside = true;
     auto visit = [&](uint32_t frame) {
       if (!inside) return;
-      const uint32_t c = child(node, frame, false);
+      const uint32_t c = child(node, frame);
       if (c == TreeNode::kNone) {
         inside = false;
         return;
@@ -197,21 +279,106 @@ void CallTree::add_base(const Profile& base) {
 }
 
 void CallTree::sort_children() {
+  if (sorted_) return;
   std::vector<uint32_t> kids;
   for (auto& n : nodes_) {
     if (n.first_child == TreeNode::kNone) continue;
     kids.clear();
     for (uint32_t c = n.first_child; c != TreeNode::kNone; c = nodes_[c].next_sibling) kids.push_back(c);
     std::sort(kids.begin(), kids.end(), [&](uint32_t a, uint32_t b) {
-      const TreeFrame& fa = frames_[nodes_[a].frame];
-      const TreeFrame& fb = frames_[nodes_[b].frame];
-      if (fa.name != fb.name) return fa.name < fb.name;
-      return fa.inlined < fb.inlined;
+      return frame_less(frames_[nodes_[a].frame], frames_[nodes_[b].frame]);
     });
     n.first_child = kids[0];
     for (size_t i = 0; i + 1 < kids.size(); ++i) nodes_[kids[i]].next_sibling = kids[i + 1];
     nodes_[kids.back()].next_sibling = TreeNode::kNone;
   }
+  sorted_ = true;
+}
+
+// from_folded: folded text -> frame sequences -> trie, skipping the Profile (and its per-sample allocations)
+// that folded -> SVG does not need. Frames mean exactly what FoldedReader makes of them.
+Result<CallTree> CallTree::from_folded(std::string_view text, const TreeOptions& options) {
+  if (text.empty()) return make_error(ErrorCode::kFormat, "empty file");
+  CallTree t;
+  t.options_ = options;
+  t.value_type_ = ValueType{"samples", "count"};
+  t.frames_.push_back(TreeFrame{"all", FrameKind::kUnknown, false});
+  t.index_->frames.emplace("all\x02", 0);
+  t.nodes_.emplace_back();
+
+  // Frames are interned by their raw text; an "_[i]" frame after another is that frame inlined.
+  folded::FrameInterner plain, inlined;
+  auto add_frame = [&](std::string_view name, bool inl) {
+    auto id = static_cast<uint32_t>(t.frames_.size());
+    TreeFrame f{std::string(name), classify_frame(name), inl};
+    std::string key = f.name;
+    if (inl) key.push_back('\x01');
+    auto [it, inserted] = t.index_->frames.emplace(std::move(key), id);
+    if (!inserted) return it->second;
+    t.frames_.push_back(std::move(f));
+    return id;
+  };
+
+  std::vector<uint32_t> data;
+  std::vector<Seq> seqs;
+  const auto newlines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  seqs.reserve(newlines + 1);
+  data.reserve(text.size() / 12);
+  std::vector<uint32_t> cur;     // this line's frame ids, root first
+  std::vector<size_t> ends;      // where each of them ends in the line
+  std::string_view prev;
+  size_t pos = 0, lineno = 0, lines = 0;
+  while (pos < text.size()) {
+    ++lineno;
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (std::all_of(line.begin(), line.end(), [](char c) { return folded::is_space(c); })) continue;
+    std::string_view frames;
+    int64_t count = 0;
+    if (!folded::split_line(line, &frames, &count)) {
+      return make_error(ErrorCode::kFormat, "line " + std::to_string(lineno) +
+                                                ": expected folded stack 'root;...;leaf COUNT'");
+    }
+    ++lines;
+    // Frames whose terminating ';' lies in the prefix shared with the previous line are the same frames.
+    const size_t common = static_cast<size_t>(
+        std::mismatch(frames.begin(), frames.begin() + std::min(frames.size(), prev.size()), prev.begin()).first -
+        frames.begin());
+    size_t keep = 0;
+    while (keep < ends.size() && ends[keep] < common) ++keep;
+    cur.resize(keep);
+    ends.resize(keep);
+    size_t start = keep ? ends[keep - 1] + 1 : 0;
+    for (;;) {
+      const size_t semi = frames.find(';', start);
+      const size_t end = semi == std::string_view::npos ? frames.size() : semi;
+      const std::string_view name = frames.substr(start, end - start);
+      if (!cur.empty() && folded::is_inlined_mark(name)) {
+        cur.push_back(inlined.find_or_add(name, [&](std::string_view n) {
+          return add_frame(n.substr(0, n.size() - 4), true);
+        }));
+      } else {
+        cur.push_back(plain.find_or_add(name, [&](std::string_view n) { return add_frame(n, false); }));
+      }
+      ends.push_back(end);
+      if (semi == std::string_view::npos) break;
+      start = semi + 1;
+    }
+    prev = frames;
+    if (count == 0) continue;
+    const auto begin = static_cast<uint32_t>(data.size());
+    if (!options.reverse) {
+      data.insert(data.end(), cur.begin(), cur.end());
+    } else {
+      data.insert(data.end(), cur.rbegin(), cur.rend());
+    }
+    seqs.push_back({begin, static_cast<uint32_t>(data.size()), count});
+  }
+  if (lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
+  t.build_trie(data, seqs);
+  return t;
 }
 
 }  // namespace goperf::flamegraph

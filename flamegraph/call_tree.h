@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flamegraph/frame_kind.h"
 #include "flamegraph/profile.h"
+#include "symbolize/result.h"
 
 namespace goperf::flamegraph {
 
@@ -31,7 +33,6 @@ struct TreeNode {
   uint32_t parent = kNone;
   uint32_t first_child = kNone;
   uint32_t next_sibling = kNone;
-  uint32_t depth = 0;
   int64_t total = 0;   // this frame and its callees
   int64_t self = 0;    // samples whose stack ends here
 };
@@ -39,6 +40,9 @@ struct TreeNode {
 class CallTree {
  public:
   static CallTree build(const Profile& profile, const TreeOptions& options);
+  // The same tree straight from folded text, without building a Profile first: the fast path for
+  // folded -> SVG (`options.lines` does not apply). Errors as parse_folded's.
+  static Result<CallTree> from_folded(std::string_view text, const TreeOptions& options);
   CallTree(CallTree&&) noexcept;
   CallTree& operator=(CallTree&&) noexcept;
   ~CallTree();
@@ -62,8 +66,14 @@ class CallTree {
 
  private:
   struct Index;
+  struct Seq {
+    uint32_t begin, end;  // a stack's frame ids, root first, in the data vector
+    int64_t value;
+  };
   CallTree();
-  uint32_t child(uint32_t parent, uint32_t frame, bool create);
+  // Builds nodes_ as the trie of the sequences (sorted here) once frames_ holds every frame.
+  void build_trie(std::vector<uint32_t>& data, std::vector<Seq>& seqs);
+  uint32_t child(uint32_t parent, uint32_t frame) const;  // kNone when absent (add_base's lookups)
   // Frames of each location (root-first order) for this profile's locations.
   std::vector<std::vector<uint32_t>> location_frames(const Profile& profile);
 
@@ -73,6 +83,7 @@ class CallTree {
   std::vector<TreeNode> nodes_;
   std::vector<int64_t> base_total_, base_self_;
   uint32_t max_depth_ = 0;
+  bool sorted_ = false;
   std::unique_ptr<Index> index_;
 };
 

@@ -2,6 +2,7 @@
 #include "flamegraph/file_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,38 @@ Result<std::string> read_whole_file(const std::string& path) {
   }
   if (fd != 0) ::close(fd);
   return out;
+}
+
+Result<MappedFile> MappedFile::open(const std::string& path) {
+  MappedFile m;
+  if (path != "-") {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("cannot open", path);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      ::close(fd);
+      if (p == MAP_FAILED) return errno_error("cannot map", path);
+      m.map_ = p;
+      m.size_ = static_cast<size_t>(st.st_size);
+      return m;
+    }
+    ::close(fd);
+  }
+  auto bytes = read_whole_file(path);
+  if (!bytes) return std::move(bytes).error();
+  m.copy_ = std::move(bytes).value();
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : map_(other.map_), size_(other.size_), copy_(std::move(other.copy_)) {
+  other.map_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile::~MappedFile() {
+  if (map_) ::munmap(map_, size_);
 }
 
 Status write_whole_file(const std::string& path, const std::string& data) {

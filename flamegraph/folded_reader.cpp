@@ -2,46 +2,21 @@
 #include "flamegraph/folded_reader.h"
 
 #include <algorithm>
+#include <span>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "flamegraph/file_io.h"
+#include "flamegraph/folded_format.h"
 #include "flamegraph/profile_builder.h"
 
 namespace goperf::flamegraph {
+using folded::FrameInterner;
+using folded::is_space;
+using folded::split_line;
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-// Splits "stack count" at the last run of blanks. Counts are integers; flamegraph.pl also accepts a
-// decimal fraction, which is rounded.
-bool split_line(std::string_view line, std::string_view* stack, int64_t* count) {
-  while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
-  size_t sp = line.size();
-  while (sp > 0 && !is_space(line[sp - 1])) --sp;
-  if (sp == 0 || sp == line.size()) return false;
-  std::string_view num = line.substr(sp);
-  size_t end = sp - 1;
-  while (end > 0 && is_space(line[end - 1])) --end;
-  *stack = line.substr(0, end);
-  int64_t v = 0;
-  size_t i = 0;
-  for (; i < num.size() && num[i] >= '0' && num[i] <= '9'; ++i) {
-    if (v > (INT64_MAX - 9) / 10) return false;
-    v = v * 10 + (num[i] - '0');
-  }
-  if (i == 0) return false;
-  if (i < num.size()) {
-    if (num[i] != '.') return false;
-    for (size_t j = i + 1; j < num.size(); ++j) {
-      if (num[j] < '0' || num[j] > '9') return false;
-    }
-    v = std::llround(std::strtod(std::string(num).c_str(), nullptr));
-  }
-  *count = v;
-  return true;
-}
 
 }  // namespace
 
@@ -65,12 +40,18 @@ bool looks_folded(std::string_view text) {
 Result<Profile> parse_folded(std::string_view text) {
   if (text.empty()) return make_error(ErrorCode::kFormat, "empty file");
   ProfileBuilder b({{"samples", "count"}}, {"samples", "count"}, 1);
-  std::vector<uint32_t> stack;
+  b.profile().samples.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  // Root-first location ids of the current line, and for each: where its frames end in the line and where
+  // the frame after it ends (a location can be reused only if the next frame is complete in the shared
+  // prefix, since an "_[i]" frame after it would join it).
+  std::vector<uint32_t> stack, leaf_first;
+  std::vector<size_t> group_end, next_end;
   std::vector<std::string_view> group;  // a physical frame and the frames inlined into it, root first
   std::vector<Line> inl;
+  FrameInterner interner;
   auto flush = [&] {
     if (group.size() == 1) {
-      stack.push_back(b.add_named_location(group[0]));
+      stack.push_back(interner.find_or_add(group[0], [&](std::string_view n) { return b.add_named_location(n); }));
     } else if (group.size() > 1) {
       inl.clear();
       for (size_t i = group.size(); i-- > 0;) inl.push_back(Line{b.add_function(group[i]), 0});
@@ -78,6 +59,7 @@ Result<Profile> parse_folded(std::string_view text) {
     }
     group.clear();
   };
+  std::string_view prev;
   size_t pos = 0, lineno = 0, lines = 0;
   while (pos < text.size()) {
     ++lineno;
@@ -93,25 +75,45 @@ Result<Profile> parse_folded(std::string_view text) {
                                                 ": expected folded stack 'root;...;leaf COUNT'");
     }
     ++lines;
-    stack.clear();
+    // Collapsed files are sorted, so a line usually repeats most of the previous one: keep those locations.
+    const size_t common = static_cast<size_t>(
+        std::mismatch(frames.begin(), frames.begin() + std::min(frames.size(), prev.size()), prev.begin()).first -
+        frames.begin());
+    size_t keep = 0;
+    while (keep < stack.size() && next_end[keep] < common) ++keep;
+    stack.resize(keep);
+    group_end.resize(keep);
+    next_end.resize(keep);
+    size_t start = keep ? group_end[keep - 1] + 1 : 0;
+    size_t last_end = start;
     group.clear();
-    size_t start = 0;
     for (;;) {
-      size_t semi = frames.find(';', start);
-      std::string_view name = frames.substr(start, semi == std::string_view::npos ? std::string_view::npos : semi - start);
+      const size_t semi = frames.find(';', start);
+      const size_t end = semi == std::string_view::npos ? frames.size() : semi;
+      std::string_view name = frames.substr(start, end - start);
       // "f_[i]" (stackcollapse-perf.pl --inline) is f inlined into the frame before it: one location.
       if (name.size() > 4 && name.substr(name.size() - 4) == "_[i]" && !group.empty()) {
         group.push_back(name.substr(0, name.size() - 4));
       } else {
-        flush();
+        if (!group.empty()) {
+          flush();
+          group_end.push_back(last_end);
+          next_end.push_back(end);
+        }
         group.push_back(name);
       }
+      last_end = end;
       if (semi == std::string_view::npos) break;
       start = semi + 1;
     }
     flush();
-    std::reverse(stack.begin(), stack.end());  // the model is leaf first
-    b.add_count(stack, count);
+    group_end.push_back(last_end);
+    next_end.push_back(SIZE_MAX);  // the last location is never reused: the next line may extend it
+    prev = frames;
+    leaf_first.assign(stack.rbegin(), stack.rend());  // the model is leaf first
+    // Repeated stacks stay separate samples (summed by every consumer): hashing 200,000 stacks to merge
+    // the rare repeat would cost more than the rest of the parse.
+    b.append_sample(leaf_first, std::span<const int64_t>(&count, 1));
   }
   if (lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
   return b.take();

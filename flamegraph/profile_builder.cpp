@@ -184,6 +184,15 @@ void ProfileBuilder::add_sample(std::span<const uint32_t> locations, std::span<c
   for (size_t i = 0; i < existing.values.size() && i < values.size(); ++i) existing.values[i] += values[i];
 }
 
+void ProfileBuilder::append_sample(std::span<const uint32_t> locations, std::span<const int64_t> values,
+                                   std::span<const Label> labels) {
+  Sample& s = profile_.samples.emplace_back();
+  s.locations.assign(locations.begin(), locations.end());
+  s.labels.assign(labels.begin(), labels.end());
+  s.values.assign(values.begin(), values.end());
+  s.values.resize(profile_.sample_types.empty() ? values.size() : profile_.sample_types.size());
+}
+
 void ProfileBuilder::add_count(std::span<const uint32_t> locations, int64_t count, std::span<const Label> labels) {
   add_sample(locations, std::span<const int64_t>(&count, 1), labels);
 }

@@ -49,6 +49,10 @@ class ProfileBuilder {
   // creating it on first sight. A pre-aggregated count is just values > 1. Label order is ignored.
   void add_sample(std::span<const uint32_t> locations, std::span<const int64_t> values,
                   std::span<const Label> labels = {});
+  // Appends a sample without looking for an identical one (faster; the profile may then hold repeated
+  // stacks, which every reader and writer sums). Do not mix with add_sample on the same builder.
+  void append_sample(std::span<const uint32_t> locations, std::span<const int64_t> values,
+                     std::span<const Label> labels = {});
   // Shorthand for profiles with one sample type.
   void add_count(std::span<const uint32_t> locations, int64_t count, std::span<const Label> labels = {});
 

@@ -44,10 +44,12 @@ Result<Profile> parse_profile(std::string_view bytes, InputFormat format) {
   return p;
 }
 
+bool is_folded_text(std::string_view bytes) { return !is_gzip(bytes) && is_text(bytes) && looks_folded(bytes); }
+
 Result<Profile> read_profile(const std::string& path, InputFormat format) {
-  auto bytes = read_whole_file(path);
-  if (!bytes) return std::move(bytes).error();
-  auto p = parse_profile(*bytes, format);
+  auto file = MappedFile::open(path);
+  if (!file) return std::move(file).error();
+  auto p = parse_profile(file->data(), format);
   if (!p) return std::move(p).error().with_context(path);
   return p;
 }

@@ -16,4 +16,7 @@ enum class InputFormat { kAuto, kPprof, kFolded };
 Result<Profile> parse_profile(std::string_view bytes, InputFormat format = InputFormat::kAuto);
 Result<Profile> read_profile(const std::string& path, InputFormat format = InputFormat::kAuto);
 
+// What parse_profile(kAuto) would read as folded stacks (uncompressed text in that syntax).
+bool is_folded_text(std::string_view bytes);
+
 }  // namespace goperf::flamegraph

@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
+#include "flamegraph/call_tree.h"
 #include "flamegraph/file_io.h"
 #include "flamegraph/output_format.h"
 #include "flamegraph/profile_filter.h"
@@ -105,7 +107,16 @@ int run_report(const Args& args) {
     o.input = newest_profile();
     if (o.input.empty()) return fail("no profile given (-i FILE) and no *.pb.gz in the current directory");
   }
-  auto profile = load(o.input, o);
+  // Folded text rendered as an SVG with nothing to filter takes the fast path below.
+  std::optional<fg::MappedFile> fast_folded;
+  if (format == fg::OutputFormat::kSvg && !o.lines && o.focus.empty() && o.ignore.empty() && o.tagfocus.empty() &&
+      o.input != "-") {
+    if (auto file = fg::MappedFile::open(o.input); file && fg::is_folded_text(file->data())) {
+      fast_folded.emplace(std::move(file).value());
+    }
+  }
+  Result<fg::Profile> profile = fg::Profile{};
+  if (!fast_folded) profile = load(o.input, o);
   if (!profile) return fail(profile.error().message());
   Result<fg::Profile> base = fg::Profile{};
   if (!o.diff_base.empty()) {
@@ -127,7 +138,7 @@ int run_report(const Args& args) {
 
   fg::RenderOptions render;
   render.svg.title = o.title.empty() ? (o.diff_base.empty() ? "Flame Graph" : "Differential Flame Graph") : o.title;
-  render.svg.subtitle = describe(*profile, o.sample_index, o.input);
+  render.svg.subtitle = fast_folded ? fs::path(o.input).filename().string() : describe(*profile, o.sample_index, o.input);
   if (!o.diff_base.empty()) render.svg.subtitle += "  vs base " + fs::path(o.diff_base).filename().string();
   if (o.reverse) render.svg.subtitle += " (reversed)";
   render.svg.width = o.width;
@@ -137,7 +148,15 @@ int run_report(const Args& args) {
   render.svg.base = o.diff_base.empty() ? nullptr : &base.value();
 
   std::string bytes;
-  if (auto st = fg::make_writer(format, render)->write(*profile, bytes); !st) return fail(st.error().message());
+  if (fast_folded) {
+    // Folded -> SVG without an intermediate Profile: the common FlameGraph-toolchain case, kept fast.
+    auto tree = fg::CallTree::from_folded(fast_folded->data(), render.svg.tree);
+    if (!tree) return fail(o.input + ": " + tree.error().message());
+    if (render.svg.base) tree->add_base(*render.svg.base);
+    if (auto st = fg::SvgWriter(render.svg).write_tree(*tree, bytes); !st) return fail(st.error().message());
+  } else if (auto st = fg::make_writer(format, render)->write(*profile, bytes); !st) {
+    return fail(st.error().message());
+  }
   if (auto st = fg::write_whole_file(o.output, bytes); !st) return fail(st.error().message());
   if (o.output != "-") {
     std::fprintf(stderr, "goperf report: wrote %s (%s, %zu bytes)\n", o.output.c_str(),
