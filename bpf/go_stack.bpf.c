@@ -132,6 +132,7 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
   /* The current g: the TLS slot is right in every Go frame (assembly included, where r14 may be scratch);
    * r14 is the fallback for binaries whose TLS offset is unknown. Trusted only if sp is on its stack. */
   __u64 sp = s->sp, hi = 0, g = 0;
+  bool on_system_stack = false;
   if (cfg.tls_g_offset && s->fs_base)
     bpf_probe_read_user(&g, sizeof(g), (void *)(s->fs_base + cfg.tls_g_offset));
   if (!on_stack_of(g, sp, &hi)) {
@@ -148,17 +149,31 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
       if (!bpf_probe_read_user(&m, sizeof(m), (void *)(g + cfg.g_m_offset)) && m &&
           !bpf_probe_read_user(&c, sizeof(c), (void *)(m + cfg.m_curg_offset)) && c)
         curg = c;
+      on_system_stack = curg != g;
     }
     if (cfg.g_goid_offset) bpf_probe_read_user(&s->goid, sizeof(s->goid), (void *)(curg + cfg.g_goid_offset));
     if (cfg.g_labels_offset)
       bpf_probe_read_user(&s->labels, sizeof(s->labels), (void *)(curg + cfg.g_labels_offset));
   }
 
-  /* Copy the live stack only: on a goroutine stack that is sp..stack.hi, often a few hundred bytes. */
-  __u32 n = cfg.stack_bytes;
-  if (hi && hi - sp < n) n = hi - sp;
-  n = bounded_len(n);
-  if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) {
+  /* Copy the live stack only: on a goroutine stack that is sp..stack.hi, often a few hundred bytes.
+   * On g0 or gsignal (curg != g), stack.hi is not always the top of what callers left there (cgo's
+   * asmcgocall frame, a thread's start frames): copy stack_bytes, falling back to sp..stack.hi. */
+  __u32 full = cfg.stack_bytes, live = full;
+  if (hi && hi - sp < live) live = hi - sp;
+  __u32 n = bounded_len(on_system_stack ? full : live);
+  long err = n ? bpf_probe_read_user(s->stack, n, (void *)sp) : 0;
+  if (err && on_system_stack && live < full) {
+    /* The main thread's g0.stack.hi is rt0_go's sp, below argv and the environment: a little past it
+     * is mapped, and holds what the cgo frames left at the top of g0's stack. */
+    n = bounded_len(live + 1024 < full ? live + 1024 : full);
+    err = n ? bpf_probe_read_user(s->stack, n, (void *)sp) : 0;
+    if (err) {
+      n = bounded_len(live);
+      err = n ? bpf_probe_read_user(s->stack, n, (void *)sp) : 0;
+    }
+  }
+  if (err) {
     /* Something above sp is unmapped (a thread stack's top page): keep the rest of sp's page. */
     n = bounded_len(4096 - (sp & 4095));
     s->flags |= GOPERF_F_STACK_SHORT;

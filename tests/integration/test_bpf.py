@@ -17,6 +17,7 @@ import pytest
 
 import gotargets
 import pprof_decode
+import test_record as rec  # goperf record's own oracles, reused here with --backend bpf
 
 PROG_NAME = "goperf_sample"
 EXPECTED = {"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}
@@ -144,7 +145,8 @@ def test_tagfocus_filters_on_labels(goperf, tmp_path):
         r = record(goperf, t.pid, out, seconds=3)
     assert r.returncode == 0, r.stderr
     counts = worker_counts(pprof_decode.load(out))
-    tc = gotargets.toolchain("go1.26")
+    # The oldest toolchain's pprof ships prebuilt (newer ones build it on first use, which is slow).
+    tc = gotargets.toolchains()[0]
     # go tool pprof -raw prints each sample with its count and labels; keep only the counts after -tagfocus.
     raw = tc.tool("tool", "pprof", "-raw", "-tagfocus=worker=c", str(out))
     samples_section = raw.split("Samples:")[1].split("Locations")[0]
@@ -204,3 +206,48 @@ def test_without_privilege_says_what_is_missing(goperf):
             assert "with bpf" not in r.stderr
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# goperf record's tests, with --backend bpf: the same targets, stacks and runtime/pprof oracle. A subset of
+# the toolchain x variant matrix keeps the time budget: the oldest toolchain's executable and the newest's PIE.
+BPF_CASES = [(t, v) for t, v in ((rec.TOOLCHAINS[0], gotargets.Variant()),
+                                  (rec.TOOLCHAINS[-1], gotargets.Variant(pie=True))) if rec.TOOLCHAINS]
+
+
+@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall"])
+@pytest.mark.parametrize("case", BPF_CASES, ids=rec.ids)
+def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
+    tc, variant = case
+    exe = gotargets.build("prof", tc, variant)
+    out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
+    res = rec.record(goperf, out, [str(exe), "-mode", mode, "-seconds", str(rec.SECONDS), "-cpuprofile", str(oracle)],
+                     extra=("--backend", "bpf"))
+    assert res.returncode == 0, res.stderr
+    assert "target exited" in res.stderr
+    prof = pprof_decode.load(out)
+    assert prof.sample_types == [("samples", "count"), ("cpu", "nanoseconds")]
+    if mode in rec.EXPECTED:
+        rec.check_exact_stacks(prof, mode)
+    rec.assert_shares_agree(prof, pprof_decode.load(oracle), rec.CUMULATIVE[mode])
+    # Samples of the workload's goroutines carry their goroutine id.
+    main_samples = [s for s in prof.samples if any(n.startswith("main.") for lid in s["locs"] for n in prof.frames(lid))]
+    assert main_samples and all(s["labels"].get("goroutine", 0) >= 1 for s in main_samples)
+    rec.pprof_raw_ok(tc, out)
+
+
+def test_record_cgo_with_bpf(goperf, tmp_path):
+    tc = rec.TOOLCHAINS[-1]
+    exe = gotargets.build("prof_cgo", tc, gotargets.Variant(cgo=True, stripped=True))
+    out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
+    res = rec.record(goperf, out, [str(exe), "-seconds", str(rec.SECONDS), "-cpuprofile", str(oracle)],
+                     extra=("--backend", "bpf"))
+    assert res.returncode == 0, res.stderr
+    prof = pprof_decode.load(out)
+    suffix = ("runtime.cgocall", "main._Cfunc_hot_loop", "main.hotC", "main.main", "runtime.main", "runtime.goexit")
+    in_c = complete = 0
+    for stack, n in prof.stacks(skip_kernel=True):
+        if "runtime.asmcgocall" in stack:
+            in_c += n
+            complete += n if stack[-len(suffix):] == suffix else 0
+    assert in_c >= 50 and complete / in_c >= 0.95, f"{complete}/{in_c} cgo samples reach main.main"
+    rec.assert_shares_agree(prof, pprof_decode.load(oracle), rec.CUMULATIVE["cgo"])
