@@ -81,7 +81,7 @@ def snapshot(goperf, pid, *args, check=True):
     return res
 
 
-def compare(ours, oracle, allow_missing=0, check_args=True):
+def compare(ours, oracle, allow_missing=0, check_args=True, skip_changed=False):
     """Compares two parsed dumps; returns the list of differences (empty when they agree)."""
     diffs = []
     common = set(ours) & set(oracle) - {0}
@@ -94,6 +94,8 @@ def compare(ours, oracle, allow_missing=0, check_args=True):
         if g.status in moving or o.status in moving:
             continue  # it ran between the snapshot and SIGQUIT
         if (g.status, g.locked) != (o.status, o.locked):
+            if skip_changed:
+                continue  # it moved on between the two dumps
             diffs.append(f"goroutine {goid}: status {g.status!r} locked={g.locked}, runtime {o.status!r} locked={o.locked}")
         a, b = g.lines(), o.lines()
         if o.status == "syscall" and len(a) > len(b) and a[-len(b):] == b:
@@ -292,7 +294,7 @@ def test_etcd_under_write_load(goperf, tmp_path):
         open("/tmp/snapshot-etcd.runtime.txt", "w").write(err.decode(errors="replace"))
     # Under load some goroutines end, start or move between the two dumps (argument values and stacks
     # change with them); the long-lived parked ones must show the same frames.
-    diffs = compare(ours, oracle, allow_missing=len(oracle), check_args=False)
+    diffs = compare(ours, oracle, allow_missing=len(oracle), check_args=False, skip_changed=True)
     common = len(set(ours) & set(oracle))
     assert common > 0.8 * len(oracle)
     assert len(diffs) <= 0.05 * common, "\n".join(diffs[:20])
