@@ -67,6 +67,7 @@ std::string json_string(const std::string& s) {
 struct Header {
   std::string core, compression, executable, go_version, match;
   int signo = 0, code = 0;
+  int reraised_as = 0;  // the signal the process finally died of, when the runtime re-raised another
   uint64_t addr = 0;
   bool has_addr = false;
   uint32_t pid = 0, tid = 0;
@@ -84,6 +85,7 @@ std::string header_text(const Header& h) {
   if (h.signo != 0) {
     o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << hex(static_cast<uint32_t>(h.code));
     if (h.has_addr) o << " addr=" << hex(h.addr);
+    if (h.reraised_as != 0) o << ", then " << signal_name(h.reraised_as) << " from the runtime's crash handler";
     o << "\n";
   }
   o << "crashing thread: " << h.tid;
@@ -101,6 +103,7 @@ std::string header_json(const Header& h) {
     << ",\"goroutines\":" << h.goroutines << ",\"signal\":" << h.signo
     << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code;
   if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
+  if (h.reraised_as != 0) o << ",\"died_of\":" << h.reraised_as;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
   return o.str();
 }
@@ -171,6 +174,7 @@ int run_core(const Args& args) {
   auto list = lister.list(mem);
   if (!list) return fail("reading the goroutines from the core: " + list.error().message());
 
+  CrossedSignal first_signal;  // the signal the runtime's handler caught before it aborted
   DumpInput in;
   in.memory = &mem;
   in.space = space.get();
@@ -179,8 +183,10 @@ int run_core(const Args& args) {
     // Threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown from where the signal hit.
     unwind::RegisterSet regs = t.regs;
     // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
-    for (int depth = 0; depth < 4 && cross_signal_frame(mem, *space, regs); depth++) {
+    CrossedSignal crossed;
+    for (int depth = 0; depth < 4 && cross_signal_frame(mem, *space, regs, &crossed); depth++) {
     }
+    if (crossed.signo != 0 && first_signal.signo == 0 && t.cursig != 0) first_signal = crossed;
     in.threads.push_back({static_cast<int>(t.tid), regs});
   }
   in.tls_offsets = unwind::tls_g_offsets(exe);
@@ -202,6 +208,14 @@ int run_core(const Args& args) {
   h.code = sig.code;
   h.has_addr = sig.present && is_fault(sig.signo) && sig.code > 0;  // si_code > 0: sent by the kernel
   h.addr = sig.addr;
+  if (first_signal.signo != 0 && first_signal.signo != h.signo) {
+    // The runtime caught this signal and then died with another (crash -> dieFromSignal -> SIGABRT).
+    h.reraised_as = h.signo;
+    h.signo = first_signal.signo;
+    h.code = first_signal.code;
+    h.addr = first_signal.addr;
+    h.has_addr = is_fault(first_signal.signo) && first_signal.code > 0;
+  }
   if (crashing != nullptr) {
     h.tid = crashing->tid;
     if (h.pid == 0) h.pid = crashing->tid;

@@ -18,6 +18,7 @@ namespace {
 
 constexpr uint64_t kMcontext = 40;
 constexpr uint64_t kR14 = kMcontext + 6 * 8, kRbp = kMcontext + 10 * 8, kRsp = kMcontext + 15 * 8, kRip = kMcontext + 16 * 8;
+constexpr uint64_t kSiginfo = 304;
 constexpr uint64_t kScanBytes = 1024;  // sigtramp saves the host registers and reserves spill slots
 
 std::string_view function_at(const unwind::AddressSpace& space, uint64_t pc, uint64_t* entry) {
@@ -31,7 +32,8 @@ std::string_view function_at(const unwind::AddressSpace& space, uint64_t pc, uin
 
 }  // namespace
 
-bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs) {
+bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs,
+                        CrossedSignal* info) {
   if (regs.arch != unwind::Arch::kAmd64) return false;
   auto go = space.go_module();
   if (!go) return false;
@@ -71,6 +73,12 @@ bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace
   regs.sp = *rsp;
   regs.fp = *rbp;
   regs.g = *r14;
+  if (info != nullptr) {
+    // The kernel's struct ucontext is 304 bytes (flags, link, stack, sigcontext, sigmask); siginfo follows.
+    auto signo = memory.read_value<int32_t>(uc + kSiginfo), code = memory.read_value<int32_t>(uc + kSiginfo + 8);
+    auto addr = memory.read_u64(uc + kSiginfo + 16);
+    if (signo && code && addr) *info = {*signo, *code, *addr};
+  }
   return true;
 }
 

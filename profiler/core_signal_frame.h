@@ -3,6 +3,8 @@
 // registers describe the handler. The interrupted context is in the kernel's rt_sigframe on the signal stack.
 #pragma once
 
+#include <cstdint>
+
 #include "unwind/register_set.h"
 
 namespace goperf::unwind {
@@ -15,6 +17,12 @@ namespace goperf::profiler {
 // When `regs` is inside the Go signal handler (the walk from it reaches runtime.sigtramp or
 // runtime.cgoSigtramp), replaces them with the interrupted context saved in the ucontext (amd64) and returns
 // true. Else leaves `regs` alone and returns false.
-bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs);
+// `info`, when given, receives the siginfo of the crossed frame (the signal that interrupted the thread).
+struct CrossedSignal {
+  int signo = 0, code = 0;
+  uint64_t addr = 0;
+};
+bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace& space, unwind::RegisterSet& regs,
+                        CrossedSignal* info = nullptr);
 
 }  // namespace goperf::profiler
