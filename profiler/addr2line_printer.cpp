@@ -3,6 +3,7 @@
 // and " (inlined by) " before each caller. A known function without line information prints "??:?"
 // (binutils' "line 0" case); an address that resolves to nothing prints "??" and "??:0".
 #include "profiler/addr2line_printer.h"
+#include "profiler/json_string.h"
 
 #include <cxxabi.h>
 
@@ -17,23 +18,6 @@ namespace {
 std::string_view base_name(std::string_view file) {
   size_t slash = file.rfind('/');
   return slash == std::string_view::npos ? file : file.substr(slash + 1);
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "profiler/commands.h"
+#include "profiler/json_string.h"
 #include "profiler/core_options.h"
 #include "profiler/core_signal_frame.h"
 #include "profiler/goroutine_dump.h"
@@ -46,23 +47,6 @@ std::string signal_name(int sig) {
 }
 
 bool is_fault(int sig) { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP; }
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
-}
 
 struct Header {
   std::string core, compression, executable, go_version, match;

@@ -3,31 +3,11 @@
 #include <cstdio>
 
 #include "profiler/goroutine_dump.h"
+#include "profiler/json_string.h"
 
 namespace goperf::profiler {
 
 namespace {
-
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 void append_hex(std::string& out, uint64_t v) {
   char buf[24] = "\"0x";
@@ -42,7 +22,7 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
   std::string out;
   out.reserve(dump.goroutines.size() * 512);
   out += "{\"go_version\":";
-  append_string(out, dump.go_version);
+  append_json_string(out, dump.go_version);
   out += ",\"threads\":" + std::to_string(dump.threads) + ",\"goroutines\":[";
   bool first = true;
   for (const auto& g : dump.goroutines) {
@@ -51,22 +31,22 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
     out += "\n{\"id\":" + std::to_string(g.goid) + ",\"g\":";
     append_hex(out, g.g_addr);
     out += ",\"status\":";
-    append_string(out, g.status_text);
+    append_json_string(out, g.status_text);
     out += ",\"status_code\":" + std::to_string(g.status) + ",\"wait_minutes\":" + std::to_string(g.wait_minutes);
     out += ",\"locked_to_thread\":";
     out += g.locked_to_thread ? "true" : "false";
     out += ",\"system\":";
     out += g.system ? "true" : "false";
     out += ",\"thread\":" + std::to_string(g.thread_id) + ",\"m\":" + std::to_string(g.m_id) + ",\"stop_reason\":";
-    append_string(out, unwind::to_string(g.stop_reason));
+    append_json_string(out, unwind::to_string(g.stop_reason));
     out += ",\"frames\":[";
     for (size_t i = 0; i < g.frames.size(); ++i) {
       const auto& f = g.frames[i];
       if (i) out += ",";
       out += "{\"function\":";
-      append_string(out, f.function);
+      append_json_string(out, f.function);
       out += ",\"file\":";
-      append_string(out, f.file);
+      append_json_string(out, f.file);
       out += ",\"line\":" + std::to_string(f.line) + ",\"pc\":";
       append_hex(out, f.pc);
       out += ",\"entry\":";
@@ -82,15 +62,15 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
       out += ",\"shown\":";
       out += f.shown ? "true" : "false";
       out += ",\"args\":";
-      append_string(out, f.args);
+      append_json_string(out, f.args);
       out += "}";
     }
     out += "]";
     if (!g.creator.empty()) {
       out += ",\"created_by\":{\"function\":";
-      append_string(out, g.creator);
+      append_json_string(out, g.creator);
       out += ",\"file\":";
-      append_string(out, g.creator_file);
+      append_json_string(out, g.creator_file);
       out += ",\"line\":" + std::to_string(g.creator_line) + ",\"offset\":";
       append_hex(out, g.creator_offset);
       out += ",\"parent_goid\":" + std::to_string(g.parent_goid) + ",\"shown\":";

@@ -1,6 +1,7 @@
 // `goperf info` output. The build info block mirrors runtime/debug.BuildInfo.String (src/runtime/debug/mod.go)
 // and cmd/go/internal/version.scanFile, including their quoting and the empty line after a "=>" line.
 #include "profiler/info_printer.h"
+#include "profiler/json_string.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -61,23 +62,6 @@ void format_mod(std::string& buf, const char* word, const symbolize::GoModule& m
     buf += "=>\t" + m.replace->first + '\t' + m.replace->second + "\t\n";
   }
   buf += '\n';
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 std::string json_module(const symbolize::GoModule& m) {

@@ -1,0 +1,13 @@
+// JSON string literals for goperf's --json / --format json outputs (addr2line, info, snapshot, core).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace goperf::profiler {
+
+// Appends s as a quoted JSON string: quotes and backslashes escaped, control characters as \uXXXX.
+void append_json_string(std::string& out, std::string_view s);
+std::string json_string(std::string_view s);
+
+}  // namespace goperf::profiler
