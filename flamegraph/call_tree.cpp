@@ -326,26 +326,8 @@ Result<CallTree> CallTree::from_folded(std::string_view text, const TreeOptions&
   data.reserve(text.size() / 12);
   std::vector<uint32_t> cur;     // this line's frame ids, root first
   std::vector<size_t> ends;      // where each of them ends in the line
-  std::string_view prev;
-  size_t pos = 0, lineno = 0, lines = 0;
-  while (pos < text.size()) {
-    ++lineno;
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (std::all_of(line.begin(), line.end(), [](char c) { return folded::is_space(c); })) continue;
-    std::string_view frames;
-    int64_t count = 0;
-    if (!folded::split_line(line, &frames, &count)) {
-      return make_error(ErrorCode::kFormat, "line " + std::to_string(lineno) +
-                                                ": expected folded stack 'root;...;leaf COUNT'");
-    }
-    ++lines;
+  auto lines = folded::for_each_line(text, [&](std::string_view frames, int64_t count, size_t common) {
     // Frames whose terminating ';' lies in the prefix shared with the previous line are the same frames.
-    const size_t common = static_cast<size_t>(
-        std::mismatch(frames.begin(), frames.begin() + std::min(frames.size(), prev.size()), prev.begin()).first -
-        frames.begin());
     size_t keep = 0;
     while (keep < ends.size() && ends[keep] < common) ++keep;
     cur.resize(keep);
@@ -366,8 +348,7 @@ Result<CallTree> CallTree::from_folded(std::string_view text, const TreeOptions&
       if (semi == std::string_view::npos) break;
       start = semi + 1;
     }
-    prev = frames;
-    if (count == 0) continue;
+    if (count == 0) return;
     const auto begin = static_cast<uint32_t>(data.size());
     if (!options.reverse) {
       data.insert(data.end(), cur.begin(), cur.end());
@@ -375,8 +356,9 @@ Result<CallTree> CallTree::from_folded(std::string_view text, const TreeOptions&
       data.insert(data.end(), cur.rbegin(), cur.rend());
     }
     seqs.push_back({begin, static_cast<uint32_t>(data.size()), count});
-  }
-  if (lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
+  });
+  if (!lines) return std::move(lines).error();
+  if (*lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
   t.build_trie(data, seqs);
   return t;
 }

@@ -1,6 +1,7 @@
 // Folded-stack line syntax shared by FoldedReader and CallTree::from_folded: "root;...;leaf COUNT".
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "symbolize/result.h"
 
 namespace goperf::flamegraph::folded {
 
@@ -42,6 +45,37 @@ inline bool split_line(std::string_view line, std::string_view* stack, int64_t* 
   return true;
 }
 
+
+// Calls line_fn(frames, count, common) for every non-blank line of folded text, in order, where common is
+// the length of the prefix frames shares with the previous line's: collapsed files are sorted, so a line
+// usually repeats most of the one before and readers keep those frames. Returns the number of stack
+// lines, or a format error naming the first malformed line.
+template <typename LineFn>
+Result<size_t> for_each_line(std::string_view text, LineFn&& line_fn) {
+  std::string_view prev;
+  size_t pos = 0, lineno = 0, lines = 0;
+  while (pos < text.size()) {
+    ++lineno;
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (std::all_of(line.begin(), line.end(), [](char c) { return is_space(c); })) continue;
+    std::string_view frames;
+    int64_t count = 0;
+    if (!split_line(line, &frames, &count)) {
+      return make_error(ErrorCode::kFormat, "line " + std::to_string(lineno) +
+                                                ": expected folded stack 'root;...;leaf COUNT'");
+    }
+    ++lines;
+    const size_t common = static_cast<size_t>(
+        std::mismatch(frames.begin(), frames.begin() + std::min(frames.size(), prev.size()), prev.begin()).first -
+        frames.begin());
+    line_fn(frames, count, common);
+    prev = frames;
+  }
+  return lines;
+}
 
 // Frame name -> location id, keyed by views into the input text: open addressing with the hash stored, so
 // a lookup touches one slot and compares bytes only on a hash match.

@@ -16,6 +16,8 @@ namespace goperf::flamegraph {
 using folded::FrameInterner;
 using folded::is_space;
 using folded::split_line;
+using folded::for_each_line;
+using folded::is_inlined_mark;
 namespace {
 
 }  // namespace
@@ -59,26 +61,7 @@ Result<Profile> parse_folded(std::string_view text) {
     }
     group.clear();
   };
-  std::string_view prev;
-  size_t pos = 0, lineno = 0, lines = 0;
-  while (pos < text.size()) {
-    ++lineno;
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (std::all_of(line.begin(), line.end(), [](char c) { return is_space(c); })) continue;
-    std::string_view frames;
-    int64_t count = 0;
-    if (!split_line(line, &frames, &count)) {
-      return make_error(ErrorCode::kFormat, "line " + std::to_string(lineno) +
-                                                ": expected folded stack 'root;...;leaf COUNT'");
-    }
-    ++lines;
-    // Collapsed files are sorted, so a line usually repeats most of the previous one: keep those locations.
-    const size_t common = static_cast<size_t>(
-        std::mismatch(frames.begin(), frames.begin() + std::min(frames.size(), prev.size()), prev.begin()).first -
-        frames.begin());
+  auto lines = for_each_line(text, [&](std::string_view frames, int64_t count, size_t common) {
     size_t keep = 0;
     while (keep < stack.size() && next_end[keep] < common) ++keep;
     stack.resize(keep);
@@ -92,7 +75,7 @@ Result<Profile> parse_folded(std::string_view text) {
       const size_t end = semi == std::string_view::npos ? frames.size() : semi;
       std::string_view name = frames.substr(start, end - start);
       // "f_[i]" (stackcollapse-perf.pl --inline) is f inlined into the frame before it: one location.
-      if (name.size() > 4 && name.substr(name.size() - 4) == "_[i]" && !group.empty()) {
+      if (!group.empty() && is_inlined_mark(name)) {
         group.push_back(name.substr(0, name.size() - 4));
       } else {
         if (!group.empty()) {
@@ -109,13 +92,13 @@ Result<Profile> parse_folded(std::string_view text) {
     flush();
     group_end.push_back(last_end);
     next_end.push_back(SIZE_MAX);  // the last location is never reused: the next line may extend it
-    prev = frames;
     leaf_first.assign(stack.rbegin(), stack.rend());  // the model is leaf first
     // Repeated stacks stay separate samples (summed by every consumer): hashing 200,000 stacks to merge
     // the rare repeat would cost more than the rest of the parse.
     b.append_sample(leaf_first, std::span<const int64_t>(&count, 1));
-  }
-  if (lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
+  });
+  if (!lines) return std::move(lines).error();
+  if (*lines == 0) return make_error(ErrorCode::kFormat, "no stacks in the input");
   return b.take();
 }
 
