@@ -1,77 +1,130 @@
 // goperf addr2line: binutils-compatible address -> function/file:line for Go binaries, stripped or not,
 // with inlined frames from the pclntab. Addresses come from the arguments or, one per line, from stdin;
 // answers are flushed whenever the input has no complete line left, so it works as a coprocess while
-// a large batch is still written in big blocks.
+// a file of addresses is answered in large batches.
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "profiler/addr2line_options.h"
 #include "profiler/addr2line_printer.h"
 #include "profiler/commands.h"
 #include "symbolize/module.h"
+#include "symbolize/pc_order.h"
 #include "symbolize/pclntab.h"
+#include "symbolize/sorted_symbolizer.h"
 
 namespace goperf::profiler {
 namespace {
 
+// Answers addresses a batch at a time, in three passes: sort the addresses; symbolize and print each
+// distinct one in address order (SortedSymbolizer decodes each function's tables once, and the pclntab is
+// read front to back); copy the texts out in input order.
 class Translator {
  public:
   Translator(const symbolize::Module& module, const Addr2linePrinter& printer)
       : module_(module), printer_(printer) {}
 
-  void translate(std::string_view text) {
-    uint64_t address = parse_gnu_address(text);
-    frames_.clear();
-    // Addresses are looked up as given (binutils does not step back from return addresses).
-    module_.symbolize(address, false, frames_);
-    printer_.print(address, frames_, out_);
-  }
+  void add(std::string_view text) { addresses_.push_back(parse_gnu_address(text)); }
 
+  // Prints the answers to every address added, in their order, and writes them out.
   bool flush() {
-    if (!out_.empty() && std::fwrite(out_.data(), 1, out_.size(), stdout) != out_.size()) return false;
-    out_.clear();
-    return std::fflush(stdout) == 0;
+    size_t n = addresses_.size();
+    order_.sort(addresses_);
+    text_.clear();
+    spans_.resize(n);
+    symbolize::SortedSymbolizer symbolizer(module_);
+    for (size_t k = 0; k < n; ++k) {
+      uint64_t address = order_.pc(k);
+      uint32_t i = order_.position(k);
+      if (k > 0 && order_.pc(k - 1) == address) {
+        spans_[i] = spans_[order_.position(k - 1)];
+        continue;
+      }
+      frames_.clear();
+      // Addresses are looked up as given (binutils does not step back from return addresses).
+      symbolizer.symbolize(address, false, frames_);
+      size_t at = text_.size();
+      printer_.print(address, frames_, text_);
+      spans_[i] = {at, text_.size() - at};
+    }
+    constexpr size_t kAhead = 16;  // texts are scattered over text_: fetch the next ones early
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) __builtin_prefetch(text_.data() + spans_[i + kAhead].first);
+      out_.append(text_, spans_[i].first, spans_[i].second);
+      if (out_.size() >= kWriteBlock && !write_out()) return false;
+    }
+    addresses_.clear();
+    return write_out() && std::fflush(stdout) == 0;
   }
 
  private:
+  static constexpr size_t kWriteBlock = 1 << 20;
+
+  bool write_out() {
+    bool ok = out_.empty() || std::fwrite(out_.data(), 1, out_.size(), stdout) == out_.size();
+    out_.clear();
+    return ok;
+  }
+
   const symbolize::Module& module_;
   const Addr2linePrinter& printer_;
+  std::vector<uint64_t> addresses_;
+  symbolize::PcOrder order_;
   std::vector<symbolize::Frame> frames_;
+  std::string text_;                                   // the answer to each distinct address
+  std::vector<std::pair<size_t, size_t>> spans_;       // per input position: its answer in text_
   std::string out_;
 };
 
-// Reads stdin in blocks, answers every complete line, and flushes before waiting for more input.
+// True when stdin has more bytes to read right now.
+bool input_ready() {
+  pollfd p{STDIN_FILENO, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
+}
+
+// Reads stdin in blocks and answers every complete line read before it would wait for more input, so
+// it works as a coprocess (one address in, its answer out) while a file of addresses is answered in
+// batches of up to kMaxBatch bytes.
 int translate_stdin(Translator& t) {
-  std::vector<char> buf(1 << 16);
+  constexpr size_t kMaxBatch = 1 << 20;
+  std::vector<char> buf(1 << 20);
   size_t have = 0;
-  for (;;) {
-    if (have == buf.size()) buf.resize(buf.size() * 2);
-    ssize_t n = ::read(STDIN_FILENO, buf.data() + have, buf.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
-      return 1;
-    }
-    if (n == 0) break;
-    have += static_cast<size_t>(n);
+  for (bool eof = false; !eof;) {
+    do {
+      if (have == buf.size()) buf.resize(buf.size() * 2);
+      ssize_t n = ::read(STDIN_FILENO, buf.data() + have, buf.size() - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
+        return 1;
+      }
+      if (n == 0) eof = true;
+      have += static_cast<size_t>(n);
+    } while (!eof && have < kMaxBatch && input_ready());
     size_t start = 0;
-    for (size_t i = 0; i < have; ++i) {
-      if (buf[i] != '\n') continue;
-      t.translate(std::string_view(buf.data() + start, i - start));
+    for (const char* nl; (nl = static_cast<const char*>(std::memchr(buf.data() + start, '\n', have - start)));) {
+      size_t i = static_cast<size_t>(nl - buf.data());
+      t.add(std::string_view(buf.data() + start, i - start));
       start = i + 1;
+    }
+    if (eof && start < have) {
+      t.add(std::string_view(buf.data() + start, have - start));
+      start = have;
     }
     std::memmove(buf.data(), buf.data() + start, have - start);
     have -= start;
     if (!t.flush()) return 1;
   }
-  if (have > 0) t.translate(std::string_view(buf.data(), have));
-  return t.flush() ? 0 : 1;
+  return 0;
 }
 
 }  // namespace
@@ -100,7 +153,7 @@ int run_addr2line(const Args& args) {
   }
   Translator t(**module, *printer);
   if (o.addresses_in.empty()) return translate_stdin(t);
-  for (const auto& a : o.addresses_in) t.translate(a);
+  for (const auto& a : o.addresses_in) t.add(a);
   return t.flush() ? 0 : 1;
 }
 

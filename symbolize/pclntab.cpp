@@ -70,47 +70,62 @@ struct Pclntab::Impl {
     return rd32(pclntable.data() + off);
   }
 
+  // One step of a pc-value table (src/runtime/symtab.go step): advances p, value and pc; false at the
+  // end of the table or on a malformed varint.
+  bool step(const uint8_t*& p, uint64_t& pc, int32_t& val, bool first) const {
+    const uint8_t* end = pctab.data() + pctab.size();
+    if (p >= end) return false;
+    uint32_t uv = *p;
+    if (uv == 0 && !first) return false;  // end of table
+    if (uv & 0x80) {
+      uv = 0;
+      for (uint32_t shift = 0;; shift += 7) {
+        if (p >= end) return false;
+        uint8_t b = *p++;
+        uv |= uint32_t(b & 0x7f) << (shift & 31);
+        if (!(b & 0x80)) break;
+      }
+    } else {
+      ++p;
+    }
+    val += int32_t(-(uv & 1) ^ (uv >> 1));
+    if (p >= end) return false;
+    uint32_t pcd = *p;
+    if (pcd & 0x80) {
+      pcd = 0;
+      for (uint32_t shift = 0;; shift += 7) {
+        if (p >= end) return false;
+        uint8_t b = *p++;
+        pcd |= uint32_t(b & 0x7f) << (shift & 31);
+        if (!(b & 0x80)) break;
+      }
+    } else {
+      ++p;
+    }
+    pc += uint64_t(pcd) * header.min_lc;
+    return true;
+  }
+
   // pcvalue (src/runtime/symtab.go): the value of table `off` at `target`, nullopt when the table is
   // absent, ends before `target` or is malformed.
   std::optional<int32_t> pcvalue(uint32_t off, uint64_t entry, uint64_t target) const {
     if (off == 0 || off >= pctab.size()) return std::nullopt;
     const uint8_t* p = pctab.data() + off;
-    const uint8_t* end = pctab.data() + pctab.size();
     uint64_t pc = entry;
     int32_t val = -1;
-    const uint32_t quantum = header.min_lc;
-    while (p < end) {
-      uint32_t uv = *p;
-      if (uv == 0 && pc != entry) return std::nullopt;  // end of table
-      if (uv & 0x80) {
-        uv = 0;
-        for (uint32_t shift = 0;; shift += 7) {
-          if (p >= end) return std::nullopt;
-          uint8_t b = *p++;
-          uv |= uint32_t(b & 0x7f) << (shift & 31);
-          if (!(b & 0x80)) break;
-        }
-      } else {
-        ++p;
-      }
-      val += int32_t(-(uv & 1) ^ (uv >> 1));
-      if (p >= end) return std::nullopt;
-      uint32_t pcd = *p;
-      if (pcd & 0x80) {
-        pcd = 0;
-        for (uint32_t shift = 0;; shift += 7) {
-          if (p >= end) return std::nullopt;
-          uint8_t b = *p++;
-          pcd |= uint32_t(b & 0x7f) << (shift & 31);
-          if (!(b & 0x80)) break;
-        }
-      } else {
-        ++p;
-      }
-      pc += uint64_t(pcd) * quantum;
+    for (bool first = true; step(p, pc, val, first); first = false)
       if (target < pc) return val;
-    }
     return std::nullopt;
+  }
+
+  // Every run of table `off`, appended to `out`: the runs before a malformed step too, so a lookup in
+  // them answers what pcvalue answers for every pc.
+  void pcvalue_runs(uint32_t off, uint64_t entry, std::vector<PcValueRun>& out) const {
+    if (off == 0 || off >= pctab.size()) return;
+    const uint8_t* p = pctab.data() + off;
+    uint64_t pc = entry;
+    int32_t val = -1;
+    for (bool first = true; step(p, pc, val, first); first = false) out.push_back({pc, val});
   }
 
   std::string_view file_name(const uint8_t* fp, int32_t fileno) const {
@@ -321,6 +336,52 @@ std::pair<std::string_view, int> Pclntab::file_line(const FuncInfo& f, uint64_t 
   return impl_->file_line(fp, f.entry, pc);
 }
 
+void Pclntab::runs(const FuncInfo& f, FuncTable table, std::vector<PcValueRun>& out) const {
+  if (f.index >= impl_->nfunc) return;
+  const uint8_t* fp = impl_->func_ptr(f.index);
+  if (!fp) return;
+  static constexpr uint32_t kOffset[] = {16, 20, 24};  // _func.pcsp, pcfile, pcln
+  impl_->pcvalue_runs(rd32(fp + kOffset[static_cast<int>(table)]), f.entry, out);
+}
+
+void Pclntab::pcdata_runs(const FuncInfo& f, uint32_t table, std::vector<PcValueRun>& out) const {
+  if (f.index >= impl_->nfunc) return;
+  const uint8_t* fp = impl_->func_ptr(f.index);
+  if (!fp || table >= rd32(fp + 28)) return;
+  if (auto off = impl_->func_word(fp, table)) impl_->pcvalue_runs(*off, f.entry, out);
+}
+
+std::span<const uint8_t> Pclntab::inline_tree(const FuncInfo& f) const {
+  const Impl& m = *impl_;
+  auto addr = funcdata(f, kFuncdataInlTree);
+  if (!addr || m.gofunc_data.empty()) return {};
+  uint64_t off = *addr - m.gofunc;
+  return off < m.gofunc_data.size() ? m.gofunc_data.subspan(off) : std::span<const uint8_t>();
+}
+
+std::optional<InlinedCall> Pclntab::inlined_call(std::span<const uint8_t> tree, int32_t index) const {
+  const Impl& m = *impl_;
+  uint64_t at = uint64_t(uint32_t(index)) * m.inl_size;
+  if (index < 0 || at + m.inl_size > tree.size()) return std::nullopt;
+  const uint8_t* ic = tree.data() + at;
+  InlinedCall call;
+  if (m.go120) {  // funcID u8, pad[3], nameOff i32, parentPc i32, startLine i32
+    call.function = m.cstr(m.funcnametab, rd32(ic + 4));
+    call.parent_pc_offset = rd32(ic + 8);
+    call.start_line = int32_t(rd32(ic + 12));
+  } else {        // parent i16, funcID u8, pad, file i32, line i32, func_ i32, parentPc i32
+    call.function = m.cstr(m.funcnametab, rd32(ic + 12));
+    call.parent_pc_offset = rd32(ic + 16);
+  }
+  return call;
+}
+
+std::string_view Pclntab::file_name(const FuncInfo& f, int32_t fileno) const {
+  if (f.index >= impl_->nfunc) return {};
+  const uint8_t* fp = impl_->func_ptr(f.index);
+  return fp ? impl_->file_name(fp, fileno) : std::string_view();
+}
+
 void Pclntab::frames(const FuncInfo& f, uint64_t lookup_pc, std::vector<Frame>& out) const {
   const Impl& m = *impl_;
   const uint8_t* fp = f.index < m.nfunc ? m.func_ptr(f.index) : nullptr;
@@ -336,36 +397,23 @@ void Pclntab::frames(const FuncInfo& f, uint64_t lookup_pc, std::vector<Frame>& 
   }
   uint64_t p = lookup_pc;
   // The inline tree of the physical function (FUNCDATA_InlTree), indexed by PCDATA_InlTreeIndex.
-  std::span<const uint8_t> tree;
-  if (auto addr = funcdata(f, kFuncdataInlTree); addr && !m.gofunc_data.empty()) {
-    uint64_t off = *addr - m.gofunc;
-    if (off < m.gofunc_data.size()) tree = m.gofunc_data.subspan(off);
-  }
-  if (!tree.empty()) {
+  if (auto tree = inline_tree(f); !tree.empty()) {
     std::optional<int32_t> ix = pcdata(f, kPcdataInlTreeIndex, p);
     for (int depth = 0; ix && *ix >= 0 && depth < kMaxInlineDepth; ++depth) {
-      uint64_t at = uint64_t(*ix) * m.inl_size;
-      if (at + m.inl_size > tree.size()) break;
-      const uint8_t* ic = tree.data() + at;
+      auto call = inlined_call(tree, *ix);
+      if (!call) break;
       Frame fr;
       fr.pc = lookup_pc;
       fr.entry = f.entry;
       fr.inlined = true;
       fr.is_go = true;
-      int32_t parent_pc;
-      if (m.go120) {  // funcID u8, pad[3], nameOff i32, parentPc i32, startLine i32
-        fr.function = m.cstr(m.funcnametab, rd32(ic + 4));
-        parent_pc = int32_t(rd32(ic + 8));
-        fr.start_line = int32_t(rd32(ic + 12));
-      } else {        // parent i16, funcID u8, pad, file i32, line i32, func_ i32, parentPc i32
-        fr.function = m.cstr(m.funcnametab, rd32(ic + 12));
-        parent_pc = int32_t(rd32(ic + 16));
-      }
+      fr.function = call->function;
+      fr.start_line = call->start_line;
       auto [file, line] = m.file_line(fp, f.entry, p);
       fr.file = file;
       fr.line = line;
       out.push_back(fr);
-      p = f.entry + uint32_t(parent_pc);
+      p = f.entry + call->parent_pc_offset;
       ix = pcdata(f, kPcdataInlTreeIndex, p);
     }
   }

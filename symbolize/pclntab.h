@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,20 @@ struct FuncInfo {
   uint8_t flag = 0;         // kFlagTopFrame | kFlagSpWrite | kFlagAsm
   int32_t args = 0;         // argument size, -0x80000000 when unknown
   int start_line = 0;       // 0 before Go 1.20
+};
+
+// One step of a pc-value table: `value` holds from the previous run's end (the function's entry for
+// the first run) up to `end`, exclusive.
+struct PcValueRun {
+  uint64_t end = 0;
+  int32_t value = 0;
+};
+
+// One entry of a function's inline tree (FUNCDATA_InlTree): a call inlined into it.
+struct InlinedCall {
+  std::string_view function;
+  uint32_t parent_pc_offset = 0;  // from the physical entry: where the caller made this call
+  int start_line = 0;             // 0 before Go 1.20
 };
 
 class Pclntab {
@@ -75,6 +90,17 @@ class Pclntab {
   std::optional<uint64_t> funcdata(const FuncInfo& f, uint32_t index) const;  // link-time address
   // file:line of the physical function's own tables at pc (no inline expansion).
   std::pair<std::string_view, int> file_line(const FuncInfo& f, uint64_t pc) const;
+
+  // Whole tables decoded as runs, for many lookups in one function (FuncLineTable). Table offsets as in
+  // the runtime's _func: pcsp, pcfile, pcln.
+  enum class FuncTable : uint8_t { kSp, kFile, kLine };
+  void runs(const FuncInfo& f, FuncTable table, std::vector<PcValueRun>& out) const;
+  void pcdata_runs(const FuncInfo& f, uint32_t table, std::vector<PcValueRun>& out) const;
+  // f's inline tree (empty when nothing is inlined into f) and its index-th entry.
+  std::span<const uint8_t> inline_tree(const FuncInfo& f) const;
+  std::optional<InlinedCall> inlined_call(std::span<const uint8_t> tree, int32_t index) const;
+  // The file name of f's compilation unit's file number `fileno` (a pcfile value); "" when unknown.
+  std::string_view file_name(const FuncInfo& f, int32_t fileno) const;
 
   // Appends the frames at lookup_pc, innermost first: each inlined call, then the physical function
   // (as runtime.CallersFrames). lookup_pc is the pc to look up: callers pass pc-1 for return addresses.
