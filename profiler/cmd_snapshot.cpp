@@ -1,7 +1,9 @@
 // goperf snapshot: stop a live Go process for as short a time as possible, copy its goroutine list and
 // stacks, resume it, then walk, symbolize and print every goroutine as the runtime's SIGQUIT dump.
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -41,6 +43,29 @@ int64_t clock_ns(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 int64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// GOPERF_SNAPSHOT_TIMING=1: wall and CPU time of each phase on stderr.
+struct PhaseTimer {
+  bool on = std::getenv("GOPERF_SNAPSHOT_TIMING") != nullptr;
+  int64_t wall = monotonic_ns(), cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+  void mark(const char* phase) {
+    if (!on) return;
+    int64_t w = monotonic_ns(), c = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    std::fprintf(stderr, "goperf snapshot: %-8s %8.3f ms wall %8.3f ms cpu\n", phase, (w - wall) / 1e6, (c - cpu) / 1e6);
+    wall = w;
+    cpu = c;
+  }
+};
 
 // What must be copied while the target is stopped: each goroutine's live stack, and each thread's
 // stack from its sp (g0 / C stacks), so that the walk can run after the target was resumed. Ranges go
@@ -120,6 +145,7 @@ void prefetch_gs(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, 
 int run_snapshot(const Args& args) {
   SnapshotOptions o;
   if (!parse_snapshot_options(args, o)) return 0;
+  PhaseTimer timer;
   const pid_t pid = o.pid;
   const std::string who = "process " + std::to_string(pid);
 
@@ -145,6 +171,7 @@ int run_snapshot(const Args& args) {
   unwind::GoroutineLister lister(layout, *globals, go->bias, unwind::find_wait_reasons(mod.elf()));
   std::vector<int64_t> tls = unwind::tls_g_offsets(mod.elf());
 
+  timer.mark("setup");
   unwind::ProcessMemory pmem(pid);
   // The arena for stack copies, faulted in now: the previous allgs length gives the estimate.
   size_t estimate = size_t{1} << 20, g_estimate = 0;
@@ -158,6 +185,7 @@ int run_snapshot(const Args& args) {
   auto g_arena = std::make_shared<std::vector<uint8_t>>(g_estimate);
   unwind::CachedMemory cache(&pmem);
   std::vector<ThreadRegisters> threads;
+  timer.mark("arena");
   unwind::GoroutineList list;
   int64_t now = 0;
   uint64_t paused_ns = 0;
@@ -213,6 +241,7 @@ int run_snapshot(const Args& args) {
     paused_ns = (*session)->paused_ns();
   }
   cache.detach_backing();
+  timer.mark("pause");
 
   DumpInput in;
   in.memory = &cache;
@@ -224,20 +253,45 @@ int run_snapshot(const Args& args) {
   in.now_nanotime = now;
   in.go_version = go_version;
   in.go_minor = minor;
-  auto dump = build_goroutine_dump(in);
-  if (!dump) return fail(dump.error().message());
+  auto builder = GoroutineDumpBuilder::create(in);
+  if (!builder) return fail(builder.error().message());
   const auto level = o.system ? TracebackLevel::kSystem : TracebackLevel::kAll;
-  std::FILE* out = o.output.empty() ? stdout : std::fopen(o.output.c_str(), "w");
-  if (!out) return fail("cannot write " + o.output + ": " + std::strerror(errno));
-  bool written;
-  if (o.format == "json") {
-    std::string text = format_goroutine_dump_json(*dump);
-    written = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
-  } else {
-    written = write_goroutine_dump_text(*dump, out, level);
+  const bool json = o.format == "json";
+  int fd = STDOUT_FILENO;
+  if (!o.output.empty()) {
+    fd = ::open(o.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return fail("cannot write " + o.output + ": " + std::strerror(errno));
   }
-  if (out != stdout) written = std::fclose(out) == 0 && written;
+  // Goroutines are built and formatted one at a time into one large buffer, written whenever it fills:
+  // nothing per goroutine outlives its text.
+  constexpr size_t kFlushAt = 1u << 20;
+  std::string text;
+  text.reserve(kFlushAt + (64u << 10));
+  bool written = true;
+  auto flush = [&] {
+    written = written && write_all(fd, text);
+    text.clear();
+  };
+  if (json) append_goroutine_dump_json_head(text, in.go_version, in.threads.size());
+  GoroutineDump g;
+  bool first = true;
+  for (size_t i = 0; i < (*builder)->size(); ++i) {
+    (*builder)->build(i, g);
+    if (json) {
+      append_goroutine_dump_json(text, g, first);
+    } else {
+      if (g.system && level != TracebackLevel::kSystem) continue;  // tracebackothers skips them
+      if (!first) text += '\n';
+      append_goroutine_dump_text(text, g, minor, level);
+    }
+    first = false;
+    if (text.size() >= kFlushAt) flush();
+  }
+  if (json) append_goroutine_dump_json_tail(text);
+  flush();
+  if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
   if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));
+  timer.mark("output");
   if (!o.quiet)
     std::fprintf(stderr, "goperf snapshot: %s paused for %.3f ms (%zu threads, %zu goroutines)\n", who.c_str(),
                  static_cast<double>(paused_ns) / 1e6, in.threads.size(), list.goroutines.size());

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "symbolize/result.h"
@@ -21,9 +23,11 @@ class AddressSpace;
 
 namespace goperf::profiler {
 
+// Strings are views: into the module's pclntab, or into tables owned by the builder (GoroutineDumpBuilder
+// or GoroutineDumpResult::storage), so that thousands of goroutines sharing frames allocate nothing each.
 struct DumpFrame {
-  std::string function;    // as the runtime prints it (gopanic -> panic, generics -> [...] for 1.21+)
-  std::string file;
+  std::string_view function;  // as the runtime prints it (gopanic -> panic, generics -> [...] for 1.21+)
+  std::string_view file;
   int line = 0;
   uint64_t pc = 0;         // runtime address
   uint64_t entry = 0;      // runtime entry of the physical function (0 when unknown)
@@ -32,14 +36,14 @@ struct DumpFrame {
   bool is_go = true;       // false: a C frame named from .symtab/.dynsym
   bool exact_pc = false;
   bool shown = true;       // visible at GOTRACEBACK=all (runtime frames hidden: traceback.go showframe)
-  std::string args;        // "0x1, 0x2" from FUNCDATA_ArgInfo; "..." for inlined frames; "" for none
+  std::string_view args;   // "0x1, 0x2" from FUNCDATA_ArgInfo; "..." for inlined frames; "" for none
 };
 
 struct GoroutineDump {
   uint64_t goid = 0;
   uint64_t g_addr = 0;
   uint32_t status = 0;           // raw atomicstatus
-  std::string status_text;       // "chan receive", "running", ...
+  std::string_view status_text;  // "chan receive", "running", ...
   int64_t wait_minutes = 0;      // printed when >= 1
   bool locked_to_thread = false;
   bool system = false;           // isSystemGoroutine: hidden from a GOTRACEBACK=all dump
@@ -49,8 +53,8 @@ struct GoroutineDump {
   std::vector<DumpFrame> frames; // innermost first, hidden frames included (see `shown`)
   unwind::StopReason stop_reason = unwind::StopReason::kTopFrame;
   // created by
-  std::string creator;           // "" for goid 1 and when unknown
-  std::string creator_file;
+  std::string_view creator;      // "" for goid 1 and when unknown
+  std::string_view creator_file;
   int creator_line = 0;
   uint64_t creator_offset = 0;   // gopc - entry
   uint64_t parent_goid = 0;      // 1.21+
@@ -62,6 +66,7 @@ struct GoroutineDumpResult {
   int go_minor = 0;
   std::vector<GoroutineDump> goroutines;  // the runtime's order (allgs order)
   size_t threads = 0;
+  std::shared_ptr<const void> storage;    // owns what the goroutines' string views point into
 };
 
 struct ThreadRegisters {
@@ -81,6 +86,31 @@ struct DumpInput {
   int go_minor = 0;
 };
 
+// Walks and symbolizes one goroutine at a time (for output streamed goroutine by goroutine: nothing
+// per goroutine is kept). What a pc, a creator or a status symbolizes to is cached across goroutines.
+class GoroutineDumpBuilder {
+ public:
+  // Fails only when the input is unusable (no Go module in the address space). The input (and the
+  // list, memory and address space it points to) must outlive the builder.
+  static Result<std::unique_ptr<GoroutineDumpBuilder>> create(const DumpInput& input);
+  ~GoroutineDumpBuilder();
+  GoroutineDumpBuilder(const GoroutineDumpBuilder&) = delete;
+  GoroutineDumpBuilder& operator=(const GoroutineDumpBuilder&) = delete;
+
+  size_t size() const;  // goroutines in the input list
+  // Goroutine i of the input list into `out` (its frame vector is reused). Does not fail on one bad
+  // goroutine: its frames end with its stop reason. With keep_args false, the argument strings of the
+  // previous call are recycled (their views become invalid); the other views live as long as storage().
+  void build(size_t i, GoroutineDump& out, bool keep_args = false);
+  // Owns the strings the dumps' views point into.
+  std::shared_ptr<const void> storage() const;
+
+ private:
+  struct Impl;
+  explicit GoroutineDumpBuilder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // Walks and symbolizes every goroutine. Does not fail on one bad goroutine: its frames end with its
 // stop reason. Fails only when the input is unusable (no Go module in the address space).
 Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& input);
@@ -98,7 +128,15 @@ std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, Tracebac
 // The same text written to `out` one goroutine at a time (no whole-dump string). False on a write error.
 bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out,
                                TracebackLevel level = TracebackLevel::kSystem);
+// One goroutine's text appended to `out` (the pieces of the above, for streamed output). The caller
+// puts "\n" between goroutines and skips system goroutines below kSystem.
+void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int go_minor, TracebackLevel level);
+
 // The same facts as JSON (every frame, hidden ones marked "shown": false).
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
+// Its pieces, for streamed output: head, then each goroutine (`first` for the first one), then tail.
+void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads);
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first);
+void append_goroutine_dump_json_tail(std::string& out);
 
 }  // namespace goperf::profiler

@@ -27,28 +27,30 @@ std::span<const uint8_t> read_some(const symbolize::ElfFile& elf, uint64_t addr,
 
 }  // namespace
 
-std::string format_go_args(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_sym_pc,
-                           const unwind::Memory& memory, uint64_t argp) {
+GoArgsProgram go_args_program(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_sym_pc) {
+  GoArgsProgram p;
   const symbolize::Pclntab* tab = module.pclntab();
-  if (!tab) return "";
+  if (!tab) return p;
   auto info_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgInfo);
-  if (!info_addr) return "";
-  auto prog = read_some(module.elf(), *info_addr, kMaxLen);
-  if (prog.empty()) return "";
-  std::span<const uint8_t> live;
-  int32_t live_idx = -1;
-  uint8_t start_offset = 0xff;  // slots below it are always live
+  if (!info_addr) return p;
+  p.prog = read_some(module.elf(), *info_addr, kMaxLen);
+  if (p.prog.empty()) return p;
   if (auto live_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgLiveInfo)) {
-    live = read_some(module.elf(), *live_addr, 256);
-    if (!live.empty()) start_offset = live[0];
-    live_idx = tab->pcdata(f, symbolize::Pclntab::kPcdataArgLiveIndex, link_sym_pc).value_or(-1);
+    p.live = read_some(module.elf(), *live_addr, 256);
+    if (!p.live.empty()) p.start_offset = p.live[0];
+    p.live_idx = tab->pcdata(f, symbolize::Pclntab::kPcdataArgLiveIndex, link_sym_pc).value_or(-1);
   }
+  return p;
+}
+
+void append_go_args(std::string& out, const GoArgsProgram& p, const unwind::Memory& memory, uint64_t argp) {
+  const std::span<const uint8_t> prog = p.prog, live = p.live;
+  const uint8_t start_offset = p.start_offset;
   auto is_live = [&](uint8_t off, uint8_t slot) {
-    if (live.empty() || live_idx <= 0 || off < start_offset) return true;
-    size_t i = static_cast<size_t>(live_idx) + slot / 8;
+    if (live.empty() || p.live_idx <= 0 || off < start_offset) return true;
+    size_t i = static_cast<size_t>(p.live_idx) + slot / 8;
     return i < live.size() && (live[i] & (1u << (slot % 8))) != 0;
   };
-  std::string out;
   bool start = true;
   auto comma = [&] {
     if (!start) out += ", ";
@@ -61,11 +63,11 @@ std::string format_go_args(const symbolize::Module& module, const symbolize::Fun
     switch (o) {
       case kStartAgg:
         comma();
-        out += "{";
+        out += '{';
         start = true;
         continue;
       case kEndAgg:
-        out += "}";
+        out += '}';
         break;
       case kDotdotdot:
         comma();
@@ -73,26 +75,32 @@ std::string format_go_args(const symbolize::Module& module, const symbolize::Fun
         break;
       case kOffsetTooLarge:
         comma();
-        out += "_";
+        out += '_';
         break;
       default: {
         comma();
-        if (pi >= prog.size()) return out;
+        if (pi >= prog.size()) return;
         uint8_t sz = std::min<uint8_t>(prog[pi++], 8);
         uint64_t x = 0;
         if (memory.read(argp + o, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&x), sz))) {
           char buf[24] = "0x";
           auto r = std::to_chars(buf + 2, buf + sizeof buf, x, 16);
+          if (!is_live(o, slot)) *r.ptr++ = '?';
           out.append(buf, r.ptr);
-          if (!is_live(o, slot)) out += "?";
         } else {
-          out += "_";
+          out += '_';
         }
         if (o >= start_offset) ++slot;
       }
     }
     start = false;
   }
+}
+
+std::string format_go_args(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_sym_pc,
+                           const unwind::Memory& memory, uint64_t argp) {
+  std::string out;
+  append_go_args(out, go_args_program(module, f, link_sym_pc), memory, argp);
   return out;
 }
 

@@ -16,70 +16,106 @@ void append_hex(std::string& out, uint64_t v) {
   out.append(buf, r.ptr + 1);
 }
 
+template <typename T>
+void append_dec(std::string& out, T v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
+
 }  // namespace
+
+void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads) {
+  out += "{\"go_version\":";
+  append_json_string(out, go_version);
+  out += ",\"threads\":";
+  append_dec(out, threads);
+  out += ",\"goroutines\":[";
+}
+
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first) {
+  if (!first) out += ',';
+  out += "\n{\"id\":";
+  append_dec(out, g.goid);
+  out += ",\"g\":";
+  append_hex(out, g.g_addr);
+  out += ",\"status\":";
+  append_json_string(out, g.status_text);
+  out += ",\"status_code\":";
+  append_dec(out, g.status);
+  out += ",\"wait_minutes\":";
+  append_dec(out, g.wait_minutes);
+  out += ",\"locked_to_thread\":";
+  append_bool(out, g.locked_to_thread);
+  out += ",\"system\":";
+  append_bool(out, g.system);
+  out += ",\"thread\":";
+  append_dec(out, g.thread_id);
+  out += ",\"m\":";
+  append_dec(out, g.m_id);
+  out += ",\"stop_reason\":";
+  append_json_string(out, unwind::to_string(g.stop_reason));
+  out += ",\"frames\":[";
+  for (size_t i = 0; i < g.frames.size(); ++i) {
+    const auto& f = g.frames[i];
+    if (i) out += ',';
+    out += "{\"function\":";
+    append_json_string(out, f.function);
+    out += ",\"file\":";
+    append_json_string(out, f.file);
+    out += ",\"line\":";
+    append_dec(out, f.line);
+    out += ",\"pc\":";
+    append_hex(out, f.pc);
+    out += ",\"entry\":";
+    append_hex(out, f.entry);
+    out += ",\"sp\":";
+    append_hex(out, f.sp);
+    out += ",\"fp\":";
+    append_hex(out, f.fp);
+    out += ",\"inlined\":";
+    append_bool(out, f.inlined);
+    out += ",\"go\":";
+    append_bool(out, f.is_go);
+    out += ",\"shown\":";
+    append_bool(out, f.shown);
+    out += ",\"args\":";
+    append_json_string(out, f.args);
+    out += '}';
+  }
+  out += ']';
+  if (!g.creator.empty()) {
+    out += ",\"created_by\":{\"function\":";
+    append_json_string(out, g.creator);
+    out += ",\"file\":";
+    append_json_string(out, g.creator_file);
+    out += ",\"line\":";
+    append_dec(out, g.creator_line);
+    out += ",\"offset\":";
+    append_hex(out, g.creator_offset);
+    out += ",\"parent_goid\":";
+    append_dec(out, g.parent_goid);
+    out += ",\"shown\":";
+    append_bool(out, g.creator_shown);
+    out += '}';
+  }
+  out += '}';
+}
+
+void append_goroutine_dump_json_tail(std::string& out) { out += "\n]}\n"; }
 
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
   std::string out;
   out.reserve(dump.goroutines.size() * 512);
-  out += "{\"go_version\":";
-  append_json_string(out, dump.go_version);
-  out += ",\"threads\":" + std::to_string(dump.threads) + ",\"goroutines\":[";
+  append_goroutine_dump_json_head(out, dump.go_version, dump.threads);
   bool first = true;
   for (const auto& g : dump.goroutines) {
-    if (!first) out += ",";
+    append_goroutine_dump_json(out, g, first);
     first = false;
-    out += "\n{\"id\":" + std::to_string(g.goid) + ",\"g\":";
-    append_hex(out, g.g_addr);
-    out += ",\"status\":";
-    append_json_string(out, g.status_text);
-    out += ",\"status_code\":" + std::to_string(g.status) + ",\"wait_minutes\":" + std::to_string(g.wait_minutes);
-    out += ",\"locked_to_thread\":";
-    out += g.locked_to_thread ? "true" : "false";
-    out += ",\"system\":";
-    out += g.system ? "true" : "false";
-    out += ",\"thread\":" + std::to_string(g.thread_id) + ",\"m\":" + std::to_string(g.m_id) + ",\"stop_reason\":";
-    append_json_string(out, unwind::to_string(g.stop_reason));
-    out += ",\"frames\":[";
-    for (size_t i = 0; i < g.frames.size(); ++i) {
-      const auto& f = g.frames[i];
-      if (i) out += ",";
-      out += "{\"function\":";
-      append_json_string(out, f.function);
-      out += ",\"file\":";
-      append_json_string(out, f.file);
-      out += ",\"line\":" + std::to_string(f.line) + ",\"pc\":";
-      append_hex(out, f.pc);
-      out += ",\"entry\":";
-      append_hex(out, f.entry);
-      out += ",\"sp\":";
-      append_hex(out, f.sp);
-      out += ",\"fp\":";
-      append_hex(out, f.fp);
-      out += ",\"inlined\":";
-      out += f.inlined ? "true" : "false";
-      out += ",\"go\":";
-      out += f.is_go ? "true" : "false";
-      out += ",\"shown\":";
-      out += f.shown ? "true" : "false";
-      out += ",\"args\":";
-      append_json_string(out, f.args);
-      out += "}";
-    }
-    out += "]";
-    if (!g.creator.empty()) {
-      out += ",\"created_by\":{\"function\":";
-      append_json_string(out, g.creator);
-      out += ",\"file\":";
-      append_json_string(out, g.creator_file);
-      out += ",\"line\":" + std::to_string(g.creator_line) + ",\"offset\":";
-      append_hex(out, g.creator_offset);
-      out += ",\"parent_goid\":" + std::to_string(g.parent_goid) + ",\"shown\":";
-      out += g.creator_shown ? "true" : "false";
-      out += "}";
-    }
-    out += "}";
   }
-  out += "\n]}\n";
+  append_goroutine_dump_json_tail(out);
   return out;
 }
 

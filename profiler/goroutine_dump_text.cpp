@@ -15,28 +15,35 @@ void append_hex(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
+template <typename T>
+void append_dec(std::string& out, T v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
 void append_frame(std::string& out, const DumpFrame& f, bool system) {
   if (!f.is_go) {
     // C code (cgo, libc): named from ELF symbols; no file:line without DWARF.
-    out += f.function.empty() ? "?" : f.function;
+    out += f.function.empty() ? std::string_view("?") : f.function;
     out += "()\n\t?:0 ";
     if (f.entry != 0 && f.pc > f.entry) {
-      out += "+";
+      out += '+';
       append_hex(out, f.pc - f.entry);
-      out += " ";
+      out += ' ';
     }
     out += "pc=";
     append_hex(out, f.pc);
-    out += "\n";
+    out += '\n';
     return;
   }
   out += f.function;
-  out += "(";
+  out += '(';
   out += f.args;
   out += ")\n\t";
   out += f.file;
-  out += ":";
-  out += std::to_string(f.line);
+  out += ':';
+  append_dec(out, f.line);
   if (!f.inlined && f.pc > f.entry) {
     out += " +";
     append_hex(out, f.pc - f.entry);
@@ -49,73 +56,89 @@ void append_frame(std::string& out, const DumpFrame& f, bool system) {
     out += " pc=";
     append_hex(out, f.pc);
   }
-  out += "\n";
+  out += '\n';
 }
 
-void append_goroutine(std::string& out, const GoroutineDump& g, int minor, bool system) {
-  out += "goroutine " + std::to_string(g.goid);
+}  // namespace
+
+void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int minor, TracebackLevel level) {
+  const bool system = level == TracebackLevel::kSystem;
+  out += "goroutine ";
+  append_dec(out, g.goid);
   if (system && minor >= 21) {
     out += " gp=";
     append_hex(out, g.g_addr);
     if (g.m_addr != 0) {
-      out += " m=" + std::to_string(g.m_id) + " mp=";
+      out += " m=";
+      append_dec(out, g.m_id);
+      out += " mp=";
       append_hex(out, g.m_addr);
     } else {
       out += " m=nil";
     }
   }
-  out += " [" + g.status_text;
+  out += " [";
+  out += g.status_text;
   if (g.status & unwind::kGscan) out += " (scan)";
-  if (g.wait_minutes >= 1) out += ", " + std::to_string(g.wait_minutes) + " minutes";
+  if (g.wait_minutes >= 1) {
+    out += ", ";
+    append_dec(out, g.wait_minutes);
+    out += " minutes";
+  }
   if (g.locked_to_thread) out += ", locked to thread";
   out += "]:\n";
   if (g.frames.empty() && (g.status & ~uint32_t{unwind::kGscan}) == unwind::kGrunning) {
     out += "\tgoroutine running on other thread; stack unavailable\n";
   }
   // The frames the runtime would print: hidden runtime frames out; if that leaves none, all of them.
-  std::vector<const DumpFrame*> shown;
-  std::vector<size_t> physical_index;  // Go physical frame number of each shown frame (1.19/1.20 limit)
-  size_t phys = 0;
   bool any = false;
-  for (const auto& f : g.frames) any = any || (f.shown && f.is_go);
-  if (system) any = false;
-  for (const auto& f : g.frames) {
-    if (f.shown || !any) {
-      shown.push_back(&f);
-      physical_index.push_back(phys);
-    }
-    if (!f.inlined) ++phys;
-  }
+  if (!system)
+    for (const auto& f : g.frames) any = any || (f.shown && f.is_go);
+  auto printed = [any](const DumpFrame& f) { return f.shown || !any; };
   if (minor >= 21) {
     // traceback1: the first 50 and the last 50 logical frames, "...N frames elided..." between.
     constexpr size_t kInner = 50, kOuter = 50;
-    if (shown.size() > kInner + kOuter) {
-      for (size_t i = 0; i < kInner; ++i) append_frame(out, *shown[i], system);
-      out += "..." + std::to_string(shown.size() - kInner - kOuter) + " frames elided...\n";
-      for (size_t i = shown.size() - kOuter; i < shown.size(); ++i) append_frame(out, *shown[i], system);
-    } else {
-      for (const auto* f : shown) append_frame(out, *f, system);
+    size_t count = 0;
+    for (const auto& f : g.frames) count += printed(f);
+    size_t k = 0;
+    for (const auto& f : g.frames) {
+      if (!printed(f)) continue;
+      if (count > kInner + kOuter && k == kInner) {
+        out += "...";
+        append_dec(out, count - kInner - kOuter);
+        out += " frames elided...\n";
+      }
+      if (count <= kInner + kOuter || k < kInner || k >= count - kOuter) append_frame(out, f, system);
+      ++k;
     }
   } else {
     // gentraceback with max = _TracebackMaxFrames: 100 physical frames (shown or not).
     constexpr size_t kMax = 100;
-    for (size_t i = 0; i < shown.size(); ++i)
-      if (physical_index[i] < kMax) append_frame(out, *shown[i], system);
+    size_t phys = 0;  // Go physical frame number (inlined frames share their physical frame's)
+    for (const auto& f : g.frames) {
+      if (printed(f) && phys < kMax) append_frame(out, f, system);
+      if (!f.inlined) ++phys;
+    }
     if (phys >= kMax) out += "...additional frames elided...\n";
   }
   if (!g.creator.empty() && (g.creator_shown || system)) {
-    out += "created by " + g.creator;
-    if (minor >= 21 && g.parent_goid != 0) out += " in goroutine " + std::to_string(g.parent_goid);
-    out += "\n\t" + g.creator_file + ":" + std::to_string(g.creator_line);
+    out += "created by ";
+    out += g.creator;
+    if (minor >= 21 && g.parent_goid != 0) {
+      out += " in goroutine ";
+      append_dec(out, g.parent_goid);
+    }
+    out += "\n\t";
+    out += g.creator_file;
+    out += ':';
+    append_dec(out, g.creator_line);
     if (g.creator_offset != 0) {
       out += " +";
       append_hex(out, g.creator_offset);
     }
-    out += "\n";
+    out += '\n';
   }
 }
-
-}  // namespace
 
 std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level) {
   const bool system = level == TracebackLevel::kSystem;
@@ -126,7 +149,7 @@ std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, Tracebac
     if (g.system && !system) continue;  // tracebackothers skips them below GOTRACEBACK=system
     if (!first) out += "\n";
     first = false;
-    append_goroutine(out, g, dump.go_minor, system);
+    append_goroutine_dump_text(out, g, dump.go_minor, level);
   }
   return out;
 }
@@ -139,7 +162,7 @@ bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out, 
     if (g.system && !system) continue;
     if (!first) buf += "\n";
     first = false;
-    append_goroutine(buf, g, dump.go_minor, system);
+    append_goroutine_dump_text(buf, g, dump.go_minor, level);
     if (buf.size() > (1u << 16)) {
       if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size()) return false;
       buf.clear();
