@@ -22,6 +22,7 @@
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/mappings.h"
+#include "unwind/pc_info_cache.h"
 #include "unwind/process_memory.h"
 #include "unwind/stack_walker.h"
 #include "unwind/stack_window_memory.h"
@@ -76,6 +77,16 @@ struct SampleSymbolizer::Impl {
     std::map<std::pair<uint64_t, uint64_t>, std::vector<unwind::PhysicalFrame>> cgo_frames;
     const unwind::GoRuntimeLayout* layout = nullptr;  // for m.curg behind a system-stack sample
     bool layout_tried = false;
+    // The walker's per-pc lookups (function, pcsp) of this address space: cleared when it is re-read.
+    std::unique_ptr<unwind::PcInfoCache> walker_cache = std::make_unique<unwind::PcInfoCache>();
+    // In front of `locations`: the frames of a recording repeat, a direct-mapped slot answers most.
+    struct LocationSlot {
+      uint64_t key = 0;  // (pc << 1 | exact) + 1; 0: empty
+      uint32_t location = 0;
+      bool unknown = false;  // the location has no lines
+    };
+    std::unique_ptr<std::array<LocationSlot, 4096>> location_slots = std::make_unique<std::array<LocationSlot, 4096>>();
+    unwind::PcInfoCache* walker_pc_cache(bool enabled) { return enabled ? walker_cache.get() : nullptr; }
   };
 
   SampleSymbolizerOptions options;
@@ -123,6 +134,7 @@ struct SampleSymbolizer::Impl {
     if (!space) return;  // gone: keep what we had
     // Locations already made stay valid (they hold runtime addresses); mapping indexes are re-made.
     p.mappings.clear();
+    p.walker_cache->clear();
     p.space = std::move(*space);
     // Open the executable now (pclntab and symbols), not while the first samples pile up.
     (void)p.space->main_module();
@@ -147,6 +159,19 @@ struct SampleSymbolizer::Impl {
     int32_t index = builder.add_mapping(fm);
     p.mappings.emplace(m, index);
     return index;
+  }
+
+  static size_t location_slot(uint64_t key) { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ULL) >> 52); }
+
+  // The location of a frame, and whether it has no name (counted in stats.unknown_frames).
+  std::pair<uint32_t, bool> frame_location(Process& p, uint64_t pc, bool exact) {
+    uint64_t key = ((pc << 1) | (exact ? 1 : 0)) + 1;
+    auto& slot = (*p.location_slots)[location_slot(key)];
+    if (slot.key == key) return {slot.location, slot.unknown};
+    uint32_t loc = user_location(p, pc, exact);
+    bool unknown = builder.profile().locations[loc].lines.empty();
+    if (p.locations.count(key - 1) != 0) slot = {key, loc, unknown};  // only what the map keeps
+    return {loc, unknown};
   }
 
   uint32_t user_location(Process& p, uint64_t pc, bool exact) {
@@ -251,7 +276,7 @@ struct SampleSymbolizer::Impl {
       unwind::RegisterSet regs;
       regs.pc = ret_pc;
       regs.sp = ret_at + 8;
-      unwind::StackWalker walker(*p.live, *p.space);
+      unwind::StackWalker walker(*p.live, *p.space, p.walker_pc_cache(options.walker_pc_cache));
       unwind::WalkOptions wo;
       wo.innermost_exact = false;
       wo.stack_lo = *lo;
@@ -333,7 +358,7 @@ struct SampleSymbolizer::Impl {
     to.fp = bp ? *bp : 0;
     unwind::StackWindowMemory memory(p.space.get(), p.live.get());
     memory.set_window(s.stack_base, s.stack);
-    unwind::StackWalker walker(memory, *p.space);
+    unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
     unwind::WalkOptions wo;
     wo.innermost_exact = true;
     wo.stack_lo = s.stack_base;
@@ -377,7 +402,7 @@ struct SampleSymbolizer::Impl {
       memory.set_window(s.stack_base, s.stack);
       size_t n = 0;
       if (p.space) {
-        unwind::StackWalker walker(memory, *p.space);
+        unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
         unwind::WalkOptions wo;
         wo.innermost_exact = true;
         wo.stack_lo = s.stack_base;
@@ -400,10 +425,10 @@ struct SampleSymbolizer::Impl {
         n = 1;
       }
       for (size_t i = 0; i < n; ++i) {
-        uint32_t loc = user_location(p, physical[i].pc, physical[i].exact_pc);
+        auto [loc, unknown] = frame_location(p, physical[i].pc, physical[i].exact_pc);
         stack.push_back(loc);
         ++stats.frames;
-        if (builder.profile().locations[loc].lines.empty()) ++stats.unknown_frames;
+        if (unknown) ++stats.unknown_frames;
       }
     }
     int64_t count = static_cast<int64_t>(s.count);

@@ -22,6 +22,7 @@ struct SampleSymbolizerOptions {
   uint64_t period = 10101010;      // nominal period (ns for time-based events)
   bool thread_label = true;        // label each sample with its thread id ("thread")
   bool kernel_symbols = true;      // name kernel frames from /proc/kallsyms when readable
+  bool walker_pc_cache = true;     // remember the walker's per-pc lookups (false: benchmarks of the cold path)
 };
 
 struct SymbolizerStats {
@@ -29,7 +30,7 @@ struct SymbolizerStats {
   uint64_t frames = 0;           // locations emitted (physical frames)
   uint64_t unknown_frames = 0;   // physical frames no module could name
   uint64_t incomplete = 0;       // walks that stopped before the top of the stack
-  uint64_t pc_cache_misses = 0;
+  uint64_t pc_cache_misses = 0;   // pcs symbolized (first sight of a pc)
   uint64_t switched = 0;         // system-stack samples continued on the goroutine (m.curg)
 };
 

@@ -7,6 +7,7 @@
 #include "unwind/address_space.h"
 #include "unwind/mappings.h"
 #include "unwind/memory.h"
+#include "unwind/pc_info_cache.h"
 
 namespace goperf::unwind {
 
@@ -59,6 +60,30 @@ bool is_code(const AddressSpace& space, uint64_t pc) {
   return m && m->executable;
 }
 
+// Everything one frame's step needs from the tables at pc: the module, the Go function's kind and
+// flags, and its pcsp value at pc (funcspdelta(f, frame.pc) in traceback.go).
+PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc) {
+  PcInfo info;
+  info.pc = pc;
+  auto ref = lookup(space, modules, pc);
+  const Pclntab* tab = ref ? ref->module->pclntab() : nullptr;
+  auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+  if (f) {
+    info.where = PcInfo::Where::kGo;
+    info.kind = f->kind;
+    info.flag = f->flag;
+    if (auto delta = tab->sp_delta(*f, ref->link_pc)) {
+      info.sp_delta = *delta;
+      info.has_sp_delta = true;
+    }
+  } else if (ref) {
+    info.where = PcInfo::Where::kModule;
+  } else {
+    info.where = is_code(space, pc) ? PcInfo::Where::kCode : PcInfo::Where::kUnknown;
+  }
+  return info;
+}
+
 }  // namespace
 
 WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
@@ -69,7 +94,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
   bool exact = options.innermost_exact;
   bool innermost = true;
   bool switched = false, just_switched = false;
-  ModuleCache cache;
+  ModuleCache modules;
   size_t n = 0;
 
   // Continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp).
@@ -99,9 +124,17 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     frame.after_switch = just_switched;
     just_switched = false;
 
-    auto ref = lookup(space_, cache, pc);
-    const Pclntab* tab = ref ? ref->module->pclntab() : nullptr;
-    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+    const PcInfo* hit = cache_ ? cache_->find(pc) : nullptr;
+    PcInfo resolved;
+    if (hit == nullptr) {
+      resolved = resolve(space_, modules, pc);
+      if (cache_) cache_->insert(resolved);
+      hit = &resolved;
+    }
+    const PcInfo info = *hit;
+    const PcInfo* f = info.where == PcInfo::Where::kGo ? &info : nullptr;
+    const bool has_delta = info.has_sp_delta;
+    const int32_t delta = info.has_sp_delta ? info.sp_delta : 0;
 
     if (f) {
       frame.is_go = true;
@@ -119,8 +152,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         if (f->kind == FuncKind::kSystemstack) {
           // systemstack saved sp in curg.sched.sp (gosave_systemstack_switch): its caller's return
           // address is on top of the goroutine stack, at the systemstack frame's own delta.
-          auto delta = tab->sp_delta(*f, ref->link_pc).value_or(0);
-          uint64_t gsp = options.switch_to->sp + static_cast<uint64_t>(delta);
+          uint64_t gsp = options.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
           auto ret = memory_.read_u64(gsp);
           if (!ret) return {n, StopReason::kUnreadable};
           frame.fp = gsp + (uses_lr ? 0 : ptr);
@@ -135,26 +167,25 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
           continue;
         }
       }
-      auto delta = tab->sp_delta(*f, ref->link_pc);
-      if (delta) frame.fp = sp + static_cast<int64_t>(*delta) + (uses_lr ? 0 : ptr);
+      if (has_delta) frame.fp = sp + static_cast<int64_t>(delta) + (uses_lr ? 0 : ptr);
       if ((f->flag & Pclntab::kFlagTopFrame) || f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
       if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback) {
         return {n, StopReason::kSpWrite};
       }
-      if (!delta) return {n, StopReason::kNoPcsp};
+      if (!has_delta) return {n, StopReason::kNoPcsp};
       uint64_t ret = 0;
-      uint64_t cfa = sp + static_cast<int64_t>(*delta);
+      uint64_t cfa = sp + static_cast<int64_t>(delta);
       if (!uses_lr) {
         auto r = memory_.read_u64(cfa);
         if (!r) return {n, StopReason::kUnreadable};
         ret = *r;
         // A Go frame with a frame pushes the caller's BP just below the return address.
-        if (*delta > 0) {
+        if (delta > 0) {
           if (auto bp = memory_.read_u64(cfa - ptr)) fp_reg = *bp;
         }
         cfa += ptr;
       } else {
-        if (innermost && *delta == 0) {
+        if (innermost && delta == 0) {
           ret = lr;
         } else {
           auto r = memory_.read_u64(sp);
@@ -163,7 +194,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         }
       }
       frame.fp = cfa;
-      if (cfa <= sp && *delta > 0) return {n, StopReason::kBadFrame};
+      if (cfa <= sp && delta > 0) return {n, StopReason::kBadFrame};
       if (hi != 0 && (cfa < lo || cfa > hi)) return {n, StopReason::kBadFrame};
       // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
       exact = f->kind == FuncKind::kSigpanic || f->kind == FuncKind::kAsyncPreempt || f->kind == FuncKind::kDebugCallV2;
@@ -182,7 +213,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
 
     // C code (or unknown): frame pointers, validated; on failure resume on the goroutine stack.
     ++n;
-    if (!ref && !is_code(space_, pc)) {
+    if (info.where == PcInfo::Where::kUnknown) {
       if (switch_stack()) continue;
       return {n, StopReason::kUnknownPc};
     }

@@ -12,6 +12,7 @@ namespace goperf::unwind {
 
 class Memory;
 class AddressSpace;
+class PcInfoCache;
 
 // One physical frame, innermost first. Inline expansion is symbolize/'s job.
 struct PhysicalFrame {
@@ -60,16 +61,19 @@ struct WalkResult {
 };
 
 // Stateless apart from the references it holds; one walker may serve many walks (not concurrently
-// through the same CachedMemory). walk() does not allocate.
+// through the same CachedMemory or PcInfoCache). walk() does not allocate.
 class StackWalker {
  public:
-  StackWalker(const Memory& memory, const AddressSpace& space) : memory_(memory), space_(space) {}
+  // cache (optional) remembers per-pc lookups across walks; it must belong to this address space.
+  StackWalker(const Memory& memory, const AddressSpace& space, PcInfoCache* cache = nullptr)
+      : memory_(memory), space_(space), cache_(cache) {}
 
   WalkResult walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const;
 
  private:
   const Memory& memory_;
   const AddressSpace& space_;
+  PcInfoCache* cache_;
 };
 
 }  // namespace goperf::unwind

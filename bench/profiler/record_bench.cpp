@@ -1,9 +1,19 @@
-// goperf record's hot paths: one sample unwound and symbolized (steady state, pc caches warm), and
-// writing a profile of 1,000,000 distinct samples.
+// goperf record's hot paths: one sample unwound, symbolized and aggregated, and writing a profile of
+// 1,000,000 distinct samples.
 //
 // The samples are real: a Go target (tests/targets/prof, built here with the `go` on PATH) is sampled
-// with the perf sampler for a second; the benchmark then replays the captured samples through the
-// SampleSymbolizer while the target still runs (its maps stay valid).
+// with the perf sampler for a second; the benchmark then replays the captured samples, round robin,
+// through the SampleSymbolizer while the target is stopped (SIGSTOP: its maps stay valid, and it does
+// not compete for the CPU with the measurement). Three states of the caches are measured:
+//   Warm:        steady state of a recording. Every pc was seen before: the walker's per-pc cache
+//                (function kind/flags, pcsp delta) and the pc -> location cache answer every frame.
+//   ColdWalker:  the walker's per-pc cache disabled: every frame does Pclntab::find_func and sp_delta
+//                (locations still cached): the cost without the walker cache.
+//   FirstSight:  a fresh SampleSymbolizer per pass over the captured samples (module opening excluded):
+//                the first sample through each pc pays for its lookup and symbolization (inline
+//                expansion, file:line, function names). Time per sample = 1 / items_per_second.
+//                Kernel frames are not named here (reading /proc/kallsyms once per recording costs
+//                ~80 ms and would swamp the per-pc figure).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -56,6 +66,7 @@ Capture capture(const std::string& mode) {
   drain.start();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   drain.finish();
+  kill(c.pid, SIGSTOP);
   std::vector<OwnedSample> batch;
   while (drain.take(batch, 0)) {
     for (auto& b : batch) c.samples.push_back(std::move(b));
@@ -67,7 +78,9 @@ Capture capture(const std::string& mode) {
   return c;
 }
 
-void unwind_and_symbolize(benchmark::State& state, const char* mode) {
+enum class Cache { kWarm, kColdWalker, kFirstSight };
+
+void unwind_and_symbolize(benchmark::State& state, const char* mode, Cache cache) {
   Capture c = capture(mode);
   if (c.samples.empty()) {
     state.SkipWithError("no samples captured (perf_event_open or go build failed)");
@@ -76,23 +89,62 @@ void unwind_and_symbolize(benchmark::State& state, const char* mode) {
   }
   goperf::profiler::SampleSymbolizerOptions so;
   so.pids = {static_cast<uint32_t>(c.pid)};
-  goperf::profiler::SampleSymbolizer symbolizer(so);
-  for (const auto& s : c.samples) symbolizer.add(s.sample);  // warm the pc cache
-  size_t i = 0;
-  for (auto _ : state) {
-    symbolizer.add(c.samples[i].sample);
-    if (++i == c.samples.size()) i = 0;
+  so.walker_pc_cache = cache != Cache::kColdWalker;
+  if (cache == Cache::kFirstSight) so.kernel_symbols = false;
+  uint64_t samples = 0, frames = 0, symbolized = 0;
+  if (cache == Cache::kFirstSight) {
+    for (auto _ : state) {
+      state.PauseTiming();
+      goperf::profiler::SampleSymbolizer symbolizer(so);  // opens the modules: not timed
+      state.ResumeTiming();
+      for (const auto& s : c.samples) symbolizer.add(s.sample);
+      samples += symbolizer.stats().samples;
+      frames += symbolizer.stats().frames;
+      symbolized += symbolizer.stats().pc_cache_misses;
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(samples));
+    state.counters["pcs symbolized/sample"] = static_cast<double>(symbolized) / static_cast<double>(samples);
+  } else {
+    goperf::profiler::SampleSymbolizer symbolizer(so);
+    for (const auto& s : c.samples) symbolizer.add(s.sample);  // every pc seen once
+    size_t i = 0;
+    for (auto _ : state) {
+      symbolizer.add(c.samples[i].sample);
+      if (++i == c.samples.size()) i = 0;
+    }
+    samples = symbolizer.stats().samples;
+    frames = symbolizer.stats().frames;
   }
-  state.counters["frames/sample"] =
-      static_cast<double>(symbolizer.stats().frames) / static_cast<double>(symbolizer.stats().samples);
+  state.counters["frames/sample"] = static_cast<double>(frames) / static_cast<double>(samples);
+  state.counters["distinct samples"] = static_cast<double>(c.samples.size());
   kill(c.pid, SIGKILL);
   waitpid(c.pid, nullptr, 0);
 }
 
-void BM_UnwindSymbolizeSample_Inline(benchmark::State& state) { unwind_and_symbolize(state, "inline"); }
-void BM_UnwindSymbolizeSample_Recursion30(benchmark::State& state) { unwind_and_symbolize(state, "recursion"); }
-BENCHMARK(BM_UnwindSymbolizeSample_Inline);
-BENCHMARK(BM_UnwindSymbolizeSample_Recursion30);
+void BM_UnwindSymbolizeSample_Inline_Warm(benchmark::State& state) {
+  unwind_and_symbolize(state, "inline", Cache::kWarm);
+}
+void BM_UnwindSymbolizeSample_Recursion30_Warm(benchmark::State& state) {
+  unwind_and_symbolize(state, "recursion", Cache::kWarm);
+}
+void BM_UnwindSymbolizeSample_Inline_ColdWalker(benchmark::State& state) {
+  unwind_and_symbolize(state, "inline", Cache::kColdWalker);
+}
+void BM_UnwindSymbolizeSample_Recursion30_ColdWalker(benchmark::State& state) {
+  unwind_and_symbolize(state, "recursion", Cache::kColdWalker);
+}
+void BM_UnwindSymbolizeSample_Inline_FirstSight(benchmark::State& state) {
+  unwind_and_symbolize(state, "inline", Cache::kFirstSight);
+}
+void BM_UnwindSymbolizeSample_Recursion30_FirstSight(benchmark::State& state) {
+  unwind_and_symbolize(state, "recursion", Cache::kFirstSight);
+}
+BENCHMARK(BM_UnwindSymbolizeSample_Inline_Warm);
+BENCHMARK(BM_UnwindSymbolizeSample_Recursion30_Warm);
+BENCHMARK(BM_UnwindSymbolizeSample_Inline_ColdWalker);
+BENCHMARK(BM_UnwindSymbolizeSample_Recursion30_ColdWalker);
+BENCHMARK(BM_UnwindSymbolizeSample_Inline_FirstSight)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_UnwindSymbolizeSample_Recursion30_FirstSight)->Unit(benchmark::kMillisecond);
 
 // 1,000,000 distinct samples (the worst case: nothing aggregates), 20 frames each over 5,000 locations.
 void BM_WriteProfile1M(benchmark::State& state) {

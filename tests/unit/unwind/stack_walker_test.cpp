@@ -13,6 +13,7 @@
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
 #include "unwind/memory.h"
+#include "unwind/pc_info_cache.h"
 
 namespace goperf::unwind {
 namespace {
@@ -118,6 +119,49 @@ TEST_F(StackWalkerTest, WalksPcspFramesToGoexit) {
   EXPECT_EQ(out[3].pc, x.entry + 1);
   EXPECT_TRUE(out[3].is_go);
   EXPECT_EQ(out[0].fp, sp1);  // the caller's sp
+}
+
+TEST_F(StackWalkerTest, PcInfoCacheGivesTheSameFramesAndIsHitOnTheNextWalk) {
+  // A Go stack ending in a C-looking frame pointer chain: Go frames (pcsp), then a pc in no mapping.
+  auto a = func("runtime.gopark"), b = func("main.main"), c = func("runtime.main"), x = func("runtime.goexit");
+  auto [pa, da] = body_pc(a);
+  auto [pb, db] = body_pc(b);
+  auto [pc_, dc] = body_pc(c);
+  WordMemory mem;
+  uint64_t sp0 = 0xc000300000;
+  mem.put(sp0 + da, pb);
+  uint64_t sp1 = sp0 + da + 8;
+  mem.put(sp1 + db, pc_);
+  uint64_t sp2 = sp1 + db + 8;
+  mem.put(sp2 + dc, x.entry + 1);
+  RegisterSet regs;
+  regs.pc = pa;
+  regs.sp = sp0;
+  PhysicalFrame plain[16], cached[16];
+  auto r0 = StackWalker(mem, *space_).walk(regs, WalkOptions{}, plain);
+  PcInfoCache cache;
+  StackWalker walker(mem, *space_, &cache);
+  for (int round = 0; round < 2; ++round) {
+    auto r = walker.walk(regs, WalkOptions{}, cached);
+    ASSERT_EQ(r.count, r0.count);
+    EXPECT_EQ(r.reason, r0.reason);
+    for (size_t i = 0; i < r.count; ++i) {
+      EXPECT_EQ(cached[i].pc, plain[i].pc) << i;
+      EXPECT_EQ(cached[i].sp, plain[i].sp) << i;
+      EXPECT_EQ(cached[i].fp, plain[i].fp) << i;
+      EXPECT_EQ(cached[i].exact_pc, plain[i].exact_pc) << i;
+      EXPECT_EQ(cached[i].is_go, plain[i].is_go) << i;
+    }
+  }
+  EXPECT_EQ(cache.misses(), r0.count);  // the first walk looked every pc up once
+  EXPECT_EQ(cache.hits(), r0.count);    // the second walk found all of them
+  // A pc in no mapping is cached as such and still stops the walk.
+  regs.pc = 0x10;
+  auto unknown = walker.walk(regs, WalkOptions{}, cached);
+  auto again = walker.walk(regs, WalkOptions{}, cached);
+  EXPECT_EQ(unknown.reason, StopReason::kUnknownPc);
+  EXPECT_EQ(again.reason, StopReason::kUnknownPc);
+  EXPECT_EQ(again.count, unknown.count);
 }
 
 TEST_F(StackWalkerTest, FramelessLeafDoesNotHideItsCaller) {
