@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,11 +28,11 @@ namespace {
 
 // Answers addresses a batch at a time, in three passes: sort the addresses; symbolize and print each
 // distinct one in address order (SortedSymbolizer decodes each function's tables once, and the pclntab is
-// read front to back); copy the texts out in input order.
+// read front to back), the two halves of a large batch on two threads; copy the texts out in input order.
 class Translator {
  public:
   Translator(const symbolize::Module& module, const Addr2linePrinter& printer)
-      : module_(module), printer_(printer) {}
+      : module_(module), printer_(printer), parallel_(std::thread::hardware_concurrency() > 1) {}
 
   void add(std::string_view text) { addresses_.push_back(parse_gnu_address(text)); }
 
@@ -39,27 +40,21 @@ class Translator {
   bool flush() {
     size_t n = addresses_.size();
     order_.sort(addresses_);
-    text_.clear();
     spans_.resize(n);
-    symbolize::SortedSymbolizer symbolizer(module_);
-    for (size_t k = 0; k < n; ++k) {
-      uint64_t address = order_.pc(k);
-      uint32_t i = order_.position(k);
-      if (k > 0 && order_.pc(k - 1) == address) {
-        spans_[i] = spans_[order_.position(k - 1)];
-        continue;
-      }
-      frames_.clear();
-      // Addresses are looked up as given (binutils does not step back from return addresses).
-      symbolizer.symbolize(address, false, frames_);
-      size_t at = text_.size();
-      printer_.print(address, frames_, text_);
-      spans_[i] = {at, text_.size() - at};
+    // Split where the address changes: repeats of an address find their first in the same half.
+    size_t mid = n / 2;
+    while (mid > 0 && mid < n && order_.pc(mid) == order_.pc(mid - 1)) ++mid;
+    if (parallel_ && n >= kParallelMin) {
+      std::thread second([this, mid, n] { answer(mid, n, 1); });
+      answer(0, mid, 0);
+      second.join();
+    } else {
+      answer(0, n, 0);
     }
-    constexpr size_t kAhead = 16;  // texts are scattered over text_: fetch the next ones early
+    constexpr size_t kAhead = 16;  // texts are scattered over the shards: fetch the next ones early
     for (size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(text_.data() + spans_[i + kAhead].first);
-      out_.append(text_, spans_[i].first, spans_[i].second);
+      if (i + kAhead < n) __builtin_prefetch(text_at(spans_[i + kAhead]));
+      out_.append(text_at(spans_[i]), spans_[i].length);
       if (out_.size() >= kWriteBlock && !write_out()) return false;
     }
     addresses_.clear();
@@ -68,6 +63,39 @@ class Translator {
 
  private:
   static constexpr size_t kWriteBlock = 1 << 20;
+  static constexpr size_t kParallelMin = 4096;  // below this a thread costs more than it saves
+
+  struct Shard {
+    std::vector<symbolize::Frame> frames;
+    std::string text;  // the answers to its distinct addresses
+  };
+  struct Span {
+    uint32_t shard;
+    size_t offset, length;
+  };
+
+  const char* text_at(const Span& s) const { return shards_[s.shard].text.data() + s.offset; }
+
+  // Symbolizes and prints the addresses of order_[from, to) into shards_[shard].
+  void answer(size_t from, size_t to, uint32_t shard) {
+    Shard& sh = shards_[shard];
+    sh.text.clear();
+    symbolize::SortedSymbolizer symbolizer(module_);
+    for (size_t k = from; k < to; ++k) {
+      uint64_t address = order_.pc(k);
+      uint32_t i = order_.position(k);
+      if (k > from && order_.pc(k - 1) == address) {
+        spans_[i] = spans_[order_.position(k - 1)];
+        continue;
+      }
+      sh.frames.clear();
+      // Addresses are looked up as given (binutils does not step back from return addresses).
+      symbolizer.symbolize(address, false, sh.frames);
+      size_t at = sh.text.size();
+      printer_.print(address, sh.frames, sh.text);
+      spans_[i] = {shard, at, sh.text.size() - at};
+    }
+  }
 
   bool write_out() {
     bool ok = out_.empty() || std::fwrite(out_.data(), 1, out_.size(), stdout) == out_.size();
@@ -77,11 +105,11 @@ class Translator {
 
   const symbolize::Module& module_;
   const Addr2linePrinter& printer_;
+  bool parallel_;
   std::vector<uint64_t> addresses_;
   symbolize::PcOrder order_;
-  std::vector<symbolize::Frame> frames_;
-  std::string text_;                                   // the answer to each distinct address
-  std::vector<std::pair<size_t, size_t>> spans_;       // per input position: its answer in text_
+  Shard shards_[2];
+  std::vector<Span> spans_;  // per input position: its answer
   std::string out_;
 };
 

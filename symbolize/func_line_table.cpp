@@ -3,6 +3,7 @@
 #include "symbolize/func_line_table.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace goperf::symbolize {
 
@@ -29,14 +30,58 @@ void FuncLineTable::load(const Pclntab& table, const FuncInfo& f) {
   }
   table.runs(f, Pclntab::FuncTable::kFile, file_);
   table.runs(f, Pclntab::FuncTable::kLine, line_);
+  merge_rows();
 }
 
-std::optional<int32_t> FuncLineTable::value_at(const std::vector<PcValueRun>& runs, uint64_t pc) {
-  // pcvalue's answer: the value of the first run that ends after pc.
-  auto it = std::upper_bound(runs.begin(), runs.end(), pc,
-                             [](uint64_t p, const PcValueRun& r) { return p < r.end; });
-  if (it == runs.end()) return std::nullopt;
-  return it->value;
+void FuncLineTable::merge_rows() {
+  rows_.clear();
+  cursor_ = 0;
+  // pcvalue answers for pc the value of the first run ending after pc: each row takes, from each
+  // table, the run covering it (or kAbsent past the table's end) up to the nearest run end.
+  size_t a = 0, b = 0, c = 0;
+  const size_t na = inline_index_.size(), nb = file_.size(), nc = line_.size();
+  while (a < na || b < nb || c < nc) {
+    uint64_t end = UINT64_MAX;
+    if (a < na) end = std::min(end, inline_index_[a].end);
+    if (b < nb) end = std::min(end, file_[b].end);
+    if (c < nc) end = std::min(end, line_[c].end);
+    rows_.push_back({end, a < na ? inline_index_[a].value : kAbsent, b < nb ? file_[b].value : kAbsent,
+                     c < nc ? line_[c].value : kAbsent});
+    // Runs are ascending; a malformed table may repeat an end: skip every run this row finishes.
+    while (a < na && inline_index_[a].end <= end) ++a;
+    while (b < nb && file_[b].end <= end) ++b;
+    while (c < nc && line_[c].end <= end) ++c;
+  }
+}
+
+const FuncLineTable::Row* FuncLineTable::row_at(uint64_t pc) const {
+  // The first row ending after pc, by a branch-free binary search (pcs of a batch are unpredictable).
+  size_t len = rows_.size();
+  if (len == 0) return nullptr;
+  const Row* base = rows_.data();
+  while (len > 1) {
+    size_t half = len / 2;
+    base = base[half - 1].end <= pc ? base + half : base;
+    len -= half;
+  }
+  base += base->end <= pc;
+  return base == rows_.data() + rows_.size() ? nullptr : base;
+}
+
+const FuncLineTable::Row* FuncLineTable::row_from_cursor(uint64_t pc) {
+  // Ascending pcs mostly land in the cursor's row or a few rows on.
+  size_t i = cursor_;
+  if (i < rows_.size() && (i == 0 || rows_[i - 1].end <= pc)) {
+    for (size_t steps = 0; i < rows_.size() && steps < 8; ++steps, ++i) {
+      if (pc < rows_[i].end) {
+        cursor_ = i;
+        return &rows_[i];
+      }
+    }
+  }
+  const Row* r = row_at(pc);
+  if (r) cursor_ = size_t(r - rows_.data());
+  return r;
 }
 
 std::string_view FuncLineTable::file_name(int32_t fileno) {
@@ -47,11 +92,9 @@ std::string_view FuncLineTable::file_name(int32_t fileno) {
   return name;
 }
 
-std::pair<std::string_view, int> FuncLineTable::file_line(uint64_t pc) {
-  auto fileno = value_at(file_, pc);
-  auto line = value_at(line_, pc);
-  if (!fileno || !line) return {{}, 0};
-  return {file_name(*fileno), *line};
+std::pair<std::string_view, int> FuncLineTable::file_line(const Row* row) {
+  if (!row || row->fileno == kAbsent || row->line == kAbsent) return {{}, 0};
+  return {file_name(row->fileno), row->line};
 }
 
 const InlinedCall* FuncLineTable::call(int32_t index) {
@@ -65,37 +108,31 @@ const InlinedCall* FuncLineTable::call(int32_t index) {
 }
 
 void FuncLineTable::frames(uint64_t lookup_pc, std::vector<Frame>& out) {
-  Frame phys;
-  phys.pc = lookup_pc;
-  phys.entry = func_.entry;
-  phys.function = func_.name;
-  phys.start_line = func_.start_line;
-  phys.is_go = true;
-  uint64_t p = lookup_pc;
+  // Frames are filled in place: building one on the stack and copying it in costs more than the
+  // lookup on a warm table.
+  const Row* row = row_from_cursor(lookup_pc);
   if (!tree_.empty()) {
-    std::optional<int32_t> ix = value_at(inline_index_, p);
-    for (int depth = 0; ix && *ix >= 0 && depth < kMaxInlineDepth; ++depth) {
-      const InlinedCall* c = call(*ix);
+    for (int depth = 0; row && row->inline_index >= 0 && depth < kMaxInlineDepth; ++depth) {
+      const InlinedCall* c = call(row->inline_index);
       if (!c) break;
-      Frame fr;
+      Frame& fr = out.emplace_back();
       fr.pc = lookup_pc;
       fr.entry = func_.entry;
       fr.inlined = true;
       fr.is_go = true;
       fr.function = c->function;
       fr.start_line = c->start_line;
-      auto [file, line] = file_line(p);
-      fr.file = file;
-      fr.line = line;
-      out.push_back(fr);
-      p = func_.entry + c->parent_pc_offset;
-      ix = value_at(inline_index_, p);
+      std::tie(fr.file, fr.line) = file_line(row);
+      row = row_at(func_.entry + c->parent_pc_offset);
     }
   }
-  auto [file, line] = file_line(p);
-  phys.file = file;
-  phys.line = line;
-  out.push_back(phys);
+  Frame& phys = out.emplace_back();
+  phys.pc = lookup_pc;
+  phys.entry = func_.entry;
+  phys.function = func_.name;
+  phys.start_line = func_.start_line;
+  phys.is_go = true;
+  std::tie(phys.file, phys.line) = file_line(row);
 }
 
 }  // namespace goperf::symbolize

@@ -1,10 +1,11 @@
 // FuncLineTable: one Go function's line information (inline tree index, file and line tables) decoded
 // once into runs, so that many pcs of the same function cost one decode. Pclntab::frames decodes the
 // tables from the function's entry for every pc and every inline level, as the runtime does; a batch of
-// sorted pcs (addr2line over a file of addresses, a profile's distinct pcs) answers each pc here by
-// binary search instead.
+// sorted pcs (addr2line over a file of addresses, a profile's distinct pcs) answers each pc here from
+// one merged table, walked forward as the pcs ascend.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,14 +29,25 @@ class FuncLineTable {
   void frames(uint64_t lookup_pc, std::vector<Frame>& out);
 
  private:
-  static std::optional<int32_t> value_at(const std::vector<PcValueRun>& runs, uint64_t pc);
-  std::pair<std::string_view, int> file_line(uint64_t pc);
+  // The three tables merged: one row per stretch of pcs where none of them changes, so one search
+  // answers all three. kAbsent marks a pc past the end of a table (pcvalue's "no value").
+  static constexpr int32_t kAbsent = INT32_MIN;
+  struct Row {
+    uint64_t end;  // exclusive; the row starts where the previous one ends
+    int32_t inline_index, fileno, line;
+  };
+  void merge_rows();
+  const Row* row_at(uint64_t pc) const;  // nullptr past every table's end
+  const Row* row_from_cursor(uint64_t pc);
+  std::pair<std::string_view, int> file_line(const Row* row);
   const InlinedCall* call(int32_t index);
   std::string_view file_name(int32_t fileno);
 
   const Pclntab* table_ = nullptr;
   FuncInfo func_;
   std::vector<PcValueRun> inline_index_, file_, line_;
+  std::vector<Row> rows_;
+  size_t cursor_ = 0;  // the row of the last pc asked: batches ask in ascending order
   std::span<const uint8_t> tree_;
   // Entries of the inline tree and file names, looked up once per function: a batch asks for the
   // same few again and again.
