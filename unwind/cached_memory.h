@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -35,13 +34,21 @@ class CachedMemory final : public Memory {
   size_t cached_bytes() const;
 
  private:
-  const Memory* backing_;
   struct Piece {
-    std::shared_ptr<const void> owner;
+    uint64_t addr = 0;
     const uint8_t* data = nullptr;
     size_t size = 0;
+    uint64_t seq = 0;  // order of addition: the latest wins where pieces overlap
   };
-  std::map<uint64_t, Piece> ranges_;  // start -> bytes, non-overlapping
+  // Sorts the pieces added since the last read into ranges_ (many stacks are added in one go, then read).
+  void settle() const;
+
+  const Memory* backing_;
+  mutable std::vector<Piece> ranges_;   // sorted by addr, non-overlapping (once settled)
+  mutable size_t settled_ = 0;          // ranges_[0, settled_) is sorted; the rest awaits settle()
+  mutable size_t last_ = 0;             // the piece the last read was served from
+  uint64_t seq_ = 0;
+  std::vector<std::shared_ptr<const void>> owners_;
   mutable std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;  // page address -> page (nullptr: unreadable)
 };
 

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <vector>
 
 #include "unwind/process_memory.h"
 
@@ -70,6 +73,43 @@ TEST(CachedMemoryTest, ReadsEachPageOnceAndServesCopiesAfterDetach) {
   EXPECT_EQ(got[1], 8);
   EXPECT_FALSE(cache.read(base + 3 * 4096 - 8, std::span<uint8_t>(got, 8)));  // never read, backing gone
   EXPECT_TRUE(cache.read(base + 8, std::span<uint8_t>(got, 8)));              // cached page still served
+}
+
+// Many overlapping copies added in any order read back as if each had been written over the
+// earlier ones, byte for byte, and bytes never copied stay unreadable without a backing memory.
+TEST(CachedMemoryTest, OverlappingRangesLatestWins) {
+  constexpr uint64_t kBase = 0x7000000, kSpan = 512;
+  uint32_t seed = 12345;
+  auto rnd = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+  };
+  for (int round = 0; round < 20; ++round) {
+    CachedMemory cache(nullptr);
+    int model[kSpan];
+    std::fill(std::begin(model), std::end(model), -1);
+    const int n = 1 + static_cast<int>(rnd() % 40);
+    for (int i = 0; i < n; ++i) {
+      uint64_t off = rnd() % kSpan, len = 1 + rnd() % 64;
+      if (off + len > kSpan) len = kSpan - off;
+      std::vector<uint8_t> bytes(len);
+      for (auto& b : bytes) b = static_cast<uint8_t>(rnd());
+      for (uint64_t k = 0; k < len; ++k) model[off + k] = bytes[k];
+      cache.add_range(kBase + off, std::move(bytes));
+      if (rnd() % 4 == 0) {  // reads between additions settle what was added so far
+        uint8_t b;
+        (void)cache.read(kBase + off, std::span<uint8_t>(&b, 1));
+      }
+    }
+    for (uint64_t k = 0; k < kSpan; ++k) {
+      uint8_t b = 0;
+      bool ok = static_cast<bool>(cache.read(kBase + k, std::span<uint8_t>(&b, 1)));
+      ASSERT_EQ(ok, model[k] >= 0) << "round " << round << " offset " << k;
+      if (ok) {
+        ASSERT_EQ(b, model[k]) << "round " << round << " offset " << k;
+      }
+    }
+  }
 }
 
 }  // namespace
