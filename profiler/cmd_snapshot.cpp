@@ -1,6 +1,7 @@
 // goperf snapshot: stop a live Go process for as short a time as possible, copy its goroutine list and
 // stacks, resume it, then walk, symbolize and print every goroutine as the runtime's SIGQUIT dump.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,92 @@ struct PhaseTimer {
   }
 };
 
+// Memory for copies, mapped and faulted in before the stop, so that the copy takes no page faults while
+// the target waits. Huge pages where the kernel gives them: fewer faults and a cheaper unmap.
+struct Arena {
+  uint8_t* data = nullptr;
+  size_t size = 0;
+
+  explicit Arena(size_t n) {
+    if (n == 0) return;
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    data = static_cast<uint8_t*>(p);
+    size = n;
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, n, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    if (::madvise(p, n, MADV_POPULATE_WRITE) == 0) return;
+#endif
+    for (size_t i = 0; i < n; i += 4096) data[i] = 0;  // kernels before 5.14: touch every page
+  }
+  ~Arena() {
+    if (data) ::munmap(data, size);
+  }
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+};
+
+// The part of a goroutine's stack a snapshot copies: from its saved sp up (sched or syscall state);
+// all of it when it runs (its sp is in its thread's registers, not in g.sched).
+std::pair<uint64_t, uint64_t> stack_to_copy(uint64_t lo, uint64_t hi, uint64_t sched_sp, uint64_t syscallsp,
+                                            uint32_t base_status) {
+  if (hi <= lo) return {0, 0};
+  uint64_t sp = sched_sp;
+  if (syscallsp != 0 && syscallsp >= lo && syscallsp < sp) sp = syscallsp;
+  if (base_status == unwind::kGrunning || base_status == unwind::kGsyscall || sp < lo || sp >= hi) sp = lo;
+  return {sp, hi};
+}
+
+// Bytes the stack copies will take, estimated before the stop from a sample of the goroutines (read
+// while the target runs: only the size matters), with a margin and room for the threads' stacks.
+size_t estimate_stack_bytes(const unwind::ProcessMemory& mem, uint64_t allgs, const unwind::GLayout& gl) {
+  constexpr size_t kBase = 4u << 20, kSample = 512;
+  auto ptr = mem.read_u64(allgs);
+  auto len = mem.read_u64(allgs + 8);
+  if (!ptr || !len || *len == 0 || *len > (4u << 20)) return kBase;
+  const size_t n = *len, step = std::max<size_t>(1, n / kSample);
+  std::vector<uint64_t> gps((n + step - 1) / step);
+  std::vector<iovec> remote(gps.size()), local(gps.size());
+  for (size_t i = 0; i < gps.size(); ++i) {
+    remote[i] = {reinterpret_cast<void*>(*ptr + i * step * 8), 8};
+    local[i] = {&gps[i], 8};
+  }
+  std::unique_ptr<bool[]> ok(new bool[gps.size()]());
+  mem.read_many(remote, local, std::span<bool>(ok.get(), gps.size()));
+  const uint32_t span = std::max({gl.stack_lo, gl.stack_hi, gl.sched_sp, gl.syscallsp, gl.atomicstatus}) + 8;
+  std::vector<uint8_t> bytes(gps.size() * span);
+  size_t k = 0;
+  for (size_t i = 0; i < gps.size(); ++i) {
+    if (!ok[i] || gps[i] == 0) continue;
+    remote[k] = {reinterpret_cast<void*>(gps[i]), span};
+    local[k] = {bytes.data() + k * span, span};
+    ++k;
+  }
+  std::fill(ok.get(), ok.get() + gps.size(), false);
+  mem.read_many(std::span<const iovec>(remote.data(), k), std::span<const iovec>(local.data(), k),
+                std::span<bool>(ok.get(), k));
+  size_t sampled = 0, bytes_used = 0;
+  for (size_t i = 0; i < k; ++i) {
+    if (!ok[i]) continue;
+    auto u64 = [&](uint32_t off) {
+      uint64_t v;
+      std::memcpy(&v, bytes.data() + i * span + off, 8);
+      return v;
+    };
+    uint32_t status;
+    std::memcpy(&status, bytes.data() + i * span + gl.atomicstatus, 4);
+    auto [lo, hi] = stack_to_copy(u64(gl.stack_lo), u64(gl.stack_hi), u64(gl.sched_sp), u64(gl.syscallsp),
+                                  status & ~uint32_t{unwind::kGscan});
+    ++sampled;
+    if (hi > lo && hi - lo <= (64u << 20)) bytes_used += hi - lo;
+  }
+  if (sampled == 0) return kBase + n * 1024;
+  return kBase + static_cast<size_t>(static_cast<double>(bytes_used) / static_cast<double>(sampled) * 1.25 *
+                                     static_cast<double>(n));
+}
+
 // What must be copied while the target is stopped: each goroutine's live stack, and each thread's
 // stack from its sp (g0 / C stacks), so that the walk can run after the target was resumed. Ranges go
 // into one arena allocated and touched before the stop, so that the copy takes no page faults.
@@ -81,29 +168,42 @@ struct CopyPlan {
     sizes.push_back(hi - lo);
     total += hi - lo;
   }
-  void copy(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, std::shared_ptr<std::vector<uint8_t>>& arena) {
-    if (arena->size() < total) arena->resize(total);  // only when the estimate was short
+  // Into `arena`, and into a second one allocated now for what does not fit (an estimate that was short).
+  void copy(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, const std::shared_ptr<Arena>& arena) {
     remote.resize(addrs.size());
     local.resize(addrs.size());
-    size_t off = 0;
-    for (size_t i = 0; i < addrs.size(); ++i) {
+    std::shared_ptr<Arena> more;
+    size_t off = 0, i = 0;
+    for (; i < addrs.size() && off + sizes[i] <= arena->size; ++i) {
       remote[i] = {reinterpret_cast<void*>(addrs[i]), sizes[i]};
-      local[i] = {arena->data() + off, sizes[i]};
+      local[i] = {arena->data + off, sizes[i]};
       off += sizes[i];
     }
-    std::unique_ptr<bool[]> ok(new bool[addrs.size()]());
-    mem.read_many(remote, local, std::span<bool>(ok.get(), addrs.size()));
-    for (size_t i = 0; i < addrs.size(); ++i)
-      if (ok[i])
-        cache.add_range(addrs[i], std::span<const uint8_t>(static_cast<const uint8_t*>(local[i].iov_base), sizes[i]),
-                        arena);
+    const size_t fit = i;
+    if (fit < addrs.size()) {
+      more = std::make_shared<Arena>(total - off);
+      off = 0;
+      for (; i < addrs.size() && off + sizes[i] <= more->size; ++i) {
+        remote[i] = {reinterpret_cast<void*>(addrs[i]), sizes[i]};
+        local[i] = {more->data + off, sizes[i]};
+        off += sizes[i];
+      }
+    }
+    const size_t n = i;
+    std::unique_ptr<bool[]> ok(new bool[n]());
+    mem.read_many(std::span<const iovec>(remote.data(), n), std::span<const iovec>(local.data(), n),
+                  std::span<bool>(ok.get(), n));
+    for (size_t j = 0; j < n; ++j)
+      if (ok[j])
+        cache.add_range(addrs[j], std::span<const uint8_t>(static_cast<const uint8_t*>(local[j].iov_base), sizes[j]),
+                        j < fit ? arena : more);
   }
 };
 
 // Copies every g struct named by allgs in a few large reads (g's sit next to each other in their span),
 // so that the goroutine list is then read from memory at hand rather than page by page.
 void prefetch_gs(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, uint64_t allgs, uint32_t g_size,
-                 std::shared_ptr<std::vector<uint8_t>>& arena) {
+                 std::shared_ptr<Arena>& arena) {
   if (allgs == 0 || g_size == 0) return;
   auto ptr = mem.read_u64(allgs);
   auto len = mem.read_u64(allgs + 8);
@@ -123,13 +223,13 @@ void prefetch_gs(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, 
   }
   size_t total = 0;
   for (auto& r : runs) total += r.second - r.first;
-  if (arena->size() < total) arena->resize(total);
+  if (arena->size < total) arena = std::make_shared<Arena>(total);  // only when the estimate was short
   std::vector<iovec> remote(runs.size()), local(runs.size());
   size_t off = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
     size_t n = runs[i].second - runs[i].first;
     remote[i] = {reinterpret_cast<void*>(runs[i].first), n};
-    local[i] = {arena->data() + off, n};
+    local[i] = {arena->data + off, n};
     off += n;
   }
   std::unique_ptr<bool[]> ok(new bool[runs.size()]());
@@ -173,16 +273,17 @@ int run_snapshot(const Args& args) {
 
   timer.mark("setup");
   unwind::ProcessMemory pmem(pid);
-  // The arena for stack copies, faulted in now: the previous allgs length gives the estimate.
-  size_t estimate = size_t{1} << 20, g_estimate = 0;
+  // The arenas for the copies of g's and stacks, faulted in now: allgs as it is before the stop, and
+  // a sample of its goroutines, give the sizes.
+  size_t estimate = size_t{4} << 20, g_estimate = 0;
   if (globals->allgs) {
     if (auto n = pmem.read_u64(globals->allgs + go->bias + 8)) {
-      estimate += std::min<uint64_t>(*n, 1u << 20) * 1024;
+      estimate = estimate_stack_bytes(pmem, globals->allgs + go->bias, layout.g);
       g_estimate = (std::min<uint64_t>(*n, 1u << 20) + 1024) * (layout.g.size + 64);
     }
   }
-  auto arena = std::make_shared<std::vector<uint8_t>>(estimate);
-  auto g_arena = std::make_shared<std::vector<uint8_t>>(g_estimate);
+  auto arena = std::make_shared<Arena>(estimate);
+  auto g_arena = std::make_shared<Arena>(g_estimate);
   unwind::CachedMemory cache(&pmem);
   std::vector<ThreadRegisters> threads;
   timer.mark("arena");
@@ -221,22 +322,16 @@ int run_snapshot(const Args& args) {
       plan.add(t.regs.sp, end);
     }
     for (const auto& g : list.goroutines) {
-      uint64_t lo = g.stack_lo, hi = g.stack_hi;
-      if (hi <= lo) continue;
-      uint64_t sp = g.sched_sp;
-      if (g.syscallsp != 0 && g.syscallsp >= lo && g.syscallsp < sp) sp = g.syscallsp;
-      uint32_t st = g.base_status();
-      // A running goroutine's sp is in its thread's registers, not in g.sched: copy the whole stack.
-      if (st == unwind::kGrunning || st == unwind::kGsyscall || sp < lo || sp >= hi) sp = lo;
-      plan.add(sp, hi);
+      auto [lo, hi] = stack_to_copy(g.stack_lo, g.stack_hi, g.sched_sp, g.syscallsp, g.base_status());
+      plan.add(lo, hi);
     }
     const int64_t t3 = monotonic_ns(), c3 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     plan.copy(pmem, cache, arena);
     now = monotonic_ns();
     const int64_t c4 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (std::getenv("GOPERF_SNAPSHOT_TIMING"))
-      std::fprintf(stderr, "goperf snapshot: stop %.3f ms, list %.3f ms (cpu %.3f ms), registers+plan %.3f ms, copy %.3f ms (cpu %.3f ms, %zu ranges)\n",
-                   (t1 - t0) / 1e6, (t2 - t1) / 1e6, (c2 - c1) / 1e6, (t3 - t2) / 1e6, (now - t3) / 1e6, (c4 - c3) / 1e6, plan.addrs.size());
+      std::fprintf(stderr, "goperf snapshot: stop %.3f ms, list %.3f ms (cpu %.3f ms), registers+plan %.3f ms, copy %.3f ms (cpu %.3f ms, %zu ranges, %zu KiB into an arena of %zu KiB)\n",
+                   (t1 - t0) / 1e6, (t2 - t1) / 1e6, (c2 - c1) / 1e6, (t3 - t2) / 1e6, (now - t3) / 1e6, (c4 - c3) / 1e6, plan.addrs.size(), plan.total >> 10, arena->size >> 10);
     (*session)->detach();
     paused_ns = (*session)->paused_ns();
   }
