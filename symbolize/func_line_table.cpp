@@ -14,44 +14,39 @@ constexpr int kMaxInlineDepth = 256;  // as Pclntab::frames: guards against cycl
 void FuncLineTable::load(const Pclntab& table, const FuncInfo& f) {
   table_ = &table;
   func_ = f;
-  inline_index_.clear();
-  file_.clear();
-  line_.clear();
   calls_.clear();
   call_read_.clear();
   files_.clear();
-  tree_ = table.inline_tree(f);
-  if (!tree_.empty()) {
-    table.pcdata_runs(f, Pclntab::kPcdataInlTreeIndex, inline_index_);
-    int32_t max_index = -1;
-    for (const auto& r : inline_index_) max_index = std::max(max_index, r.value);
-    calls_.resize(size_t(max_index + 1));
-    call_read_.assign(size_t(max_index + 1), false);
-  }
-  table.runs(f, Pclntab::FuncTable::kFile, file_);
-  table.runs(f, Pclntab::FuncTable::kLine, line_);
-  merge_rows();
-}
-
-void FuncLineTable::merge_rows() {
   rows_.clear();
   cursor_ = 0;
-  // pcvalue answers for pc the value of the first run ending after pc: each row takes, from each
-  // table, the run covering it (or kAbsent past the table's end) up to the nearest run end.
-  size_t a = 0, b = 0, c = 0;
-  const size_t na = inline_index_.size(), nb = file_.size(), nc = line_.size();
-  while (a < na || b < nb || c < nc) {
+  tree_ = table.inline_tree(f);
+  PcValueReader inline_index = tree_.empty() ? PcValueReader()
+                                             : table.pcdata_reader(f, Pclntab::kPcdataInlTreeIndex);
+  PcValueReader file = table.reader(f, Pclntab::FuncTable::kFile);
+  PcValueReader line = table.reader(f, Pclntab::FuncTable::kLine);
+  // pcvalue answers for pc the value of the first run ending after pc. Merged: each row takes, from
+  // each table, the run covering it (kAbsent past the table's end) up to the nearest run end.
+  PcValueRun a, b, c;
+  bool has_a = inline_index.next(a), has_b = file.next(b), has_c = line.next(c);
+  int32_t max_index = -1;
+  while (has_a || has_b || has_c) {
     uint64_t end = UINT64_MAX;
-    if (a < na) end = std::min(end, inline_index_[a].end);
-    if (b < nb) end = std::min(end, file_[b].end);
-    if (c < nc) end = std::min(end, line_[c].end);
-    rows_.push_back({end, a < na ? inline_index_[a].value : kAbsent, b < nb ? file_[b].value : kAbsent,
-                     c < nc ? line_[c].value : kAbsent});
-    // Runs are ascending; a malformed table may repeat an end: skip every run this row finishes.
-    while (a < na && inline_index_[a].end <= end) ++a;
-    while (b < nb && file_[b].end <= end) ++b;
-    while (c < nc && line_[c].end <= end) ++c;
+    if (has_a) end = std::min(end, a.end);
+    if (has_b) end = std::min(end, b.end);
+    if (has_c) end = std::min(end, c.end);
+    Row& r = rows_.emplace_back();
+    r.end = end;
+    r.inline_index = has_a ? a.value : kAbsent;
+    r.fileno = has_b ? b.value : kAbsent;
+    r.line = has_c ? c.value : kAbsent;
+    if (has_a) max_index = std::max(max_index, a.value);
+    // Ends ascend; a malformed table may repeat one: skip every run this row finishes.
+    while (has_a && a.end <= end) has_a = inline_index.next(a);
+    while (has_b && b.end <= end) has_b = file.next(b);
+    while (has_c && c.end <= end) has_c = line.next(c);
   }
+  calls_.resize(size_t(max_index + 1));
+  call_read_.assign(size_t(max_index + 1), false);
 }
 
 const FuncLineTable::Row* FuncLineTable::row_at(uint64_t pc) const {

@@ -36,7 +36,6 @@ class FuncLineTable {
     uint64_t end;  // exclusive; the row starts where the previous one ends
     int32_t inline_index, fileno, line;
   };
-  void merge_rows();
   const Row* row_at(uint64_t pc) const;  // nullptr past every table's end
   const Row* row_from_cursor(uint64_t pc);
   std::pair<std::string_view, int> file_line(const Row* row);
@@ -45,7 +44,6 @@ class FuncLineTable {
 
   const Pclntab* table_ = nullptr;
   FuncInfo func_;
-  std::vector<PcValueRun> inline_index_, file_, line_;
   std::vector<Row> rows_;
   size_t cursor_ = 0;  // the row of the last pc asked: batches ask in ascending order
   std::span<const uint8_t> tree_;

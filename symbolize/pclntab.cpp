@@ -70,62 +70,18 @@ struct Pclntab::Impl {
     return rd32(pclntable.data() + off);
   }
 
-  // One step of a pc-value table (src/runtime/symtab.go step): advances p, value and pc; false at the
-  // end of the table or on a malformed varint.
-  bool step(const uint8_t*& p, uint64_t& pc, int32_t& val, bool first) const {
-    const uint8_t* end = pctab.data() + pctab.size();
-    if (p >= end) return false;
-    uint32_t uv = *p;
-    if (uv == 0 && !first) return false;  // end of table
-    if (uv & 0x80) {
-      uv = 0;
-      for (uint32_t shift = 0;; shift += 7) {
-        if (p >= end) return false;
-        uint8_t b = *p++;
-        uv |= uint32_t(b & 0x7f) << (shift & 31);
-        if (!(b & 0x80)) break;
-      }
-    } else {
-      ++p;
-    }
-    val += int32_t(-(uv & 1) ^ (uv >> 1));
-    if (p >= end) return false;
-    uint32_t pcd = *p;
-    if (pcd & 0x80) {
-      pcd = 0;
-      for (uint32_t shift = 0;; shift += 7) {
-        if (p >= end) return false;
-        uint8_t b = *p++;
-        pcd |= uint32_t(b & 0x7f) << (shift & 31);
-        if (!(b & 0x80)) break;
-      }
-    } else {
-      ++p;
-    }
-    pc += uint64_t(pcd) * header.min_lc;
-    return true;
+  PcValueReader reader(uint32_t off, uint64_t entry) const {
+    if (off == 0 || off >= pctab.size()) return {};
+    return PcValueReader(pctab.data() + off, pctab.data() + pctab.size(), entry, header.min_lc);
   }
 
   // pcvalue (src/runtime/symtab.go): the value of table `off` at `target`, nullopt when the table is
   // absent, ends before `target` or is malformed.
   std::optional<int32_t> pcvalue(uint32_t off, uint64_t entry, uint64_t target) const {
-    if (off == 0 || off >= pctab.size()) return std::nullopt;
-    const uint8_t* p = pctab.data() + off;
-    uint64_t pc = entry;
-    int32_t val = -1;
-    for (bool first = true; step(p, pc, val, first); first = false)
-      if (target < pc) return val;
+    PcValueReader r = reader(off, entry);
+    for (PcValueRun run; r.next(run);)
+      if (target < run.end) return run.value;
     return std::nullopt;
-  }
-
-  // Every run of table `off`, appended to `out`: the runs before a malformed step too, so a lookup in
-  // them answers what pcvalue answers for every pc.
-  void pcvalue_runs(uint32_t off, uint64_t entry, std::vector<PcValueRun>& out) const {
-    if (off == 0 || off >= pctab.size()) return;
-    const uint8_t* p = pctab.data() + off;
-    uint64_t pc = entry;
-    int32_t val = -1;
-    for (bool first = true; step(p, pc, val, first); first = false) out.push_back({pc, val});
   }
 
   std::string_view file_name(const uint8_t* fp, int32_t fileno) const {
@@ -336,19 +292,20 @@ std::pair<std::string_view, int> Pclntab::file_line(const FuncInfo& f, uint64_t 
   return impl_->file_line(fp, f.entry, pc);
 }
 
-void Pclntab::runs(const FuncInfo& f, FuncTable table, std::vector<PcValueRun>& out) const {
-  if (f.index >= impl_->nfunc) return;
+PcValueReader Pclntab::reader(const FuncInfo& f, FuncTable table) const {
+  if (f.index >= impl_->nfunc) return {};
   const uint8_t* fp = impl_->func_ptr(f.index);
-  if (!fp) return;
+  if (!fp) return {};
   static constexpr uint32_t kOffset[] = {16, 20, 24};  // _func.pcsp, pcfile, pcln
-  impl_->pcvalue_runs(rd32(fp + kOffset[static_cast<int>(table)]), f.entry, out);
+  return impl_->reader(rd32(fp + kOffset[static_cast<int>(table)]), f.entry);
 }
 
-void Pclntab::pcdata_runs(const FuncInfo& f, uint32_t table, std::vector<PcValueRun>& out) const {
-  if (f.index >= impl_->nfunc) return;
+PcValueReader Pclntab::pcdata_reader(const FuncInfo& f, uint32_t table) const {
+  if (f.index >= impl_->nfunc) return {};
   const uint8_t* fp = impl_->func_ptr(f.index);
-  if (!fp || table >= rd32(fp + 28)) return;
-  if (auto off = impl_->func_word(fp, table)) impl_->pcvalue_runs(*off, f.entry, out);
+  if (!fp || table >= rd32(fp + 28)) return {};
+  auto off = impl_->func_word(fp, table);
+  return off ? impl_->reader(*off, f.entry) : PcValueReader();
 }
 
 std::span<const uint8_t> Pclntab::inline_tree(const FuncInfo& f) const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "symbolize/frame.h"
+#include "symbolize/pc_value_reader.h"
 #include "symbolize/result.h"
 
 namespace goperf::symbolize {
@@ -37,13 +38,6 @@ struct FuncInfo {
   uint8_t flag = 0;         // kFlagTopFrame | kFlagSpWrite | kFlagAsm
   int32_t args = 0;         // argument size, -0x80000000 when unknown
   int start_line = 0;       // 0 before Go 1.20
-};
-
-// One step of a pc-value table: `value` holds from the previous run's end (the function's entry for
-// the first run) up to `end`, exclusive.
-struct PcValueRun {
-  uint64_t end = 0;
-  int32_t value = 0;
 };
 
 // One entry of a function's inline tree (FUNCDATA_InlTree): a call inlined into it.
@@ -91,11 +85,11 @@ class Pclntab {
   // file:line of the physical function's own tables at pc (no inline expansion).
   std::pair<std::string_view, int> file_line(const FuncInfo& f, uint64_t pc) const;
 
-  // Whole tables decoded as runs, for many lookups in one function (FuncLineTable). Table offsets as in
-  // the runtime's _func: pcsp, pcfile, pcln.
+  // Whole tables read forward, for many lookups in one function (FuncLineTable): the runtime's
+  // _func.pcsp, pcfile and pcln, or pcdata table `table`. An absent table reads as no runs.
   enum class FuncTable : uint8_t { kSp, kFile, kLine };
-  void runs(const FuncInfo& f, FuncTable table, std::vector<PcValueRun>& out) const;
-  void pcdata_runs(const FuncInfo& f, uint32_t table, std::vector<PcValueRun>& out) const;
+  PcValueReader reader(const FuncInfo& f, FuncTable table) const;
+  PcValueReader pcdata_reader(const FuncInfo& f, uint32_t table) const;
   // f's inline tree (empty when nothing is inlined into f) and its index-th entry.
   std::span<const uint8_t> inline_tree(const FuncInfo& f) const;
   std::optional<InlinedCall> inlined_call(std::span<const uint8_t> tree, int32_t index) const;

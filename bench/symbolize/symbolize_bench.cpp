@@ -1,5 +1,5 @@
 // Symbolizer micro-benchmarks on Debian's etcd (stripped, cgo, Go 1.19; GOPERF_BENCH_BINARY overrides):
-// warm pc lookup with inline expansion, open + first pc, and the memory goperf adds over the pclntab.
+// warm pc lookup with inline expansion, batches of random pcs, open + first pc, and the memory goperf adds over the pclntab.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
@@ -13,6 +13,7 @@
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
+#include "symbolize/sorted_symbolizer.h"
 
 namespace {
 
@@ -72,6 +73,47 @@ void BM_FindFunc(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(tab.find_func(pcs[i++ & 0xffff]));
 }
 BENCHMARK(BM_FindFunc);
+
+// A batch of pcs spread over all of the binary's text, as `goperf addr2line` reads them from a file:
+// symbolize_batch sorts them and decodes each function's tables once (SortedSymbolizer). Against it,
+// the same pcs one Module::symbolize at a time (the frame cache mostly misses). Time per pc.
+std::vector<uint64_t> random_text_pcs(const Pclntab& tab, size_t n) {
+  std::mt19937_64 rng(2);
+  FuncInfo last = tab.func_at(tab.func_count() - 1);
+  std::vector<uint64_t> pcs(n);
+  for (auto& pc : pcs) pc = tab.text_start() + rng() % (last.end - tab.text_start());
+  return pcs;
+}
+
+void BM_BatchRandomPcs(benchmark::State& state) {
+  auto mod = open_or_skip(state);
+  if (!mod) return;
+  auto pcs = random_text_pcs(*mod->pclntab(), size_t(state.range(0)));
+  SymbolizedBatch batch;
+  for (auto _ : state) {
+    symbolize_batch(*mod, pcs, false, batch);
+    benchmark::DoNotOptimize(batch.frames.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * state.range(0));
+  state.counters["ns_per_pc"] = benchmark::Counter(double(state.iterations()) * double(state.range(0)),
+                                                   benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_BatchRandomPcs)->Arg(1 << 16)->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+
+void BM_OneByOneRandomPcs(benchmark::State& state) {
+  auto mod = open_or_skip(state);
+  if (!mod) return;
+  auto pcs = random_text_pcs(*mod->pclntab(), size_t(state.range(0)));
+  std::vector<Frame> out;
+  for (auto _ : state) {
+    out.clear();
+    for (uint64_t pc : pcs) mod->symbolize(pc, false, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["ns_per_pc"] = benchmark::Counter(double(state.iterations()) * double(state.range(0)),
+                                                   benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_OneByOneRandomPcs)->Arg(1 << 16)->Unit(benchmark::kMillisecond);
 
 // Cold start as `goperf addr2line -e etcd PC` sees it: map, find pclntab and moduledata, answer one pc.
 void BM_OpenAndFirstPc(benchmark::State& state) {
