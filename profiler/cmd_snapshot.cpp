@@ -200,46 +200,6 @@ struct CopyPlan {
   }
 };
 
-// Copies every g struct named by allgs in a few large reads (g's sit next to each other in their span),
-// so that the goroutine list is then read from memory at hand rather than page by page.
-void prefetch_gs(const unwind::ProcessMemory& mem, unwind::CachedMemory& cache, uint64_t allgs, uint32_t g_size,
-                 std::shared_ptr<Arena>& arena) {
-  if (allgs == 0 || g_size == 0) return;
-  auto ptr = mem.read_u64(allgs);
-  auto len = mem.read_u64(allgs + 8);
-  if (!ptr || !len || *len == 0 || *len > (4u << 20)) return;
-  std::vector<uint64_t> gs(*len);
-  if (!mem.read(*ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gs.data()), gs.size() * 8))) return;
-  cache.add_range(*ptr, std::vector<uint8_t>(reinterpret_cast<uint8_t*>(gs.data()), reinterpret_cast<uint8_t*>(gs.data() + gs.size())));
-  std::sort(gs.begin(), gs.end());
-  std::vector<std::pair<uint64_t, uint64_t>> runs;  // [start, end)
-  for (uint64_t g : gs) {
-    if (g == 0) continue;
-    if (!runs.empty() && g <= runs.back().second + 256) {
-      runs.back().second = std::max(runs.back().second, g + g_size);
-    } else {
-      runs.emplace_back(g, g + g_size);
-    }
-  }
-  size_t total = 0;
-  for (auto& r : runs) total += r.second - r.first;
-  if (arena->size < total) arena = std::make_shared<Arena>(total);  // only when the estimate was short
-  std::vector<iovec> remote(runs.size()), local(runs.size());
-  size_t off = 0;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    size_t n = runs[i].second - runs[i].first;
-    remote[i] = {reinterpret_cast<void*>(runs[i].first), n};
-    local[i] = {arena->data + off, n};
-    off += n;
-  }
-  std::unique_ptr<bool[]> ok(new bool[runs.size()]());
-  mem.read_many(remote, local, std::span<bool>(ok.get(), runs.size()));
-  for (size_t i = 0; i < runs.size(); ++i)
-    if (ok[i])
-      cache.add_range(runs[i].first, std::span<const uint8_t>(static_cast<const uint8_t*>(local[i].iov_base), local[i].iov_len),
-                      arena);
-}
-
 }  // namespace
 
 int run_snapshot(const Args& args) {
@@ -273,17 +233,9 @@ int run_snapshot(const Args& args) {
 
   timer.mark("setup");
   unwind::ProcessMemory pmem(pid);
-  // The arenas for the copies of g's and stacks, faulted in now: allgs as it is before the stop, and
-  // a sample of its goroutines, give the sizes.
-  size_t estimate = size_t{4} << 20, g_estimate = 0;
-  if (globals->allgs) {
-    if (auto n = pmem.read_u64(globals->allgs + go->bias + 8)) {
-      estimate = estimate_stack_bytes(pmem, globals->allgs + go->bias, layout.g);
-      g_estimate = (std::min<uint64_t>(*n, 1u << 20) + 1024) * (layout.g.size + 64);
-    }
-  }
-  auto arena = std::make_shared<Arena>(estimate);
-  auto g_arena = std::make_shared<Arena>(g_estimate);
+  // The arena for the stack copies, faulted in now: a sample of the goroutines gives its size.
+  auto arena = std::make_shared<Arena>(globals->allgs ? estimate_stack_bytes(pmem, globals->allgs + go->bias, layout.g)
+                                                      : size_t{4} << 20);
   unwind::CachedMemory cache(&pmem);
   std::vector<ThreadRegisters> threads;
   timer.mark("arena");
@@ -295,8 +247,9 @@ int run_snapshot(const Args& args) {
     auto session = unwind::PtraceSession::attach(pid);
     if (!session) return fail(session.error().message());
     const int64_t t1 = monotonic_ns(), c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    prefetch_gs(pmem, cache, globals->allgs + go->bias, layout.g.size, g_arena);
-    auto listed = lister.list(cache);
+    // The list straight from the process: the lister reads the g's in a few large ranges into one
+    // buffer; nothing of them is needed once they are parsed.
+    auto listed = lister.list(pmem);
     const int64_t t2 = monotonic_ns(), c2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     if (!listed) {
       (*session)->detach();

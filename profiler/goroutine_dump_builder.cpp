@@ -16,6 +16,7 @@
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
 #include "unwind/memory.h"
+#include "unwind/pc_info_cache.h"
 
 namespace goperf::profiler {
 
@@ -178,6 +179,7 @@ struct GoroutineDumpBuilder::Impl {
   const DumpInput& in;
   const Pclntab& tab;
   const uint64_t bias;
+  std::unique_ptr<unwind::PcInfoCache> walk_cache = std::make_unique<unwind::PcInfoCache>();
   const unwind::StackWalker walker;
   const bool arm64;
   std::vector<PhysicalFrame> buf;
@@ -195,7 +197,7 @@ struct GoroutineDumpBuilder::Impl {
       : in(input),
         tab(t),
         bias(b),
-        walker(*input.memory, *input.space),
+        walker(*input.memory, *input.space, walk_cache.get()),
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
         buf(kMaxPhysicalFrames) {
     for (const auto& th : in.threads) {

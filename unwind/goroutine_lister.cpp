@@ -155,29 +155,28 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
   // The g's sit mostly side by side in the heap: read them in few large ranges (one system call
   // per range on a live process) instead of one read per g, then parse from the copies.
   const uint64_t span = g_span(layout_.g);
-  std::vector<uint32_t> order(gps.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return gps[a] < gps[b]; });
+  std::vector<std::pair<uint64_t, uint32_t>> order(gps.size());  // (g address, allgs index), by address
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = {gps[i], i};
+  std::sort(order.begin(), order.end());
   std::vector<uint8_t> chunk;
   for (size_t i = 0; i < order.size();) {
-    if (gps[order[i]] == 0) {
+    if (order[i].first == 0) {
       ++i;
       continue;
     }
-    uint64_t start = gps[order[i]];
+    uint64_t start = order[i].first;
     size_t j = i + 1;
-    while (j < order.size() && gps[order[j]] + span - start <= kMaxChunk &&
-           gps[order[j]] - gps[order[j - 1]] <= kMaxGap)
+    while (j < order.size() && order[j].first + span - start <= kMaxChunk && order[j].first - order[j - 1].first <= kMaxGap)
       ++j;
-    uint64_t end = gps[order[j - 1]] + span;
+    uint64_t end = order[j - 1].first + span;
     chunk.resize(end - start);
     bool chunk_ok = static_cast<bool>(memory.read(start, chunk));
     for (size_t k = i; k < j; ++k) {
-      uint32_t idx = order[k];
+      auto [addr, idx] = order[k];
       if (chunk_ok) {
-        gs[idx] = parse_g(std::span<const uint8_t>(chunk).subspan(gps[idx] - start, span), gps[idx]);
+        gs[idx] = parse_g(std::span<const uint8_t>(chunk).subspan(addr - start, span), addr);
       } else {  // a hole in the range: fall back to the g alone
-        auto g = read_g(memory, gps[idx]);
+        auto g = read_g(memory, addr);
         if (!g) return std::move(g).error();
         gs[idx] = std::move(*g);
       }
