@@ -106,6 +106,12 @@ std::string target_executable(const RecordOptions& o, uint32_t pid) {
   return cmd;
 }
 
+// Default stack copy per sample. perf: the kernel copies the full amount on every sample (in the
+// target's time), and 8 KiB holds all of most Go stacks (perf's own --call-graph dwarf default); frames
+// above it are read live (StackWindowMemory::set_live_tail). bpf copies only sp .. g.stack.hi.
+constexpr uint32_t kPerfStackBytes = 8192;
+constexpr uint32_t kBpfStackBytes = 32768;
+
 Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const EventSpec& event,
                                                   const std::vector<uint32_t>& pids) {
   if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
@@ -114,7 +120,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   bo.frequency_hz = o.frequency_hz;
   bo.perf_type = event.type;
   bo.perf_config = event.config;
-  bo.stack_bytes = o.stack_bytes;
+  bo.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kBpfStackBytes;
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
   auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
   if (!note) {
@@ -139,7 +145,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, co
   po.enable_on_exec = child;
   po.event = event;
   po.frequency_hz = o.frequency_hz;
-  po.stack_bytes = o.stack_bytes;
+  po.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kPerfStackBytes;
   return make_perf_sampler(po);
 }
 
@@ -281,6 +287,19 @@ int run_record(const Args& args) {
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(stats.samples),
                static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(sym.unknown_frames),
                static_cast<unsigned long long>(sym.frames), static_cast<unsigned long long>(stats.bytes_read));
+  if (o.verbose) {
+    std::fprintf(stderr,
+                 "goperf record: %llu incomplete stacks, %llu continued on the goroutine, %llu pcs symbolized\n",
+                 static_cast<unsigned long long>(sym.incomplete), static_cast<unsigned long long>(sym.switched),
+                 static_cast<unsigned long long>(sym.pc_cache_misses));
+    std::fprintf(stderr, "goperf record: stack copy used by complete walks:");
+    static constexpr const char* kBuckets[] = {"<=512B", "<=1K", "<=2K", "<=4K", "<=8K", "<=16K", "<=32K", ">32K"};
+    for (size_t i = 0; i < sym.window_used.size(); ++i) {
+      std::fprintf(stderr, " %s %llu", kBuckets[i], static_cast<unsigned long long>(sym.window_used[i]));
+    }
+    std::fprintf(stderr, "; continued above the copy (live) %llu, cut there %llu\n",
+                 static_cast<unsigned long long>(sym.live_tail), static_cast<unsigned long long>(sym.window_cut));
+  }
   std::fprintf(stderr, "goperf record: wrote %s\nview it with: goperf report -i %s\n", output.c_str(), output.c_str());
   if (child && !child->exited()) child->wait(2000);  // let the child finish its own Ctrl-C handling
   return 0;

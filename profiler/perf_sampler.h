@@ -21,7 +21,7 @@ struct PerfSamplerOptions {
   bool enable_on_exec = false;     // pids are children stopped before exec: count from their exec on
   EventSpec event;
   uint64_t frequency_hz = 99;
-  uint32_t stack_bytes = 32768;    // user stack copied per sample (multiple of 8, < 64 KiB)
+  uint32_t stack_bytes = 8192;     // user stack copied per sample (multiple of 8, < 64 KiB)
   uint32_t ring_pages = 1024;      // per CPU (power of two); halved while the kernel refuses it
   bool kernel_callchain = true;    // ask for the kernel part of the callchain (needs paranoid <= 1 or root)
 };

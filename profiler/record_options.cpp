@@ -54,8 +54,10 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
                                                    "libpfm4 name (default: cycles, else cpu-clock)")
       ("backend", po::value<std::string>(&o.backend)->default_value("perf"), "sampler: perf, bpf or auto")
       ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
-      ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(32768), "user stack copied per sample")
-      ("quiet,q", po::bool_switch(&o.quiet), "no progress line");
+      ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(0),
+       "user stack copied per sample (0: 8192 with perf, the stack up to 32768 with bpf)")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress line")
+      ("verbose,v", po::bool_switch(&o.verbose), "print unwinding statistics (stack copy use, caches) at the end");
   po::variables_map vm;
   po::store(po::command_line_parser(own).options(desc).run(), vm);
   po::notify(vm);

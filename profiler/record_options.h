@@ -18,8 +18,9 @@ struct RecordOptions {
   std::string event;                  // -e, "" = default (cycles, else cpu-clock)
   std::string backend = "perf";       // --backend perf|bpf|auto
   std::string output;                 // -o, "" = <prog>-<pid>-<YYYYmmdd-HHMMSS>.pb.gz
-  uint32_t stack_bytes = 32768;       // --stack-bytes
+  uint32_t stack_bytes = 0;           // --stack-bytes, 0 = the backend's default
   bool quiet = false;                 // -q: no progress line
+  bool verbose = false;               // -v: unwinding statistics at the end
   bool help = false;
 };
 

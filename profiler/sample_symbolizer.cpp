@@ -5,6 +5,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -31,6 +32,8 @@ namespace goperf::profiler {
 namespace {
 
 constexpr size_t kMaxFrames = 512;
+// How far above the sampled copy a walk may read the live stack (StackWindowMemory::set_live_tail).
+constexpr uint64_t kLiveTailBytes = 1 << 20;
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -387,6 +390,23 @@ struct SampleSymbolizer::Impl {
     return loc;
   }
 
+  void count_window_use(const unwind::RawSample& s, const unwind::WalkResult& result) {
+    if (result.reason == unwind::StopReason::kUnreadable) {
+      ++stats.window_cut;
+      return;
+    }
+    if (!result.complete()) return;
+    uint64_t top = s.stack_base;
+    for (size_t i = 0; i < result.count; ++i) {
+      const auto& f = physical[i];
+      top = std::max(top, std::max(f.sp, f.fp));
+    }
+    uint64_t used = top - s.stack_base;
+    size_t bucket = 0;
+    while (bucket + 1 < stats.window_used.size() && used > (512ULL << bucket)) ++bucket;
+    ++stats.window_used[bucket];
+  }
+
   void add(const unwind::RawSample& s) {
     ++stats.samples;
     stack.clear();
@@ -400,6 +420,7 @@ struct SampleSymbolizer::Impl {
     if (s.user_regs.pc != 0) {
       unwind::StackWindowMemory memory(p.space.get(), nullptr);
       memory.set_window(s.stack_base, s.stack);
+      memory.set_live_tail(p.live.get(), kLiveTailBytes);
       size_t n = 0;
       if (p.space) {
         unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
@@ -407,6 +428,8 @@ struct SampleSymbolizer::Impl {
         wo.innermost_exact = true;
         wo.stack_lo = s.stack_base;
         auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
+        count_window_use(s, result);
+        if (memory.tail_used()) ++stats.live_tail;
         n = result.count;
         if ((result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) && n > 0) {
           result = continue_after_cgo(p, memory, n, result);

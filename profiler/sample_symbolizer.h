@@ -5,6 +5,7 @@
 // samples/count and cpu/nanoseconds, period type cpu/nanoseconds.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,11 @@ struct SymbolizerStats {
   uint64_t incomplete = 0;       // walks that stopped before the top of the stack
   uint64_t pc_cache_misses = 0;   // pcs symbolized (first sight of a pc)
   uint64_t switched = 0;         // system-stack samples continued on the goroutine (m.curg)
+  // How much of the sampled stack copy complete walks used (frames on the sampled stack only), in
+  // buckets <= 512 B, 1, 2, 4, 8, 16, 32 KiB, more; and walks stopped at the end of the copy.
+  std::array<uint64_t, 8> window_used{};
+  uint64_t window_cut = 0;
+  uint64_t live_tail = 0;        // walks that read the stack above the copy from the live process
 };
 
 class SampleSymbolizer {

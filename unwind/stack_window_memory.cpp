@@ -9,11 +9,36 @@
 
 namespace goperf::unwind {
 
+bool StackWindowMemory::read_tail(uint64_t addr, std::span<uint8_t> out) const {
+  if (tail_ == nullptr || addr < base_ || addr + out.size() <= window_end() || addr - base_ + out.size() > tail_max_) {
+    return false;
+  }
+  if (block_size_ == 0 || addr < block_addr_ || addr + out.size() > block_addr_ + block_size_) {
+    // One read for many frames: the walk goes up the stack word by word.
+    uint64_t start = addr & ~uint64_t{4095};
+    if (tail_->read(start, std::span<uint8_t>(block_.data(), kBlock))) {
+      block_addr_ = start;
+      block_size_ = kBlock;
+    } else if (out.size() <= kBlock && tail_->read(addr, std::span<uint8_t>(block_.data(), out.size()))) {
+      block_addr_ = addr;  // the block crosses the end of the mapping: just what was asked
+      block_size_ = out.size();
+    } else {
+      block_size_ = 0;
+      return false;
+    }
+  }
+  if (addr < block_addr_ || addr + out.size() > block_addr_ + block_size_) return false;
+  std::memcpy(out.data(), block_.data() + (addr - block_addr_), out.size());
+  tail_used_ = true;
+  return true;
+}
+
 Status StackWindowMemory::read(uint64_t addr, std::span<uint8_t> out) const {
   if (addr >= base_ && addr - base_ <= window_.size() && out.size() <= window_.size() - (addr - base_)) {
     std::memcpy(out.data(), window_.data() + (addr - base_), out.size());
     return {};
   }
+  if (read_tail(addr, out)) return {};
   // The stack is private, writable memory: a read there the window cannot answer must not be served
   // from a file (it would be stale); files hold text and read-only data only.
   if (space_ != nullptr) {

@@ -4,6 +4,7 @@
 // code), then to an optional fallback (the live process, racy: used only for g/m structures).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -21,7 +22,18 @@ class StackWindowMemory final : public Memory {
   void set_window(uint64_t base, std::span<const uint8_t> bytes) {
     base_ = base;
     window_ = bytes;
+    block_size_ = 0;
+    tail_used_ = false;
   }
+  // Reads above the copy, up to base + max_bytes, go to `live` (the running process) in blocks. The
+  // sampler copies only the top of the stack; the frames above it are the outermost callers of the
+  // sample, which stay in place while the goroutine has not returned to them (the long-lived loops and
+  // handlers at the bottom of a deep stack). Racy, hence counted: tail_used() after a walk.
+  void set_live_tail(const Memory* live, uint64_t max_bytes) {
+    tail_ = live;
+    tail_max_ = max_bytes;
+  }
+  bool tail_used() const { return tail_used_; }
   uint64_t window_base() const { return base_; }
   uint64_t window_end() const { return base_ + window_.size(); }
 
@@ -29,9 +41,18 @@ class StackWindowMemory final : public Memory {
 
  private:
   const AddressSpace* space_;
+  bool read_tail(uint64_t addr, std::span<uint8_t> out) const;
+
+  static constexpr size_t kBlock = 8192;
   const Memory* fallback_;
   uint64_t base_ = 0;
   std::span<const uint8_t> window_;
+  const Memory* tail_ = nullptr;
+  uint64_t tail_max_ = 0;
+  mutable std::array<uint8_t, kBlock> block_{};  // the last block read from the tail
+  mutable uint64_t block_addr_ = 0;
+  mutable size_t block_size_ = 0;
+  mutable bool tail_used_ = false;
 };
 
 }  // namespace goperf::unwind

@@ -44,5 +44,30 @@ TEST(StackWindowMemory, FallsBackOutsideTheWindow) {
   EXPECT_EQ(*outside, 0x03);
 }
 
+TEST(StackWindowMemory, LiveTailServesOnlyAboveTheCopyAndWithinItsBound) {
+  std::vector<uint8_t> bytes(64, 0xaa);
+  FixedMemory live;
+  StackWindowMemory m(nullptr, nullptr);
+  m.set_window(0x10000, bytes);
+  EXPECT_FALSE(m.read_u64(0x10040));  // no tail set: the copy ends the stack
+  m.set_live_tail(&live, 0x4000);
+  EXPECT_FALSE(m.tail_used());
+  auto inside = m.read_value<uint8_t>(0x10008);
+  ASSERT_TRUE(inside);
+  EXPECT_EQ(*inside, 0xaa);  // the copy wins where it has the bytes
+  EXPECT_FALSE(m.tail_used());
+  auto above = m.read_value<uint8_t>(0x12345);
+  ASSERT_TRUE(above);
+  EXPECT_EQ(*above, 0x45);
+  EXPECT_TRUE(m.tail_used());
+  auto crossing = m.read_u64(0x1003c);  // half in the copy, half above: read live as a whole
+  ASSERT_TRUE(crossing);
+  EXPECT_EQ(*crossing & 0xff, 0x3cu);
+  EXPECT_FALSE(m.read_u64(0x13ffc));  // crosses the bound
+  EXPECT_FALSE(m.read_u64(0xfff8));   // below sp: never live
+  m.set_window(0x10000, bytes);
+  EXPECT_FALSE(m.tail_used());  // per sample
+}
+
 }  // namespace
 }  // namespace goperf::unwind
