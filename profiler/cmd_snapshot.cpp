@@ -17,6 +17,7 @@
 
 #include "profiler/commands.h"
 #include "profiler/goroutine_dump.h"
+#include "profiler/goroutine_dump_buffer.h"
 #include "profiler/snapshot_options.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
@@ -313,29 +314,31 @@ int run_snapshot(const Args& args) {
   // Goroutines are built and formatted one at a time into one large buffer, written whenever it fills:
   // nothing per goroutine outlives its text.
   constexpr size_t kFlushAt = 1u << 20;
-  std::string text;
+  DumpBuffer text;
   text.reserve(kFlushAt + (64u << 10));
+  std::string json_text;
   bool written = true;
   auto flush = [&] {
-    written = written && write_all(fd, text);
+    written = written && write_all(fd, text.view()) && write_all(fd, json_text);
     text.clear();
+    json_text.clear();
   };
-  if (json) append_goroutine_dump_json_head(text, in.go_version, in.threads.size());
+  if (json) append_goroutine_dump_json_head(json_text, in.go_version, in.threads.size());
   GoroutineDump g;
   bool first = true;
   for (size_t i = 0; i < (*builder)->size(); ++i) {
     (*builder)->build(i, g);
     if (json) {
-      append_goroutine_dump_json(text, g, first);
+      append_goroutine_dump_json(json_text, g, first);
     } else {
       if (g.system && level != TracebackLevel::kSystem) continue;  // tracebackothers skips them
-      if (!first) text += '\n';
+      if (!first) text.append("\n");
       append_goroutine_dump_text(text, g, minor, level);
     }
     first = false;
-    if (text.size() >= kFlushAt) flush();
+    if (text.size() >= kFlushAt || json_text.size() >= kFlushAt) flush();
   }
-  if (json) append_goroutine_dump_json_tail(text);
+  if (json) append_goroutine_dump_json_tail(json_text);
   flush();
   if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
   if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));

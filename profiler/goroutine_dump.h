@@ -23,6 +23,8 @@ class AddressSpace;
 
 namespace goperf::profiler {
 
+class DumpBuffer;  // profiler/goroutine_dump_buffer.h
+
 // Strings are views: into the module's pclntab, or into tables owned by the builder (GoroutineDumpBuilder
 // or GoroutineDumpResult::storage), so that thousands of goroutines sharing frames allocate nothing each.
 struct DumpFrame {
@@ -131,6 +133,7 @@ bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out,
 // One goroutine's text appended to `out` (the pieces of the above, for streamed output). The caller
 // puts "\n" between goroutines and skips system goroutines below kSystem.
 void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int go_minor, TracebackLevel level);
+void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int go_minor, TracebackLevel level);
 
 // The same facts as JSON (every frame, hidden ones marked "shown": false).
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);

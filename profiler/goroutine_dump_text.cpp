@@ -4,92 +4,85 @@
 #include <cstdio>
 
 #include "profiler/goroutine_dump.h"
+#include "profiler/goroutine_dump_buffer.h"
 
 namespace goperf::profiler {
 
 namespace {
 
-void append_hex(std::string& out, uint64_t v) {
-  char buf[24] = "0x";
-  auto r = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
-  out.append(buf, r.ptr);
-}
+using B = DumpBuffer;
 
-template <typename T>
-void append_dec(std::string& out, T v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void append_frame(std::string& out, const DumpFrame& f, bool system) {
+void append_frame(DumpBuffer& out, const DumpFrame& f, bool system) {
+  char* p = out.reserve(f.function.size() + f.args.size() + f.file.size() + 128);
   if (!f.is_go) {
     // C code (cgo, libc): named from ELF symbols; no file:line without DWARF.
-    out += f.function.empty() ? std::string_view("?") : f.function;
-    out += "()\n\t?:0 ";
+    p = B::put(p, f.function.empty() ? std::string_view("?") : f.function);
+    p = B::put(p, "()\n\t?:0 ");
     if (f.entry != 0 && f.pc > f.entry) {
-      out += '+';
-      append_hex(out, f.pc - f.entry);
-      out += ' ';
+      p = B::put(p, '+');
+      p = B::put_hex(p, f.pc - f.entry);
+      p = B::put(p, ' ');
     }
-    out += "pc=";
-    append_hex(out, f.pc);
-    out += '\n';
+    p = B::put(p, "pc=");
+    p = B::put_hex(p, f.pc);
+    out.commit(B::put(p, '\n'));
     return;
   }
-  out += f.function;
-  out += '(';
-  out += f.args;
-  out += ")\n\t";
-  out += f.file;
-  out += ':';
-  append_dec(out, f.line);
+  p = B::put(p, f.function);
+  p = B::put(p, '(');
+  p = B::put(p, f.args);
+  p = B::put(p, ")\n\t");
+  p = B::put(p, f.file);
+  p = B::put(p, ':');
+  p = B::put_dec(p, f.line);
   if (!f.inlined && f.pc > f.entry) {
-    out += " +";
-    append_hex(out, f.pc - f.entry);
+    p = B::put(p, " +");
+    p = B::put_hex(p, f.pc - f.entry);
   }
   if (system && !f.inlined) {
-    out += " fp=";
-    append_hex(out, f.fp);
-    out += " sp=";
-    append_hex(out, f.sp);
-    out += " pc=";
-    append_hex(out, f.pc);
+    p = B::put(p, " fp=");
+    p = B::put_hex(p, f.fp);
+    p = B::put(p, " sp=");
+    p = B::put_hex(p, f.sp);
+    p = B::put(p, " pc=");
+    p = B::put_hex(p, f.pc);
   }
-  out += '\n';
+  out.commit(B::put(p, '\n'));
 }
 
 }  // namespace
 
-void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int minor, TracebackLevel level) {
+void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int minor, TracebackLevel level) {
   const bool system = level == TracebackLevel::kSystem;
-  out += "goroutine ";
-  append_dec(out, g.goid);
+  char* p = out.reserve(g.status_text.size() + 256);
+  p = B::put(p, "goroutine ");
+  p = B::put_dec(p, g.goid);
   if (system && minor >= 21) {
-    out += " gp=";
-    append_hex(out, g.g_addr);
+    p = B::put(p, " gp=");
+    p = B::put_hex(p, g.g_addr);
     if (g.m_addr != 0) {
-      out += " m=";
-      append_dec(out, g.m_id);
-      out += " mp=";
-      append_hex(out, g.m_addr);
+      p = B::put(p, " m=");
+      p = B::put_dec(p, g.m_id);
+      p = B::put(p, " mp=");
+      p = B::put_hex(p, g.m_addr);
     } else {
-      out += " m=nil";
+      p = B::put(p, " m=nil");
     }
   }
-  out += " [";
-  out += g.status_text;
-  if (g.status & unwind::kGscan) out += " (scan)";
+  p = B::put(p, " [");
+  p = B::put(p, g.status_text);
+  if (g.status & unwind::kGscan) p = B::put(p, " (scan)");
   if (g.wait_minutes >= 1) {
-    out += ", ";
-    append_dec(out, g.wait_minutes);
-    out += " minutes";
+    p = B::put(p, ", ");
+    p = B::put_dec(p, g.wait_minutes);
+    p = B::put(p, " minutes");
   }
-  if (g.locked_to_thread) out += ", locked to thread";
-  out += "]:\n";
+  if (g.locked_to_thread) p = B::put(p, ", locked to thread");
+  p = B::put(p, "]:\n");
   if (g.frames.empty() && (g.status & ~uint32_t{unwind::kGscan}) == unwind::kGrunning) {
-    out += "\tgoroutine running on other thread; stack unavailable\n";
+    p = B::put(p, "\tgoroutine running on other thread; stack unavailable\n");
   }
+  out.commit(p);
   // The frames the runtime would print: hidden runtime frames out; if that leaves none, all of them.
   bool any = false;
   if (!system)
@@ -104,9 +97,10 @@ void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int mi
     for (const auto& f : g.frames) {
       if (!printed(f)) continue;
       if (count > kInner + kOuter && k == kInner) {
-        out += "...";
-        append_dec(out, count - kInner - kOuter);
-        out += " frames elided...\n";
+        p = out.reserve(64);
+        p = B::put(p, "...");
+        p = B::put_dec(p, count - kInner - kOuter);
+        out.commit(B::put(p, " frames elided...\n"));
       }
       if (count <= kInner + kOuter || k < kInner || k >= count - kOuter) append_frame(out, f, system);
       ++k;
@@ -119,56 +113,62 @@ void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int mi
       if (printed(f) && phys < kMax) append_frame(out, f, system);
       if (!f.inlined) ++phys;
     }
-    if (phys >= kMax) out += "...additional frames elided...\n";
+    if (phys >= kMax) out.append("...additional frames elided...\n");
   }
   if (!g.creator.empty() && (g.creator_shown || system)) {
-    out += "created by ";
-    out += g.creator;
+    p = out.reserve(g.creator.size() + g.creator_file.size() + 96);
+    p = B::put(p, "created by ");
+    p = B::put(p, g.creator);
     if (minor >= 21 && g.parent_goid != 0) {
-      out += " in goroutine ";
-      append_dec(out, g.parent_goid);
+      p = B::put(p, " in goroutine ");
+      p = B::put_dec(p, g.parent_goid);
     }
-    out += "\n\t";
-    out += g.creator_file;
-    out += ':';
-    append_dec(out, g.creator_line);
+    p = B::put(p, "\n\t");
+    p = B::put(p, g.creator_file);
+    p = B::put(p, ':');
+    p = B::put_dec(p, g.creator_line);
     if (g.creator_offset != 0) {
-      out += " +";
-      append_hex(out, g.creator_offset);
+      p = B::put(p, " +");
+      p = B::put_hex(p, g.creator_offset);
     }
-    out += '\n';
+    out.commit(B::put(p, '\n'));
   }
+}
+
+void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int minor, TracebackLevel level) {
+  DumpBuffer b;
+  append_goroutine_dump_text(b, g, minor, level);
+  out += b.view();
 }
 
 std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level) {
   const bool system = level == TracebackLevel::kSystem;
-  std::string out;
-  out.reserve(dump.goroutines.size() * 256);
+  DumpBuffer out;
   bool first = true;
   for (const auto& g : dump.goroutines) {
     if (g.system && !system) continue;  // tracebackothers skips them below GOTRACEBACK=system
-    if (!first) out += "\n";
+    if (!first) out.append("\n");
     first = false;
     append_goroutine_dump_text(out, g, dump.go_minor, level);
   }
-  return out;
+  return std::string(out.view());
 }
 
 bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out, TracebackLevel level) {
   const bool system = level == TracebackLevel::kSystem;
-  std::string buf;
+  DumpBuffer buf;
   bool first = true;
   for (const auto& g : dump.goroutines) {
     if (g.system && !system) continue;
-    if (!first) buf += "\n";
+    if (!first) buf.append("\n");
     first = false;
     append_goroutine_dump_text(buf, g, dump.go_minor, level);
-    if (buf.size() > (1u << 16)) {
-      if (std::fwrite(buf.data(), 1, buf.size(), out) != buf.size()) return false;
+    if (buf.size() > (1u << 20)) {
+      if (std::fwrite(buf.view().data(), 1, buf.size(), out) != buf.size()) return false;
       buf.clear();
     }
   }
-  return std::fwrite(buf.data(), 1, buf.size(), out) == buf.size() && std::fflush(out) == 0;
+  return std::fwrite(buf.view().data(), 1, buf.size(), out) == buf.size() && std::fflush(out) == 0;
 }
 
 }  // namespace goperf::profiler
