@@ -34,6 +34,22 @@ KernelSymbols::KernelSymbols(const std::string& path) {
   }
 }
 
+bool KernelSymbols::addresses_visible(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return false;
+  char line[512];
+  bool visible = false;
+  for (int i = 0; i < 1000 && std::fgets(line, sizeof(line), f); ++i) {
+    char* end = nullptr;
+    uint64_t addr = std::strtoull(line, &end, 16);
+    if (end == line || *end != ' ' || (end[1] != 't' && end[1] != 'T')) continue;
+    visible = addr != 0;
+    break;
+  }
+  std::fclose(f);
+  return visible;
+}
+
 std::string_view KernelSymbols::name(uint64_t addr) const {
   auto it = std::upper_bound(addrs_.begin(), addrs_.end(), addr);
   if (it == addrs_.begin()) return "[kernel]";

@@ -16,6 +16,9 @@ class KernelSymbols {
   // The symbol containing addr, or "[kernel]" when unknown.
   std::string_view name(uint64_t addr) const;
   bool readable() const { return !addrs_.empty(); }
+  // Whether `path` shows addresses of text symbols (kernel.kptr_restrict lets root see them), from
+  // its first lines only: cheap, unlike reading the whole table.
+  static bool addresses_visible(const std::string& path = "/proc/kallsyms");
 
  private:
   std::vector<uint64_t> addrs_;  // sorted

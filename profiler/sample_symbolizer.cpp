@@ -95,8 +95,9 @@ struct SampleSymbolizer::Impl {
   SampleSymbolizerOptions options;
   flamegraph::ProfileBuilder builder;
   std::unordered_map<uint32_t, Process> processes;
-  std::optional<KernelSymbols> kernel;
+  std::optional<bool> kernel_named;  // kallsyms shows addresses: name kernel frames in finish()
   std::unordered_map<uint64_t, uint32_t> kernel_locations;
+  std::vector<std::pair<uint64_t, uint32_t>> unnamed_kernel;  // (pc, location) to name in finish()
   std::shared_ptr<const symbolize::Module> vdso;
   uint64_t vdso_link_base = 0;
   bool vdso_tried = false;
@@ -382,10 +383,19 @@ struct SampleSymbolizer::Impl {
     vdso = open_own_vdso(&vdso_link_base);
   }
 
+  // Kernel frames are named once, at the end (name_kernel_frames): reading /proc/kallsyms costs
+  // ~80 ms of CPU, which would otherwise be taken while the target runs. Until then a kernel pc is a
+  // location of its own (its address, no lines).
   uint32_t kernel_location(uint64_t pc) {
     if (auto it = kernel_locations.find(pc); it != kernel_locations.end()) return it->second;
-    if (!kernel) kernel.emplace(options.kernel_symbols ? "/proc/kallsyms" : "/dev/null");
-    uint32_t loc = builder.add_named_location(kernel->readable() ? kernel->name(pc) : "[kernel]");
+    if (!kernel_named) kernel_named = options.kernel_symbols && KernelSymbols::addresses_visible();
+    uint32_t loc;
+    if (*kernel_named) {
+      loc = builder.add_location(pc, -1, std::span<const flamegraph::Line>());
+      unnamed_kernel.emplace_back(pc, loc);
+    } else {
+      loc = builder.add_named_location("[kernel]");
+    }
     kernel_locations.emplace(pc, loc);
     return loc;
   }
@@ -405,6 +415,20 @@ struct SampleSymbolizer::Impl {
     size_t bucket = 0;
     while (bucket + 1 < stats.window_used.size() && used > (512ULL << bucket)) ++bucket;
     ++stats.window_used[bucket];
+  }
+
+  // Kernel locations get their function and lose their address, like the named ones of user code
+  // without a mapping (address 0, no mapping: what pprof readers take for a kernel frame).
+  void name_kernel_frames() {
+    if (unnamed_kernel.empty()) return;
+    KernelSymbols symbols("/proc/kallsyms");
+    for (auto [pc, loc] : unnamed_kernel) {
+      uint32_t fn = builder.add_function(symbols.readable() ? symbols.name(pc) : "[kernel]");
+      auto& location = builder.profile().locations[loc];
+      location.address = 0;
+      location.lines.assign(1, flamegraph::Line{fn, 0});
+    }
+    unnamed_kernel.clear();
   }
 
   void add(const unwind::RawSample& s) {
@@ -493,6 +517,7 @@ void SampleSymbolizer::add(const unwind::RawSample& sample) { impl_->add(sample)
 const SymbolizerStats& SampleSymbolizer::stats() const { return impl_->stats; }
 
 flamegraph::Profile SampleSymbolizer::finish(int64_t start_unix_ns, int64_t duration_ns) {
+  impl_->name_kernel_frames();
   auto& prof = impl_->builder.profile();
   prof.time_nanos = start_unix_ns;
   prof.duration_nanos = duration_ns;
