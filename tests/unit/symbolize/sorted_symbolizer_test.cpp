@@ -63,7 +63,7 @@ TEST(SymbolizeBatch, EtcdEqualsOnePcAtATime) {
   auto mod = Module::open(kEtcd);
   ASSERT_TRUE(mod) << mod.error().message();
   ASSERT_NE((*mod)->pclntab(), nullptr);
-  auto pcs = test_pcs(*(*mod)->pclntab(), 100000);
+  auto pcs = test_pcs(*(*mod)->pclntab(), 40000);
   expect_same_frames(**mod, pcs, false);
   expect_same_frames(**mod, pcs, true);
 }
