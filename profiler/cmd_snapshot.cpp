@@ -2,6 +2,7 @@
 // stacks, resume it, then walk, symbolize and print every goroutine as the runtime's SIGQUIT dump.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,6 +156,28 @@ size_t estimate_stack_bytes(const unwind::ProcessMemory& mem, uint64_t allgs, co
                                      static_cast<double>(n));
 }
 
+// While the target is stopped, every millisecond goperf waits for a CPU is a millisecond the target
+// cannot run: on a busy machine the scheduler, not the work, made most of the pause. So the stopped
+// section runs at the highest nice level when allowed (root or CAP_SYS_NICE; else unchanged), and the
+// previous level is restored as soon as the target runs again.
+class RaisedPriority {
+ public:
+  RaisedPriority() {
+    errno = 0;
+    old_ = ::getpriority(PRIO_PROCESS, 0);
+    raised_ = errno == 0 && old_ > -20 && ::setpriority(PRIO_PROCESS, 0, -20) == 0;
+  }
+  ~RaisedPriority() {
+    if (raised_) ::setpriority(PRIO_PROCESS, 0, old_);
+  }
+  RaisedPriority(const RaisedPriority&) = delete;
+  RaisedPriority& operator=(const RaisedPriority&) = delete;
+
+ private:
+  int old_ = 0;
+  bool raised_ = false;
+};
+
 // What must be copied while the target is stopped: each goroutine's live stack, and each thread's
 // stack from its sp (g0 / C stacks), so that the walk can run after the target was resumed. Ranges go
 // into one arena allocated and touched before the stop, so that the copy takes no page faults.
@@ -244,6 +267,7 @@ int run_snapshot(const Args& args) {
   int64_t now = 0;
   uint64_t paused_ns = 0;
   {
+    RaisedPriority priority;
     const int64_t t0 = monotonic_ns();
     auto session = unwind::PtraceSession::attach(pid);
     if (!session) return fail(session.error().message());

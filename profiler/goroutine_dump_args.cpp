@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
+#include "profiler/goroutine_dump_buffer.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
@@ -35,6 +37,13 @@ GoArgsProgram go_args_program(const symbolize::Module& module, const symbolize::
   if (!info_addr) return p;
   p.prog = read_some(module.elf(), *info_addr, kMaxLen);
   if (p.prog.empty()) return p;
+  for (size_t i = 0; i < p.prog.size();) {
+    uint8_t o = p.prog[i++];
+    if (o == kEndSeq) break;
+    if (o >= kOffsetTooLarge) continue;  // the markers carry no size byte
+    if (i >= p.prog.size()) break;
+    p.extent = std::max<uint16_t>(p.extent, static_cast<uint16_t>(o + std::min<uint8_t>(p.prog[i++], 8)));
+  }
   if (auto live_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgLiveInfo)) {
     p.live = read_some(module.elf(), *live_addr, 256);
     if (!p.live.empty()) p.start_offset = p.live[0];
@@ -55,6 +64,9 @@ void append_go_args(std::string& out, const GoArgsProgram& p, const unwind::Memo
   auto comma = [&] {
     if (!start) out += ", ";
   };
+  // The whole area in one read when it is at hand (it is: the stack copy); else value by value.
+  uint8_t area[0x100 + 8];
+  const bool whole = p.extent != 0 && memory.read(argp, std::span<uint8_t>(area, p.extent));
   uint8_t slot = 0;
   size_t pi = 0;
   while (pi < prog.size()) {
@@ -82,11 +94,12 @@ void append_go_args(std::string& out, const GoArgsProgram& p, const unwind::Memo
         if (pi >= prog.size()) return;
         uint8_t sz = std::min<uint8_t>(prog[pi++], 8);
         uint64_t x = 0;
-        if (memory.read(argp + o, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&x), sz))) {
-          char buf[24] = "0x";
-          auto r = std::to_chars(buf + 2, buf + sizeof buf, x, 16);
-          if (!is_live(o, slot)) *r.ptr++ = '?';
-          out.append(buf, r.ptr);
+        if (whole ? (std::memcpy(&x, area + o, sz), true)
+                  : static_cast<bool>(memory.read(argp + o, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&x), sz)))) {
+          char buf[24];
+          char* end = DumpBuffer::put_hex(buf, x);
+          if (!is_live(o, slot)) *end++ = '?';
+          out.append(buf, end);
         } else {
           out += '_';
         }

@@ -23,6 +23,7 @@ struct GoArgsProgram {
   std::span<const uint8_t> live;  // FUNCDATA_ArgLiveInfo; empty: every argument is live
   int32_t live_idx = -1;          // PCDATA_ArgLiveIndex at the pc
   uint8_t start_offset = 0xff;    // slots below it are always live
+  uint16_t extent = 0;            // bytes of the argument area the program reads (one read per frame)
 };
 
 // `link_sym_pc` is the symbolic pc (pc-1 for return addresses) in the module's link-time terms.

@@ -36,7 +36,21 @@ class DumpBuffer {
   static char* put_hex(char* p, uint64_t v) {  // 0x..., at most 18 bytes
     p[0] = '0';
     p[1] = 'x';
-    return std::to_chars(p + 2, p + 18, v, 16).ptr;
+    return put_hex_digits(p + 2, v);
+  }
+  // Lowercase hex digits without leading zeros, as std::to_chars writes them (two digits per step).
+  static char* put_hex_digits(char* p, uint64_t v) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    const int bits = v ? 64 - __builtin_clzll(v) : 1;
+    char* end = p + (bits + 3) / 4;
+    char* q = end;
+    for (; v >= 0x100; v >>= 8) {
+      *--q = kDigits[v & 15];
+      *--q = kDigits[(v >> 4) & 15];
+    }
+    *--q = kDigits[v & 15];
+    if (v >= 0x10) *--q = kDigits[v >> 4];
+    return end;
   }
   template <typename T>
   static char* put_dec(char* p, T v) {  // at most 20 bytes
