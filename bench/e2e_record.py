@@ -7,7 +7,10 @@ interrupt and the stack copy, is charged to the sampled thread). Runs are interl
 perf, baseline, ...) so that machine load drifts affect all alike; medians are reported. goperf's own
 CPU time per second of recording comes from its rusage minus the workload's.
 
-usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000]
+usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--also NAME=GOPERF ...]
+
+--also adds another goperf binary to the same interleaved runs (e.g. an older build, for before/after).
+The load average is printed before and after: on a shared machine, CPU times are the reliable figures.
 """
 import argparse
 import os
@@ -36,6 +39,8 @@ def main():
     ap.add_argument("--goperf", default=str(REPO / "build" / "goperf"))
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--work", type=int, default=20000)
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=GOPERF",
+                    help="another goperf binary to measure in the same runs")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="goperf-e2e-record-"))
     exe = tmp / "prof"
@@ -45,11 +50,14 @@ def main():
     tools = {
         "baseline": lambda hz: work,
         "goperf": lambda hz: [args.goperf, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work],
+        **{name: (lambda hz, path=path: [path, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work])
+           for name, path in (a.split("=", 1) for a in args.also)},
         "perf -g": lambda hz: ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", str(hz), "-o",
                                str(tmp / "perf.data"), "--", *work],
     }
     print(f"workload: {' '.join(work)}; {args.runs} interleaved runs per tool; medians")
-    print(f"{'Hz':>5} {'tool':>9} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'Hz':>5} {'tool':>14} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10}")
     for hz in (99, 999):
         results = {name: [] for name in tools}
         for _ in range(args.runs):
@@ -61,8 +69,9 @@ def main():
             wall = statistics.median(r[0] for r in rs)
             cpu = statistics.median(r[1] for r in rs)
             own = statistics.median(r[2] / r[0] for r in rs) if name != "baseline" else 0.0
-            print(f"{hz:>5} {name:>9} {wall:>9.3f} {cpu:>9.3f} {100 * (wall / base_wall - 1):>+8.2f} "
+            print(f"{hz:>5} {name:>14} {wall:>9.3f} {cpu:>9.3f} {100 * (wall / base_wall - 1):>+8.2f} "
                   f"{100 * (cpu / base_cpu - 1):>+8.2f} {own:>10.4f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
