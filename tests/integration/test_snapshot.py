@@ -68,10 +68,30 @@ class Target:
         self.err.seek(0)
         return self.err.read().decode(errors="replace")
 
+    def _still_our_child(self):
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        # Kill whatever poll() says: once this process has ptrace-seized the target (test_bad_input),
+        # waitpid reports its ptrace stops and Popen takes one for an exit, so the target would live on
+        # (and spin) after the tests. Reap it by pid until it really exited.
+        if self.proc.returncode is None or (self.proc.returncode < 0 and self._still_our_child()):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                while True:
+                    _, status = os.waitpid(self.pid, 0)
+                    if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                        break
+            except ChildProcessError:
+                pass
+            self.proc.returncode = -signal.SIGKILL
 
 
 def snapshot(goperf, pid, *args, check=True):
