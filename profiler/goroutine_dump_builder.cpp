@@ -93,10 +93,14 @@ struct DumpStorage {
   std::string_view add_text(std::string_view s) {
     if (s.empty()) return {};
     if (s.size() > kChunk) {  // an oversized text gets a chunk of its own, before the current one
+      if (chunks.empty()) {
+        chunks.push_back(std::make_unique<char[]>(kChunk));
+        used = 0;
+      }
       auto big = std::make_unique<char[]>(s.size());
       std::memcpy(big.get(), s.data(), s.size());
       std::string_view v(big.get(), s.size());
-      chunks.insert(chunks.end() - (chunks.empty() ? 0 : 1), std::move(big));
+      chunks.insert(chunks.end() - 1, std::move(big));
       return v;
     }
     if (chunks.empty() || used + s.size() > kChunk) {

@@ -137,6 +137,15 @@ Result<std::vector<MInfo>> GoroutineLister::ms(const Memory& memory) const {
 }
 
 Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_dead) const {
+  GoroutineList out;
+  if (auto st = list_into(memory, out, include_dead); !st) return std::move(st).error();
+  return out;
+}
+
+Status GoroutineLister::list_into(const Memory& memory, GoroutineList& out, bool include_dead) const {
+  out.goroutines.clear();
+  out.ms.clear();
+  out.dead = 0;
   uint64_t hdr = globals_.allgs + bias_;
   auto ptr = memory.read_u64(hdr), len = memory.read_u64(hdr + 8), cap = memory.read_u64(hdr + 16);
   if (!ptr || !len || !cap) return make_error(ErrorCode::kUnavailable, "runtime.allgs is not readable");
@@ -148,7 +157,6 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
     auto st = memory.read(*ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gps.data()), gps.size() * 8));
     if (!st) return std::move(st).error().with_context("reading the allgs array");
   }
-  GoroutineList out;
   std::vector<GoroutineInfo>& gs = out.goroutines;  // in allgs order; nil and dead entries removed below
   gs.resize(gps.size());
   std::vector<bool> have(gps.size(), false);
@@ -205,7 +213,7 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
   auto m = ms(memory);
   if (!m) return std::move(m).error();
   out.ms = std::move(*m);
-  return out;
+  return {};
 }
 
 namespace {

@@ -69,6 +69,9 @@ class GoroutineLister {
 
   // Goroutines and Ms. Fails (kUnavailable/kFormat) when allgs cannot be read or looks corrupt.
   Result<GoroutineList> list(const Memory& memory, bool include_dead = false) const;
+  // The same into `out`, reusing its vectors' memory (a snapshot reserves and faults it in before
+  // stopping the target).
+  Status list_into(const Memory& memory, GoroutineList& out, bool include_dead = false) const;
   Result<std::vector<GoroutineInfo>> goroutines(const Memory& memory, bool include_dead = false) const;
   Result<std::vector<MInfo>> ms(const Memory& memory) const;
   // One g at a runtime address.
