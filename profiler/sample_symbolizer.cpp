@@ -106,6 +106,7 @@ struct SampleSymbolizer::Impl {
   std::vector<flamegraph::Line> lines;
   std::vector<uint32_t> stack;
   std::array<unwind::PhysicalFrame, kMaxFrames> physical;
+  std::array<flamegraph::Label, 3 + kMaxGoLabels> label_buf;  // the current sample's labels
 
   static std::vector<flamegraph::ValueType> sample_types(const SampleSymbolizerOptions& o) {
     if (o.time_based) return {{"samples", "count"}, {"cpu", "nanoseconds"}};
@@ -481,28 +482,27 @@ struct SampleSymbolizer::Impl {
     int64_t count = static_cast<int64_t>(s.count);
     std::array<int64_t, 2> values{count, static_cast<int64_t>(s.period) * count};
     // thread, pid, goroutine (eBPF backend: the goid read at sample time), then the pprof labels.
-    std::array<flamegraph::Label, 3 + kMaxGoLabels> labels;
+    // Reused from sample to sample: their strings keep their buffers. Every field of a used slot is set.
+    auto& labels = label_buf;
     size_t nlabels = 0;
-    if (s.goid != 0) {
-      labels[nlabels].key = "goroutine";
-      labels[nlabels].num = static_cast<int64_t>(s.goid);
+    auto put = [&](std::string_view key, std::string_view str, int64_t num) {
+      labels[nlabels].key.assign(key);
+      labels[nlabels].str.assign(str);
+      labels[nlabels].num = num;
       ++nlabels;
+    };
+    if (s.goid != 0) {
+      put("goroutine", {}, static_cast<int64_t>(s.goid));
     }
     for (const auto& [key, value] : s.labels) {
       if (nlabels == labels.size()) break;
-      labels[nlabels].key = key;
-      labels[nlabels].str = value;
-      ++nlabels;
+      put(key, value, 0);
     }
     if (options.thread_label && nlabels < labels.size()) {
-      labels[nlabels].key = "thread";
-      labels[nlabels].num = s.tid;
-      ++nlabels;
+      put("thread", {}, s.tid);
     }
     if (options.pids.size() > 1 && nlabels < labels.size()) {
-      labels[nlabels].key = "pid";
-      labels[nlabels].num = s.pid;
-      ++nlabels;
+      put("pid", {}, s.pid);
     }
     builder.add_sample(stack, values, std::span<const flamegraph::Label>(labels.data(), nlabels));
   }

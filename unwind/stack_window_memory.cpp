@@ -34,6 +34,11 @@ bool StackWindowMemory::read_tail(uint64_t addr, std::span<uint8_t> out) const {
 }
 
 Status StackWindowMemory::read(uint64_t addr, std::span<uint8_t> out) const {
+  // The walker's reads are words: a fixed-size copy, not a call to memcpy.
+  if (out.size() == 8 && addr >= base_ && addr - base_ < window_.size() && window_.size() - (addr - base_) >= 8) {
+    std::memcpy(out.data(), window_.data() + (addr - base_), 8);
+    return {};
+  }
   if (addr >= base_ && addr - base_ <= window_.size() && out.size() <= window_.size() - (addr - base_)) {
     std::memcpy(out.data(), window_.data() + (addr - base_), out.size());
     return {};
