@@ -19,6 +19,9 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "integration"))
+# gotargets builds below GOPERF_BUILD_DIR and changes directory meanwhile: make a relative one absolute.
+if os.environ.get("GOPERF_BUILD_DIR"):
+    os.environ["GOPERF_BUILD_DIR"] = str(pathlib.Path(os.environ["GOPERF_BUILD_DIR"]).resolve())
 import gotargets  # noqa: E402
 
 BUILD = pathlib.Path(os.environ.get("GOPERF_BUILD_DIR", gotargets.REPO / "build"))
