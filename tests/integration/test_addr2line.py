@@ -12,11 +12,12 @@ import json
 import random
 import select
 import subprocess
+import tempfile
 
 import pytest
 
 import gotargets
-from symbol_oracles import (builds_for, elf_layout, go_addr2line, go_nm, go_text_range, goperf_chains,
+from symbol_oracles import (ADDR_LINE, builds_for, elf_layout, go_addr2line, go_nm, go_text_range, goperf_chains,
                             parse_frames_output, physical_view, run_goperf, runtime_chains)
 
 V = gotargets.Variant
@@ -264,6 +265,43 @@ def test_answers_each_line_as_it_arrives(goperf, builds):
     finally:
         proc.stdin.close()
         assert proc.wait(timeout=10) == 0
+
+
+def test_many_batches_keep_input_order(goperf, builds):
+    """Megabytes of addresses are answered in batches on two threads: every answer must still come in
+    input order (-a echoes each address) and equal go tool addr2line's, through a pipe as from a file."""
+    tc = TOOLCHAINS[0]
+    _syms, pcs, answers = oracle(builds, "symbols", tc, False)
+    want = dict(zip(pcs, answers))
+    rnd = random.Random(5)
+    addrs = []
+    while len(addrs) * 19 < 3 << 20:  # "0x%016x\n" is 19 bytes: at least three batches
+        addrs.extend(rnd.sample(pcs, len(pcs)))
+    text = "".join(f"0x{a:016x}\n" for a in addrs)
+    binary = builds[("symbols", tc, V())]
+    with tempfile.TemporaryFile("w+") as f:
+        f.write(text)
+        f.seek(0)
+        from_file = subprocess.run([goperf, "addr2line", "-a", "-f", "-i", "-e", str(binary)], stdin=f,
+                                   capture_output=True, text=True, timeout=120)
+    from_pipe = subprocess.run([goperf, "addr2line", "-a", "-f", "-i", "-e", str(binary)], input=text,
+                               capture_output=True, text=True, timeout=120)
+    assert from_file.returncode == 0 and from_pipe.returncode == 0, from_file.stderr + from_pipe.stderr
+    assert from_pipe.stdout == from_file.stdout
+    chains, echoed = [], []
+    for line in from_file.stdout.splitlines():
+        if ADDR_LINE.match(line):
+            echoed.append(int(line, 16))
+            chains.append([])
+            pending = None
+        elif pending is None:
+            pending = line
+        else:
+            chains[-1].append((pending, line))
+            pending = None
+    assert echoed == addrs
+    bad = [(hex(a), want[a], physical_view(ch)) for a, ch in zip(addrs, chains) if physical_view(ch) != want[a]]
+    assert not bad, f"{len(bad)} of {len(addrs)} answers differ from go tool addr2line, e.g. {bad[:8]}"
 
 
 def test_help(goperf):
