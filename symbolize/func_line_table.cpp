@@ -1,5 +1,5 @@
 // FuncLineTable: Pclntab::frames over decoded runs. Every answer must equal Pclntab::frames, which
-// mirrors the runtime (tests/unit/symbolize/func_line_table_test.cpp checks every pc of real binaries).
+// mirrors the runtime (tests/unit/symbolize/sorted_symbolizer_test.cpp checks every pc of real binaries).
 #include "symbolize/func_line_table.h"
 
 #include <algorithm>
@@ -20,36 +20,44 @@ void FuncLineTable::load(const Pclntab& table, const FuncInfo& f) {
   rows_.clear();
   cursor_ = 0;
   tree_ = table.inline_tree(f);
-  PcValueReader inline_index = tree_.empty() ? PcValueReader()
-                                             : table.pcdata_reader(f, Pclntab::kPcdataInlTreeIndex);
-  PcValueReader file = table.reader(f, Pclntab::FuncTable::kFile);
-  PcValueReader line = table.reader(f, Pclntab::FuncTable::kLine);
-  // pcvalue answers for pc the value of the first run ending after pc. Merged: each row takes, from
-  // each table, the run covering it (kAbsent past the table's end) up to the nearest run end.
-  PcValueRun a, b, c;
-  bool has_a = inline_index.next(a), has_b = file.next(b), has_c = line.next(c);
-  int32_t max_index = -1;
-  while (has_a || has_b || has_c) {
-    uint64_t end = UINT64_MAX;
-    if (has_a) end = std::min(end, a.end);
-    if (has_b) end = std::min(end, b.end);
-    if (has_c) end = std::min(end, c.end);
-    Row& r = rows_.emplace_back();
-    r.end = end;
-    r.inline_index = has_a ? a.value : kAbsent;
-    r.fileno = has_b ? b.value : kAbsent;
-    r.line = has_c ? c.value : kAbsent;
-    if (has_a) max_index = std::max(max_index, a.value);
-    // Ends ascend; a malformed table may repeat one: skip every run this row finishes.
-    while (has_a && a.end <= end) has_a = inline_index.next(a);
-    while (has_b && b.end <= end) has_b = file.next(b);
-    while (has_c && c.end <= end) has_c = line.next(c);
-  }
-  calls_.resize(size_t(max_index + 1));
-  call_read_.assign(size_t(max_index + 1), false);
+  readers_[0] = tree_.empty() ? PcValueReader() : table.pcdata_reader(f, Pclntab::kPcdataInlTreeIndex);
+  readers_[1] = table.reader(f, Pclntab::FuncTable::kFile);
+  readers_[2] = table.reader(f, Pclntab::FuncTable::kLine);
+  for (int t = 0; t < 3; ++t) has_run_[t] = readers_[t].next(runs_[t]);
 }
 
-const FuncLineTable::Row* FuncLineTable::row_at(uint64_t pc) const {
+bool FuncLineTable::next_row() {
+  // pcvalue answers for pc the value of the first run ending after pc. Merged: each row takes, from
+  // each table, the run covering it (kAbsent past the table's end) up to the nearest run end.
+  uint64_t end = UINT64_MAX;
+  bool any = false;
+  for (int t = 0; t < 3; ++t) {
+    if (has_run_[t]) {
+      end = std::min(end, runs_[t].end);
+      any = true;
+    }
+  }
+  if (!any) return false;
+  Row& r = rows_.emplace_back();
+  r.end = end;
+  int32_t* values[3] = {&r.inline_index, &r.fileno, &r.line};
+  for (int t = 0; t < 3; ++t) {
+    *values[t] = has_run_[t] ? runs_[t].value : kAbsent;
+    // Ends ascend; a malformed table may repeat one: skip every run this row finishes.
+    while (has_run_[t] && runs_[t].end <= end) has_run_[t] = readers_[t].next(runs_[t]);
+  }
+  return true;
+}
+
+void FuncLineTable::decode_to(uint64_t pc) {
+  // Rows are decoded only as far as a pc asked: one or two pcs of a large function, as a batch
+  // spread over a whole binary mostly has, need a part of its tables.
+  while ((rows_.empty() || rows_.back().end <= pc) && next_row()) {
+  }
+}
+
+const FuncLineTable::Row* FuncLineTable::row_at(uint64_t pc) {
+  decode_to(pc);
   // The first row ending after pc, by a branch-free binary search (pcs of a batch are unpredictable).
   size_t len = rows_.size();
   if (len == 0) return nullptr;
@@ -64,6 +72,7 @@ const FuncLineTable::Row* FuncLineTable::row_at(uint64_t pc) const {
 }
 
 const FuncLineTable::Row* FuncLineTable::row_from_cursor(uint64_t pc) {
+  decode_to(pc);
   // Ascending pcs mostly land in the cursor's row or a few rows on.
   size_t i = cursor_;
   if (i < rows_.size() && (i == 0 || rows_[i - 1].end <= pc)) {
@@ -93,7 +102,11 @@ std::pair<std::string_view, int> FuncLineTable::file_line(const Row* row) {
 }
 
 const InlinedCall* FuncLineTable::call(int32_t index) {
-  if (index < 0 || size_t(index) >= calls_.size()) return nullptr;
+  if (index < 0) return nullptr;
+  if (size_t(index) >= calls_.size()) {
+    calls_.resize(size_t(index) + 1);
+    call_read_.resize(size_t(index) + 1, false);
+  }
   if (!call_read_[size_t(index)]) {
     calls_[size_t(index)] = table_->inlined_call(tree_, index);
     call_read_[size_t(index)] = true;

@@ -20,7 +20,7 @@ namespace goperf::symbolize {
 
 class FuncLineTable {
  public:
-  // Decodes f's tables, reusing this object's buffers.
+  // Starts on f's tables (decoded as far as pcs are asked), reusing this object's buffers.
   void load(const Pclntab& table, const FuncInfo& f);
   const FuncInfo& func() const { return func_; }
   bool contains(uint64_t pc) const { return pc >= func_.entry && pc < func_.end; }
@@ -36,7 +36,9 @@ class FuncLineTable {
     uint64_t end;  // exclusive; the row starts where the previous one ends
     int32_t inline_index, fileno, line;
   };
-  const Row* row_at(uint64_t pc) const;  // nullptr past every table's end
+  bool next_row();             // decodes one more row; false at the end of all three tables
+  void decode_to(uint64_t pc);  // decodes rows up to the one holding pc
+  const Row* row_at(uint64_t pc);  // nullptr past every table's end
   const Row* row_from_cursor(uint64_t pc);
   std::pair<std::string_view, int> file_line(const Row* row);
   const InlinedCall* call(int32_t index);
@@ -45,6 +47,9 @@ class FuncLineTable {
   const Pclntab* table_ = nullptr;
   FuncInfo func_;
   std::vector<Row> rows_;
+  PcValueReader readers_[3];  // inline tree index, file, line: where decoding stopped
+  PcValueRun runs_[3];
+  bool has_run_[3] = {};
   size_t cursor_ = 0;  // the row of the last pc asked: batches ask in ascending order
   std::span<const uint8_t> tree_;
   // Entries of the inline tree and file names, looked up once per function: a batch asks for the
