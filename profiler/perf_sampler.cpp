@@ -152,12 +152,23 @@ class PerfSampler final : public unwind::Sampler {
   }
 
   Status poll(const Sink& sink, int timeout_ms) override {
-    if (timeout_ms > 0 && !has_data()) {
-      std::vector<pollfd> pfds;
+    // Wait even when some records are there: the kernel wakes poll() once a ring is a quarter full
+    // (wakeup_watermark), else the timeout lets records gather, so that each call drains a batch
+    // instead of the one or two samples that arrived since the last call (at 999 Hz that was a
+    // drain, a lock and a wake-up of the consumer per sample).
+    if (timeout_ms > 0) {
+      pfds_.clear();
       for (auto& r : rings_) {
-        if (r.fd >= 0) pfds.push_back({r.fd, POLLIN, 0});
+        if (r.fd >= 0) pfds_.push_back({r.fd, POLLIN, 0});
       }
-      ::poll(pfds.data(), pfds.size(), timeout_ms);
+      int ready = ::poll(pfds_.data(), pfds_.size(), timeout_ms);
+      bool readable = false;
+      for (const auto& p : pfds_) readable = readable || (p.revents & POLLIN) != 0;
+      if (ready > 0 && !readable) {
+        // POLLHUP only: the target's threads are gone, poll() no longer sleeps. Wait the period anyway.
+        timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000L};
+        nanosleep(&ts, nullptr);
+      }
     }
     for (auto& r : rings_) {
       if (r.base) drain(r, sink);
@@ -254,15 +265,6 @@ class PerfSampler final : public unwind::Sampler {
     }
     return make_error(ErrorCode::kIo, std::string("mmap of the perf ring buffer failed: ") + std::strerror(errno) +
                                           " (see kernel.perf_event_mlock_kb)");
-  }
-
-  bool has_data() const {
-    for (const auto& r : rings_) {
-      if (!r.base) continue;
-      auto* meta = reinterpret_cast<perf_event_mmap_page*>(r.base);
-      if (__atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE) != meta->data_tail) return true;
-    }
-    return false;
   }
 
   void drain(Ring& r, const Sink& sink) {
@@ -369,6 +371,7 @@ class PerfSampler final : public unwind::Sampler {
   std::vector<Ring> rings_;
   std::vector<int> fds_;
   std::vector<uint8_t> scratch_;
+  std::vector<pollfd> pfds_;
   std::vector<uint64_t> chain_;
   unwind::SamplerStats stats_;
   size_t attached_threads_ = 0;
