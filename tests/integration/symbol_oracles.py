@@ -70,12 +70,13 @@ def run_goperf(goperf, binary, addrs, flags=("-f", "-i"), check=True):
     return res.stdout
 
 
-def goperf_chains(goperf, binary, addrs):
-    """goperf addr2line -a -f -i over addrs: for each address its chain [(func, file:line)], innermost first."""
-    out = run_goperf(goperf, binary, addrs)
-    chains = []
+def parse_chains(out):
+    """The output of addr2line -a -f -i: the addresses it echoed, and for each its chain
+    [(func, file:line)], innermost first."""
+    addresses, chains = [], []
     for line in out.splitlines():
         if ADDR_LINE.match(line):
+            addresses.append(int(line, 16))
             chains.append([])
             pending = None
         elif pending is None:
@@ -83,6 +84,12 @@ def goperf_chains(goperf, binary, addrs):
         else:
             chains[-1].append((pending, line))
             pending = None
+    return addresses, chains
+
+
+def goperf_chains(goperf, binary, addrs):
+    """goperf addr2line -a -f -i over addrs: for each address its chain [(func, file:line)], innermost first."""
+    _addresses, chains = parse_chains(run_goperf(goperf, binary, addrs))
     assert len(chains) == len(addrs)
     return chains
 

@@ -17,8 +17,8 @@ import tempfile
 import pytest
 
 import gotargets
-from symbol_oracles import (ADDR_LINE, builds_for, elf_layout, go_addr2line, go_nm, go_text_range, goperf_chains,
-                            parse_frames_output, physical_view, run_goperf, runtime_chains)
+from symbol_oracles import (builds_for, elf_layout, go_addr2line, go_nm, go_text_range, goperf_chains,
+                            parse_chains, parse_frames_output, physical_view, run_goperf, runtime_chains)
 
 V = gotargets.Variant
 TOOLCHAINS = [tc.name for tc in gotargets.toolchains()]
@@ -288,17 +288,7 @@ def test_many_batches_keep_input_order(goperf, builds):
                                capture_output=True, text=True, timeout=120)
     assert from_file.returncode == 0 and from_pipe.returncode == 0, from_file.stderr + from_pipe.stderr
     assert from_pipe.stdout == from_file.stdout
-    chains, echoed = [], []
-    for line in from_file.stdout.splitlines():
-        if ADDR_LINE.match(line):
-            echoed.append(int(line, 16))
-            chains.append([])
-            pending = None
-        elif pending is None:
-            pending = line
-        else:
-            chains[-1].append((pending, line))
-            pending = None
+    echoed, chains = parse_chains(from_file.stdout)
     assert echoed == addrs
     bad = [(hex(a), want[a], physical_view(ch)) for a, ch in zip(addrs, chains) if physical_view(ch) != want[a]]
     assert not bad, f"{len(bad)} of {len(addrs)} answers differ from go tool addr2line, e.g. {bad[:8]}"
