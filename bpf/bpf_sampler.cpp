@@ -32,6 +32,7 @@ void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& l
   options.g_stack_hi_offset = layout.g.stack_hi;
   options.g_m_offset = layout.g.m;
   options.m_curg_offset = layout.m.curg;
+  options.m_g0_offset = layout.m.g0;
   options.g_goid_offset = layout.g.goid;
   options.g_labels_offset = layout.g.labels;
   options.go_minor = layout.go_minor;
@@ -176,6 +177,7 @@ Status BpfSampler::load() {
   cfg.g_stack_hi_offset = options_.g_stack_hi_offset;
   cfg.g_m_offset = options_.g_m_offset;
   cfg.m_curg_offset = options_.m_curg_offset;
+  cfg.m_g0_offset = options_.m_g0_offset;
   cfg.g_goid_offset = options_.g_goid_offset;
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;

@@ -31,6 +31,7 @@ struct BpfSamplerOptions {
                                   // and the copy stops at stack.hi (stack.lo is the word before)
   uint32_t g_m_offset = 0;        // g.m and m.curg: samples on g0/gsignal are charged to m.curg, as
   uint32_t m_curg_offset = 0;     // runtime/pprof does
+  uint32_t m_g0_offset = 0;       // m.g0 (0 in every Go version): a vDSO call runs on g0's stack, g unchanged
   int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel
   uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained

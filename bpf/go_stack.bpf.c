@@ -131,19 +131,21 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
 
   /* The current g: the TLS slot is right in every Go frame (assembly included, where r14 may be scratch);
    * r14 is the fallback for binaries whose TLS offset is unknown. Trusted only if sp is on its stack. */
-  __u64 sp = s->sp, hi = 0, g = 0;
+  __u64 sp = s->sp, hi = 0, g = 0, tls_g = 0;
   bool on_system_stack = false;
   if (cfg.tls_g_offset && s->fs_base)
-    bpf_probe_read_user(&g, sizeof(g), (void *)(s->fs_base + cfg.tls_g_offset));
+    bpf_probe_read_user(&tls_g, sizeof(tls_g), (void *)(s->fs_base + cfg.tls_g_offset));
+  g = tls_g;
   if (!on_stack_of(g, sp, &hi)) {
     g = s->r14;
     if (!on_stack_of(g, sp, &hi)) g = 0;
   }
+  /* pprof charges a sample to m.curg (the user goroutine) even when g is g0 or gsignal. */
+  __u64 curg = 0;
   if (g) {
     s->g = g;
     s->flags |= GOPERF_F_G_VALID;
-    /* pprof charges a sample to m.curg (the user goroutine) even when g is g0 or gsignal. */
-    __u64 curg = g;
+    curg = g;
     if (cfg.g_m_offset && cfg.m_curg_offset) {
       __u64 m = 0, c = 0;
       if (!bpf_probe_read_user(&m, sizeof(m), (void *)(g + cfg.g_m_offset)) && m &&
@@ -151,6 +153,18 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
         curg = c;
       on_system_stack = curg != g;
     }
+  } else if (tls_g && cfg.g_m_offset) {
+    /* A vDSO call (runtime.vdsoCall, under nanotime1 and walltime) moves sp to g0's stack without
+     * switching g: sp is on g.m.g0's stack while the TLS g is still the goroutine, whose sample it is. */
+    __u64 m = 0, g0 = 0, g0_hi = 0;
+    if (!bpf_probe_read_user(&m, sizeof(m), (void *)(tls_g + cfg.g_m_offset)) && m &&
+        !bpf_probe_read_user(&g0, sizeof(g0), (void *)(m + cfg.m_g0_offset)) && g0 && g0 != tls_g &&
+        on_stack_of(g0, sp, &g0_hi)) {
+      curg = tls_g;
+      on_system_stack = true;
+    }
+  }
+  if (curg) {
     if (cfg.g_goid_offset) bpf_probe_read_user(&s->goid, sizeof(s->goid), (void *)(curg + cfg.g_goid_offset));
     if (cfg.g_labels_offset)
       bpf_probe_read_user(&s->labels, sizeof(s->labels), (void *)(curg + cfg.g_labels_offset));

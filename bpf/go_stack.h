@@ -66,5 +66,5 @@ struct goperf_config {
   __u32 g_labels_offset;
   __s64 tls_g_offset;
   __u32 capture_kernel;
-  __u32 pad;
+  __u32 m_g0_offset;  /* m.g0: a vDSO call runs on g0's stack with g unchanged */
 };
