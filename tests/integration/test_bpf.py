@@ -235,6 +235,24 @@ def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
     rec.pprof_raw_ok(tc, out)
 
 
+def test_vdso_samples_keep_their_goroutine(goperf, tmp_path):
+    """A vDSO call (time.Now) runs on g0's stack with g unchanged: its samples still belong to the goroutine
+    (goroutine label), as runtime/pprof charges them."""
+    tc = rec.TOOLCHAINS[-1]
+    exe = gotargets.build("prof", tc, gotargets.Variant())
+    out = tmp_path / "p.pb.gz"
+    res = rec.record(goperf, out, [str(exe), "-mode", "clock", "-seconds", "1.5"], extra=("--backend", "bpf"))
+    assert res.returncode == 0, res.stderr
+    prof = pprof_decode.load(out)
+    main_samples = [s for s in prof.samples if any(n == "main.clockloop" for lid in s["locs"] for n in prof.frames(lid))]
+    in_vdso = sum(s["values"][0] for s in main_samples
+                  if any("clock_gettime" in n for lid in s["locs"] for n in prof.frames(lid)))
+    total = sum(s["values"][0] for s in main_samples)
+    assert in_vdso >= 5, f"only {in_vdso} of {total} samples in the vDSO"
+    unlabelled = sum(s["values"][0] for s in main_samples if s["labels"].get("goroutine", 0) < 1)
+    assert unlabelled == 0, f"{unlabelled} of {total} samples without their goroutine"
+
+
 def test_record_cgo_with_bpf(goperf, tmp_path):
     tc = rec.TOOLCHAINS[-1]
     exe = gotargets.build("prof_cgo", tc, gotargets.Variant(cgo=True, stripped=True))

@@ -4,6 +4,7 @@
 //	prof -mode recursion   main.main -> main.recurse x30 -> main.spin (frameless)
 //	prof -mode goroutines  8 goroutines, each locked to its own thread: main.worker -> main.crunch
 //	prof -mode syscall     main.main -> main.sysloop -> getppid system calls
+//	prof -mode clock       main.main -> main.clockloop -> time.Now (the vDSO, run on g0's stack)
 //
 // -seconds bounds the run; -cpuprofile FILE writes runtime/pprof's CPU profile of the same run (the
 // oracle for per-function shares). The program prints "ready <pid>" once the workload runs.
@@ -92,8 +93,21 @@ func sysloop(deadline time.Time) {
 	}
 }
 
+var clockSink int64
+
+func clockloop(deadline time.Time) {
+	for {
+		for j := 0; j < 100; j++ {
+			clockSink += time.Now().UnixNano()
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
 func main() {
-	mode := flag.String("mode", "inline", "inline, recursion, goroutines or syscall")
+	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall or clock")
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
 	work := flag.Int("work", 0, "inline mode: run this many iterations instead of -seconds, then print the time taken")
@@ -146,6 +160,8 @@ func main() {
 		wg.Wait()
 	case "syscall":
 		sysloop(deadline)
+	case "clock":
+		clockloop(deadline)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
 		os.Exit(2)
