@@ -27,7 +27,6 @@ class Addr2lineBatch {
 
   void add(std::string_view address);   // one address, as binutils addr2line parses it
   void add_lines(std::string_view text);  // one address per line; the last line may lack its newline
-  bool empty() const { return addresses_.empty(); }
 
   // Answers every address added, appending the text to text(); the batch is then empty.
   void answer();

@@ -7,10 +7,6 @@
 
 namespace goperf::symbolize {
 
-namespace {
-constexpr int kMaxInlineDepth = 256;  // as Pclntab::frames: guards against cycles in a corrupt tree
-}  // namespace
-
 void FuncLineTable::load(const Pclntab& table, const FuncInfo& f) {
   table_ = &table;
   func_ = f;
@@ -120,7 +116,7 @@ void FuncLineTable::frames(uint64_t lookup_pc, std::vector<Frame>& out) {
   // lookup on a warm table.
   const Row* row = row_from_cursor(lookup_pc);
   if (!tree_.empty()) {
-    for (int depth = 0; row && row->inline_index >= 0 && depth < kMaxInlineDepth; ++depth) {
+    for (int depth = 0; row && row->inline_index >= 0 && depth < Pclntab::kMaxInlineDepth; ++depth) {
       const InlinedCall* c = call(row->inline_index);
       if (!c) break;
       Frame& fr = out.emplace_back();

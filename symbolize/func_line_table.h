@@ -22,7 +22,6 @@ class FuncLineTable {
  public:
   // Starts on f's tables (decoded as far as pcs are asked), reusing this object's buffers.
   void load(const Pclntab& table, const FuncInfo& f);
-  const FuncInfo& func() const { return func_; }
   bool contains(uint64_t pc) const { return pc >= func_.entry && pc < func_.end; }
 
   // Appends exactly what Pclntab::frames(func(), lookup_pc, out) appends.

@@ -15,7 +15,6 @@ namespace goperf::symbolize {
 namespace {
 
 constexpr uint32_t kMagic118 = 0xfffffff0;
-constexpr int kMaxInlineDepth = 256;  // guards against cycles in a corrupt inline tree
 
 inline uint32_t rd32(const uint8_t* p) {
   uint32_t v;

@@ -53,6 +53,7 @@ class Pclntab {
   static constexpr uint32_t kPcdataUnsafePoint = 0, kPcdataStackMapIndex = 1, kPcdataInlTreeIndex = 2,
                             kPcdataArgLiveIndex = 3;
   static constexpr uint32_t kFuncdataInlTree = 3, kFuncdataArgInfo = 5, kFuncdataArgLiveInfo = 6;
+  static constexpr int kMaxInlineDepth = 256;  // inline levels followed at most: a corrupt tree may cycle
 
   struct Location {
     enum class Source { kSection, kScan };  // found by section name, or by scanning segments
