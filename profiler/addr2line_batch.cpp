@@ -1,7 +1,9 @@
 // Addr2lineBatch: sort, answer each distinct address in address order, gather in input order.
 #include "profiler/addr2line_batch.h"
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "profiler/addr2line_options.h"
 #include "symbolize/sorted_symbolizer.h"
@@ -10,49 +12,127 @@ namespace goperf::profiler {
 
 namespace {
 constexpr size_t kTypicalAnswer = 128;  // bytes: -f -i on etcd averages 100
+
+bool same_frames(std::span<const symbolize::Frame> a, std::span<const symbolize::Frame> b) {
+  auto same_view = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [&](const symbolize::Frame& x, const symbolize::Frame& y) {
+    return x.entry == y.entry && same_view(x.function, y.function) && same_view(x.file, y.file) && x.line == y.line &&
+           x.start_line == y.start_line && x.inlined == y.inlined && x.is_go == y.is_go;
+  });
+}
 }  // namespace
 
 void Addr2lineBatch::add(std::string_view address) { addresses_.push_back(parse_gnu_address(address)); }
 
-void Addr2lineBatch::add_lines(std::string_view text) {
-  while (!text.empty()) {
-    const void* nl = std::memchr(text.data(), '\n', text.size());
-    size_t len = nl ? size_t(static_cast<const char*>(nl) - text.data()) : text.size();
-    add(text.substr(0, len));
-    text.remove_prefix(nl ? len + 1 : len);
+void Addr2lineBatch::add_lines(std::string_view text, unsigned threads) {
+  auto parse = [](std::string_view lines, std::vector<uint64_t>& out) {
+    while (!lines.empty()) {
+      const void* nl = std::memchr(lines.data(), '\n', lines.size());
+      size_t len = nl ? size_t(static_cast<const char*>(nl) - lines.data()) : lines.size();
+      out.push_back(parse_gnu_address(lines.substr(0, len)));
+      lines.remove_prefix(nl ? len + 1 : len);
+    }
+  };
+  constexpr size_t kBytesPerThread = 1 << 20;  // below this a thread costs more than it saves
+  threads = unsigned(std::clamp<size_t>(text.size() / kBytesPerThread, 1, std::max(threads, 1u)));
+  // Thread t parses the lines starting in [t * size / threads, (t + 1) * size / threads).
+  std::vector<size_t> cuts{0};
+  for (unsigned t = 1; t < threads; ++t) {
+    size_t nl = text.find('\n', text.size() * t / threads);
+    cuts.push_back(nl == std::string_view::npos ? text.size() : std::max(nl + 1, cuts.back()));
   }
+  cuts.push_back(text.size());
+  std::vector<std::vector<uint64_t>> parts(threads - 1);
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < threads; ++t)
+    helpers.emplace_back([&, t] { parse(text.substr(cuts[t], cuts[t + 1] - cuts[t]), parts[t - 1]); });
+  parse(text.substr(0, cuts[1]), addresses_);
+  for (auto& h : helpers) h.join();
+  for (const auto& part : parts) addresses_.insert(addresses_.end(), part.begin(), part.end());
 }
 
 void Addr2lineBatch::answer() {
+  symbolize(1);
+  out_.reserve(out_.size() + addresses_.size() * kTypicalAnswer);
+  gather(0, addresses_.size(), out_);
+  clear();
+}
+
+void Addr2lineBatch::symbolize(unsigned threads) {
   size_t n = addresses_.size();
   order_.sort(addresses_);
-  answers_.clear();
   spans_.resize(n);
+  threads = std::clamp(threads, 1u, 16u);
+  if (n < size_t(threads) * 4096) threads = 1;  // a thread costs more than a few thousand lookups
+  if (parts_.size() < threads) parts_.resize(threads);
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < threads; ++t)
+    helpers.emplace_back([this, n, t, threads] { symbolize_range(n * t / threads, n * (t + 1) / threads, uint8_t(t)); });
+  symbolize_range(0, n / threads, 0);
+  for (auto& h : helpers) h.join();
+}
+
+// Answers positions [begin, end) of the address order into parts_[part]. Repeats of an address, and
+// addresses with the same frames when the answer does not show the address, share one answer.
+void Addr2lineBatch::symbolize_range(size_t begin, size_t end, uint8_t part) {
+  Part& p = parts_[part];
+  p.text.clear();
   // Room for the typical answer up front: growing by doubling copies, and every new block is new
   // pages to fault in.
-  answers_.reserve(n * kTypicalAnswer);
-  out_.reserve(out_.size() + n * kTypicalAnswer);
+  p.text.reserve((end - begin) * kTypicalAnswer);
+  p.frames.clear();
+  bool share_same_frames = !printer_.prints_address();
+  std::vector<symbolize::Frame> frames;
   symbolize::SortedSymbolizer symbolizer(module_);
-  for (size_t k = 0; k < n; ++k) {
+  Span last{};
+  for (size_t k = begin; k < end; ++k) {
     uint64_t address = order_.pc(k);
     uint32_t i = order_.position(k);
-    if (k > 0 && order_.pc(k - 1) == address) {  // repeats share the first one's answer
-      spans_[i] = spans_[order_.position(k - 1)];
+    if (k > begin && order_.pc(k - 1) == address) {
+      spans_[i] = last;
       continue;
     }
-    frames_.clear();
+    if (k > begin && share_same_frames && symbolizer.same_frames_as_last(address, false)) {
+      spans_[i] = last;
+      continue;
+    }
+    frames.clear();
     // Addresses are looked up as given (binutils does not step back from return addresses).
-    symbolizer.symbolize(address, false, frames_);
-    size_t at = answers_.size();
-    printer_.print(address, frames_, answers_);
-    spans_[i] = {at, answers_.size() - at};
+    symbolizer.symbolize(address, false, frames);
+    if (k > begin && share_same_frames && same_frames(frames, p.frames)) {
+      spans_[i] = last;
+      continue;
+    }
+    size_t at = p.text.size();
+    printer_.print(address, frames, p.text);
+    last = Span{.offset = at, .part = part, .size = uint32_t(p.text.size() - at)};
+    spans_[i] = last;
+    p.frames.swap(frames);
   }
-  constexpr size_t kAhead = 16;  // answers are scattered over answers_: fetch the next ones early
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(answers_.data() + spans_[i + kAhead].first);
-    out_.append(answers_, spans_[i].first, spans_[i].second);
+}
+
+std::string_view Addr2lineBatch::answer_text(Span span) const {
+  return std::string_view(parts_[span.part].text).substr(span.offset, span.size);
+}
+
+void Addr2lineBatch::gather(size_t begin, size_t end, std::string& out) const {
+  size_t bytes = 0;
+  for (size_t i = begin; i < end; ++i) bytes += spans_[i].size;
+  size_t at = out.size();
+  out.resize(at + bytes);
+  char* w = out.data() + at;
+  constexpr size_t kAhead = 16;  // answers are scattered over the parts' text: fetch the next ones early
+  for (size_t i = begin; i < end; ++i) {
+    if (i + kAhead < end) __builtin_prefetch(parts_[spans_[i + kAhead].part].text.data() + spans_[i + kAhead].offset);
+    std::string_view text = answer_text(spans_[i]);
+    std::memcpy(w, text.data(), text.size());
+    w += text.size();
   }
+}
+
+void Addr2lineBatch::clear() {
   addresses_.clear();
+  spans_.clear();
 }
 
 }  // namespace goperf::profiler

@@ -2,7 +2,8 @@
 // passes: sort the addresses (PcOrder); symbolize and print each distinct one in address order
 // (SortedSymbolizer decodes each function's tables once, and the pclntab is read front to back instead
 // of at random); copy the answers out in input order. A batch does no I/O, so batches can be answered
-// on several threads while another one is written.
+// on several threads while another one is written, and one large batch can be symbolized by several
+// threads at once, each over its own part of the address order.
 #pragma once
 
 #include <cstdint>
@@ -26,20 +27,42 @@ class Addr2lineBatch {
       : module_(module), printer_(printer) {}
 
   void add(std::string_view address);   // one address, as binutils addr2line parses it
-  void add_lines(std::string_view text);  // one address per line; the last line may lack its newline
+  // One address per line; the last line may lack its newline. Large texts are parsed on `threads` threads.
+  void add_lines(std::string_view text, unsigned threads = 1);
+  size_t size() const { return addresses_.size(); }
 
   // Answers every address added, appending the text to text(); the batch is then empty.
   void answer();
   std::string& text() { return out_; }
 
+  // answer() in two steps, for large batches: symbolize every address on `threads` threads, then copy
+  // out the answers of input positions [begin, end) (any number of gathers, from any threads at once);
+  // clear() empties the batch.
+  void symbolize(unsigned threads);
+  void gather(size_t begin, size_t end, std::string& out) const;
+  void clear();
+
  private:
+  // Where an answer is: which thread's text, at what offset, how long.
+  // 8 bytes: spans are written at random (by input position) and a million of them should stay in cache.
+  struct Span {
+    uint64_t offset : 36;  // up to 64 GiB of answers per thread
+    uint64_t part : 4;     // up to 16 threads
+    uint64_t size : 24;    // an answer is at most kMaxInlineDepth frames of two names each
+  };
+  struct Part {
+    std::string text;                      // answers of a range of the address order, in that order
+    std::vector<symbolize::Frame> frames;  // the frames of the last address answered
+  };
+  void symbolize_range(size_t begin, size_t end, uint8_t part);
+  std::string_view answer_text(Span span) const;
+
   const symbolize::Module& module_;
   const Addr2linePrinter& printer_;
   std::vector<uint64_t> addresses_;
   symbolize::PcOrder order_;
-  std::vector<symbolize::Frame> frames_;
-  std::string answers_;                                // each distinct address's answer, in address order
-  std::vector<std::pair<size_t, size_t>> spans_;       // per input position: its answer in answers_
+  std::vector<Part> parts_;
+  std::vector<Span> spans_;  // per input position: its answer
   std::string out_;
 };
 

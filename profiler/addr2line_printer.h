@@ -18,6 +18,8 @@ class Addr2linePrinter {
   // Appends the text for one address to `out`. `frames` are innermost first, as Module::symbolize
   // gives them; empty or a single unknown frame means the address is unknown.
   virtual void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const = 0;
+  // Whether the text shows the address: when it does not, addresses with the same frames share one text.
+  virtual bool prints_address() const = 0;
 };
 
 class GnuAddr2linePrinter : public Addr2linePrinter {
@@ -32,6 +34,7 @@ class GnuAddr2linePrinter : public Addr2linePrinter {
   };
   explicit GnuAddr2linePrinter(Config config) : config_(config) {}
   void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const override;
+  bool prints_address() const override { return config_.addresses; }
 
  private:
   Config config_;
@@ -43,6 +46,7 @@ class JsonAddr2linePrinter : public Addr2linePrinter {
  public:
   JsonAddr2linePrinter(bool basenames, bool demangle) : basenames_(basenames), demangle_(demangle) {}
   void print(uint64_t address, std::span<const symbolize::Frame> frames, std::string& out) const override;
+  bool prints_address() const override { return true; }
 
  private:
   bool basenames_, demangle_;

@@ -3,11 +3,14 @@
 // answers are flushed whenever the input has no complete line left, so it works as a coprocess while
 // a file of addresses is answered in large batches (Addr2lineBatch) on two threads.
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,7 +42,80 @@ bool input_ready() {
 // as a coprocess (one address in, its answer out). A file of addresses is cut into batches of about
 // kBatchBytes answered on two threads in turn: while one batch is answered, the one before it is
 // answered on the other thread or written out, in input order.
+// A file of addresses never waits for more input: it is read in batches of up to kFileBatchBytes,
+// each parsed by two threads, sorted once and symbolized by two threads over the two halves of its
+// address order (a function's tables are decoded about once per batch, and neighbouring addresses on
+// one line share one answer), then copied out in input order by two threads while the main thread
+// writes the piece before.
+int translate_file(const symbolize::Module& module, const Addr2linePrinter& printer) {
+  constexpr size_t kFileBatchBytes = size_t(64) << 20;
+  constexpr size_t kPiece = size_t(1) << 15;  // addresses per write
+  constexpr size_t kSlots = 3;                // one piece written while the next two are gathered
+  Addr2lineBatch batch(module, printer);
+  std::string pieces[kSlots];
+  std::thread gathering[kSlots];
+  struct JoinAll {  // an early return (a failed write) must not leave a thread running
+    std::thread* threads;
+    ~JoinAll() {
+      for (size_t i = 0; i < kSlots; ++i)
+        if (threads[i].joinable()) threads[i].join();
+    }
+  } join_all{gathering};
+  // Not a std::vector: zeroing tens of megabytes only to overwrite them costs as much as parsing.
+  std::unique_ptr<char[]> buf;
+  size_t capacity = 0, have = 0;
+  for (bool eof = false; !eof;) {
+    if (capacity - have < kFileBatchBytes / 2) {
+      struct stat st {};
+      off_t at = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+      size_t rest = ::fstat(STDIN_FILENO, &st) == 0 && at >= 0 && st.st_size > at ? size_t(st.st_size - at) : 0;
+      size_t grown = have + std::clamp(rest + 1, size_t(1) << 16, kFileBatchBytes);
+      std::unique_ptr<char[]> bigger(new char[grown]);
+      std::memcpy(bigger.get(), buf.get(), have);
+      buf = std::move(bigger);
+      capacity = grown;
+    }
+    while (!eof && have < capacity) {
+      ssize_t n = ::read(STDIN_FILENO, buf.get() + have, capacity - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
+        return 1;
+      }
+      if (n == 0) eof = true;
+      have += static_cast<size_t>(n);
+    }
+    size_t end = have;
+    if (!eof) {
+      while (end > 0 && buf[end - 1] != '\n') --end;
+      if (end == 0) continue;  // a line longer than the buffer: read more of it
+    }
+    batch.add_lines(std::string_view(buf.get(), end), 2);
+    std::memmove(buf.get(), buf.get() + end, have - end);
+    have -= end;
+    batch.symbolize(2);
+    size_t n = batch.size(), count = (n + kPiece - 1) / kPiece;
+    auto start = [&](size_t piece) {
+      if (piece >= count) return;
+      gathering[piece % kSlots] = std::thread([&batch, n, piece, &out = pieces[piece % kSlots]] {
+        out.clear();
+        batch.gather(piece * kPiece, std::min(n, (piece + 1) * kPiece), out);
+      });
+    };
+    for (size_t piece = 0; piece + 1 < kSlots; ++piece) start(piece);
+    for (size_t piece = 0; piece < count; ++piece) {
+      gathering[piece % kSlots].join();
+      start(piece + kSlots - 1);
+      if (!write_stdout(pieces[piece % kSlots])) return 1;
+    }
+    batch.clear();
+  }
+  return 0;
+}
+
 int translate_stdin(const symbolize::Module& module, const Addr2linePrinter& printer) {
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) return translate_file(module, printer);
   constexpr size_t kBatchBytes = 1 << 20;
   Addr2lineBatch batches[2] = {{module, printer}, {module, printer}};
   std::thread running[2];

@@ -15,6 +15,8 @@ void FuncLineTable::load(const Pclntab& table, const FuncInfo& f) {
   files_.clear();
   rows_.clear();
   cursor_ = 0;
+  last_row_ = SIZE_MAX;
+  last_file_ = 0;
   tree_ = table.inline_tree(f);
   readers_[0] = tree_.empty() ? PcValueReader() : table.pcdata_reader(f, Pclntab::kPcdataInlTreeIndex);
   readers_[1] = table.reader(f, Pclntab::FuncTable::kFile);
@@ -85,9 +87,15 @@ const FuncLineTable::Row* FuncLineTable::row_from_cursor(uint64_t pc) {
 }
 
 std::string_view FuncLineTable::file_name(int32_t fileno) {
-  for (const auto& [n, name] : files_)
-    if (n == fileno) return name;
+  if (last_file_ < files_.size() && files_[last_file_].first == fileno) return files_[last_file_].second;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (files_[i].first == fileno) {
+      last_file_ = i;
+      return files_[i].second;
+    }
+  }
   std::string_view name = table_->file_name(func_, fileno);
+  last_file_ = files_.size();
   files_.emplace_back(fileno, name);
   return name;
 }
@@ -115,6 +123,7 @@ void FuncLineTable::frames(uint64_t lookup_pc, std::vector<Frame>& out) {
   // Frames are filled in place: building one on the stack and copying it in costs more than the
   // lookup on a warm table.
   const Row* row = row_from_cursor(lookup_pc);
+  last_row_ = row ? size_t(row - rows_.data()) : SIZE_MAX;
   if (!tree_.empty()) {
     for (int depth = 0; row && row->inline_index >= 0 && depth < Pclntab::kMaxInlineDepth; ++depth) {
       const InlinedCall* c = call(row->inline_index);

@@ -26,6 +26,12 @@ class FuncLineTable {
 
   // Appends exactly what Pclntab::frames(func(), lookup_pc, out) appends.
   void frames(uint64_t lookup_pc, std::vector<Frame>& out);
+  // Whether the last pc asked of frames() and `lookup_pc` share one row of the tables, and so have the
+  // same frames: ascending pcs a few bytes apart mostly do.
+  bool same_row_as_last(uint64_t lookup_pc) const {
+    return last_row_ < rows_.size() && lookup_pc < rows_[last_row_].end && contains(lookup_pc) &&
+           (last_row_ == 0 ? lookup_pc >= func_.entry : lookup_pc >= rows_[last_row_ - 1].end);
+  }
 
  private:
   // The three tables merged: one row per stretch of pcs where none of them changes, so one search
@@ -50,12 +56,14 @@ class FuncLineTable {
   PcValueRun runs_[3];
   bool has_run_[3] = {};
   size_t cursor_ = 0;  // the row of the last pc asked: batches ask in ascending order
+  size_t last_row_ = SIZE_MAX;  // the row of the last pc frames() answered, if it had one
   std::span<const uint8_t> tree_;
   // Entries of the inline tree and file names, looked up once per function: a batch asks for the
   // same few again and again.
   std::vector<std::optional<InlinedCall>> calls_;
   std::vector<bool> call_read_;
   std::vector<std::pair<int32_t, std::string_view>> files_;
+  size_t last_file_ = 0;  // files_[last_file_] was the last asked: neighbouring rows mostly share a file
 };
 
 }  // namespace goperf::symbolize

@@ -23,6 +23,13 @@ class SortedSymbolizer {
   explicit SortedSymbolizer(const Module& module);
   // Appends what Module::symbolize(pc, is_return_address, out) appends.
   void symbolize(uint64_t pc, bool is_return_address, std::vector<Frame>& out);
+  // Whether symbolize(pc, is_return_address, ...) would give the frames of the last Go pc symbolized
+  // (without their pc): true only when that is certain without a lookup (the same row of the same
+  // function's tables).
+  bool same_frames_as_last(uint64_t pc, bool is_return_address) const {
+    uint64_t lookup = is_return_address && pc > 0 ? pc - 1 : pc;
+    return have_func_ && func_.same_row_as_last(lookup);
+  }
 
  private:
   const Module& module_;

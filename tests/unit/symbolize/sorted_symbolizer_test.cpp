@@ -44,6 +44,36 @@ void expect_same_frames(const Module& mod, const std::vector<uint64_t>& pcs, boo
   EXPECT_GT(inlined, 0u) << "no inlined frame among the pcs: the inline path was not exercised";
 }
 
+// same_frames_as_last, when it says so, must be right: over ascending pcs, the frames of each pc it
+// claims equal (but for pc) those of the last pc symbolized. Returns how many it claimed.
+size_t expect_same_frames_as_last_is_right(const Module& mod, std::vector<uint64_t> pcs) {
+  std::sort(pcs.begin(), pcs.end());
+  SortedSymbolizer symbolizer(mod);
+  std::vector<Frame> last, now;
+  size_t claimed = 0;
+  for (uint64_t pc : pcs) {
+    now.clear();
+    mod.symbolize(pc, false, now);
+    if (symbolizer.same_frames_as_last(pc, false)) {
+      ++claimed;
+      EXPECT_EQ(now.size(), last.size()) << std::hex << "pc 0x" << pc;
+      if (now.size() != last.size()) return claimed;
+      for (size_t j = 0; j < now.size(); ++j) {
+        SCOPED_TRACE(::testing::Message() << std::hex << "pc 0x" << pc << " frame " << j);
+        EXPECT_EQ(now[j].function, last[j].function);
+        EXPECT_EQ(now[j].file, last[j].file);
+        EXPECT_EQ(now[j].line, last[j].line);
+        EXPECT_EQ(now[j].entry, last[j].entry);
+        EXPECT_EQ(now[j].inlined, last[j].inlined);
+      }
+      continue;
+    }
+    last.clear();
+    symbolizer.symbolize(pc, false, last);
+  }
+  return claimed;
+}
+
 // Every function entry, `random` pcs anywhere in Go text, a few pcs outside it, each twice, shuffled.
 std::vector<uint64_t> test_pcs(const Pclntab& tab, size_t random) {
   std::vector<uint64_t> pcs = {0, 1, tab.text_start() - 1};
@@ -68,6 +98,23 @@ TEST(SymbolizeBatch, EtcdEqualsOnePcAtATime) {
   expect_same_frames(**mod, pcs, true);
 }
 
+TEST(SortedSymbolizer, EtcdSameFramesAsLastIsRight) {
+  constexpr const char* kEtcd = "/usr/bin/etcd";
+  if (!std::filesystem::exists(kEtcd)) GTEST_SKIP() << kEtcd << " not installed (scripts/setup installs etcd-server)";
+  auto mod = Module::open(kEtcd);
+  ASSERT_TRUE(mod) << mod.error().message();
+  const Pclntab* tab = (*mod)->pclntab();
+  ASSERT_NE(tab, nullptr);
+  // Every pc of 300 functions spread over the binary, and random pcs: neighbours mostly share a row.
+  auto pcs = test_pcs(*tab, 40000);
+  for (size_t i = 0; i < tab->func_count(); i += tab->func_count() / 300) {
+    FuncInfo f = tab->func_at(i);
+    for (uint64_t pc = f.entry; pc < f.end; ++pc) pcs.push_back(pc);
+  }
+  size_t claimed = expect_same_frames_as_last_is_right(**mod, pcs);
+  EXPECT_GT(claimed, pcs.size() / 4) << "same_frames_as_last is almost never true: the shortcut is not exercised";
+}
+
 class SymbolizeBatchTargets : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SymbolizeBatchTargets, EveryPcEqualsOnePcAtATime) {
@@ -89,6 +136,7 @@ TEST_P(SymbolizeBatchTargets, EveryPcEqualsOnePcAtATime) {
         for (uint64_t pc = f.entry; pc < f.end; ++pc) pcs.push_back(pc);
     }
     expect_same_frames(**mod, pcs, false);
+    EXPECT_GT(expect_same_frames_as_last_is_right(**mod, pcs), pcs.size() / 4);
   }
 }
 
