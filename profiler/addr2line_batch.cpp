@@ -26,12 +26,8 @@ void Addr2lineBatch::add(std::string_view address) { addresses_.push_back(parse_
 
 void Addr2lineBatch::add_lines(std::string_view text, unsigned threads) {
   auto parse = [](std::string_view lines, std::vector<uint64_t>& out) {
-    while (!lines.empty()) {
-      const void* nl = std::memchr(lines.data(), '\n', lines.size());
-      size_t len = nl ? size_t(static_cast<const char*>(nl) - lines.data()) : lines.size();
-      out.push_back(parse_gnu_address(lines.substr(0, len)));
-      lines.remove_prefix(nl ? len + 1 : len);
-    }
+    out.reserve(out.size() + lines.size() / 2 + 1);  // lines of two bytes or more; untouched room costs nothing
+    parse_gnu_address_lines(lines, out);
   };
   constexpr size_t kBytesPerThread = 1 << 20;  // below this a thread costs more than it saves
   threads = unsigned(std::clamp<size_t>(text.size() / kBytesPerThread, 1, std::max(threads, 1u)));
@@ -105,25 +101,25 @@ void Addr2lineBatch::symbolize_range(size_t begin, size_t end, uint8_t part) {
     }
     size_t at = p.text.size();
     printer_.print(address, frames, p.text);
-    last = Span{.offset = at, .part = part, .size = uint32_t(p.text.size() - at)};
+    last = Span(at, part, p.text.size() - at);
     spans_[i] = last;
     p.frames.swap(frames);
   }
 }
 
 std::string_view Addr2lineBatch::answer_text(Span span) const {
-  return std::string_view(parts_[span.part].text).substr(span.offset, span.size);
+  return std::string_view(parts_[span.part()].text).substr(span.offset(), span.size());
 }
 
 void Addr2lineBatch::gather(size_t begin, size_t end, std::string& out) const {
   size_t bytes = 0;
-  for (size_t i = begin; i < end; ++i) bytes += spans_[i].size;
+  for (size_t i = begin; i < end; ++i) bytes += spans_[i].size();
   size_t at = out.size();
   out.resize(at + bytes);
   char* w = out.data() + at;
   constexpr size_t kAhead = 16;  // answers are scattered over the parts' text: fetch the next ones early
   for (size_t i = begin; i < end; ++i) {
-    if (i + kAhead < end) __builtin_prefetch(parts_[spans_[i + kAhead].part].text.data() + spans_[i + kAhead].offset);
+    if (i + kAhead < end) __builtin_prefetch(parts_[spans_[i + kAhead].part()].text.data() + spans_[i + kAhead].offset());
     std::string_view text = answer_text(spans_[i]);
     std::memcpy(w, text.data(), text.size());
     w += text.size();

@@ -44,11 +44,18 @@ class Addr2lineBatch {
 
  private:
   // Where an answer is: which thread's text, at what offset, how long.
-  // 8 bytes: spans are written at random (by input position) and a million of them should stay in cache.
-  struct Span {
-    uint64_t offset : 36;  // up to 64 GiB of answers per thread
-    uint64_t part : 4;     // up to 16 threads
-    uint64_t size : 24;    // an answer is at most kMaxInlineDepth frames of two names each
+  // 8 bytes, written whole: spans are stored at random (by input position), and a bit-field store would
+  // first load the old value, a cache miss per address.
+  class Span {
+   public:
+    Span() = default;
+    Span(uint64_t offset, unsigned part, uint64_t size) : bits_(offset | uint64_t(part) << 36 | size << 40) {}
+    uint64_t offset() const { return bits_ & ((uint64_t(1) << 36) - 1); }  // up to 64 GiB of answers per thread
+    unsigned part() const { return unsigned(bits_ >> 36) & 15; }            // up to 16 threads
+    uint64_t size() const { return bits_ >> 40; }  // an answer is at most kMaxInlineDepth frames of two names
+
+   private:
+    uint64_t bits_ = 0;
   };
   struct Part {
     std::string text;                      // answers of a range of the address order, in that order

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <array>
+#include <cstring>
 #include <iostream>
 
 namespace po = boost::program_options;
@@ -69,6 +70,29 @@ uint64_t parse_gnu_address(std::string_view text) {
     value = (value << 4) | digit;
   }
   return value;
+}
+
+void parse_gnu_address_lines(std::string_view text, std::vector<uint64_t>& out) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    // parse_gnu_address on the line, without finding the line's end first: it is mostly right after
+    // the digits.
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    if (end - p > 1 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) p += 2;
+    uint64_t value = 0;
+    for (; p < end; ++p) {
+      uint8_t digit = kHexDigit[static_cast<unsigned char>(*p)];
+      if (digit == 0xff) break;
+      value = (value << 4) | digit;
+    }
+    out.push_back(value);
+    if (p < end && *p != '\n') {
+      const void* nl = std::memchr(p, '\n', size_t(end - p));
+      p = nl ? static_cast<const char*>(nl) : end;
+    }
+    ++p;  // past the newline
+  }
 }
 
 }  // namespace goperf::profiler

@@ -29,5 +29,7 @@ bool parse_addr2line_options(const Args& args, Addr2lineOptions& options);
 // An address as binutils reads it (bfd_scan_vma, base 16): leading blanks, an optional 0x, then hex
 // digits up to the first other character; anything unparsable is 0.
 uint64_t parse_gnu_address(std::string_view text);
+// parse_gnu_address of each line of `text`, appended to `out`; the last line may lack its newline.
+void parse_gnu_address_lines(std::string_view text, std::vector<uint64_t>& out);
 
 }  // namespace goperf::profiler

@@ -84,5 +84,25 @@ TEST(ParseGnuAddress, AsBinutilsReadsIt) {
   EXPECT_EQ(parse_gnu_address("ffffffffffffffff"), ~0ull);
 }
 
+// parse_gnu_address_lines reads a whole text without cutting it into lines first: it must give what
+// parse_gnu_address gives line by line, whatever follows the digits.
+TEST(ParseGnuAddress, LinesEqualOneLineAtATime) {
+  for (std::string_view text : {"0x1161\n1161\n0X1161\n \t1161\n1161g\nzz\n\n-5\nffffffffffffffff\n",
+                                "0\nx5\n0x\n0\n", "  0x2f junk 0x30\n\t\n7", "", "\n", "0x", "12 \n 34"}) {
+    SCOPED_TRACE(::testing::Message() << '"' << text << '"');
+    std::vector<uint64_t> want;
+    for (size_t at = 0; at < text.size();) {
+      size_t nl = text.find('\n', at);
+      size_t len = nl == std::string_view::npos ? text.size() - at : nl - at;
+      want.push_back(parse_gnu_address(text.substr(at, len)));
+      at += len + 1;
+    }
+    std::vector<uint64_t> got = {42};  // appended to, not overwritten
+    parse_gnu_address_lines(text, got);
+    want.insert(want.begin(), 42);
+    EXPECT_EQ(got, want);
+  }
+}
+
 }  // namespace
 }  // namespace goperf::profiler
