@@ -56,15 +56,19 @@ void Addr2lineBatch::answer() {
 
 void Addr2lineBatch::symbolize(unsigned threads) {
   size_t n = addresses_.size();
-  order_.sort(addresses_);
-  spans_.resize(n);
   threads = std::clamp(threads, 1u, 16u);
   if (n < size_t(threads) * 4096) threads = 1;  // a thread costs more than a few thousand lookups
+  // Each thread sorts its own part of the address order, then answers it.
+  order_.partition(addresses_, threads);
+  spans_.resize(n);
   if (parts_.size() < threads) parts_.resize(threads);
+  auto run = [this](unsigned t) {
+    order_.sort_part(t);
+    symbolize_range(order_.part_begin(t), order_.part_end(t), uint8_t(t));
+  };
   std::vector<std::thread> helpers;
-  for (unsigned t = 1; t < threads; ++t)
-    helpers.emplace_back([this, n, t, threads] { symbolize_range(n * t / threads, n * (t + 1) / threads, uint8_t(t)); });
-  symbolize_range(0, n / threads, 0);
+  for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(run, t);
+  run(0);
   for (auto& h : helpers) h.join();
 }
 
@@ -80,7 +84,7 @@ void Addr2lineBatch::symbolize_range(size_t begin, size_t end, uint8_t part) {
   bool share_same_frames = !printer_.prints_address();
   std::vector<symbolize::Frame> frames;
   symbolize::SortedSymbolizer symbolizer(module_);
-  Span last{};
+  Span last(0, 0, 0);
   for (size_t k = begin; k < end; ++k) {
     uint64_t address = order_.pc(k);
     uint32_t i = order_.position(k);

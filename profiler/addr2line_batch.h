@@ -48,14 +48,14 @@ class Addr2lineBatch {
   // first load the old value, a cache miss per address.
   class Span {
    public:
-    Span() = default;
+    Span() {}  // uninitialized: a batch's spans are all written before they are read
     Span(uint64_t offset, unsigned part, uint64_t size) : bits_(offset | uint64_t(part) << 36 | size << 40) {}
     uint64_t offset() const { return bits_ & ((uint64_t(1) << 36) - 1); }  // up to 64 GiB of answers per thread
     unsigned part() const { return unsigned(bits_ >> 36) & 15; }            // up to 16 threads
     uint64_t size() const { return bits_ >> 40; }  // an answer is at most kMaxInlineDepth frames of two names
 
    private:
-    uint64_t bits_ = 0;
+    uint64_t bits_;
   };
   struct Part {
     std::string text;                      // answers of a range of the address order, in that order
