@@ -115,19 +115,26 @@ std::string_view Addr2lineBatch::answer_text(Span span) const {
   return std::string_view(parts_[span.part()].text).substr(span.offset(), span.size());
 }
 
-void Addr2lineBatch::gather(size_t begin, size_t end, std::string& out) const {
+size_t Addr2lineBatch::gather_bytes(size_t begin, size_t end) const {
   size_t bytes = 0;
   for (size_t i = begin; i < end; ++i) bytes += spans_[i].size();
-  size_t at = out.size();
-  out.resize(at + bytes);
-  char* w = out.data() + at;
+  return bytes;
+}
+
+void Addr2lineBatch::gather_to(size_t begin, size_t end, char* out) const {
   constexpr size_t kAhead = 16;  // answers are scattered over the parts' text: fetch the next ones early
   for (size_t i = begin; i < end; ++i) {
     if (i + kAhead < end) __builtin_prefetch(parts_[spans_[i + kAhead].part()].text.data() + spans_[i + kAhead].offset());
     std::string_view text = answer_text(spans_[i]);
-    std::memcpy(w, text.data(), text.size());
-    w += text.size();
+    std::memcpy(out, text.data(), text.size());
+    out += text.size();
   }
+}
+
+void Addr2lineBatch::gather(size_t begin, size_t end, std::string& out) const {
+  size_t at = out.size();
+  out.resize(at + gather_bytes(begin, end));
+  gather_to(begin, end, out.data() + at);
 }
 
 void Addr2lineBatch::clear() {

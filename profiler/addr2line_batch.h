@@ -40,6 +40,10 @@ class Addr2lineBatch {
   // clear() empties the batch.
   void symbolize(unsigned threads);
   void gather(size_t begin, size_t end, std::string& out) const;
+  // gather() into memory the caller owns (a std::string would first zero what is overwritten):
+  // gather_bytes(begin, end) bytes at `out`.
+  size_t gather_bytes(size_t begin, size_t end) const;
+  void gather_to(size_t begin, size_t end, char* out) const;
   void clear();
 
  private:

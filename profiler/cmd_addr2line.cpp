@@ -26,10 +26,15 @@
 namespace goperf::profiler {
 namespace {
 
-bool write_stdout(std::string& text) {
+bool write_stdout(std::string_view text) {
   bool ok = text.empty() || std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
-  text.clear();
   return std::fflush(stdout) == 0 && ok;
+}
+
+bool write_stdout(std::string& text) {
+  bool ok = write_stdout(std::string_view(text));
+  text.clear();
+  return ok;
 }
 
 // True when stdin has more bytes to read right now.
@@ -52,7 +57,10 @@ int translate_file(const symbolize::Module& module, const Addr2linePrinter& prin
   constexpr size_t kPiece = size_t(1) << 15;  // addresses per write
   constexpr size_t kSlots = 3;                // one piece written while the next two are gathered
   Addr2lineBatch batch(module, printer);
-  std::string pieces[kSlots];
+  struct Piece {  // answers copied out for one write, in memory that is reused and never zeroed
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0, size = 0;
+  } pieces[kSlots];
   std::thread gathering[kSlots];
   struct JoinAll {  // an early return (a failed write) must not leave a thread running
     std::thread* threads;
@@ -98,15 +106,21 @@ int translate_file(const symbolize::Module& module, const Addr2linePrinter& prin
     auto start = [&](size_t piece) {
       if (piece >= count) return;
       gathering[piece % kSlots] = std::thread([&batch, n, piece, &out = pieces[piece % kSlots]] {
-        out.clear();
-        batch.gather(piece * kPiece, std::min(n, (piece + 1) * kPiece), out);
+        size_t first = piece * kPiece, last = std::min(n, first + kPiece);
+        out.size = batch.gather_bytes(first, last);
+        if (out.size > out.capacity) {
+          out.capacity = std::max(out.size, out.capacity * 2);
+          out.data.reset(new char[out.capacity]);
+        }
+        batch.gather_to(first, last, out.data.get());
       });
     };
     for (size_t piece = 0; piece + 1 < kSlots; ++piece) start(piece);
     for (size_t piece = 0; piece < count; ++piece) {
       gathering[piece % kSlots].join();
       start(piece + kSlots - 1);
-      if (!write_stdout(pieces[piece % kSlots])) return 1;
+      const Piece& out = pieces[piece % kSlots];
+      if (!write_stdout(std::string_view(out.data.get(), out.size))) return 1;
     }
     batch.clear();
   }
