@@ -7,7 +7,7 @@ interrupt and the stack copy, is charged to the sampled thread). Runs are interl
 perf, baseline, ...) so that machine load drifts affect all alike; medians are reported. goperf's own
 CPU time per second of recording comes from its rusage minus the workload's.
 
-usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--also NAME=GOPERF ...]
+usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999] [--also NAME=GOPERF ...]
 
 --also adds another goperf binary to the same interleaved runs (e.g. an older build, for before/after).
 The load average is printed before and after: on a shared machine, CPU times are the reliable figures.
@@ -15,6 +15,7 @@ The load average is printed before and after: on a shared machine, CPU times are
 import argparse
 import os
 import pathlib
+import random
 import re
 import resource
 import statistics
@@ -34,11 +35,21 @@ def run(cmd):
     return wall, cpu, total_cpu - cpu  # the tool's own CPU time
 
 
+def bootstrap_median_interval(values, center=1.0, rounds=2000):
+    """A 95% interval of the median of `values` by bootstrap (resampling with replacement)."""
+    if len(values) < 3:
+        return center, center
+    rnd = random.Random(1)
+    meds = sorted(statistics.median(rnd.choices(values, k=len(values))) for _ in range(rounds))
+    return meds[int(0.025 * rounds)], meds[int(0.975 * rounds)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--goperf", default=str(REPO / "build" / "goperf"))
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--work", type=int, default=20000)
+    ap.add_argument("--hz", default="99,999", help="sampling rates, comma-separated")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=GOPERF",
                     help="another goperf binary to measure in the same runs")
     args = ap.parse_args()
@@ -57,20 +68,35 @@ def main():
     }
     print(f"workload: {' '.join(work)}; {args.runs} interleaved runs per tool; medians")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'Hz':>5} {'tool':>14} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10}")
-    for hz in (99, 999):
+    print(f"{'Hz':>5} {'tool':>14} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10} "
+          f"{'paired cpu +%':>13} [95% interval]")
+    for hz in (int(h) for h in args.hz.split(",")):
         results = {name: [] for name in tools}
         for _ in range(args.runs):
             for name, cmd in tools.items():
                 results[name].append(run(cmd(hz)))
         base_wall = statistics.median(r[0] for r in results["baseline"])
         base_cpu = statistics.median(r[1] for r in results["baseline"])
+        paired = {}
         for name, rs in results.items():
             wall = statistics.median(r[0] for r in rs)
             cpu = statistics.median(r[1] for r in rs)
             own = statistics.median(r[2] / r[0] for r in rs) if name != "baseline" else 0.0
+            # Paired: each run against the baseline run of the same round, so that drifts of the machine's
+            # speed between rounds cancel; the median of those ratios, and its 95% bootstrap interval.
+            ratios = [t[1] / b[1] for t, b in zip(rs, results["baseline"])]
+            paired[name] = ratios
+            lo, hi = bootstrap_median_interval(ratios)
             print(f"{hz:>5} {name:>14} {wall:>9.3f} {cpu:>9.3f} {100 * (wall / base_wall - 1):>+8.2f} "
-                  f"{100 * (cpu / base_cpu - 1):>+8.2f} {own:>10.4f}")
+                  f"{100 * (cpu / base_cpu - 1):>+8.2f} {own:>10.4f} {100 * (statistics.median(ratios) - 1):>+9.2f} "
+                  f"[{100 * (lo - 1):+.2f}, {100 * (hi - 1):+.2f}]")
+        others = [n for n in results if n not in ("baseline", "perf -g")]
+        for name in others:
+            diffs = [t - p for t, p in zip(paired[name], paired["perf -g"])]
+            lo, hi = bootstrap_median_interval(diffs, center=0.0)
+            below = sum(d < 0 for d in diffs)
+            print(f"{hz:>5} {name} - perf -g, paired cpu: median {100 * statistics.median(diffs):+.2f} points "
+                  f"[{100 * lo:+.2f}, {100 * hi:+.2f}]; below perf in {below} of {len(diffs)} rounds")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
