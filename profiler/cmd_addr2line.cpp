@@ -37,6 +37,26 @@ bool write_stdout(std::string& text) {
   return ok;
 }
 
+// Reads what stdin has, at most `room` bytes, to `at` (again after a signal): the number of bytes, 0 at
+// the end of the input, -1 after saying why it failed.
+ssize_t read_stdin(char* at, size_t room) {
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, at, room);
+    if (n >= 0) return n;
+    if (errno != EINTR) {
+      std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
+      return -1;
+    }
+  }
+}
+
+// How much of text[0, have) is complete lines: all of it at the end of the input.
+size_t complete_lines(const char* text, size_t have, bool eof) {
+  if (eof) return have;
+  while (have > 0 && text[have - 1] != '\n') --have;
+  return have;
+}
+
 // True when stdin has more bytes to read right now.
 bool input_ready() {
   pollfd p{STDIN_FILENO, POLLIN, 0};
@@ -84,20 +104,13 @@ int translate_file(const symbolize::Module& module, const Addr2linePrinter& prin
       capacity = grown;
     }
     while (!eof && have < capacity) {
-      ssize_t n = ::read(STDIN_FILENO, buf.get() + have, capacity - have);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
-        return 1;
-      }
-      if (n == 0) eof = true;
+      ssize_t n = read_stdin(buf.get() + have, capacity - have);
+      if (n < 0) return 1;
+      eof = n == 0;
       have += static_cast<size_t>(n);
     }
-    size_t end = have;
-    if (!eof) {
-      while (end > 0 && buf[end - 1] != '\n') --end;
-      if (end == 0) continue;  // a line longer than the buffer: read more of it
-    }
+    size_t end = complete_lines(buf.get(), have, eof);
+    if (end == 0 && !eof) continue;  // a line longer than the buffer: read more of it
     batch.add_lines(std::string_view(buf.get(), end), 2);
     std::memmove(buf.get(), buf.get() + end, have - end);
     have -= end;
@@ -150,20 +163,12 @@ int translate_stdin(const symbolize::Module& module, const Addr2linePrinter& pri
   for (bool eof = false; !eof;) {
     do {
       if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than a batch
-      ssize_t n = ::read(STDIN_FILENO, buf.data() + have, buf.size() - have);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        std::fprintf(stderr, "goperf addr2line: reading stdin: %s\n", std::strerror(errno));
-        return 1;
-      }
-      if (n == 0) eof = true;
+      ssize_t n = read_stdin(buf.data() + have, buf.size() - have);
+      if (n < 0) return 1;
+      eof = n == 0;
       have += static_cast<size_t>(n);
     } while (!eof && have < kBatchBytes && input_ready());
-    // Complete lines only, and the last line at the end of the input.
-    size_t end = have;
-    if (!eof) {
-      while (end > 0 && buf[end - 1] != '\n') --end;
-    }
+    size_t end = complete_lines(buf.data(), have, eof);
     if (end > 0) {
       if (!finish(next)) return 1;  // the slot's previous batch, two batches back, goes out first
       batches[next].add_lines(std::string_view(buf.data(), end));
