@@ -7,7 +7,8 @@ interrupt and the stack copy, is charged to the sampled thread). Runs are interl
 perf, baseline, ...) so that machine load drifts affect all alike; medians are reported. goperf's own
 CPU time per second of recording comes from its rusage minus the workload's.
 
-usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999] [--also NAME=GOPERF ...]
+usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999] [--mode inline|recursion]
+                          [--also NAME=GOPERF ...]
 
 --also adds another goperf binary to the same interleaved runs (e.g. an older build, for before/after).
 The load average is printed before and after: on a shared machine, CPU times are the reliable figures.
@@ -50,6 +51,8 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--work", type=int, default=20000)
     ap.add_argument("--hz", default="99,999", help="sampling rates, comma-separated")
+    ap.add_argument("--mode", default="inline", choices=["inline", "recursion"],
+                    help="inline: 5-frame stacks under a frameless leaf; recursion: 34-frame stacks")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=GOPERF",
                     help="another goperf binary to measure in the same runs")
     args = ap.parse_args()
@@ -57,7 +60,7 @@ def main():
     exe = tmp / "prof"
     subprocess.run(["go", "build", "-ldflags=-s -w", "-o", str(exe), "."], cwd=REPO / "tests/targets/prof",
                    check=True, env={**os.environ, "CGO_ENABLED": "0"})
-    work = [str(exe), "-mode", "inline", "-work", str(args.work)]
+    work = [str(exe), "-mode", args.mode, "-work", str(args.work)]
     tools = {
         "baseline": lambda hz: work,
         "goperf": lambda hz: [args.goperf, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work],

@@ -93,6 +93,22 @@ func sysloop(deadline time.Time) {
 	}
 }
 
+// fixedWork runs step n times, for measuring a profiler's overhead as the slowdown of this loop, and
+// prints the time taken and the process's CPU time (user+sys: the kernel's sampling work is charged to
+// the sampled thread).
+func fixedWork(n int, step func(uint64) uint64) uint64 {
+	start := time.Now()
+	var x uint64
+	for i := 0; i < n; i++ {
+		x = step(x)
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Fprintf(os.Stderr, "elapsed %.6f cpu %.6f\n", time.Since(start).Seconds(), cpu.Seconds())
+	return x
+}
+
 var clockSink int64
 
 func clockloop(deadline time.Time) {
@@ -110,7 +126,7 @@ func main() {
 	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall or clock")
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
-	work := flag.Int("work", 0, "inline mode: run this many iterations instead of -seconds, then print the time taken")
+	work := flag.Int("work", 0, "inline and recursion modes: run this many iterations instead of -seconds, then print the time taken")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -130,21 +146,17 @@ func main() {
 	switch *mode {
 	case "inline":
 		if *work > 0 {
-			// A fixed amount of work, for measuring a profiler's overhead as the slowdown of this loop.
-			start := time.Now()
-			for i := 0; i < *work; i++ {
-				x += inl(x)
-			}
-			var ru syscall.Rusage
-			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-			fmt.Fprintf(os.Stderr, "elapsed %.6f cpu %.6f\n", time.Since(start).Seconds(), cpu.Seconds())
+			x = fixedWork(*work, func(x uint64) uint64 { return x + inl(x) })
 			break
 		}
 		for time.Now().Before(deadline) {
 			x += inl(x)
 		}
 	case "recursion":
+		if *work > 0 {
+			x = fixedWork(*work, func(x uint64) uint64 { return x + recurse(30, x) })
+			break
+		}
 		for time.Now().Before(deadline) {
 			x += recurse(30, x)
 		}
