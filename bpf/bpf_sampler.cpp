@@ -350,6 +350,9 @@ Status BpfSampler::poll(const Sink& sink, int timeout_ms) {
     sink_ = nullptr;
     return make_error(ErrorCode::kIo, std::string("reading the eBPF ring buffer: ") + strerror(-n));
   }
+  // Records do not wake the reader (go_stack.bpf.c): take them at every poll, so that they are unwound
+  // within a poll interval, while the process is still there for what a walk reads live (its mappings).
+  ring_buffer__consume(ring_.get());
   auto now = std::chrono::steady_clock::now();
   if (stopped_ || now - last_drain_ >= std::chrono::milliseconds(options_.drain_interval_ms)) {
     ring_buffer__consume(ring_.get());  // data first, so that drained counts find their records

@@ -93,6 +93,11 @@ func sysloop(deadline time.Time) {
 	}
 }
 
+// The steps of fixedWork are named functions, not closures in main.main: a closure there would renumber
+// main.main.func1, the wrapper Go 1.19 makes for `go worker(...)`, which the tests expect by name.
+func inlineStep(x uint64) uint64    { return x + inl(x) }
+func recursionStep(x uint64) uint64 { return x + recurse(30, x) }
+
 // fixedWork runs step n times, for measuring a profiler's overhead as the slowdown of this loop, and
 // prints the time taken and the process's CPU time (user+sys: the kernel's sampling work is charged to
 // the sampled thread).
@@ -146,7 +151,7 @@ func main() {
 	switch *mode {
 	case "inline":
 		if *work > 0 {
-			x = fixedWork(*work, func(x uint64) uint64 { return x + inl(x) })
+			x = fixedWork(*work, inlineStep)
 			break
 		}
 		for time.Now().Before(deadline) {
@@ -154,7 +159,7 @@ func main() {
 		}
 	case "recursion":
 		if *work > 0 {
-			x = fixedWork(*work, func(x uint64) uint64 { return x + recurse(30, x) })
+			x = fixedWork(*work, recursionStep)
 			break
 		}
 		for time.Now().Before(deadline) {
