@@ -57,10 +57,10 @@ size_t complete_lines(const char* text, size_t have, bool eof) {
   return have;
 }
 
-// True when stdin has more bytes to read right now.
-bool input_ready() {
+// True when stdin has more bytes to read now, or within `wait_ms`.
+bool input_ready(int wait_ms = 0) {
   pollfd p{STDIN_FILENO, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
+  return ::poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
 }
 
 // Reads stdin and answers every complete line read before it would wait for more input, so it works
@@ -143,7 +143,7 @@ int translate_file(const symbolize::Module& module, const Addr2linePrinter& prin
 int translate_stdin(const symbolize::Module& module, const Addr2linePrinter& printer) {
   struct stat st {};
   if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) return translate_file(module, printer);
-  constexpr size_t kBatchBytes = 1 << 20;
+  constexpr size_t kBatchBytes = 4 << 20;
   Addr2lineBatch batches[2] = {{module, printer}, {module, printer}};
   std::thread running[2];
   struct JoinAll {  // an early return (a failed write) must not leave a thread running
@@ -158,16 +158,23 @@ int translate_stdin(const symbolize::Module& module, const Addr2linePrinter& pri
     if (running[slot].joinable()) running[slot].join();
     return write_stdout(batches[slot].text());
   };
+  // A producer of many addresses (`... | goperf addr2line`) fills the pipe in whole buffers, each read
+  // faster than the next arrives: after a read that large, a moment's wait for more makes batches of
+  // kBatchBytes instead of one per pipe buffer (64 KiB: each would decode its functions' tables again,
+  // three times the CPU in all). A coprocess writes a line at a time and never waits.
+  constexpr ssize_t kBulkRead = 16 << 10;
+  constexpr int kBulkWaitMs = 2;
   std::vector<char> buf(kBatchBytes);
   size_t have = 0;
   for (bool eof = false; !eof;) {
+    ssize_t n = 0;
     do {
       if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than a batch
-      ssize_t n = read_stdin(buf.data() + have, buf.size() - have);
+      n = read_stdin(buf.data() + have, buf.size() - have);
       if (n < 0) return 1;
       eof = n == 0;
       have += static_cast<size_t>(n);
-    } while (!eof && have < kBatchBytes && input_ready());
+    } while (!eof && have < kBatchBytes && input_ready(n >= kBulkRead ? kBulkWaitMs : 0));
     size_t end = complete_lines(buf.data(), have, eof);
     if (end > 0) {
       if (!finish(next)) return 1;  // the slot's previous batch, two batches back, goes out first

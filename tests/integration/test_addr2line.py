@@ -276,7 +276,7 @@ def test_many_batches_keep_input_order(goperf, builds):
     want = dict(zip(pcs, answers))
     rnd = random.Random(5)
     addrs = []
-    while len(addrs) * 19 < 3 << 20:  # "0x%016x\n" is 19 bytes: at least three batches
+    while len(addrs) * 19 < 13 << 20:  # "0x%016x\n" is 19 bytes: at least three 4 MiB batches from a pipe
         addrs.extend(rnd.sample(pcs, len(pcs)))
     text = "".join(f"0x{a:016x}\n" for a in addrs)
     binary = builds[("symbols", tc, V())]
