@@ -352,10 +352,10 @@ Status BpfSampler::poll(const Sink& sink, int timeout_ms) {
   }
   // Records do not wake the reader (go_stack.bpf.c): take them at every poll, so that they are unwound
   // within a poll interval, while the process is still there for what a walk reads live (its mappings).
+  // Taken before the counts are drained, too, so that drained counts find their records.
   ring_buffer__consume(ring_.get());
   auto now = std::chrono::steady_clock::now();
   if (stopped_ || now - last_drain_ >= std::chrono::milliseconds(options_.drain_interval_ms)) {
-    ring_buffer__consume(ring_.get());  // data first, so that drained counts find their records
     drain();
     last_drain_ = now;
   }

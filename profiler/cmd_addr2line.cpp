@@ -6,11 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -63,10 +62,6 @@ bool input_ready(int wait_ms = 0) {
   return ::poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLIN | POLLHUP)) != 0;
 }
 
-// Reads stdin and answers every complete line read before it would wait for more input, so it works
-// as a coprocess (one address in, its answer out). A file of addresses is cut into batches of about
-// kBatchBytes answered on two threads in turn: while one batch is answered, the one before it is
-// answered on the other thread or written out, in input order.
 // A file of addresses never waits for more input: it is read in batches of up to kFileBatchBytes,
 // each parsed by two threads, sorted once and symbolized by two threads over the two halves of its
 // address order (a function's tables are decoded about once per batch, and neighbouring addresses on
@@ -140,6 +135,10 @@ int translate_file(const symbolize::Module& module, const Addr2linePrinter& prin
   return 0;
 }
 
+// Reads stdin and answers every complete line read before it would wait for more input, so it works
+// as a coprocess (one address in, its answer out). Input from a pipe is cut into batches of up to
+// kBatchBytes answered on two threads in turn: while one batch is answered, the one before it is
+// answered on the other thread or written out, in input order. A regular file goes to translate_file.
 int translate_stdin(const symbolize::Module& module, const Addr2linePrinter& printer) {
   struct stat st {};
   if (::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) return translate_file(module, printer);

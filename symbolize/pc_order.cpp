@@ -13,9 +13,8 @@ void PcOrder::partition(std::span<const uint64_t> pcs, unsigned parts) {
   pairs_.clear();
   wide_ = false;
   parts = std::max(parts, 1u);
-  part_starts_.assign(parts + 1, 0);
   part_buckets_.assign(parts + 1, 0);
-  buckets_.assign(2, 0);
+  buckets_.assign(1, 0);
   if (pcs.empty()) return;
   auto [lo, hi] = std::minmax_element(pcs.begin(), pcs.end());
   base_ = *lo;
@@ -25,7 +24,8 @@ void PcOrder::partition(std::span<const uint64_t> pcs, unsigned parts) {
     pairs_.resize(pcs.size());
     for (size_t i = 0; i < pcs.size(); ++i) pairs_[i] = {pcs[i], uint32_t(i)};
     std::sort(pairs_.begin(), pairs_.end());
-    std::fill(part_starts_.begin() + 1, part_starts_.end(), pcs.size());
+    buckets_.push_back(pcs.size());
+    std::fill(part_buckets_.begin() + 1, part_buckets_.end(), 1u);
     return;
   }
   keys_.resize(pcs.size());
@@ -47,10 +47,8 @@ void PcOrder::partition(std::span<const uint64_t> pcs, unsigned parts) {
     while (b + 1 < count.size() && buckets_[b + 1] <= want) ++b;
     if (b + 1 < buckets_.size() && want - buckets_[b] > buckets_[b + 1] - want) ++b;
     part_buckets_[p] = std::max(b, part_buckets_[p - 1]);
-    part_starts_[p] = buckets_[part_buckets_[p]];
   }
   part_buckets_[parts] = unsigned(count.size());
-  part_starts_[parts] = pcs.size();
 }
 
 void PcOrder::sort_part(unsigned part) {

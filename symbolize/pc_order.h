@@ -25,8 +25,8 @@ class PcOrder {
   // stretch p, the positions [part_begin(p), part_end(p)) of the address order.
   void partition(std::span<const uint64_t> pcs, unsigned parts);
   void sort_part(unsigned part);
-  size_t part_begin(unsigned part) const { return part_starts_[part]; }
-  size_t part_end(unsigned part) const { return part_starts_[part + 1]; }
+  size_t part_begin(unsigned part) const { return buckets_[part_buckets_[part]]; }
+  size_t part_end(unsigned part) const { return buckets_[part_buckets_[part + 1]]; }
 
   size_t size() const { return wide_ ? pairs_.size() : keys_.size(); }
   // The k-th pc in address order and its position in the input.
@@ -39,8 +39,8 @@ class PcOrder {
   std::vector<uint64_t> keys_;    // (pc - base) << 32 | position
   std::vector<uint64_t> scratch_;
   int top_shift_ = 0;              // the most significant digit is bits [top_shift_, top_shift_ + kDigit) of pc - base
-  std::vector<uint32_t> buckets_;  // where each most significant digit's bucket starts, and the end
-  std::vector<size_t> part_starts_;
+  // Where each most significant digit's bucket starts, and the end (one bucket of all pcs when wide).
+  std::vector<size_t> buckets_;
   std::vector<unsigned> part_buckets_;  // the first bucket of each part, and the end
   // Batches of 2^32 pcs or more, or spanning 2^32 bytes or more, do not pack: sorted by comparison.
   bool wide_ = false;
