@@ -7,8 +7,15 @@ interrupt and the stack copy, is charged to the sampled thread). Runs are interl
 perf, baseline, ...) so that machine load drifts affect all alike; medians are reported. goperf's own
 CPU time per second of recording comes from its rusage minus the workload's.
 
-usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999] [--mode inline|recursion]
-                          [--also NAME=GOPERF ...]
+usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999]
+                          [--mode inline|recursion|stolen] [--depth 30] [--seconds 3] [--also NAME=GOPERF ...]
+
+--mode stolen measures the profiler's cost in the sampled thread's own time directly, interruption by
+interruption: `prof -mode stolen` spins for --seconds at --depth frames, timing every 0.2 us step, and
+reports the time it lost to steps that took more than 2 us longer than usual. Minus the same round's
+unprofiled run, that is the time the profiler took from the workload (the sampling interrupt, the kernel's
+sample work, any wakeup), per second and per sample, without the drift of the machine's speed that the
+whole-run CPU times carry; what it does not see is a slower step after an interruption (caches).
 
 --also adds another goperf binary to the same interleaved runs (e.g. an older build, for before/after).
 The load average is printed before and after: on a shared machine, CPU times are the reliable figures.
@@ -30,7 +37,7 @@ def run(cmd):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    m = re.search(r"elapsed ([\d.]+) cpu ([\d.]+)", res.stderr)
+    m = re.search(r"elapsed ([\d.]+) (?:cpu|lost) ([\d.]+)", res.stderr)
     total_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     wall, cpu = float(m.group(1)), float(m.group(2))
     return wall, cpu, total_cpu - cpu  # the tool's own CPU time
@@ -51,8 +58,11 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--work", type=int, default=20000)
     ap.add_argument("--hz", default="99,999", help="sampling rates, comma-separated")
-    ap.add_argument("--mode", default="inline", choices=["inline", "recursion"],
-                    help="inline: 5-frame stacks under a frameless leaf; recursion: 34-frame stacks")
+    ap.add_argument("--mode", default="inline", choices=["inline", "recursion", "stolen"],
+                    help="inline: 5-frame stacks under a frameless leaf; recursion: 34-frame stacks; "
+                         "stolen: the time each profiler takes from the sampled thread, measured by the thread")
+    ap.add_argument("--depth", type=int, default=30, help="stolen mode: frames above the timed loop")
+    ap.add_argument("--seconds", type=float, default=3.0, help="stolen mode: how long each run spins")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=GOPERF",
                     help="another goperf binary to measure in the same runs")
     args = ap.parse_args()
@@ -60,7 +70,10 @@ def main():
     exe = tmp / "prof"
     subprocess.run(["go", "build", "-ldflags=-s -w", "-o", str(exe), "."], cwd=REPO / "tests/targets/prof",
                    check=True, env={**os.environ, "CGO_ENABLED": "0"})
-    work = [str(exe), "-mode", args.mode, "-work", str(args.work)]
+    if args.mode == "stolen":
+        work = [str(exe), "-mode", "stolen", "-depth", str(args.depth), "-seconds", str(args.seconds)]
+    else:
+        work = [str(exe), "-mode", args.mode, "-work", str(args.work)]
     tools = {
         "baseline": lambda hz: work,
         "goperf": lambda hz: [args.goperf, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work],
@@ -71,6 +84,10 @@ def main():
     }
     print(f"workload: {' '.join(work)}; {args.runs} interleaved runs per tool; medians")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.mode == "stolen":
+        stolen(args, tools)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
     print(f"{'Hz':>5} {'tool':>14} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10} "
           f"{'paired cpu +%':>13} [95% interval]")
     for hz in (int(h) for h in args.hz.split(",")):
@@ -101,6 +118,49 @@ def main():
             print(f"{hz:>5} {name} - perf -g, paired cpu: median {100 * statistics.median(diffs):+.2f} points "
                   f"[{100 * lo:+.2f}, {100 * hi:+.2f}]; below perf in {below} of {len(diffs)} rounds")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def run_stolen(cmd):
+    """One run of prof -mode stolen: its report as a dict of floats."""
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    m = re.search(r"elapsed .*", res.stderr)
+    words = m.group(0).split()
+    return {k: float(v) for k, v in zip(words[::2], words[1::2])}
+
+
+def stolen(args, tools):
+    """Per round: each tool's lost fraction minus the baseline's of the same round; medians, intervals, and
+    the paired difference to perf -g, in percentage points of the thread's time and in us per sample.
+    "short" counts interruptions under 200 us only (interrupts, not other programs taking the CPU)."""
+    print(f"{'Hz':>5} {'tool':>14} {'short cost %':>12} [95% interval] {'us/sample':>9} {'all cost %':>10} "
+          f"{'interruptions/s':>15}")
+    for hz in (int(h) for h in args.hz.split(",")):
+        runs = {name: [] for name in tools}
+        for _ in range(args.runs):
+            for name, cmd in tools.items():
+                runs[name].append(run_stolen(cmd(hz)))
+        base = runs["baseline"]
+
+        def cost(name, key):
+            return [t[key] / t["elapsed"] - b[key] / b["elapsed"] for t, b in zip(runs[name], base)]
+
+        for name in runs:
+            short, every = cost(name, "short"), cost(name, "lost")
+            extra = [t["interruptions"] / t["elapsed"] - b["interruptions"] / b["elapsed"]
+                     for t, b in zip(runs[name], base)]
+            lo, hi = bootstrap_median_interval(short, center=0.0)
+            med = statistics.median(short)
+            per_sample = "" if name == "baseline" else f"{1e6 * med / hz:.2f}"
+            print(f"{hz:>5} {name:>14} {100 * med:>+12.3f} [{100 * lo:+.3f}, {100 * hi:+.3f}] {per_sample:>9} "
+                  f"{100 * statistics.median(every):>+10.3f} {statistics.median(extra):>+15.0f}")
+        for name in (n for n in runs if n not in ("baseline", "perf -g")):
+            diffs = [t - p for t, p in zip(cost(name, "short"), cost("perf -g", "short"))]
+            lo, hi = bootstrap_median_interval(diffs, center=0.0)
+            below = sum(d < 0 for d in diffs)
+            med = statistics.median(diffs)
+            print(f"{hz:>5} {name} - perf -g, paired short cost: median {100 * med:+.3f} points "
+                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}] = {1e6 * med / hz:+.2f} us/sample; "
+                  f"below perf in {below} of {len(diffs)} rounds")
 
 
 if __name__ == "__main__":

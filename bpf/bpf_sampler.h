@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "symbolize/result.h"
 #include "unwind/sampler.h"
+#include "unwind/tick_source.h"
 
 namespace goperf::unwind {
 struct GoRuntimeLayout;
@@ -35,6 +37,13 @@ struct BpfSamplerOptions {
   int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel
   uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained
+  // Sampling on the scheduler tick (unwind/tick_source.h), set from unwind::plan_sampling(). With
+  // plan.tick_every > 0 a program on the tick's hrtimer expiry samples every Nth tick a target thread
+  // takes (tick must be set); with plan.clock_hz > 0 the perf event is cpu-clock at that rate. Each
+  // sample then weighs plan.tick_weight_ns or plan.clock_weight_ns. An empty plan (both 0) samples the
+  // perf event (perf_type, perf_config) at frequency_hz, as for hardware events.
+  std::optional<unwind::TickSource> tick;
+  unwind::SamplingPlan plan;
 };
 
 // Fills the Go runtime fields of options (g.stack.hi, g.m, m.curg, goid, labels, go_minor) from the

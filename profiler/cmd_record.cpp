@@ -25,6 +25,7 @@
 #include "profiler/record_child.h"
 #include "profiler/record_drain.h"
 #include "profiler/record_options.h"
+#include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
 
 namespace goperf::profiler {
@@ -112,14 +113,16 @@ std::string target_executable(const RecordOptions& o, uint32_t pid) {
 constexpr uint32_t kPerfStackBytes = 8192;
 constexpr uint32_t kBpfStackBytes = 32768;
 
-Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const EventSpec& event,
+Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const SamplingChoice& sampling,
                                                   const std::vector<uint32_t>& pids) {
   if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
   bpf::BpfSamplerOptions bo;
   bo.pids = pids;
   bo.frequency_hz = o.frequency_hz;
-  bo.perf_type = event.type;
-  bo.perf_config = event.config;
+  bo.perf_type = sampling.event.type;
+  bo.perf_config = sampling.event.config;
+  bo.tick = sampling.tick;
+  bo.plan = sampling.plan;
   bo.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kBpfStackBytes;
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
   auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
@@ -132,18 +135,31 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   return bpf::make_bpf_sampler(bo);
 }
 
-Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, const EventSpec& event,
+// The note on how CPU time is sampled is printed once the backend is known: the perf backend may have
+// to give up the tick (its tracepoint needs kernel samples).
+Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, SamplingChoice& sampling,
                                                       const std::vector<uint32_t>& pids, bool child) {
-  if (o.backend == "bpf") return make_bpf(o, event, pids);
-  if (o.backend == "auto") {
-    auto sampler = make_bpf(o, event, pids);
-    if (sampler) return sampler;
+  auto tell = [&] {
+    if (!sampling.note.empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
+  };
+  if (o.backend == "bpf" || o.backend == "auto") {
+    auto sampler = make_bpf(o, sampling, pids);
+    if (sampler || o.backend == "bpf") {
+      if (sampler) tell();
+      return sampler;
+    }
     std::fprintf(stderr, "goperf record: %s: using the perf backend\n", sampler.error().message().c_str());
   }
+  auto tracepoint = tick_tracepoint_for_perf(sampling, o.frequency_hz);
+  if (!tracepoint) return std::move(tracepoint).error();
+  tell();
   PerfSamplerOptions po;
   po.pids = pids;
   po.enable_on_exec = child;
-  po.event = event;
+  po.event = sampling.event;
+  po.tick = sampling.tick;
+  po.plan = sampling.plan;
+  po.tick_tracepoint_id = *tracepoint;
   po.frequency_hz = o.frequency_hz;
   po.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kPerfStackBytes;
   return make_perf_sampler(po);
@@ -155,17 +171,9 @@ int run_record(const Args& args) {
   RecordOptions o;
   if (!parse_record_options(args, o)) return 0;
 
-  EventSpec event;
-  if (o.event.empty()) {
-    std::string note;
-    event = default_event(&note);
-    if (!note.empty()) std::fprintf(stderr, "goperf record: %s\n", note.c_str());
-  } else {
-    auto resolved = resolve_event(o.event);
-    if (!resolved) return fail(resolved.error().message());
-    if (auto st = probe_event(*resolved); !st) return fail(st.error().message());
-    event = *resolved;
-  }
+  auto chosen = choose_sampling(o.event, o.frequency_hz);
+  if (!chosen) return fail(chosen.error().message());
+  SamplingChoice sampling = std::move(*chosen);
 
   std::vector<uint32_t> pids = o.pids;
   for (uint32_t pid : pids) {
@@ -189,7 +197,8 @@ int run_record(const Args& args) {
     return fail(st.error().message());
   }
 
-  auto sampler = make_sampler(o, event, pids, child.has_value());
+  auto sampler = make_sampler(o, sampling, pids, child.has_value());
+  const EventSpec& event = sampling.event;
   if (!sampler) {
     if (child) (void)child->release();
     return fail(sampler.error().message());
@@ -205,7 +214,7 @@ int run_record(const Args& args) {
   so.pids = pids;
   so.event_name = event.name;
   so.time_based = event.time_based;
-  so.period = event.time_based ? 1000000000ULL / o.frequency_hz : 1;
+  so.period = sampling.period(o.frequency_hz);
   std::optional<SampleSymbolizer> symbolizer;
   // A running target's modules are opened before sampling starts, so the first samples are drained
   // at once instead of waiting in the ring buffers.
@@ -239,7 +248,7 @@ int run_record(const Args& args) {
   std::string stop_reason = "duration elapsed";
   if (!o.quiet) {
     std::fprintf(stderr, "goperf record: sampling %s of %s (pid %u%s) at %llu Hz with %s; Ctrl-C to stop\n",
-                 event.name.c_str(), prog.c_str(), pids[0], pids.size() > 1 ? ", ..." : "",
+                 sampling.tick ? "CPU time" : event.name.c_str(), prog.c_str(), pids[0], pids.size() > 1 ? ", ..." : "",
                  static_cast<unsigned long long>(o.frequency_hz), (*sampler)->name());
   }
   for (;;) {

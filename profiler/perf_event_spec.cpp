@@ -18,6 +18,7 @@ struct Alias {
   uint32_t type;
   uint64_t config;
   bool time_based;
+  bool tick = false;
 };
 
 // The generic events perf(1) accepts by these names (tools/perf/util/parse-events.c).
@@ -33,6 +34,9 @@ constexpr Alias kAliases[] = {
     {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES, false},
     {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, false},
     {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true},
+    // goperf's own: CPU time sampled at the scheduler tick, no interrupt of its own (cpu-clock is what
+    // it is opened as where the tick cannot be used).
+    {"tick", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true, true},
     {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, true},
     {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, false},
     {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, false},
@@ -63,6 +67,7 @@ Result<EventSpec> resolve_event(std::string_view name) {
       spec.type = a.type;
       spec.config = a.config;
       spec.time_based = a.time_based;
+      spec.tick = a.tick;
       return spec;
     }
   }

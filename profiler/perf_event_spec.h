@@ -18,6 +18,7 @@ struct EventSpec {
   uint64_t config1 = 0;
   uint64_t config2 = 0;
   bool time_based = false; // cpu-clock/task-clock: the period is in nanoseconds
+  bool tick = false;       // "tick": CPU time sampled at the scheduler tick (record_sampling.h)
 };
 
 // Resolves an event name. kNotFound for a name neither perf nor libpfm4 knows.

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -107,7 +108,9 @@ struct Ring {
 
 class PerfSampler final : public unwind::Sampler {
  public:
-  explicit PerfSampler(PerfSamplerOptions o) : o_(std::move(o)), kernel_chain_(o_.kernel_callchain) {}
+  // The tick needs the kernel callchain (it tells whether the tick interrupted the kernel).
+  explicit PerfSampler(PerfSamplerOptions o)
+      : o_(std::move(o)), kernel_chain_(o_.kernel_callchain || o_.plan.tick_every > 0) {}
   ~PerfSampler() override {
     for (auto& r : rings_) {
       if (r.base) munmap(r.base, r.map_size);
@@ -184,26 +187,44 @@ class PerfSampler final : public unwind::Sampler {
   const char* name() const override { return "perf"; }
 
  private:
-  perf_event_attr make_attr() const {
+  bool uses_tick() const { return o_.plan.tick_every > 0; }
+  bool uses_clock() const { return !uses_tick() || o_.plan.clock_hz > 0; }
+
+  // The event of `event` (-e, or cpu-clock at the plan's rate), or with tick = true the tick's
+  // tracepoint. Both kinds share a ring: with the tick, every record carries the event id (tick_ids_
+  // tells the kinds apart) and the kernel callchain (which says whether the tick interrupted the kernel).
+  perf_event_attr make_attr(bool tick) const {
     perf_event_attr a{};
     a.size = sizeof(a);
-    a.type = o_.event.type;
-    a.config = o_.event.config;
-    a.config1 = o_.event.config1;
-    a.config2 = o_.event.config2;
-    if (o_.event.time_based) {
-      a.sample_period = std::max<uint64_t>(1, 1000000000ULL / o_.frequency_hz);  // exact ns per sample
+    if (tick) {
+      a.type = PERF_TYPE_TRACEPOINT;
+      a.config = static_cast<uint64_t>(o_.tick_tracepoint_id);
+      a.sample_period = o_.plan.tick_every;
     } else {
-      a.freq = 1;
-      a.sample_freq = o_.frequency_hz;
+      a.type = o_.event.type;
+      a.config = o_.event.config;
+      a.config1 = o_.event.config1;
+      a.config2 = o_.event.config2;
+      if (o_.plan.clock_hz > 0) {
+        a.sample_period = o_.plan.clock_period_ns();
+      } else if (o_.event.time_based) {
+        a.sample_period = std::max<uint64_t>(1, 1000000000ULL / o_.frequency_hz);  // exact ns per sample
+      } else {
+        a.freq = 1;
+        a.sample_freq = o_.frequency_hz;
+      }
     }
-    a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |
-                    PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_REGS_USER |
+                    PERF_SAMPLE_STACK_USER;
+    // With PERF_SAMPLE_PERIOD a software event (a tracepoint) samples every occurrence, whatever its
+    // sample_period (perf_swevent_event): with the tick, weights come from the plan instead.
+    a.sample_type |= uses_tick() ? PERF_SAMPLE_ID : PERF_SAMPLE_PERIOD;
     if (kernel_chain_) {
       a.sample_type |= PERF_SAMPLE_CALLCHAIN;
       a.exclude_callchain_user = 1;  // the user part is unwound from the stack copy (Go has no frame info the kernel reads right)
     }
-    a.exclude_kernel = kernel_samples_ ? 0 : 1;
+    // A tracepoint fires in the kernel: excluding the kernel would exclude every tick.
+    a.exclude_kernel = tick || kernel_samples_ ? 0 : 1;
     a.sample_regs_user = kRegMask;
     a.sample_stack_user = o_.stack_bytes;
     a.inherit = 1;
@@ -213,36 +234,57 @@ class PerfSampler final : public unwind::Sampler {
     a.disabled = o_.enable_on_exec ? 1 : 0;
     a.enable_on_exec = o_.enable_on_exec ? 1 : 0;
     a.watermark = 1;
+    a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
     return a;
+  }
+
+  // Opens one event of a thread on the CPU of `ring`, writing into that ring.
+  Status open_on(int tid, uint32_t pid, size_t cpu_index, bool tick) {
+    perf_event_attr a = make_attr(tick);
+    int fd = perf_event_open(&a, tid, cpus_[cpu_index], -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0 && !uses_tick() && (errno == EACCES || errno == EPERM) && kernel_samples_) {
+      // Kernel samples need paranoid <= 1 (or CAP_PERFMON): sample user time only.
+      kernel_samples_ = false;
+      kernel_chain_ = false;
+      a = make_attr(tick);
+      fd = perf_event_open(&a, tid, cpus_[cpu_index], -1, PERF_FLAG_FD_CLOEXEC);
+    }
+    if (fd < 0) {
+      int err = errno;
+      if (err == ENODEV) return {};  // CPU went offline
+      if (err == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
+      return open_error(err, o_, pid);
+    }
+    fds_.push_back(fd);
+    if (tick) {
+      // Only the tick's own expiries: the tracepoint fires for every hrtimer of the CPU.
+      char filter[64];
+      std::snprintf(filter, sizeof(filter), "function == 0x%llx", static_cast<unsigned long long>(o_.tick->handler));
+      if (ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) != 0) {
+        return make_error(ErrorCode::kUnsupported, std::string("filtering the tick's tracepoint: ") + std::strerror(errno));
+      }
+      uint64_t id = 0;
+      if (ioctl(fd, PERF_EVENT_IOC_ID, &id) == 0) tick_ids_.insert(id);
+    }
+    Ring& ring = rings_[cpu_index];
+    if (ring.fd < 0) {
+      ring.cpu = cpus_[cpu_index];
+      ring.fd = fd;
+      return map_ring(ring);
+    }
+    if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fd) != 0) {
+      return make_error(ErrorCode::kIo, std::string("PERF_EVENT_IOC_SET_OUTPUT: ") + std::strerror(errno));
+    }
+    return {};
   }
 
   Status attach_task(int tid, uint32_t pid) {
     for (size_t i = 0; i < cpus_.size(); ++i) {
-      perf_event_attr a = make_attr();
-      Ring& ring = rings_[i];
-      a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
-      int fd = perf_event_open(&a, tid, cpus_[i], -1, PERF_FLAG_FD_CLOEXEC);
-      if (fd < 0 && (errno == EACCES || errno == EPERM) && kernel_samples_) {
-        // Kernel samples need paranoid <= 1 (or CAP_PERFMON): sample user time only.
-        kernel_samples_ = false;
-        kernel_chain_ = false;
-        a = make_attr();
-        a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
-        fd = perf_event_open(&a, tid, cpus_[i], -1, PERF_FLAG_FD_CLOEXEC);
+      if (uses_clock()) {
+        if (auto st = open_on(tid, pid, i, false); !st) return st;
       }
-      if (fd < 0) {
-        int err = errno;
-        if (err == ENODEV) continue;  // CPU went offline
-        if (err == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
-        return open_error(err, o_, pid);
-      }
-      fds_.push_back(fd);
-      if (ring.fd < 0) {
-        ring.cpu = cpus_[i];
-        ring.fd = fd;
-        if (auto st = map_ring(ring); !st) return st;
-      } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring.fd) != 0) {
-        return make_error(ErrorCode::kIo, std::string("PERF_EVENT_IOC_SET_OUTPUT: ") + std::strerror(errno));
+      if (uses_tick()) {
+        if (auto st = open_on(tid, pid, i, true); !st) return st;
       }
     }
     ++attached_threads_;
@@ -328,7 +370,9 @@ class PerfSampler final : public unwind::Sampler {
     s.pid = static_cast<uint32_t>(pidtid);
     s.tid = static_cast<uint32_t>(pidtid >> 32);
     s.time_ns = u64();
-    s.period = u64();
+    bool tick = uses_tick() && tick_ids_.count(u64()) != 0;
+    s.period = uses_tick() ? 0 : u64();
+    if (!o_.plan.empty()) s.period = tick ? o_.plan.tick_weight_ns : o_.plan.clock_weight_ns;
     if (kernel_chain_) {
       uint64_t nr = u64();
       chain_.clear();
@@ -337,7 +381,13 @@ class PerfSampler final : public unwind::Sampler {
         if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) continue;  // context marker
         chain_.push_back(pc);
       }
-      if (s.in_kernel) s.kernel_chain = chain_;
+      if (tick) {
+        // A tick sample's own pcs are the hrtimer code: what the tick interrupted is above the entry stub.
+        s.kernel_chain = unwind::interrupted_frames(chain_, *o_.tick);
+        s.in_kernel = !s.kernel_chain.empty();
+      } else if (s.in_kernel) {
+        s.kernel_chain = chain_;
+      }
     }
     if (s.in_kernel && s.kernel_chain.empty()) {
       chain_.assign(1, ip);
@@ -373,6 +423,7 @@ class PerfSampler final : public unwind::Sampler {
   std::vector<uint8_t> scratch_;
   std::vector<pollfd> pfds_;
   std::vector<uint64_t> chain_;
+  std::set<uint64_t> tick_ids_;  // ids of the tick events (records of inherited events carry their parent's id)
   unwind::SamplerStats stats_;
   size_t attached_threads_ = 0;
   bool kernel_samples_ = true;
@@ -382,6 +433,9 @@ class PerfSampler final : public unwind::Sampler {
 
 Result<std::unique_ptr<unwind::Sampler>> make_perf_sampler(const PerfSamplerOptions& options) {
   if (options.pids.empty()) return make_error(ErrorCode::kInvalidArgument, "no process to sample");
+  if (options.plan.tick_every > 0 && (!options.tick || options.tick_tracepoint_id < 0)) {
+    return make_error(ErrorCode::kInvalidArgument, "tick sampling without the tick's tracepoint");
+  }
   if (options.stack_bytes % 8 != 0 || options.stack_bytes > 60000) {
     return make_error(ErrorCode::kInvalidArgument, "stack copy size must be a multiple of 8 below 60000 bytes");
   }

@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "profiler/perf_event_spec.h"
 #include "symbolize/result.h"
 #include "unwind/sampler.h"
+#include "unwind/tick_source.h"
 
 namespace goperf::profiler {
 
@@ -24,6 +26,14 @@ struct PerfSamplerOptions {
   uint32_t stack_bytes = 8192;     // user stack copied per sample (multiple of 8, < 64 KiB)
   uint32_t ring_pages = 1024;      // per CPU (power of two); halved while the kernel refuses it
   bool kernel_callchain = true;    // ask for the kernel part of the callchain (needs paranoid <= 1 or root)
+  // Sampling on the scheduler tick (unwind/tick_source.h), from unwind::plan_sampling(): with
+  // plan.tick_every > 0, an event on the tracepoint timer:hrtimer_expire_entry (tick_tracepoint_id),
+  // filtered to the tick's handler, samples every Nth tick a target thread takes; with plan.clock_hz > 0,
+  // `event` (cpu-clock) samples at that rate besides. Each sample then weighs plan.tick_weight_ns or
+  // plan.clock_weight_ns. An empty plan samples `event` at frequency_hz.
+  std::optional<unwind::TickSource> tick;
+  unwind::SamplingPlan plan;
+  int tick_tracepoint_id = -1;
 };
 
 Result<std::unique_ptr<unwind::Sampler>> make_perf_sampler(const PerfSamplerOptions& options);

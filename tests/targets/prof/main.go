@@ -5,6 +5,9 @@
 //	prof -mode goroutines  8 goroutines, each locked to its own thread: main.worker -> main.crunch
 //	prof -mode syscall     main.main -> main.sysloop -> getppid system calls
 //	prof -mode clock       main.main -> main.clockloop -> time.Now (the vDSO, run on g0's stack)
+//	prof -mode stolen      main.main -> main.recurse x(-depth - 1) -> main.timedSpin: spins for -seconds reading
+//	                       the clock between short runs of work, and prints how much of its time it lost to
+//	                       interruptions (a profiler's sampling interrupts among them), measured per interruption
 //
 // -seconds bounds the run; -cpuprofile FILE writes runtime/pprof's CPU profile of the same run (the
 // oracle for per-function shares). The program prints "ready <pid>" once the workload runs.
@@ -16,9 +19,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"sync"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname
 )
 
 var sink uint64
@@ -114,6 +119,73 @@ func fixedWork(n int, step func(uint64) uint64) uint64 {
 	return x
 }
 
+// nanotime is the runtime's monotonic clock (a vDSO read), without time.Now's wall-clock read.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// timedSpin runs spin in short steps and times each step. A step that took more than 2 us beyond the
+// usual was interrupted (an interrupt, a signal, another thread on this CPU); what it took beyond the
+// usual step is time the workload lost. It prints the lost time and the number of interruptions: under a
+// sampling profiler, the difference to an unprofiled run is the profiler's cost in the sampled thread's
+// own time, sample by sample, without the drift of the machine's speed that whole-run timings carry.
+// "short" counts only interruptions under 200 us: an interrupt and what runs in it (a sample is about
+// 20 us in a VM), not the other programs that took the CPU for milliseconds, whose share varies from run
+// to run on a shared machine far more than a profiler's cost.
+//
+//go:noinline
+func timedSpin(seconds float64) {
+	const stepWork = 100
+	// The usual step: the median of the first 20,000.
+	steps := make([]int64, 20000)
+	var x uint64
+	prev := nanotime()
+	for i := range steps {
+		x = spin(stepWork, x)
+		t := nanotime()
+		steps[i] = t - prev
+		prev = t
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	usual := steps[len(steps)/2]
+	threshold := usual + 2000
+	start := nanotime()
+	deadline := start + int64(seconds*1e9)
+	const short = 200000
+	var lost, interruptions, count, lostShort, shortInterruptions int64
+	prev = nanotime()
+	for {
+		x = spin(stepWork, x)
+		t := nanotime()
+		count++
+		if d := t - prev; d > threshold {
+			lost += d - usual
+			interruptions++
+			if d-usual < short {
+				lostShort += d - usual
+				shortInterruptions++
+			}
+			if t > deadline {
+				break
+			}
+		}
+		prev = t
+	}
+	elapsed := nanotime() - start
+	sink += x
+	fmt.Fprintf(os.Stderr, "elapsed %.6f lost %.6f interruptions %d short %.6f short_interruptions %d steps %d usual_ns %d\n",
+		float64(elapsed)/1e9, float64(lost)/1e9, interruptions, float64(lostShort)/1e9, shortInterruptions, count, usual)
+}
+
+//go:noinline
+func recurseThenTime(depth int, seconds float64) {
+	if depth <= 1 {
+		timedSpin(seconds)
+		return
+	}
+	recurseThenTime(depth-1, seconds)
+}
+
 var clockSink int64
 
 func clockloop(deadline time.Time) {
@@ -128,10 +200,11 @@ func clockloop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall or clock")
+	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall, clock or stolen")
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
 	work := flag.Int("work", 0, "inline and recursion modes: run this many iterations instead of -seconds, then print the time taken")
+	depth := flag.Int("depth", 30, "stolen mode: frames between main.main and main.timedSpin")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -179,6 +252,8 @@ func main() {
 		sysloop(deadline)
 	case "clock":
 		clockloop(deadline)
+	case "stolen":
+		recurseThenTime(*depth, *seconds)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", *mode)
 		os.Exit(2)

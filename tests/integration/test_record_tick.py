@@ -1,0 +1,151 @@
+"""goperf record sampling CPU time at the scheduler tick (the default without a hardware cycles counter).
+
+Oracles: the workload's own CPU time (getrusage, printed by `prof -work`), which the profile's
+cpu/nanoseconds must add up to whichever mix of tick and cpu-clock samples carried it; the rate asked
+for; the stacks the target's source code makes; and `-e cpu-clock`, sampled the old way, for the same
+kernel frames."""
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import gotargets  # noqa: E402
+import pprof_decode  # noqa: E402
+import test_record as rec  # noqa: E402
+
+TC = gotargets.toolchains()[-1]
+BACKENDS = ["perf", "bpf"]
+
+
+# prof -work N runs its step through main.fixedWork (a func value: the step is not inlined into it).
+WORK_STACKS = {
+    "recursion": ("main.spin", [["main.spin"] + ["main.recurse"] * 30 + ["main.recursionStep", "main.fixedWork",
+                                                                        "main.main"] + rec.GOEXIT]),
+    "inline": ("main.leaf", [["main.leaf", "main.mid", "main.inl", "main.inlineStep", "main.fixedWork",
+                              "main.main"] + rec.GOEXIT]),
+}
+
+
+def check_work_stacks(prof, mode, monkeypatch):
+    monkeypatch.setitem(rec.EXPECTED, mode, WORK_STACKS[mode])
+    rec.check_exact_stacks(prof, mode)
+
+
+def record(goperf, out, argv, hz, extra=()):
+    return subprocess.run([goperf, "record", "-F", str(hz), "-o", str(out), *extra, "--", *argv],
+                          capture_output=True, text=True, timeout=120)
+
+
+def workload_cpu(stderr):
+    m = re.search(r"elapsed ([\d.]+) cpu ([\d.]+)", stderr)
+    assert m, stderr
+    return float(m.group(2))
+
+
+def skip_without_tick(res, backend):
+    if backend == "bpf" and "eBPF backend unavailable" in res.stderr:
+        pytest.skip(res.stderr.strip())
+    if "scheduler tick cannot be used" in res.stderr:
+        pytest.skip("this host's tick cannot be sampled: " + res.stderr.strip())
+    assert res.returncode == 0, res.stderr
+
+
+def totals(prof):
+    count = sum(s["values"][0] for s in prof.samples)
+    cpu_ns = sum(s["values"][1] for s in prof.samples)
+    return count, cpu_ns
+
+
+@pytest.fixture(scope="module")
+def prof_exe():
+    return gotargets.build("prof", TC, gotargets.Variant(pie=True))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_low_rate_samples_every_nth_tick_and_weighs_the_cpu_time(goperf, tmp_path, prof_exe, backend, monkeypatch):
+    out = tmp_path / "tick99.pb.gz"
+    res = record(goperf, out, [str(prof_exe), "-mode", "recursion", "-work", "40000"], 99,
+                 ("--backend", backend))
+    skip_without_tick(res, backend)
+    m = re.search(r"sampling CPU time at the scheduler tick \((\d+) Hz\): every (\d+)\w* tick a thread runs, "
+                  r"(\d+) samples/s", res.stderr)
+    assert m, res.stderr
+    hz, every, rate = (int(g) for g in m.groups())
+    assert every == hz // 99 and rate == round(hz / every)
+    cpu = workload_cpu(res.stderr)
+    prof = pprof_decode.load(out)
+    count, cpu_ns = totals(prof)
+    assert prof.period == every * round(1e9 / hz)
+    # The profile's CPU time is the workload's (tick-granular: a few ticks either way, plus other threads).
+    assert abs(cpu_ns / 1e9 - cpu) <= 0.1 * cpu + 0.05, f"profile {cpu_ns / 1e9:.3f} s, workload {cpu:.3f} s"
+    assert abs(count - rate * cpu) <= 0.15 * rate * cpu + 5, f"{count} samples for {cpu:.3f} s at {rate}/s"
+    check_work_stacks(prof, "recursion", monkeypatch)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_high_rate_mixes_every_tick_with_cpu_clock(goperf, tmp_path, prof_exe, backend, monkeypatch):
+    out = tmp_path / "tick999.pb.gz"
+    res = record(goperf, out, [str(prof_exe), "-mode", "inline", "-work", "40000"], 999, ("--backend", backend))
+    skip_without_tick(res, backend)
+    m = re.search(r"at every scheduler tick \((\d+) Hz\) and with cpu-clock at (\d+) Hz", res.stderr)
+    assert m, res.stderr
+    hz, clock_hz = int(m.group(1)), int(m.group(2))
+    assert hz + clock_hz == 999
+    cpu = workload_cpu(res.stderr)
+    prof = pprof_decode.load(out)
+    count, cpu_ns = totals(prof)
+    assert prof.period == 1000000000 // 999
+    assert abs(cpu_ns / 1e9 - cpu) <= 0.1 * cpu + 0.02, f"profile {cpu_ns / 1e9:.3f} s, workload {cpu:.3f} s"
+    assert abs(count - 999 * cpu) <= 0.15 * 999 * cpu, f"{count} samples for {cpu:.3f} s at 999/s"
+    check_work_stacks(prof, "inline", monkeypatch)
+
+
+def test_kernel_frames_of_tick_samples_match_cpu_clock(goperf, tmp_path, prof_exe):
+    """A tick that interrupts a system call shows the kernel frames it interrupted (not the tick's own
+    handler), in about the share cpu-clock samples show them."""
+    shares = {}
+    for name, extra in (("tick", ()), ("cpu-clock", ("-e", "cpu-clock"))):
+        out = tmp_path / f"sys-{name}.pb.gz"
+        res = record(goperf, out, [str(prof_exe), "-mode", "syscall", "-seconds", "2"], 99, extra)
+        skip_without_tick(res, "perf")
+        assert ("scheduler tick" in res.stderr) == (name == "tick"), res.stderr
+        prof = pprof_decode.load(out)
+        total = in_kernel = 0
+        for stack, n in prof.stacks():
+            if "main.sysloop" not in stack:
+                continue
+            total += n
+            user = [f for f in stack if f.startswith(("main.", "syscall.", "runtime."))]
+            if len(user) < len(stack):
+                in_kernel += n
+                kernel = stack[:len(stack) - len(user)]
+                assert not any("hrtimer" in f or "tick" in f for f in kernel), stack
+        assert total >= 100, f"{name}: {total} samples in main.sysloop"
+        shares[name] = in_kernel / total
+    assert shares["tick"] >= 0.2, shares
+    assert abs(shares["tick"] - shares["cpu-clock"]) <= 0.15, shares
+
+
+def test_tick_alone_above_its_rate_is_one_clear_error(goperf, tmp_path, prof_exe):
+    res = record(goperf, tmp_path / "x.pb.gz", [str(prof_exe), "-mode", "inline", "-seconds", "1"], 5000,
+                 ("-e", "tick"))
+    if "scheduler tick cannot be used" in res.stderr or "-e tick: " in res.stderr:
+        assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        pytest.skip("this host's tick cannot be sampled: " + res.stderr.strip())
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "-e tick samples at most" in lines[0], res.stderr
+    assert not (tmp_path / "x.pb.gz").exists()
+
+
+def test_explicit_cpu_clock_is_sampled_by_cpu_clock(goperf, tmp_path, prof_exe):
+    out = tmp_path / "clock.pb.gz"
+    res = record(goperf, out, [str(prof_exe), "-mode", "recursion", "-work", "8000"], 199, ("-e", "cpu-clock"))
+    assert res.returncode == 0, res.stderr
+    assert "tick" not in res.stderr, res.stderr
+    cpu = workload_cpu(res.stderr)
+    count, cpu_ns = totals(pprof_decode.load(out))
+    assert abs(count - 199 * cpu) <= 0.15 * 199 * cpu + 5, f"{count} samples for {cpu:.3f} s at 199/s"
