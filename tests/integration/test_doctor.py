@@ -108,3 +108,24 @@ def test_already_traced_process(goperf, sleeper):
 def test_missing_process(goperf):
     p = subprocess.run([goperf, "doctor", "-p", "999999999"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "no process" in p.stderr
+
+
+def test_scheduler_tick_check_agrees_with_kallsyms_and_config(goperf):
+    """The tick can carry samples where kallsyms shows its handler's address; its rate is CONFIG_HZ."""
+    checks, out = doctor(goperf)
+    state, detail, _ = checks["scheduler tick"]
+    names = {}
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            addr, _type, name = line.split()[:3]
+            if name in ("tick_nohz_handler", "tick_sched_timer"):
+                names[name] = int(addr, 16)
+    if names and all(names.values()):
+        assert state == "ok", out
+        config = pathlib.Path("/proc/config.gz")
+        if config.exists():
+            import gzip
+            hz = re.search(r"^CONFIG_HZ=(\d+)$", gzip.decompress(config.read_bytes()).decode(), re.M)
+            assert hz and f"({hz.group(1)} Hz)" in detail, out
+    else:
+        assert state == "warn", out
