@@ -25,9 +25,41 @@ bool is_tracefs(const char* dir) {
   return statfs(dir, &fs) == 0 && static_cast<long>(fs.f_type) == kTracefsMagic;
 }
 
+// The kernel's CPU list format ("1-3,5"): whether it names any CPU.
+bool names_cpus(const std::string& path) {
+  std::ifstream in(path);
+  std::string list;
+  return in && std::getline(in, list) && list.find_first_of("0123456789") != std::string::npos;
+}
+
+// Whether some CPU's tick runs in low-resolution mode (timer_list: ".hres_active    : 0"); an unreadable
+// file says nothing.
+bool low_resolution_cpu(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto at = line.find(".hres_active");
+    if (at == std::string::npos) continue;
+    auto colon = line.find(':', at);
+    if (colon != std::string::npos && line.find('0', colon) != std::string::npos &&
+        line.find('1', colon) == std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
-Result<TickSource> find_tick_source(const std::string& kallsyms_path) {
+Result<TickSource> find_tick_source(const TickSourcePaths& paths) {
+  const std::string& kallsyms_path = paths.kallsyms;
+  if (names_cpus(paths.nohz_full)) {
+    return make_error(ErrorCode::kUnsupported,
+                      "some CPUs run without a scheduler tick while busy (nohz_full): their threads would go unsampled");
+  }
+  if (low_resolution_cpu(paths.timer_list)) {
+    return make_error(ErrorCode::kUnsupported, "the scheduler tick runs in low-resolution mode (not an hrtimer)");
+  }
   TickSource tick;
   timespec res{};
   if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0 || res.tv_sec != 0 || res.tv_nsec <= 0) {

@@ -28,10 +28,18 @@ struct TickSource {
   uint32_t hz() const { return tick_ns ? static_cast<uint32_t>((1000000000ULL + tick_ns / 2) / tick_ns) : 0; }
 };
 
+// Where find_tick_source looks (files of the running kernel by default; tests give their own).
+struct TickSourcePaths {
+  std::string kallsyms = "/proc/kallsyms";
+  std::string nohz_full = "/sys/devices/system/cpu/nohz_full";  // CPUs whose tick stops while one task runs
+  std::string timer_list = "/proc/timer_list";                  // ".hres_active : 1" per CPU
+};
+
 // Finds the tick: HZ from the resolution of CLOCK_MONOTONIC_COARSE (the kernel's TICK_NSEC), the
-// handler and the entry stub from kallsyms. The error says why it cannot be used (kernel addresses
-// hidden by kernel.kptr_restrict, no high-resolution tick).
-Result<TickSource> find_tick_source(const std::string& kallsyms_path = "/proc/kallsyms");
+// handler and the entry stub from kallsyms. The error says why it cannot be used: kernel addresses
+// hidden (kernel.kptr_restrict); CPUs in nohz_full mode, where a busy thread runs without a tick; a
+// CPU in low-resolution mode, whose tick is not an hrtimer and so fires no hrtimer tracepoint.
+Result<TickSource> find_tick_source(const TickSourcePaths& paths = {});
 
 // The id of a tracepoint (tracefs events/SYSTEM/EVENT/id), mounting tracefs at /sys/kernel/tracing
 // first where it is not mounted (as perf does). kNotFound when the kernel has no such tracepoint.

@@ -13,7 +13,7 @@
 namespace goperf::unwind {
 namespace {
 
-std::string write_kallsyms(const std::string& text) {
+std::string write_temp(const std::string& text) {
   char path[] = "/tmp/goperf-kallsyms-XXXXXX";
   int fd = mkstemp(path);
   EXPECT_GE(fd, 0);
@@ -22,15 +22,24 @@ std::string write_kallsyms(const std::string& text) {
   return path;
 }
 
+// The kallsyms file given; no nohz_full CPUs, every CPU in high-resolution mode.
+Result<TickSource> find_in(const std::string& kallsyms) {
+  TickSourcePaths paths;
+  paths.kallsyms = kallsyms;
+  paths.nohz_full = "/nonexistent";
+  paths.timer_list = "/nonexistent";
+  return find_tick_source(paths);
+}
+
 TEST(TickSourceTest, FindsTheTickHandlerAndTheTimerInterruptEntry) {
-  auto path = write_kallsyms(
+  auto path = write_temp(
       "ffffffff81000000 T _text\n"
       "ffffffff81000df0 T asm_sysvec_apic_timer_interrupt\n"
       "ffffffff81000df0 T asm_sysvec_apic_timer_interrupt\n"  // listed twice, as on 6.18
       "ffffffff81000e10 T asm_sysvec_x86_platform_ipi\n"
       "ffffffff81442960 t tick_nohz_handler\n"
       "ffffffffc0000000 t some_module_fn\t[somemod]\n");
-  auto tick = find_tick_source(path);
+  auto tick = find_in(path);
   std::remove(path.c_str());
   ASSERT_TRUE(tick) << tick.error().message();
   EXPECT_EQ(tick->handler, 0xffffffff81442960u);
@@ -42,21 +51,21 @@ TEST(TickSourceTest, FindsTheTickHandlerAndTheTimerInterruptEntry) {
 }
 
 TEST(TickSourceTest, AcceptsTheHandlerNameOfKernelsBefore68) {
-  auto path = write_kallsyms(
+  auto path = write_temp(
       "ffffffff81000df0 T asm_sysvec_apic_timer_interrupt\n"
       "ffffffff81000e10 T asm_sysvec_x86_platform_ipi\n"
       "ffffffff81150000 t tick_sched_timer\n");
-  auto tick = find_tick_source(path);
+  auto tick = find_in(path);
   std::remove(path.c_str());
   ASSERT_TRUE(tick) << tick.error().message();
   EXPECT_EQ(tick->handler, 0xffffffff81150000u);
 }
 
 TEST(TickSourceTest, HiddenAddressesSayWhy) {
-  auto path = write_kallsyms(
+  auto path = write_temp(
       "0000000000000000 T asm_sysvec_apic_timer_interrupt\n"
       "0000000000000000 t tick_nohz_handler\n");
-  auto tick = find_tick_source(path);
+  auto tick = find_in(path);
   std::remove(path.c_str());
   ASSERT_FALSE(tick);
   EXPECT_EQ(tick.error().code(), ErrorCode::kPermission);
@@ -64,14 +73,37 @@ TEST(TickSourceTest, HiddenAddressesSayWhy) {
 }
 
 TEST(TickSourceTest, NoTickHandlerIsUnsupported) {
-  auto path = write_kallsyms(
+  auto path = write_temp(
       "ffffffff81000df0 T asm_sysvec_apic_timer_interrupt\n"
       "ffffffff81000e10 T asm_sysvec_x86_platform_ipi\n");
-  auto tick = find_tick_source(path);
+  auto tick = find_in(path);
   std::remove(path.c_str());
   ASSERT_FALSE(tick);
   EXPECT_EQ(tick.error().code(), ErrorCode::kUnsupported);
-  EXPECT_FALSE(find_tick_source("/nonexistent/kallsyms"));
+  EXPECT_FALSE(find_in("/nonexistent/kallsyms"));
+}
+
+TEST(TickSourceTest, CpusWithoutATickOrInLowResolutionModeAreUnsupported) {
+  auto kallsyms = write_temp(
+      "ffffffff81000df0 T asm_sysvec_apic_timer_interrupt\n"
+      "ffffffff81000e10 T asm_sysvec_x86_platform_ipi\n"
+      "ffffffff81442960 t tick_nohz_handler\n");
+  auto none = write_temp("\n");
+  auto isolated = write_temp("2-3\n");
+  auto high = write_temp("cpu: 0\n  .hres_active    : 1\ncpu: 1\n  .hres_active    : 1\n");
+  auto low = write_temp("cpu: 0\n  .hres_active    : 1\ncpu: 1\n  .hres_active    : 0\n");
+  TickSourcePaths paths{kallsyms, none, high};
+  EXPECT_TRUE(find_tick_source(paths));
+  paths.nohz_full = isolated;
+  auto r = find_tick_source(paths);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("nohz_full"), std::string::npos);
+  paths.nohz_full = none;
+  paths.timer_list = low;
+  r = find_tick_source(paths);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("low-resolution"), std::string::npos);
+  for (const auto& p : {kallsyms, none, isolated, high, low}) std::remove(p.c_str());
 }
 
 TEST(TickSourceTest, InterruptedFramesAreThoseAboveTheEntryStub) {
