@@ -1,5 +1,6 @@
-// BpfSampler: loads go_stack.bpf.c (through its generated skeleton), attaches it to a sampling perf event
-// on every online CPU, and turns its ring-buffer records and aggregated counts into unwind::RawSamples.
+// BpfSampler: loads go_stack.bpf.c (through its generated skeleton), attaches its programs to the
+// scheduler tick and/or a sampling perf event on every online CPU, as the sampling plan says, and turns
+// their ring-buffer records and aggregated counts into unwind::RawSamples.
 #include "bpf/bpf_sampler.h"
 
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -149,15 +151,23 @@ class BpfSampler final : public unwind::Sampler {
   void handle_record(const goperf_sample& rec, size_t size);
   void emit(const goperf_sample& head, std::span<const uint8_t> stack, std::span<const uint64_t> kernel,
             uint64_t count, uint64_t period);
-  std::vector<uint64_t> kernel_chain(int32_t id);
+  std::vector<uint64_t> kernel_chain(const goperf_sample& rec);
+  Status attach_tick();
+  Status attach_perf_events();
   void drain();
   void detach() { links_.clear(); stopped_ = true; }
+  bool uses_tick() const { return options_.plan.tick_every > 0; }
+  // An empty plan samples the perf event at frequency_hz (hardware events, or no tick here).
+  bool uses_perf_events() const { return options_.plan.clock_hz > 0 || !uses_tick(); }
 
   BpfSamplerOptions options_;
   std::unique_ptr<go_stack, SkelDeleter> skel_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   std::unordered_map<goperf_agg_key, Cached, KeyHash, KeyEq> cache_;
+  // Kernel stacks by id, as read from the stack map: an id's stack never changes (the program does not
+  // ask for BPF_F_REUSE_STACKID), and on the tick every record has one, user space or not.
+  std::unordered_map<int32_t, std::vector<uint64_t>> kstacks_;
   LabelReader labels_;
   ProcMemReader mem_;
   const Sink* sink_ = nullptr;
@@ -182,6 +192,17 @@ Status BpfSampler::load() {
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;
   cfg.capture_kernel = options_.capture_kernel ? 1 : 0;
+  const unwind::SamplingPlan& plan = options_.plan;
+  if (plan.tick_every > 0) {
+    cfg.tick_every = plan.tick_every;
+    cfg.tick_handler = options_.tick->handler;
+    cfg.tick_weight_ns = plan.tick_weight_ns;
+  }
+  if (plan.clock_hz > 0) cfg.clock_weight_ns = plan.clock_weight_ns;
+  // Only the programs the plan uses are loaded: a kernel without BTF tracing programs (tp_btf) still
+  // samples perf events, and a tick-only plan leaves no perf-event program behind.
+  bpf_program__set_autoload(skel_->progs.goperf_tick, uses_tick());
+  bpf_program__set_autoload(skel_->progs.goperf_sample, uses_perf_events());
   if (int err = go_stack::load(skel_.get()); err) {
     return make_error(err == -EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
                       std::string("cannot load the eBPF program (verifier or kernel): ") + strerror(-err) +
@@ -200,18 +221,51 @@ Status BpfSampler::load() {
 
 Status BpfSampler::start() {
   if (started_) return {};
+  if (uses_tick()) {
+    if (auto st = attach_tick(); !st) return st;
+  }
+  if (uses_perf_events()) {
+    if (auto st = attach_perf_events(); !st) {
+      links_.clear();
+      return st;
+    }
+  }
+  started_ = true;
+  stopped_ = false;
+  last_drain_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+Status BpfSampler::attach_tick() {
+  bpf_link* link = bpf_program__attach_trace(skel_->progs.goperf_tick);
+  if (!link) {
+    return make_error(ErrorCode::kUnsupported, std::string("attaching the eBPF program to the scheduler tick "
+                                                           "(tp_btf/hrtimer_expire_entry): ") + strerror(errno));
+  }
+  links_.emplace_back(link);
+  return {};
+}
+
+Status BpfSampler::attach_perf_events() {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
-  attr.type = options_.perf_type;
-  attr.config = options_.perf_config;
-  attr.freq = 1;
-  attr.sample_freq = options_.frequency_hz;
+  if (options_.plan.clock_hz > 0) {
+    // The plan's share of the rate: a fixed cpu-clock period, each sample weighing plan.clock_weight_ns.
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.sample_period = options_.plan.clock_period_ns();
+  } else {
+    attr.type = options_.perf_type;
+    attr.config = options_.perf_config;
+    attr.freq = 1;
+    attr.sample_freq = options_.frequency_hz;
+  }
+  size_t opened = 0;
   for (int cpu : online_cpus()) {
     int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
       if (errno == ENODEV) continue;  // CPU without this PMU
       int e = errno;
-      links_.clear();
       return make_error(e == EACCES || e == EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
                         "perf_event_open on cpu " + std::to_string(cpu) + ": " + strerror(e));
     }
@@ -219,15 +273,12 @@ Status BpfSampler::start() {
     if (!link) {
       int e = errno;
       close(fd);
-      links_.clear();
       return make_error(ErrorCode::kUnsupported, std::string("attaching the eBPF program to a perf event: ") + strerror(e));
     }
     links_.emplace_back(link);  // the link owns fd: destroying it closes the event
+    ++opened;
   }
-  if (links_.empty()) return make_error(ErrorCode::kUnsupported, "no CPU accepted the sampling event");
-  started_ = true;
-  stopped_ = false;
-  last_drain_ = std::chrono::steady_clock::now();
+  if (opened == 0) return make_error(ErrorCode::kUnsupported, "no CPU accepted the sampling event");
   return {};
 }
 
@@ -238,25 +289,29 @@ int BpfSampler::on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-std::vector<uint64_t> BpfSampler::kernel_chain(int32_t id) {
-  std::vector<uint64_t> pcs;
-  if (id < 0) return pcs;
-  uint64_t frames[GOPERF_KSTACK_DEPTH] = {};
-  uint32_t key = static_cast<uint32_t>(id);
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.kstacks), &key, frames)) return pcs;
-  stats_.bytes_read += sizeof(frames);
-  for (uint64_t pc : frames) {
-    if (!pc) break;
-    pcs.push_back(pc);
+// The kernel frames of a record, innermost first. A tick record's stack starts in the tick's own hrtimer
+// code: what the tick interrupted are the frames past the interrupt's entry stub (none: user space).
+std::vector<uint64_t> BpfSampler::kernel_chain(const goperf_sample& rec) {
+  int32_t id = rec.kstack_id;
+  if (id < 0) return {};
+  auto known = kstacks_.find(id);
+  if (known == kstacks_.end()) {
+    uint64_t frames[GOPERF_KSTACK_DEPTH] = {};
+    uint32_t key = static_cast<uint32_t>(id);
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.kstacks), &key, frames)) return {};
+    stats_.bytes_read += sizeof(frames);
+    known = kstacks_.emplace(id, std::vector<uint64_t>(frames, std::find(frames, std::end(frames), 0))).first;
   }
-  return pcs;
+  std::span<const uint64_t> chain = known->second;
+  if ((rec.flags & GOPERF_F_TICK) && options_.tick) chain = unwind::interrupted_frames(chain, *options_.tick);
+  return {chain.begin(), chain.end()};
 }
 
 void BpfSampler::handle_record(const goperf_sample& rec, size_t size) {
   stats_.bytes_read += size;
   size_t len = std::min<size_t>(rec.stack_len, size - offsetof(goperf_sample, stack));
   std::span<const uint8_t> stack(rec.stack, len);
-  std::vector<uint64_t> kernel = kernel_chain(rec.kstack_id);
+  std::vector<uint64_t> kernel = kernel_chain(rec);
   emit(rec, stack, kernel, 1, rec.period);
   if (rec.flags & GOPERF_F_NOAGG) return;
   Cached& c = cache_[goperf_agg_key{rec.hash, rec.tgid, 0}];
@@ -275,7 +330,8 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
   s.time_ns = head.time_ns;
   s.count = count;
   s.period = count ? period / count : period;
-  s.in_kernel = head.flags & GOPERF_F_IN_KERNEL;
+  // A tick record's kernel chain holds only what the tick interrupted (kernel_chain()).
+  s.in_kernel = (head.flags & GOPERF_F_IN_KERNEL) || ((head.flags & GOPERF_F_TICK) && !kernel.empty());
   s.user_regs.arch = unwind::Arch::kAmd64;
   s.user_regs.pc = head.pc;
   s.user_regs.sp = head.sp;
@@ -396,6 +452,8 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOption
   if (options.pids.empty()) return make_error(ErrorCode::kInvalidArgument, "eBPF sampler: no process to sample");
   if (options.pids.size() > GOPERF_MAX_PIDS)
     return make_error(ErrorCode::kInvalidArgument, "eBPF sampler: too many processes");
+  if (options.plan.tick_every > 0 && (!options.tick || !options.tick->handler))
+    return make_error(ErrorCode::kInvalidArgument, "eBPF sampler: the plan samples the scheduler tick, but no tick was found");
   auto sampler = std::make_unique<BpfSampler>(options);
   if (auto st = sampler->load(); !st) return std::move(st).error();
   return std::unique_ptr<unwind::Sampler>(std::move(sampler));

@@ -35,7 +35,8 @@ struct BpfSamplerOptions {
   uint32_t m_curg_offset = 0;     // runtime/pprof does
   uint32_t m_g0_offset = 0;       // m.g0 (0 in every Go version): a vDSO call runs on g0's stack, g unchanged
   int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
-  bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel
+  bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel; on the tick, the
+                                  // kernel stack is also what tells a kernel sample from a user one
   uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained
   // Sampling on the scheduler tick (unwind/tick_source.h), set from unwind::plan_sampling(). With
   // plan.tick_every > 0 a program on the tick's hrtimer expiry samples every Nth tick a target thread

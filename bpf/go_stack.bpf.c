@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* goperf's perf-event program: for each sample of a target process, the user registers, the live part of
- * the user stack (sp up to the goroutine's stack.hi) and the goroutine (goid, pprof labels pointer).
+/* goperf's sampling programs, one on a perf event (goperf_sample) and one on the scheduler tick
+ * (goperf_tick): for each sample of a target process, the user registers, the live part of the user stack
+ * (sp up to the goroutine's stack.hi) and the goroutine (goid, pprof labels pointer).
  * Identical samples are counted in a hash map; only the first one of each crosses to user space with its
  * data. Go runtime offsets come from rodata (set by the loader per Go version): no layout is built in. */
 #include "vmlinux.h"
@@ -40,13 +41,21 @@ struct {
   __uint(value_size, GOPERF_KSTACK_DEPTH * sizeof(__u64));
 } kstacks SEC(".maps");
 
-/* The record is too large for the 512-byte BPF stack: one per CPU. */
+/* The record is too large for the 512-byte BPF stack: one per CPU and program (take_sample). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __type(value, struct goperf_sample);
+} scratch SEC(".maps");
+
+/* Per CPU: target ticks still to let pass before the next tick sample (cfg.tick_every). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct goperf_sample);
-} scratch SEC(".maps");
+  __type(value, __u32);
+} ticks_to_skip SEC(".maps");
 
 /* Counters per CPU: [0] samples of targets, [1] ring buffer full (lost), [2] aggregation map full. */
 struct {
@@ -99,15 +108,18 @@ static __always_inline bool on_stack_of(__u64 g, __u64 sp, __u64 *hi) {
   return true;
 }
 
-SEC("perf_event")
-int goperf_sample(struct bpf_perf_event_data *ctx) {
-  __u64 id = bpf_get_current_pid_tgid();
+/* One sample of the current thread (a target's), whichever program took it: the user registers (the
+ * interrupted user state, or the state at kernel entry when the kernel was interrupted), the live stack,
+ * the goroutine, and the kernel stack when kernel_stack is set. weight is the CPU time (or event count)
+ * the sample stands for; flags says what the caller knows of where the thread was. scratch_slot: each
+ * program has its own record buffer, so that one running inside the other (a hardware event's NMI
+ * during the tick program) cannot corrupt it. */
+static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, __u64 weight, __u32 flags,
+                                       bool kernel_stack) {
   __u32 tgid = id >> 32;
-  if (!bpf_map_lookup_elem(&pids, &tgid)) return 0;
   bump(0);
 
-  __u32 zero = 0;
-  struct goperf_sample *s = bpf_map_lookup_elem(&scratch, &zero);
+  struct goperf_sample *s = bpf_map_lookup_elem(&scratch, &scratch_slot);
   if (!s) return 0;
 
   struct task_struct *task = bpf_get_current_task_btf();
@@ -115,14 +127,13 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
   s->tgid = tgid;
   s->tid = (__u32)id;
   s->time_ns = bpf_ktime_get_ns();
-  s->period = ctx->sample_period;
+  s->period = weight;
   s->pc = BPF_CORE_READ(uregs, ip);
   s->sp = BPF_CORE_READ(uregs, sp);
   s->fp = BPF_CORE_READ(uregs, bp);
   s->r14 = BPF_CORE_READ(uregs, r14);
   s->fs_base = BPF_CORE_READ(task, thread.fsbase);
-  /* The interrupted pc: kernel addresses have the top bit set on x86-64 and arm64. */
-  s->flags = (__s64)PT_REGS_IP(&ctx->regs) < 0 ? GOPERF_F_IN_KERNEL : 0;
+  s->flags = flags;
   s->kstack_id = -1;
   s->g = 0;
   s->goid = 0;
@@ -195,8 +206,7 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
   }
   s->stack_len = n;
 
-  if ((s->flags & GOPERF_F_IN_KERNEL) && cfg.capture_kernel)
-    s->kstack_id = bpf_get_stackid(ctx, &kstacks, 0);
+  if (kernel_stack) s->kstack_id = bpf_get_stackid(ctx, &kstacks, 0);
 
   struct hash_ctx hc = {.s = s, .h = 0xcbf29ce484222325ULL, .words = n / 8};
   hc.h = mix(hc.h, s->pc);
@@ -232,4 +242,40 @@ int goperf_sample(struct bpf_perf_event_data *ctx) {
                                                                                          : BPF_RB_NO_WAKEUP;
   if (bpf_ringbuf_output(&samples, s, len, wakeup)) bump(1);
   return 0;
+}
+
+SEC("perf_event")
+int goperf_sample(struct bpf_perf_event_data *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!bpf_map_lookup_elem(&pids, &tgid)) return 0;
+  /* The interrupted pc: kernel addresses have the top bit set on x86-64 and arm64. */
+  bool in_kernel = (__s64)PT_REGS_IP(&ctx->regs) < 0;
+  /* Mixed with tick samples, a cpu-clock sample stands for its share of the requested rate, not its period. */
+  __u64 weight = cfg.clock_weight_ns ? cfg.clock_weight_ns : ctx->sample_period;
+  return take_sample(ctx, id, 0, weight, in_kernel ? GOPERF_F_IN_KERNEL : 0, in_kernel && cfg.capture_kernel);
+}
+
+/* The scheduler tick (unwind/tick_source.h): every hrtimer expiry on every CPU comes here, so anything
+ * but a target thread's tick returns at once. The tick interrupts the thread anyway: a sample taken here
+ * costs it only take_sample's work, where a cpu-clock sample costs a timer interrupt of its own. */
+SEC("tp_btf/hrtimer_expire_entry")
+int BPF_PROG(goperf_tick, struct hrtimer *timer, ktime_t *now) {
+  if ((__u64)timer->function != cfg.tick_handler) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!bpf_map_lookup_elem(&pids, &tgid)) return 0;
+  __u32 zero = 0;
+  __u32 *skip = bpf_map_lookup_elem(&ticks_to_skip, &zero);
+  if (!skip) return 0;
+  if (*skip > 0) {
+    *skip -= 1;
+    return 0;
+  }
+  *skip = cfg.tick_every > 0 ? cfg.tick_every - 1 : 0;
+  /* Whether the tick interrupted the kernel is in the interrupt's registers (__irq_regs), a per-CPU
+   * variable the verifier finds only in a kernel built with CONFIG_KALLSYMS_ALL. The kernel stack tells as
+   * well: user space keeps the frames past the timer interrupt's entry stub, none when it came from user
+   * space (GOPERF_F_TICK). */
+  return take_sample(ctx, id, 1, cfg.tick_weight_ns, GOPERF_F_TICK, cfg.capture_kernel);
 }

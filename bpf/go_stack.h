@@ -20,6 +20,10 @@
 #define GOPERF_F_G_VALID 2u     /* g was found and sp lies on its stack: the copy runs to stack.hi */
 #define GOPERF_F_NOAGG 4u       /* the aggregation map was full: this record stands alone */
 #define GOPERF_F_STACK_SHORT 8u /* the full copy faulted; only the rest of sp's page was copied */
+/* Taken on the scheduler tick: the kernel stack starts in the tick's hrtimer code, and only its frames
+ * past the timer interrupt's entry stub (unwind::interrupted_frames) are the thread's; GOPERF_F_IN_KERNEL
+ * is not set, as the program cannot see where the interrupt came from. */
+#define GOPERF_F_TICK 16u
 
 /* Aggregation key: identical captured data (registers, stack bytes, goroutine, labels, kernel stack)
  * hash to the same key, so the kernel counts repeats instead of sending them again. */
@@ -67,4 +71,10 @@ struct goperf_config {
   __s64 tls_g_offset;
   __u32 capture_kernel;
   __u32 m_g0_offset;  /* m.g0: a vDSO call runs on g0's stack with g unchanged */
+  /* Sampling on the scheduler tick (unwind::SamplingPlan); all 0 when the tick is not used. */
+  __u32 tick_every;       /* sample every Nth tick of a target thread (per CPU) */
+  __u32 pad;
+  __u64 tick_handler;     /* kernel address of the tick's hrtimer function */
+  __u64 tick_weight_ns;   /* CPU time one tick sample stands for */
+  __u64 clock_weight_ns;  /* CPU time one perf-event sample stands for; 0: its sample_period */
 };

@@ -1,5 +1,5 @@
-"""goperf record --backend bpf: exact Go stacks, goroutine ids and pprof labels read at sample time, and
-clean release of every eBPF program on each way goperf can end.
+"""goperf record --backend bpf: exact Go stacks, goroutine ids and pprof labels read at sample time, on the
+scheduler tick and with cpu-clock, and clean release of every eBPF program on each way goperf can end.
 
 Oracles: the labels target's own work split (workers a, b, c do 1x, 2x, 3x the same work, one at a time)
 for label shares; `go tool pprof -tagfocus` for label filtering; the kernel's list of loaded BPF programs
@@ -7,6 +7,7 @@ for label shares; `go tool pprof -tagfocus` for label filtering; the kernel's li
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,8 @@ import gotargets
 import pprof_decode
 import test_record as rec  # goperf record's own oracles, reused here with --backend bpf
 
-PROG_NAME = "goperf_sample"
+# The perf-event program and the scheduler tick's: which of them a recording loads depends on its plan.
+PROG_NAMES = ("goperf_sample", "goperf_tick")
 EXPECTED = {"a": 1 / 6, "b": 2 / 6, "c": 3 / 6}
 
 
@@ -36,17 +38,19 @@ def _bpf_missing():
 pytestmark = pytest.mark.skipif(_bpf_missing() is not None, reason=str(_bpf_missing()))
 
 
-def loaded_programs():
-    """How many goperf eBPF programs the kernel holds right now."""
+def loaded_programs(names=PROG_NAMES):
+    """How many goperf eBPF programs (of these names) the kernel holds right now."""
     out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True, check=True).stdout
-    return sum(1 for p in json.loads(out or "[]") if p.get("name") == PROG_NAME)
+    return sum(1 for p in json.loads(out or "[]") if p.get("name") in names)
 
 
-def wait_programs(expected, timeout=5.0):
+def wait_programs(done, timeout=5.0):
+    """The number of goperf programs once done(number) holds, or after timeout: the kernel frees a program
+    some time after its last reference (an RCU grace period, longer for tracing programs)."""
     end = time.time() + timeout
     while time.time() < end:
         n = loaded_programs()
-        if n == expected:
+        if done(n):
             return n
         time.sleep(0.05)
     return loaded_programs()
@@ -166,27 +170,35 @@ def test_tagfocus_filters_on_labels(goperf, tmp_path):
     assert total == counts["c"]
 
 
+@pytest.mark.parametrize("hz", [99, 999])
 @pytest.mark.parametrize("how", ["sigint", "sigkill"])
-def test_programs_released(goperf, tmp_path, how):
+def test_programs_released(goperf, tmp_path, how, hz):
+    """99 Hz is the tick alone where there is no hardware counter (goperf_tick), 999 Hz the tick and cpu-clock
+    (both programs): every program goes, however goperf ends."""
     binary = labels_binary("go1.26", gotargets.Variant())
-    before = loaded_programs()
+    before = {name: loaded_programs((name,)) for name in PROG_NAMES}
     out = tmp_path / "p.pb.gz"
     with Target(binary) as t:
-        rec = subprocess.Popen([goperf, "record", "-p", str(t.pid), "--backend", "bpf", "-o", str(out)],
+        rec = subprocess.Popen([goperf, "record", "-p", str(t.pid), "--backend", "bpf", "-F", str(hz), "-o", str(out)],
                                stderr=subprocess.PIPE, text=True)
         try:
-            assert wait_programs(before + 1) == before + 1, "the eBPF program never appeared"
+            assert wait_programs(lambda n: n > sum(before.values())) > sum(before.values()), "no eBPF program appeared"
             time.sleep(0.5)
+            during = {name: loaded_programs((name,)) - before[name] for name in PROG_NAMES}
             rec.send_signal(signal.SIGINT if how == "sigint" else signal.SIGKILL)
             rec.wait(timeout=30)
         finally:
             if rec.poll() is None:
                 rec.kill()
                 rec.wait()
+    err = rec.stderr.read()
+    if "every scheduler tick" in err:
+        assert during == {"goperf_sample": 1, "goperf_tick": 1}, during
     # SIGKILL: the kernel frees programs, links and maps with goperf's last file descriptor.
-    assert wait_programs(before) == before, f"{PROG_NAME} still loaded after {how}"
+    total = sum(before.values())
+    assert wait_programs(lambda n: n == total) == total, f"{' or '.join(PROG_NAMES)} still loaded after {how}"
     if how == "sigint":
-        assert rec.returncode == 0, rec.stderr.read()
+        assert rec.returncode == 0, err
         assert worker_counts(pprof_decode.load(out)), "Ctrl-C must still write the profile"
 
 
@@ -269,3 +281,62 @@ def test_record_cgo_with_bpf(goperf, tmp_path):
             complete += n if stack[-len(suffix):] == suffix else 0
     assert in_c >= 50 and complete / in_c >= 0.95, f"{complete}/{in_c} cgo samples reach main.main"
     rec.assert_shares_agree(prof, pprof_decode.load(oracle), rec.CUMULATIVE["cgo"])
+
+
+def record_stderr_note(goperf, out, argv, hz, extra=()):
+    """goperf record -- argv, not quiet: its note says how CPU time was sampled."""
+    return subprocess.run([goperf, "record", "-F", str(hz), "-o", str(out), "--backend", "bpf", *extra, "--", *argv],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("mode", ["inline", "recursion", "syscall"])
+def test_tick_samples_known_stacks(goperf, tmp_path, mode):
+    """-F 99 on the scheduler tick (every 2nd tick at HZ=250, every 3rd at 300...): the same exact stacks and
+    the same shares as runtime/pprof, whose SIGPROF comes at the tick too; in syscall mode the ticks that
+    interrupted the kernel carry the system call's frames and not the tick's own."""
+    tc = rec.TOOLCHAINS[-1]
+    exe = gotargets.build("prof", tc, gotargets.Variant())
+    out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
+    res = record_stderr_note(goperf, out, [str(exe), "-mode", mode, "-seconds", "3", "-cpuprofile", str(oracle)], 99,
+                             extra=("-e", "tick"))
+    if res.returncode != 0 and "-e tick" in res.stderr:
+        pytest.skip(res.stderr.strip())
+    assert res.returncode == 0, res.stderr
+    assert "scheduler tick" in res.stderr and "with bpf" in res.stderr, res.stderr
+    prof = pprof_decode.load(out)
+    if mode in rec.EXPECTED:
+        rec.check_exact_stacks(prof, mode)
+    rec.assert_shares_agree(prof, pprof_decode.load(oracle), rec.CUMULATIVE[mode])
+    if mode == "syscall":
+        in_kernel = tick_frames = 0
+        for s in prof.samples:
+            # Kernel frames: locations without a mapping or an address (as stacks(skip_kernel=True) drops them).
+            kernel = [n for lid in s["locs"] if prof.locations[lid]["address"] == 0 and prof.locations[lid]["mapping"] == 0
+                      for n in prof.frames(lid)]
+            n = s["values"][0]
+            if kernel and kernel[-1].startswith("entry_SYSCALL_64"):
+                in_kernel += n
+            if any("hrtimer" in f or "apic_timer_interrupt" in f or f == "tick_nohz_handler" for f in kernel):
+                tick_frames += n
+        assert in_kernel >= 20, f"only {in_kernel} samples in getppid's kernel code"
+        assert tick_frames == 0, f"{tick_frames} samples show the tick's own frames"
+
+
+def test_tick_and_cpu_clock_rate(goperf, tmp_path):
+    """-F 999 above HZ: every tick plus cpu-clock for the rest. Samples per second of the target's CPU time
+    (its own getrusage) are close to 999, and the profile's CPU total is that CPU time."""
+    tc = rec.TOOLCHAINS[-1]
+    exe = gotargets.build("prof", tc, gotargets.Variant())
+    out = tmp_path / "p.pb.gz"
+    res = record_stderr_note(goperf, out, [str(exe), "-mode", "recursion", "-work", "60000"], 999)
+    assert res.returncode == 0, res.stderr
+    if "every scheduler tick" not in res.stderr:
+        pytest.skip("the default is not the tick here (a hardware cycles counter): " + res.stderr.strip())
+    cpu = float(re.search(r"elapsed [\d.]+ cpu ([\d.]+)", res.stderr).group(1))
+    assert cpu >= 1.0, f"the workload ran only {cpu:.2f} s of CPU"
+    prof = pprof_decode.load(out)
+    samples = sum(s["values"][0] for s in prof.samples)
+    cpu_ns = sum(s["values"][1] for s in prof.samples)
+    # The workload's CPU time ends where it prints it; the samples run on to the process's exit (a few ms).
+    assert 0.9 * 999 <= samples / cpu <= 1.1 * 999, f"{samples} samples in {cpu:.3f} s of CPU"
+    assert 0.9 <= cpu_ns / 1e9 / cpu <= 1.1, f"profile total {cpu_ns / 1e9:.3f} s, CPU time {cpu:.3f} s"
