@@ -135,12 +135,11 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   return bpf::make_bpf_sampler(bo);
 }
 
-// The note on how CPU time is sampled is printed once the backend is known: the perf backend may have
-// to give up the tick (its tracepoint needs kernel samples).
-Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, SamplingChoice& sampling,
+// The note on how CPU time is sampled is printed once the backend is known to accept it.
+Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, const SamplingChoice& sampling,
                                                       const std::vector<uint32_t>& pids, bool child) {
   auto tell = [&] {
-    if (!sampling.note.empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
+    if (!sampling.note.empty()) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
   };
   if (o.backend == "bpf" || o.backend == "auto") {
     auto sampler = make_bpf(o, sampling, pids);
@@ -150,7 +149,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, Sa
     }
     std::fprintf(stderr, "goperf record: %s: using the perf backend\n", sampler.error().message().c_str());
   }
-  auto tracepoint = tick_tracepoint_for_perf(sampling, o.frequency_hz);
+  auto tracepoint = tick_tracepoint_for_perf(sampling);
   if (!tracepoint) return std::move(tracepoint).error();
   tell();
   PerfSamplerOptions po;

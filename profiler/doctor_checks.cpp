@@ -128,8 +128,8 @@ std::vector<CheckResult> check_perf(const DoctorContext& c) {
   } else {
     std::string why = hw == ENOENT || hw == EOPNOTSUPP ? "no hardware PMU (typical in a VM or container)" : std::strerror(hw);
     out.push_back(bad("perf", "hardware events", CheckState::kWarn, "perf_event_open(cycles) failed: " + why,
-                      sw == 0 ? "nothing to do: goperf record samples CPU time at the scheduler tick, or with "
-                                "cpu-clock (software timer)"
+                      sw == 0 ? "nothing to do: goperf record falls back to cpu-clock (software timer), or "
+                                "samples at the scheduler tick with -e tick"
                               : "enable a PMU for this VM (e.g. `-cpu host` in QEMU) or use a software event"));
   }
   if (sw == 0) {
@@ -144,13 +144,14 @@ std::vector<CheckResult> check_perf(const DoctorContext& c) {
   // CPU time sampled at the tick costs no interrupt of its own (unwind/tick_source.h).
   if (auto tick = unwind::find_tick_source()) {
     out.push_back(ok("perf", "scheduler tick",
-                     "the tick (" + std::to_string(tick->hz()) + " Hz) can carry CPU-time samples: no interrupt of their own"));
+                     "-e tick can sample CPU time at the tick (" + std::to_string(tick->hz()) +
+                         " Hz): no interrupt of its own per sample"));
   } else {
     out.push_back(bad("perf", "scheduler tick", CheckState::kWarn, tick.error().message(),
                       tick.error().code() == ErrorCode::kPermission
-                          ? "run goperf as root (kallsyms shows root the addresses) or `sysctl -w kernel.kptr_restrict=0`; "
-                            "meanwhile each sample is a cpu-clock interrupt"
-                          : "nothing to do: each sample is a cpu-clock interrupt"));
+                          ? "for -e tick: run goperf as root (kallsyms shows root the addresses) or "
+                            "`sysctl -w kernel.kptr_restrict=0`; cpu-clock works meanwhile"
+                          : "nothing to do: cpu-clock samples CPU time without it"));
   }
   return out;
 }

@@ -50,9 +50,10 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
       ("pid,p", po::value<std::vector<std::string>>(&pid_values), "process ids to sample (comma separated)")
       ("frequency,F", po::value<uint64_t>(&o.frequency_hz)->default_value(99), "samples per second per thread")
       ("duration,d", po::value<double>(&o.duration_s)->default_value(0), "seconds to record (0: until Ctrl-C)")
-      ("event,e", po::value<std::string>(&o.event), "event: cpu-clock, task-clock, tick (CPU time at the scheduler "
-                                                   "tick), cycles, instructions, or a libpfm4 name (default: cycles, "
-                                                   "else CPU time at the tick, plus cpu-clock above the tick's rate)")
+      ("event,e", po::value<std::string>(&o.event), "event: cpu-clock, task-clock, cycles, instructions, a libpfm4 "
+                                                   "name, or tick: CPU time at the scheduler tick, no interrupt of its "
+                                                   "own (plus cpu-clock above the tick's rate) (default: cycles, else "
+                                                   "cpu-clock)")
       ("backend", po::value<std::string>(&o.backend)->default_value("perf"), "sampler: perf, bpf or auto")
       ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
       ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(0),

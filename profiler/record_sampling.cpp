@@ -12,14 +12,18 @@
 namespace goperf::profiler {
 namespace {
 
+// "every tick", "every 2nd tick", "every 10th tick".
+std::string every_nth_tick(uint32_t n) {
+  if (n == 1) return "every tick";
+  const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+  return "every " + std::to_string(n) + suffix + " tick";
+}
+
 std::string describe(const unwind::SamplingPlan& plan, const unwind::TickSource& tick) {
   char text[256];
   if (plan.clock_hz == 0) {
-    std::snprintf(text, sizeof(text),
-                  "sampling CPU time at the scheduler tick (%u Hz): every %u%s tick a thread runs, %.0f samples/s",
-                  tick.hz(), plan.tick_every,
-                  plan.tick_every == 1 ? "" : plan.tick_every == 2 ? "nd" : plan.tick_every == 3 ? "rd" : "th",
-                  plan.effective_hz());
+    std::snprintf(text, sizeof(text), "sampling CPU time at the scheduler tick (%u Hz): %s a thread runs, %.0f samples/s",
+                  tick.hz(), every_nth_tick(plan.tick_every).c_str(), plan.effective_hz());
   } else {
     std::snprintf(text, sizeof(text),
                   "sampling CPU time at every scheduler tick (%u Hz) and with cpu-clock at %llu Hz", tick.hz(),
@@ -36,58 +40,29 @@ uint64_t SamplingChoice::period(uint64_t hz) const {
   return event.time_based ? 1000000000ULL / hz : 1;
 }
 
-Status SamplingChoice::drop_tick(uint64_t hz, const std::string& why) {
-  if (tick_required) return make_error(ErrorCode::kUnsupported, "-e tick: " + why);
-  tick.reset();
-  plan = unwind::SamplingPlan{};
-  event = *resolve_event("cpu-clock");
-  note = "sampling cpu-clock at " + std::to_string(hz) + " Hz (the scheduler tick cannot be used: " + why + ")";
-  return {};
-}
-
 Result<SamplingChoice> choose_sampling(std::string_view event_name, uint64_t hz) {
   SamplingChoice c;
-  std::string why_default;
   if (event_name.empty()) {
-    c.event = default_event(&why_default);
-    if (!c.event.time_based) return c;  // a hardware cycles counter: sampled by the PMU's own interrupt
-  } else {
-    auto resolved = resolve_event(event_name);
-    if (!resolved) return std::move(resolved).error();
-    if (auto st = probe_event(*resolved); !st) return std::move(st).error();
-    c.event = *resolved;
-    if (!c.event.tick) return c;
-    c.tick_required = true;
-  }
-  auto tick = unwind::find_tick_source();
-  if (!tick) {
-    if (auto st = c.drop_tick(hz, tick.error().message()); !st) return std::move(st).error();
-    if (!why_default.empty()) c.note = why_default + "; " + c.note;
+    c.event = default_event(&c.note);
     return c;
   }
-  if (c.tick_required && hz > tick->hz()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "-e tick samples at most " + std::to_string(tick->hz()) +
-                          " Hz here (the kernel's tick rate); leave -e out to add cpu-clock samples above it");
-  }
+  auto resolved = resolve_event(event_name);
+  if (!resolved) return std::move(resolved).error();
+  if (auto st = probe_event(*resolved); !st) return std::move(st).error();
+  c.event = *resolved;
+  if (!c.event.tick) return c;
+  auto tick = unwind::find_tick_source();
+  if (!tick) return make_error(tick.error().code(), "-e tick: " + tick.error().message());
   c.tick = *tick;
   c.plan = unwind::plan_sampling(hz, &*c.tick);
   c.note = describe(c.plan, *c.tick);
-  if (!why_default.empty()) {
-    // default_event's note ends in "sampling cpu-clock": say what is sampled instead.
-    auto colon = why_default.rfind(": sampling");
-    c.note = (colon == std::string::npos ? why_default : why_default.substr(0, colon)) + ": " + c.note;
-  }
   return c;
 }
 
-Result<int> tick_tracepoint_for_perf(SamplingChoice& choice, uint64_t hz) {
+Result<int> tick_tracepoint_for_perf(const SamplingChoice& choice) {
   if (!choice.tick) return -1;
   auto id = unwind::tracepoint_id("timer", "hrtimer_expire_entry");
-  if (!id) {
-    if (auto st = choice.drop_tick(hz, id.error().message()); !st) return std::move(st).error();
-    return -1;
-  }
+  if (!id) return make_error(id.error().code(), "-e tick: " + id.error().message());
   // A tracepoint event needs kernel samples: try one on this process before attaching to the target.
   perf_event_attr attr{};
   attr.size = sizeof(attr);
@@ -97,11 +72,12 @@ Result<int> tick_tracepoint_for_perf(SamplingChoice& choice, uint64_t hz) {
   int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) {
     int err = errno;
-    std::string why = err == EACCES || err == EPERM
-                          ? "its tracepoint needs kernel.perf_event_paranoid <= 1 or CAP_PERFMON"
-                          : std::string("its tracepoint cannot be opened: ") + std::strerror(err);
-    if (auto st = choice.drop_tick(hz, why); !st) return std::move(st).error();
-    return -1;
+    if (err == EACCES || err == EPERM) {
+      return make_error(ErrorCode::kPermission,
+                        "-e tick: the tick's tracepoint needs kernel.perf_event_paranoid <= 1 or CAP_PERFMON");
+    }
+    return make_error(ErrorCode::kUnsupported,
+                      std::string("-e tick: the tick's tracepoint cannot be opened: ") + std::strerror(err));
   }
   close(fd);
   return *id;
