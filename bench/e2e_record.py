@@ -125,7 +125,12 @@ def run_stolen(cmd):
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     m = re.search(r"elapsed .*", res.stderr)
     words = m.group(0).split()
-    return {k: float(v) for k, v in zip(words[::2], words[1::2])}
+    report = {k: float(v) for k, v in zip(words[::2], words[1::2])}
+    # goperf's closing line gives its sample rate (-e tick takes every Nth tick: not the rate asked for).
+    g = re.search(r"after ([\d.]+)s: (\d+) samples", res.stderr)
+    if g and float(g.group(1)) > 0:
+        report["rate"] = int(g.group(2)) / float(g.group(1))
+    return report
 
 
 def stolen(args, tools):
@@ -133,7 +138,7 @@ def stolen(args, tools):
     the paired difference to perf -g, in percentage points of the thread's time and in us per sample.
     "short" counts interruptions under 200 us only (interrupts, not other programs taking the CPU)."""
     print(f"{'Hz':>5} {'tool':>14} {'short cost %':>12} [95% interval] {'us/sample':>9} {'all cost %':>10} "
-          f"{'interruptions/s':>15}")
+          f"{'interruptions/s':>15}   (us/sample: at the rate goperf reports, else the rate asked for)")
     for hz in (int(h) for h in args.hz.split(",")):
         runs = {name: [] for name in tools}
         for _ in range(args.runs):
@@ -150,7 +155,8 @@ def stolen(args, tools):
                      for t, b in zip(runs[name], base)]
             lo, hi = bootstrap_median_interval(short, center=0.0)
             med = statistics.median(short)
-            per_sample = "" if name == "baseline" else f"{1e6 * med / hz:.2f}"
+            rate = statistics.median(r.get("rate", hz) for r in runs[name])
+            per_sample = "" if name == "baseline" else f"{1e6 * med / rate:.2f}"
             print(f"{hz:>5} {name:>14} {100 * med:>+12.3f} [{100 * lo:+.3f}, {100 * hi:+.3f}] {per_sample:>9} "
                   f"{100 * statistics.median(every):>+10.3f} {statistics.median(extra):>+15.0f}")
         for name in (n for n in runs if n not in ("baseline", "perf -g")):
@@ -159,8 +165,7 @@ def stolen(args, tools):
             below = sum(d < 0 for d in diffs)
             med = statistics.median(diffs)
             print(f"{hz:>5} {name} - perf -g, paired short cost: median {100 * med:+.3f} points "
-                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}] = {1e6 * med / hz:+.2f} us/sample; "
-                  f"below perf in {below} of {len(diffs)} rounds")
+                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}]; below perf in {below} of {len(diffs)} rounds")
 
 
 if __name__ == "__main__":
