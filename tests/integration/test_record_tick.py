@@ -60,6 +60,14 @@ def totals(prof):
     return count, cpu_ns
 
 
+def assert_adds_up(prof, cpu, rate):
+    """The profile's CPU time is the workload's (tick-granular: a few ticks either way, plus the process's
+    other threads), in about rate samples per second of it."""
+    count, cpu_ns = totals(prof)
+    assert abs(cpu_ns / 1e9 - cpu) <= 0.1 * cpu + 0.05, f"profile {cpu_ns / 1e9:.3f} s, workload {cpu:.3f} s"
+    assert abs(count - rate * cpu) <= 0.15 * rate * cpu + 5, f"{count} samples for {cpu:.3f} s at {rate}/s"
+
+
 @pytest.fixture(scope="module")
 def prof_exe():
     return gotargets.build("prof", TC, gotargets.Variant(pie=True))
@@ -76,13 +84,9 @@ def test_low_rate_samples_every_nth_tick_and_weighs_the_cpu_time(goperf, tmp_pat
     assert m, res.stderr
     hz, every, rate = int(m.group(1)), int(m.group(2) or 1), int(m.group(3))
     assert every == hz // 99 and rate == round(hz / every)
-    cpu = workload_cpu(res.stderr)
     prof = pprof_decode.load(out)
-    count, cpu_ns = totals(prof)
     assert prof.period == every * round(1e9 / hz)
-    # The profile's CPU time is the workload's (tick-granular: a few ticks either way, plus other threads).
-    assert abs(cpu_ns / 1e9 - cpu) <= 0.1 * cpu + 0.05, f"profile {cpu_ns / 1e9:.3f} s, workload {cpu:.3f} s"
-    assert abs(count - rate * cpu) <= 0.15 * rate * cpu + 5, f"{count} samples for {cpu:.3f} s at {rate}/s"
+    assert_adds_up(prof, workload_cpu(res.stderr), rate)
     check_work_stacks(prof, "recursion", monkeypatch)
 
 
@@ -96,12 +100,9 @@ def test_high_rate_mixes_every_tick_with_cpu_clock(goperf, tmp_path, prof_exe, b
     assert m, res.stderr
     hz, clock_hz = int(m.group(1)), int(m.group(2))
     assert hz + clock_hz == 999
-    cpu = workload_cpu(res.stderr)
     prof = pprof_decode.load(out)
-    count, cpu_ns = totals(prof)
     assert prof.period == 1000000000 // 999
-    assert abs(cpu_ns / 1e9 - cpu) <= 0.1 * cpu + 0.02, f"profile {cpu_ns / 1e9:.3f} s, workload {cpu:.3f} s"
-    assert abs(count - 999 * cpu) <= 0.15 * 999 * cpu, f"{count} samples for {cpu:.3f} s at 999/s"
+    assert_adds_up(prof, workload_cpu(res.stderr), 999)
     check_work_stacks(prof, "inline", monkeypatch)
 
 
@@ -145,6 +146,4 @@ def test_explicit_cpu_clock_is_sampled_by_cpu_clock(goperf, tmp_path, prof_exe):
     res = record(goperf, out, [str(prof_exe), "-mode", "recursion", "-work", "8000"], 199, ("-e", "cpu-clock"))
     assert res.returncode == 0, res.stderr
     assert "scheduler tick" not in res.stderr, res.stderr
-    cpu = workload_cpu(res.stderr)
-    count, cpu_ns = totals(pprof_decode.load(out))
-    assert abs(count - 199 * cpu) <= 0.15 * 199 * cpu + 5, f"{count} samples for {cpu:.3f} s at 199/s"
+    assert_adds_up(pprof_decode.load(out), workload_cpu(res.stderr), 199)
