@@ -15,15 +15,17 @@ namespace {
 // "every tick", "every 2nd tick", "every 10th tick".
 std::string every_nth_tick(uint32_t n) {
   if (n == 1) return "every tick";
-  const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+  const char* suffix = "th";
+  if (n % 100 < 11 || n % 100 > 13) suffix = n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
   return "every " + std::to_string(n) + suffix + " tick";
 }
 
 std::string describe(const unwind::SamplingPlan& plan, const unwind::TickSource& tick) {
   char text[256];
   if (plan.clock_hz == 0) {
-    std::snprintf(text, sizeof(text), "sampling CPU time at the scheduler tick (%u Hz): %s a thread runs, %.0f samples/s",
-                  tick.hz(), every_nth_tick(plan.tick_every).c_str(), plan.effective_hz());
+    std::snprintf(text, sizeof(text),
+                  "sampling CPU time at the scheduler tick (%u Hz): %s a thread runs, %.0f samples/s", tick.hz(),
+                  every_nth_tick(plan.tick_every).c_str(), plan.effective_hz());
   } else {
     std::snprintf(text, sizeof(text),
                   "sampling CPU time at every scheduler tick (%u Hz) and with cpu-clock at %llu Hz", tick.hz(),
