@@ -13,10 +13,12 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
 #include <unordered_map>
 
 #include "bpf/label_reader.h"
+#include "unwind/process_threads.h"
 #include "unwind/go_runtime_layout.h"
 
 #ifdef GOPERF_HAVE_BPF
@@ -53,26 +55,6 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf_sampler(const BpfSamplerOption
 #else
 
 namespace {
-
-// Online CPUs from /sys/devices/system/cpu/online ("0-3,5").
-std::vector<int> online_cpus() {
-  std::vector<int> cpus;
-  std::ifstream in("/sys/devices/system/cpu/online");
-  std::string list;
-  std::getline(in, list);
-  size_t pos = 0;
-  while (pos < list.size()) {
-    size_t end = list.find(',', pos);
-    if (end == std::string::npos) end = list.size();
-    std::string part = list.substr(pos, end - pos);
-    size_t dash = part.find('-');
-    int lo = std::atoi(part.c_str());
-    int hi = dash == std::string::npos ? lo : std::atoi(part.c_str() + dash + 1);
-    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
-    pos = end + 1;
-  }
-  return cpus;
-}
 
 bool has_cap(const __user_cap_data_struct (&data)[2], int cap) {
   return (data[cap / 32].effective >> (cap % 32)) & 1u;
@@ -246,6 +228,11 @@ Status BpfSampler::attach_tick() {
   return {};
 }
 
+// One event per thread of each target, inherited by the threads it creates later (with the program), as
+// perf record -p does: the event's timer runs only while a target thread runs. Events per CPU ran their
+// timer on every CPU whatever ran there, waking idle CPUs F times a second each (a 64-CPU host at 999 Hz:
+// 64,000 interrupts a second for one profiled process). The target's own cost did not change measurably
+// (bench --mode stolen, 999 Hz, 8 rounds: +0.06 points over the perf backend before and after).
 Status BpfSampler::attach_perf_events() {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
@@ -260,14 +247,16 @@ Status BpfSampler::attach_perf_events() {
     attr.freq = 1;
     attr.sample_freq = options_.frequency_hz;
   }
-  size_t opened = 0;
-  for (int cpu : online_cpus()) {
-    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  attr.inherit = 1;
+  attr.disabled = options_.enable_on_exec ? 1 : 0;
+  attr.enable_on_exec = options_.enable_on_exec ? 1 : 0;
+  auto open_on = [&](pid_t tid) -> Status {
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
-      if (errno == ENODEV) continue;  // CPU without this PMU
       int e = errno;
+      if (e == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
       return make_error(e == EACCES || e == EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
-                        "perf_event_open on cpu " + std::to_string(cpu) + ": " + strerror(e));
+                        "perf_event_open on thread " + std::to_string(tid) + ": " + strerror(e));
     }
     bpf_link* link = bpf_program__attach_perf_event(skel_->progs.goperf_sample, fd);
     if (!link) {
@@ -276,9 +265,27 @@ Status BpfSampler::attach_perf_events() {
       return make_error(ErrorCode::kUnsupported, std::string("attaching the eBPF program to a perf event: ") + strerror(e));
     }
     links_.emplace_back(link);  // the link owns fd: destroying it closes the event
-    ++opened;
+    return {};
+  };
+  for (uint32_t pid : options_.pids) {
+    if (options_.enable_on_exec) {
+      if (auto st = open_on(static_cast<pid_t>(pid)); !st) return st;
+      continue;
+    }
+    // Threads created while we attach are caught by the rescans; later ones by inherit.
+    std::set<pid_t> done;
+    for (int round = 0; round < 20; ++round) {
+      bool added = false;
+      for (pid_t tid : unwind::process_threads(static_cast<pid_t>(pid))) {
+        if (!done.insert(tid).second) continue;
+        added = true;
+        auto st = open_on(tid);
+        if (!st && st.error().code() != ErrorCode::kNotFound) return st;  // a thread that exited is fine
+      }
+      if (!added) break;
+    }
+    if (done.empty()) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
   }
-  if (opened == 0) return make_error(ErrorCode::kUnsupported, "no CPU accepted the sampling event");
   return {};
 }
 

@@ -38,6 +38,7 @@ struct BpfSamplerOptions {
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel; on the tick, the
                                   // kernel stack is also what tells a kernel sample from a user one
   uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained
+  bool enable_on_exec = false;    // pids are children stopped before exec: count from their exec on
   // Sampling on the scheduler tick (unwind/tick_source.h), set from unwind::plan_sampling(). With
   // plan.tick_every > 0 a program on the tick's hrtimer expiry samples every Nth tick a target thread
   // takes (tick must be set); with plan.clock_hz > 0 the perf event is cpu-clock at that rate. Each

@@ -114,7 +114,7 @@ constexpr uint32_t kPerfStackBytes = 8192;
 constexpr uint32_t kBpfStackBytes = 32768;
 
 Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const SamplingChoice& sampling,
-                                                  const std::vector<uint32_t>& pids) {
+                                                  const std::vector<uint32_t>& pids, bool child) {
   if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
   bpf::BpfSamplerOptions bo;
   bo.pids = pids;
@@ -123,6 +123,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   bo.perf_config = sampling.event.config;
   bo.tick = sampling.tick;
   bo.plan = sampling.plan;
+  bo.enable_on_exec = child;
   bo.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kBpfStackBytes;
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
   auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
@@ -142,7 +143,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, co
     if (!sampling.note.empty()) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
   };
   if (o.backend == "bpf" || o.backend == "auto") {
-    auto sampler = make_bpf(o, sampling, pids);
+    auto sampler = make_bpf(o, sampling, pids, child);
     if (sampler || o.backend == "bpf") {
       if (sampler) tell();
       return sampler;

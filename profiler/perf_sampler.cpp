@@ -2,7 +2,6 @@
 // Record layouts follow include/uapi/linux/perf_event.h (PERF_RECORD_SAMPLE field order).
 #include "profiler/perf_sampler.h"
 
-#include <dirent.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -18,6 +17,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+
+#include "unwind/process_threads.h"
 
 namespace goperf::profiler {
 namespace {
@@ -53,19 +54,6 @@ std::vector<int> online_cpus() {
     for (long c = 0; c < n; ++c) cpus.push_back(static_cast<int>(c));
   }
   return cpus;
-}
-
-std::vector<int> thread_ids(uint32_t pid) {
-  std::vector<int> tids;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (!d) return tids;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    tids.push_back(std::atoi(e->d_name));
-  }
-  closedir(d);
-  return tids;
 }
 
 long read_sysctl(const char* path) {
@@ -136,7 +124,7 @@ class PerfSampler final : public unwind::Sampler {
       // Threads created while we attach are caught by the rescans; later ones by inherit.
       std::set<int> done;
       for (int round = 0; round < 20; ++round) {
-        auto tids = thread_ids(pid);
+        auto tids = unwind::process_threads(static_cast<pid_t>(pid));
         if (tids.empty() && done.empty()) {
           return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
         }

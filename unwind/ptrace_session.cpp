@@ -1,7 +1,6 @@
 // PtraceSession: seize, interrupt, wait for every thread's stop, read registers, detach.
 #include "unwind/ptrace_session.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -15,6 +14,8 @@
 #include <fstream>
 #include <set>
 
+#include "unwind/process_threads.h"
+
 namespace goperf::unwind {
 
 namespace {
@@ -23,19 +24,6 @@ uint64_t now_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-std::vector<pid_t> list_tasks(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
-  }
-  closedir(d);
-  return out;
 }
 
 std::string read_first_line(const std::string& path) {
@@ -120,7 +108,7 @@ Status PtraceSession::stop_all(int timeout_ms) {
   // cloned by a seized thread are attached by the kernel thanks to TRACECLONE and reported by waitpid).
   for (int round = 0; round < 100; ++round) {
     bool added = false;
-    for (pid_t tid : list_tasks(pid_)) {
+    for (pid_t tid : process_threads(pid_)) {
       if (held.count(tid)) continue;
       if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACECLONE)) != 0) {
         int err = errno;
