@@ -242,16 +242,23 @@ std::string function_at(const std::map<uint64_t, std::string>& syms, uint64_t pc
   do {                                                                              \
   } while (0)
 
+// Options sampling this process at `hz` on the tick's plan (tick may be null: cpu-clock alone).
+BpfSamplerOptions options_at(uint64_t hz, const unwind::TickSource* tick) {
+  BpfSamplerOptions o;
+  o.pids = {static_cast<uint32_t>(getpid())};
+  if (tick) o.tick = *tick;
+  o.frequency_hz = hz;
+  o.plan = unwind::plan_sampling(hz, tick);
+  o.drain_interval_ms = 100;
+  return o;
+}
+
 TEST(BpfSampler, TickSamplesWeighTheirShareOfTicksAndLeaveNoPerfEventProgram) {
   SKIP_WITHOUT_TICK(tick);
   Busy busy(Busy::kSpin);
-  BpfSamplerOptions o;
-  o.pids = {static_cast<uint32_t>(getpid())};
-  o.tick = *tick;
-  o.plan = unwind::plan_sampling(tick->hz() / 2, &*tick);  // every 2nd tick
+  BpfSamplerOptions o = options_at(tick->hz() / 2, &*tick);  // every 2nd tick
   ASSERT_EQ(o.plan.tick_every, 2u);
   ASSERT_EQ(o.plan.clock_hz, 0u);
-  o.drain_interval_ms = 100;
   Delivered d = sample_for(o, 1000);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_tick"), 1u);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_sample"), 0u);  // no perf event asked for
@@ -272,12 +279,8 @@ TEST(BpfSampler, TickSamplesWeighTheirShareOfTicksAndLeaveNoPerfEventProgram) {
 TEST(BpfSampler, TickSamplesInTheKernelKeepOnlyTheInterruptedFrames) {
   SKIP_WITHOUT_TICK(tick);
   Busy busy(Busy::kSyscalls);
-  BpfSamplerOptions o;
-  o.pids = {static_cast<uint32_t>(getpid())};
-  o.tick = *tick;
-  o.plan = unwind::plan_sampling(tick->hz(), &*tick);  // every tick
+  BpfSamplerOptions o = options_at(tick->hz(), &*tick);  // every tick
   ASSERT_EQ(o.plan.tick_every, 1u);
-  o.drain_interval_ms = 100;
   Delivered d = sample_for(o, 1000);
   // getppid in a loop spends most of its time in the kernel.
   ASSERT_GT(d.kernel_with_chain, 20u) << d.samples << " samples, " << d.in_kernel << " in the kernel";
@@ -302,15 +305,10 @@ TEST(BpfSampler, TickSamplesInTheKernelKeepOnlyTheInterruptedFrames) {
 TEST(BpfSampler, TickPlusCpuClockWeighsEverySampleAlike) {
   SKIP_WITHOUT_TICK(tick);
   Busy busy(Busy::kSpin);
-  BpfSamplerOptions o;
-  o.pids = {static_cast<uint32_t>(getpid())};
-  o.tick = *tick;
   uint64_t hz = 4ull * tick->hz();  // every tick, plus cpu-clock at 3 x HZ
-  o.frequency_hz = hz;
-  o.plan = unwind::plan_sampling(hz, &*tick);
+  BpfSamplerOptions o = options_at(hz, &*tick);
   ASSERT_EQ(o.plan.tick_every, 1u);
   ASSERT_EQ(o.plan.clock_hz, 3ull * tick->hz());
-  o.drain_interval_ms = 100;
   Delivered d = sample_for(o, 1000);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_tick"), 1u);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_sample"), 1u);
@@ -326,11 +324,7 @@ TEST(BpfSampler, TickPlusCpuClockWeighsEverySampleAlike) {
 TEST(BpfSampler, CpuClockPlanUsesAFixedPeriod) {
   SKIP_WITHOUT_BPF();
   Busy busy(Busy::kSpin);
-  BpfSamplerOptions o;
-  o.pids = {static_cast<uint32_t>(getpid())};
-  o.frequency_hz = 500;
-  o.plan = unwind::plan_sampling(500, nullptr);  // no tick: cpu-clock at 500 Hz, each 2 ms
-  o.drain_interval_ms = 100;
+  BpfSamplerOptions o = options_at(500, nullptr);  // no tick: cpu-clock at 500 Hz, each 2 ms
   Delivered d = sample_for(o, 600);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_tick"), 0u);
   ASSERT_EQ(d.by_period.size(), 1u);
