@@ -1,6 +1,6 @@
 // BpfSampler: loads go_stack.bpf.c (through its generated skeleton), attaches its programs to the
-// scheduler tick and/or a sampling perf event on every online CPU, as the sampling plan says, and turns
-// their ring-buffer records and aggregated counts into unwind::RawSamples.
+// scheduler tick and/or a sampling perf event on every target thread, as the sampling plan says, and
+// turns their ring-buffer records and aggregated counts into unwind::RawSamples.
 #include "bpf/bpf_sampler.h"
 
 #include <fcntl.h>
@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -272,19 +271,7 @@ Status BpfSampler::attach_perf_events() {
       if (auto st = open_on(static_cast<pid_t>(pid)); !st) return st;
       continue;
     }
-    // Threads created while we attach are caught by the rescans; later ones by inherit.
-    std::set<pid_t> done;
-    for (int round = 0; round < 20; ++round) {
-      bool added = false;
-      for (pid_t tid : unwind::process_threads(static_cast<pid_t>(pid))) {
-        if (!done.insert(tid).second) continue;
-        added = true;
-        auto st = open_on(tid);
-        if (!st && st.error().code() != ErrorCode::kNotFound) return st;  // a thread that exited is fine
-      }
-      if (!added) break;
-    }
-    if (done.empty()) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
+    if (auto st = unwind::attach_threads(static_cast<pid_t>(pid), open_on); !st) return st;
   }
   return {};
 }

@@ -34,8 +34,8 @@ constexpr Alias kAliases[] = {
     {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES, false},
     {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, false},
     {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true},
-    // goperf's own: CPU time sampled at the scheduler tick, no interrupt of its own (cpu-clock is what
-    // it is opened as where the tick cannot be used).
+    // goperf's own: CPU time sampled at the scheduler tick, no interrupt of its own (record_sampling.h);
+    // cpu-clock is the event that samples the rate above the tick's.
     {"tick", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true, true},
     {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, true},
     {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, false},

@@ -121,23 +121,8 @@ class PerfSampler final : public unwind::Sampler {
         if (auto st = attach_task(static_cast<int>(pid), pid); !st) return st;
         continue;
       }
-      // Threads created while we attach are caught by the rescans; later ones by inherit.
-      std::set<int> done;
-      for (int round = 0; round < 20; ++round) {
-        auto tids = unwind::process_threads(static_cast<pid_t>(pid));
-        if (tids.empty() && done.empty()) {
-          return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
-        }
-        bool added = false;
-        for (int tid : tids) {
-          if (!done.insert(tid).second) continue;
-          added = true;
-          auto st = attach_task(tid, pid);
-          if (!st && st.error().code() != ErrorCode::kNotFound) return st;  // a thread that exited is fine
-        }
-        if (!added) break;
-      }
-      if (attached_threads_ == 0) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + " not found");
+      auto st = unwind::attach_threads(static_cast<pid_t>(pid), [&](pid_t tid) { return attach_task(tid, pid); });
+      if (!st) return st;
     }
     return {};
   }

@@ -37,8 +37,7 @@ std::string describe(const unwind::SamplingPlan& plan, const unwind::TickSource&
 }  // namespace
 
 uint64_t SamplingChoice::period(uint64_t hz) const {
-  if (plan.tick_every && !plan.clock_hz) return plan.tick_weight_ns;
-  if (!plan.empty()) return plan.clock_weight_ns;
+  if (!plan.empty()) return plan.weight_ns();
   return event.time_based ? 1000000000ULL / hz : 1;
 }
 

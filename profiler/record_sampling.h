@@ -23,7 +23,7 @@
 namespace goperf::profiler {
 
 struct SamplingChoice {
-  EventSpec event;                          // what -e named (cpu-clock for the tick's default)
+  EventSpec event;                          // what -e named (the default event without -e)
   std::optional<unwind::TickSource> tick;   // set when the plan uses the tick
   unwind::SamplingPlan plan;                // empty: `event` sampled at the requested rate
   std::string note;                         // what was chosen and why, for the user (may be empty)

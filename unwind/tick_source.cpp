@@ -133,12 +133,7 @@ std::span<const uint64_t> interrupted_frames(std::span<const uint64_t> chain, co
 }
 
 double SamplingPlan::effective_hz() const {
-  double hz = static_cast<double>(clock_hz);
-  if (tick_every && tick_weight_ns) {
-    // Tick samples alone: one per tick_every ticks; mixed with clock samples, every sample weighs 1/hz.
-    hz = clock_hz ? 1e9 / static_cast<double>(clock_weight_ns) : 1e9 / static_cast<double>(tick_weight_ns);
-  }
-  return hz;
+  return weight_ns() ? 1e9 / static_cast<double>(weight_ns()) : 0.0;
 }
 
 SamplingPlan plan_sampling(uint64_t hz, const TickSource* tick) {

@@ -60,6 +60,8 @@ struct SamplingPlan {
   uint64_t clock_weight_ns = 0;  // CPU time one cpu-clock sample stands for
   bool empty() const { return tick_every == 0 && clock_hz == 0; }
   uint64_t clock_period_ns() const { return clock_hz ? 1000000000ULL / clock_hz : 0; }
+  // What one sample stands for, whichever source took it (mixed, both weigh 1/hz): the profile's period.
+  uint64_t weight_ns() const { return tick_every ? tick_weight_ns : clock_weight_ns; }
   double effective_hz() const;   // samples per second of CPU time
 };
 
