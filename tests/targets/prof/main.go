@@ -250,6 +250,10 @@ func main() {
 		wg.Wait()
 	case "syscall":
 		sysloop(deadline)
+		// The kernel's own split of this process's CPU time: the oracle for a profile's kernel share.
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		fmt.Fprintf(os.Stderr, "user %.6f sys %.6f\n", time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
 	case "clock":
 		clockloop(deadline)
 	case "stolen":
