@@ -36,6 +36,8 @@ void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& l
   options.g_m_offset = layout.g.m;
   options.m_curg_offset = layout.m.curg;
   options.m_g0_offset = layout.m.g0;
+  options.m_vdso_sp_offset = layout.m.vdso_sp;
+  options.g_sched_sp_offset = layout.g.sched_sp;
   options.g_goid_offset = layout.g.goid;
   options.g_labels_offset = layout.g.labels;
   options.go_minor = layout.go_minor;
@@ -169,6 +171,8 @@ Status BpfSampler::load() {
   cfg.g_m_offset = options_.g_m_offset;
   cfg.m_curg_offset = options_.m_curg_offset;
   cfg.m_g0_offset = options_.m_g0_offset;
+  cfg.m_vdso_sp_offset = options_.m_vdso_sp_offset;
+  cfg.g_sched_sp_offset = options_.g_sched_sp_offset;
   cfg.g_goid_offset = options_.g_goid_offset;
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;
@@ -334,6 +338,12 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
   s.user_regs.tls_base = head.fs_base;
   s.stack_base = head.sp;
   s.stack = stack;
+  if (head.stack2_len > 0 && head.stack2_len <= stack.size()) {
+    // A vDSO call's record: g0's part at sp, then the goroutine stack's from stack2_addr.
+    s.stack = stack.first(stack.size() - head.stack2_len);
+    s.stack2_base = head.stack2_addr;
+    s.stack2 = stack.last(head.stack2_len);
+  }
   s.kernel_chain = kernel;
   s.goid = head.goid;
   if (head.labels) {

@@ -9,6 +9,8 @@
 /* Largest user-stack copy per sample; a power of two so that the verifier can bound reads by masking. */
 #define GOPERF_MAX_STACK_BYTES 16384
 #define GOPERF_MAX_PIDS 1024
+/* Most of g0's stack a vDSO call's record keeps (its frames; the goroutine's follow), a power of two. */
+#define GOPERF_VDSO_G0_BYTES 4096
 /* Distinct samples aggregated between two drains; beyond it samples go to the ring buffer unaggregated. */
 #define GOPERF_AGG_ENTRIES 16384
 #define GOPERF_KSTACK_ENTRIES 4096
@@ -55,8 +57,9 @@ struct goperf_sample {
   __u64 labels;   /* m.curg.labels: pointer to the runtime/pprof label set, decoded in user space */
   __s32 kstack_id;
   __u32 flags;
-  __u32 stack_len;
-  __u32 pad;
+  __u32 stack_len;     /* bytes of stack[] */
+  __u32 stack2_len;    /* of which the last ones are a copy of the goroutine stack at stack2_addr */
+  __u64 stack2_addr;   /* (a vDSO call on g0's stack: g0's part first, then the caller's frames) */
   __u8 stack[GOPERF_MAX_STACK_BYTES];
 };
 
@@ -71,6 +74,8 @@ struct goperf_config {
   __s64 tls_g_offset;
   __u32 capture_kernel;
   __u32 m_g0_offset;  /* m.g0: a vDSO call runs on g0's stack with g unchanged */
+  __u32 m_vdso_sp_offset;   /* m.vdsoSP: sp of the vDSO caller's caller, on the goroutine stack */
+  __u32 g_sched_sp_offset;  /* g0.sched.sp: where the vDSO call's part of g0's stack ends */
   /* Sampling on the scheduler tick (unwind::SamplingPlan); all 0 when the tick is not used. */
   __u32 tick_every;       /* sample every Nth tick of a target thread (per CPU) */
   __u32 pad;

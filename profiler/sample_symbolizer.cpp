@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/frame.h"
 #include "symbolize/module.h"
+#include "symbolize/pclntab.h"
 #include "symbolize/build_info.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
@@ -378,6 +380,47 @@ struct SampleSymbolizer::Impl {
     return r;
   }
 
+  // A vDSO call sampled by the perf backend: the copy is of g0's stack, where the vDSO runs, and the walk
+  // stops at the vDSO caller (runtime.nanotime1, time.now), whose frame is on the goroutine's stack
+  // (StackWalker follows BP there). That stack is read live: the goroutine has run on since the sample,
+  // so the return address found above the caller's frame must still follow a call to that function (the
+  // instruction before it, read from the executable), and the walk must reach the goroutine's top frame.
+  // The eBPF backend copies the goroutine's part at the sample (RawSample::stack2) and never gets here.
+  unwind::WalkResult continue_after_vdso(Process& p, unwind::WalkResult result) {
+    size_t n = result.count;
+    if (result.reason != unwind::StopReason::kUnreadable || n == 0 || p.live == nullptr || p.space == nullptr) {
+      return result;
+    }
+    const auto& last = physical[n - 1];
+    auto ref = p.space->find(last.pc);
+    const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
+    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+    if (!f || f->kind != symbolize::FuncKind::kVdsoCall || last.fp < 16) return result;
+    uint64_t bp = last.fp - 16;
+    auto ret = p.live->read_u64(bp + 8);
+    auto caller_bp = p.live->read_u64(bp);
+    if (!ret || !caller_bp || *ret < 5) return result;
+    auto site = p.space->find(*ret - 5);
+    if (!site || site->module != ref->module) return result;
+    auto call = site->module->elf().read(site->link_pc, 5);
+    if (!call || (*call)[0] != 0xe8) return result;  // CALL rel32
+    int32_t rel;
+    std::memcpy(&rel, call->data() + 1, 4);
+    if (site->link_pc + 5 + static_cast<int64_t>(rel) != f->entry) return result;
+    unwind::RegisterSet regs;
+    regs.pc = *ret;
+    regs.sp = bp + 16;
+    regs.fp = *caller_bp;
+    unwind::StackWalker walker(*p.live, *p.space, p.walker_pc_cache(options.walker_pc_cache));
+    unwind::WalkOptions wo;
+    wo.innermost_exact = false;
+    auto more = walker.walk(regs, wo, std::span<unwind::PhysicalFrame>(physical).subspan(n));
+    if (!more.complete()) return result;
+    ++stats.live_tail;
+    more.count += n;
+    return more;
+  }
+
   void load_vdso() {
     if (vdso_tried) return;
     vdso_tried = true;
@@ -445,6 +488,7 @@ struct SampleSymbolizer::Impl {
     if (s.user_regs.pc != 0) {
       unwind::StackWindowMemory memory(p.space.get(), nullptr);
       memory.set_window(s.stack_base, s.stack);
+      if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
       memory.set_live_tail(p.live.get(), kLiveTailBytes);
       size_t n = 0;
       if (p.space) {
@@ -462,6 +506,10 @@ struct SampleSymbolizer::Impl {
         }
         if (result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) {
           result = continue_on_goroutine(p, s, result);
+          n = result.count;
+        }
+        if (result.reason == unwind::StopReason::kUnreadable) {
+          result = continue_after_vdso(p, result);
           n = result.count;
         }
         if (!result.complete()) ++stats.incomplete;

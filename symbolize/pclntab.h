@@ -24,10 +24,15 @@ enum class FuncKind : uint8_t {
   kAsyncPreempt, kCgocallback, kAsmcgocall, kGogo, kDebugCallV2, kRuntimeMain, kGopanic, kPanicwrap,
   kWrapper, kAbort, kRunfinq, kGcBgMarkWorker, kHandleAsyncEvent, kCorostart,
   kRunCleanups,  // runtime.runCleanups (Go 1.25+), a goroutine bottom like runfinq
+  // Assembly that calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s runtime.nanotime1,
+  // time_linux_amd64.s time.now, runtime.vgetrandom1): no funcID; sp is not its frame's, BP is.
+  kVdsoCall,
 };
 
 // The kind of a function with this name (the names of src/internal/abi/symtab.go's funcIDs).
 FuncKind func_kind_by_name(std::string_view name);
+// Whether a function without a funcID is one of the vDSO callers (FuncKind::kVdsoCall).
+bool calls_vdso_on_system_stack(std::string_view name);
 
 struct FuncInfo {
   uint32_t index = 0;       // position in the function table

@@ -23,6 +23,10 @@ struct RawSample {
   RegisterSet user_regs;         // user-space registers at the sample
   uint64_t stack_base = 0;       // address of stack[0] (= user sp)
   std::span<const uint8_t> stack;         // copy of the top of the user stack, may be empty
+  // A second copy, of another stack the walk continues on (eBPF: the goroutine stack of a vDSO call
+  // made on g0's stack, from the caller's frame up), at address stack2_base; empty when none.
+  uint64_t stack2_base = 0;
+  std::span<const uint8_t> stack2;
   std::span<const uint64_t> kernel_chain; // kernel pcs, innermost first (empty when not captured)
   std::span<const uint64_t> user_chain;   // user pcs from the kernel's FP walk (empty when not captured)
   uint64_t goid = 0;             // goroutine id when the sampler read it (eBPF), else 0

@@ -169,12 +169,25 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       }
       if (has_delta) frame.fp = sp + static_cast<int64_t>(delta) + (uses_lr ? 0 : ptr);
       if ((f->flag & Pclntab::kFlagTopFrame) || f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
-      if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback) {
+      // A function that wrote sp cannot be unwound by its pcsp table, except the vDSO callers (BP, below).
+      if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback &&
+          f->kind != FuncKind::kVdsoCall) {
         return {n, StopReason::kSpWrite};
       }
       if (!has_delta) return {n, StopReason::kNoPcsp};
       uint64_t ret = 0;
       uint64_t cfa = sp + static_cast<int64_t>(delta);
+      bool left_system_stack = false;
+      // A vDSO caller past its prologue (PUSHQ BP; MOVQ SP, BP; SUBQ: delta > 8) may have moved sp to
+      // g0's stack for the call; its frame stays where BP points, on the goroutine's stack, which the
+      // walk continues on (the runtime's sigprof goes there through m.vdsoSP instead).
+      if (f->kind == FuncKind::kVdsoCall && !uses_lr && delta > 8 && fp_reg != 0 && (fp_reg & 7) == 0 &&
+          fp_reg + ptr != cfa) {
+        cfa = fp_reg + ptr;
+        frame.fp = cfa + ptr;
+        lo = hi = 0;  // a stack the walk has no bounds for
+        left_system_stack = true;
+      }
       if (!uses_lr) {
         auto r = memory_.read_u64(cfa);
         if (!r) return {n, StopReason::kUnreadable};
@@ -194,7 +207,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         }
       }
       frame.fp = cfa;
-      if (cfa <= sp && delta > 0) return {n, StopReason::kBadFrame};
+      if (cfa <= sp && delta > 0 && !left_system_stack) return {n, StopReason::kBadFrame};
       if (hi != 0 && (cfa < lo || cfa > hi)) return {n, StopReason::kBadFrame};
       // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
       exact = f->kind == FuncKind::kSigpanic || f->kind == FuncKind::kAsyncPreempt || f->kind == FuncKind::kDebugCallV2;
@@ -227,6 +240,28 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         next_pc = *r;
         next_fp = *b;
         ok = next_pc == 0 || is_code(space_, next_pc);
+      }
+    }
+    if (!ok && !uses_lr) {
+      // A vDSO function without a frame of its own, called by a vDSO caller (the vDSO is built with frame
+      // pointers, its small leaves are not): BP is still the caller's and the return address is at sp.
+      auto r = memory_.read_u64(sp);
+      const PcInfo* to = nullptr;
+      PcInfo callee;
+      if (r && *r != 0) {
+        to = cache_ ? cache_->find(*r) : nullptr;
+        if (to == nullptr) {
+          callee = resolve(space_, modules, *r);
+          to = &callee;
+        }
+      }
+      if (to != nullptr && to->where == PcInfo::Where::kGo && to->kind == FuncKind::kVdsoCall) {
+        frame.fp = sp + ptr;
+        pc = *r;
+        sp += ptr;
+        exact = false;
+        innermost = false;
+        continue;
       }
     }
     if (!ok) {

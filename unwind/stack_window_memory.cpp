@@ -43,6 +43,10 @@ Status StackWindowMemory::read(uint64_t addr, std::span<uint8_t> out) const {
     std::memcpy(out.data(), window_.data() + (addr - base_), out.size());
     return {};
   }
+  if (addr >= base2_ && addr - base2_ <= window2_.size() && out.size() <= window2_.size() - (addr - base2_)) {
+    std::memcpy(out.data(), window2_.data() + (addr - base2_), out.size());
+    return {};
+  }
   if (read_tail(addr, out)) return {};
   // The stack is private, writable memory: a read there the window cannot answer must not be served
   // from a file (it would be stale); files hold text and read-only data only.

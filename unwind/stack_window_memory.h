@@ -24,6 +24,13 @@ class StackWindowMemory final : public Memory {
     window_ = bytes;
     block_size_ = 0;
     tail_used_ = false;
+    base2_ = 0;
+    window2_ = {};
+  }
+  // A second copy at base (another stack the sample's walk crosses to), answered after the first.
+  void set_second_window(uint64_t base, std::span<const uint8_t> bytes) {
+    base2_ = base;
+    window2_ = bytes;
   }
   // Reads above the copy, up to base + max_bytes, go to `live` (the running process) in blocks. The
   // sampler copies only the top of the stack; the frames above it are the outermost callers of the
@@ -47,6 +54,8 @@ class StackWindowMemory final : public Memory {
   const Memory* fallback_;
   uint64_t base_ = 0;
   std::span<const uint8_t> window_;
+  uint64_t base2_ = 0;
+  std::span<const uint8_t> window2_;
   const Memory* tail_ = nullptr;
   uint64_t tail_max_ = 0;
   mutable std::array<uint8_t, kBlock> block_{};  // the last block read from the tail

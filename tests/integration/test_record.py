@@ -45,7 +45,10 @@ CUMULATIVE = {
     "goroutines": ["main.worker", "main.crunch"],
     "syscall": ["main.sysloop", "syscall.Getppid"],
     "cgo": ["main.main", "main.hotC", "runtime.cgocall"],
+    "clock": ["main.clockloop", "time.Now"],
 }
+# Assembly that calls the vDSO on g0's stack (symbolize::FuncKind::kVdsoCall).
+VDSO_CALLERS = ("time.now", "runtime.nanotime1", "runtime.vgetrandom1")
 
 
 def ids(tc_variant):
@@ -86,6 +89,36 @@ def as_runtime_pprof_sees_cgo(stack):
     return stack
 
 
+def as_runtime_pprof_sees_vdso(stack):
+    # runtime/pprof unwinds a vDSO call from m.vdsoPC/vdsoSP: its stack starts at the vDSO caller's caller
+    # (time.Now), without the vDSO's frames and the caller's. goperf's are folded the same way to compare.
+    for i, f in enumerate(stack):
+        if f in VDSO_CALLERS:
+            return stack[i + 1:]
+    return stack
+
+
+def check_vdso_stacks(profile, minimum=0.97):
+    """Samples in a vDSO call (time.Now's clock read, on g0's stack) keep the goroutine's frames: the
+    vDSO caller, then time.Now, main.clockloop and main.main, down to runtime.goexit."""
+    suffix = ("time.Now", "main.clockloop", "main.main", "runtime.main", "runtime.goexit")
+    in_vdso = complete = 0
+    cut = collections.Counter()
+    for stack, n in profile.stacks(skip_kernel=True):
+        if not any(f in VDSO_CALLERS for f in stack):
+            continue
+        in_vdso += n
+        caller = tuple(as_runtime_pprof_sees_vdso(stack))
+        if caller[:1] == ("time.runtimeNow",):  # Go 1.23+: time.Now -> time.runtimeNow -> time.now
+            caller = caller[1:]
+        if caller == suffix:
+            complete += n
+        else:
+            cut[";".join(stack)] += n
+    assert in_vdso >= 30, f"only {in_vdso} samples in a vDSO call"
+    assert complete / in_vdso >= minimum, f"{complete}/{in_vdso} vDSO samples reach main.main; others: {cut.most_common(3)}"
+
+
 def workload(stack):
     # Shares are compared over the workload's samples (stacks through the main package): runtime/pprof
     # does not sample threads without a goroutine (sysmon, idle Ms), which goperf does.
@@ -102,7 +135,7 @@ def asleep_in_oracle(stack):
 def cumulative_shares(profile, functions, oracle=False):
     total, hits = 0, collections.Counter()
     for stack, n in profile.stacks(skip_kernel=True):
-        stack = drop(stack) if oracle else as_runtime_pprof_sees_cgo(stack)
+        stack = drop(stack) if oracle else as_runtime_pprof_sees_vdso(as_runtime_pprof_sees_cgo(stack))
         if not workload(stack) or (oracle and asleep_in_oracle(stack)):
             continue
         total += n
@@ -115,7 +148,7 @@ def cumulative_shares(profile, functions, oracle=False):
 def flat_shares(profile, oracle=False):
     total, flat = 0, collections.Counter()
     for stack, n in profile.stacks(skip_kernel=True):
-        stack = drop(stack) if oracle else as_runtime_pprof_sees_cgo(stack)
+        stack = drop(stack) if oracle else as_runtime_pprof_sees_vdso(as_runtime_pprof_sees_cgo(stack))
         if workload(stack) and not (oracle and asleep_in_oracle(stack)):
             total += n
             flat[stack[0]] += n
@@ -163,7 +196,7 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall"])
+@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall", "clock"])
 @pytest.mark.parametrize("case", CASES, ids=ids)
 def test_known_stacks_and_shares(goperf, workdir, case, mode):
     tc, variant = case
@@ -181,6 +214,8 @@ def test_known_stacks_and_shares(goperf, workdir, case, mode):
     assert main_mapping and prof.strings[main_mapping[0].get(6, 0)], "executable mapping with a build id"
     if mode in EXPECTED:
         check_exact_stacks(prof, mode)
+    if mode == "clock":
+        check_vdso_stacks(prof)
     if mode == "goroutines":
         threads = {s["labels"].get("thread") for s in prof.samples
                    if any("main.crunch" in prof.frames(loc) for loc in s["locs"])}

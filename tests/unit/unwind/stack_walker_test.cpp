@@ -239,6 +239,103 @@ TEST_F(StackWalkerTest, SystemstackSwitchesToTheGoroutineStack) {
   EXPECT_NE(stopped.reason, StopReason::kTopFrame);
 }
 
+// runtime.nanotime1 calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s): the sample's sp
+// is on g0, the vDSO caller's frame on the goroutine's stack, where BP points. The stack the walk starts
+// on has bounds; the goroutine's is elsewhere.
+class VdsoCallTest : public StackWalkerTest {
+ protected:
+  void SetUp() override {
+    StackWalkerTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    nanotime1_ = func("runtime.nanotime1");
+    ASSERT_EQ(nanotime1_.kind, symbolize::FuncKind::kVdsoCall);
+    std::tie(call_ret_, call_delta_) = body_pc(nanotime1_);
+    ASSERT_GT(call_delta_, 8);
+    std::tie(main_pc_, main_delta_) = body_pc(func("main.main"));
+    goexit_ = func("runtime.goexit").entry + 1;
+    // The goroutine's stack: nanotime1's frame (saved BP, return address into main.main), then main.main's.
+    mem_.put(kCallerBp, 0);
+    mem_.put(kCallerBp + 8, main_pc_);
+    mem_.put(kCallerBp + 16 + main_delta_, goexit_);
+    // The vDSO: an executable mapping no module covers.
+    std::vector<AddressSpace::FileMapping> files;
+    for (const auto& s : module_->elf().segments()) {
+      if (s.type != 1) continue;
+      files.push_back({s.vaddr & ~0xfffull, (s.vaddr + s.memsz + 0xfff) & ~0xfffull, s.offset & ~0xfffull, kBinary});
+    }
+    files.push_back({kVdso, kVdso + 0x2000, 0, "[vdso]"});
+    space_ = AddressSpace::from_file_mappings(files);
+    space_->set_module(kBinary, module_);
+  }
+  void expect_goroutine_frames(const WalkResult& r, const PhysicalFrame* out, size_t first) {
+    ASSERT_EQ(r.count, first + 3) << to_string(r.reason);
+    EXPECT_EQ(r.reason, StopReason::kTopFrame);
+    EXPECT_EQ(out[first].pc, call_ret_);
+    EXPECT_EQ(out[first + 1].pc, main_pc_);
+    EXPECT_EQ(out[first + 1].sp, kCallerBp + 16);
+    EXPECT_EQ(out[first + 2].pc, goexit_);
+  }
+
+  static constexpr uint64_t kVdso = 0x7fff00000000, kG0Sp = 0x7f0000001000, kCallerBp = 0xc000400ff0;
+  symbolize::FuncInfo nanotime1_;
+  uint64_t call_ret_ = 0, main_pc_ = 0, goexit_ = 0;
+  int32_t call_delta_ = 0, main_delta_ = 0;
+  WordMemory mem_;
+};
+
+TEST_F(VdsoCallTest, FramedVdsoFunctionLeadsToTheGoroutineStack) {
+  uint64_t vdso_fp = kG0Sp + 32;
+  mem_.put(vdso_fp, kCallerBp);      // the vDSO function's saved BP: nanotime1's
+  mem_.put(vdso_fp + 8, call_ret_);  // and its return address into nanotime1
+  RegisterSet regs;
+  regs.pc = kVdso + 0x100;
+  regs.sp = kG0Sp;
+  regs.fp = vdso_fp;
+  WalkOptions opt;
+  opt.stack_lo = kG0Sp - 0x1000;
+  opt.stack_hi = kG0Sp + 0x1000;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, opt, out);
+  EXPECT_EQ(out[0].pc, regs.pc);
+  expect_goroutine_frames(r, out, 1);
+}
+
+TEST_F(VdsoCallTest, FramelessVdsoLeafReturnsToTheCallerAtSp) {
+  mem_.put(kG0Sp, call_ret_);  // no frame: the return address at sp, BP still nanotime1's
+  RegisterSet regs;
+  regs.pc = kVdso + 0x100;
+  regs.sp = kG0Sp;
+  regs.fp = kCallerBp;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  expect_goroutine_frames(r, out, 1);
+}
+
+TEST_F(VdsoCallTest, SampleInTheCallerAfterTheSwitch) {
+  // In nanotime1 itself, sp already on g0: the frame is still found through BP.
+  RegisterSet regs;
+  regs.pc = call_ret_;
+  regs.sp = kG0Sp;
+  regs.fp = kCallerBp;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  expect_goroutine_frames(r, out, 0);
+  EXPECT_TRUE(out[0].exact_pc);
+}
+
+TEST_F(VdsoCallTest, OtherFramesWithBpElsewhereKeepTheirPcsp) {
+  // The rule is the vDSO callers': a pc in main.main with a BP that disagrees is still walked by pcsp.
+  mem_.put(kG0Sp + main_delta_, goexit_);
+  RegisterSet regs;
+  regs.pc = main_pc_;
+  regs.sp = kG0Sp;
+  regs.fp = kCallerBp;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  ASSERT_EQ(r.count, 2u) << to_string(r.reason);
+  EXPECT_EQ(out[1].pc, goexit_);
+}
+
 TEST_F(StackWalkerTest, ExactPcAfterSigpanic) {
   auto sp_fn = func("runtime.sigpanic"), b = func("main.main"), x = func("runtime.goexit");
   auto [ps, ds] = body_pc(sp_fn);

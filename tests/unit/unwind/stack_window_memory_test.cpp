@@ -31,6 +31,19 @@ TEST(StackWindowMemory, ReadsInsideTheWindow) {
   EXPECT_EQ(m.window_end(), 0x1040u);
 }
 
+TEST(StackWindowMemory, SecondWindowAnswersItsOwnRangeUntilTheNextSample) {
+  std::vector<uint8_t> g0(32, 0x11), goroutine(32, 0x22);
+  StackWindowMemory m(nullptr, nullptr);
+  m.set_window(0x7f0000001000, g0);
+  m.set_second_window(0xc000400000, goroutine);
+  EXPECT_EQ(m.read_u64(0x7f0000001008).value_or(0), 0x1111111111111111ULL);
+  EXPECT_EQ(m.read_u64(0xc000400018).value_or(0), 0x2222222222222222ULL);
+  EXPECT_FALSE(m.read_u64(0xc00040001c));  // crosses its end
+  EXPECT_FALSE(m.read_u64(0xc0003ffff8));  // below it
+  m.set_window(0x7f0000001000, g0);        // the next sample has none
+  EXPECT_FALSE(m.read_u64(0xc000400000));
+}
+
 TEST(StackWindowMemory, FallsBackOutsideTheWindow) {
   std::vector<uint8_t> bytes(16, 0xaa);
   FixedMemory live;
