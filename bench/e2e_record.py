@@ -159,13 +159,17 @@ def stolen(args, tools):
             per_sample = "" if name == "baseline" else f"{1e6 * med / rate:.2f}"
             print(f"{hz:>5} {name:>14} {100 * med:>+12.3f} [{100 * lo:+.3f}, {100 * hi:+.3f}] {per_sample:>9} "
                   f"{100 * statistics.median(every):>+10.3f} {statistics.median(extra):>+15.0f}")
-        for name in (n for n in runs if n not in ("baseline", "perf -g")):
-            diffs = [t - p for t, p in zip(cost(name, "short"), cost("perf -g", "short"))]
+        # Every tool against perf -g; the --also variants (other backends, events) against goperf's
+        # default too.
+        pairs = [(n, "perf -g") for n in runs if n not in ("baseline", "perf -g")]
+        pairs += [(n, "goperf") for n in runs if n not in ("baseline", "perf -g", "goperf")]
+        for name, other in pairs:
+            diffs = [t - p for t, p in zip(cost(name, "short"), cost(other, "short"))]
             lo, hi = bootstrap_median_interval(diffs, center=0.0)
             below = sum(d < 0 for d in diffs)
             med = statistics.median(diffs)
-            print(f"{hz:>5} {name} - perf -g, paired short cost: median {100 * med:+.3f} points "
-                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}]; below perf in {below} of {len(diffs)} rounds")
+            print(f"{hz:>5} {name} - {other}, paired short cost: median {100 * med:+.3f} points "
+                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}]; below {other} in {below} of {len(diffs)} rounds")
 
 
 if __name__ == "__main__":

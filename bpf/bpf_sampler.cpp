@@ -177,6 +177,14 @@ Status BpfSampler::load() {
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;
   cfg.capture_kernel = options_.capture_kernel ? 1 : 0;
+  // One read of g covers every field the program takes from it (read_g in go_stack.bpf.c); a field past
+  // GOPERF_G_SPAN_MAX is not read (0), which no Go version's layout comes near (labels at 344-360).
+  uint32_t span = 0;
+  for (uint32_t* field : {&cfg.g_stack_hi_offset, &cfg.g_m_offset, &cfg.g_goid_offset, &cfg.g_labels_offset}) {
+    if (*field + 8 > GOPERF_G_SPAN_MAX) *field = 0;
+    span = std::max(span, *field + 8);
+  }
+  cfg.g_span = cfg.g_stack_hi_offset >= 8 ? span : 0;  // g.stack.lo is the word before stack.hi
   const unwind::SamplingPlan& plan = options_.plan;
   if (plan.tick_every > 0) {
     cfg.tick_every = plan.tick_every;

@@ -115,15 +115,31 @@ static __always_inline __u32 bounded_len(__u32 n) {
   return n & (GOPERF_MAX_STACK_BYTES - 8);
 }
 
-/* Whether sp lies on the stack of g (g.stack.lo <= sp < g.stack.hi); sets *hi. */
-static __always_inline bool on_stack_of(__u64 g, __u64 sp, __u64 *hi) {
-  __u64 bounds[2] = {};
-  if (!g || !cfg.g_stack_hi_offset) return false;
-  if (bpf_probe_read_user(bounds, sizeof(bounds), (void *)(g + cfg.g_stack_hi_offset - 8))) return false;
-  if (bounds[0] > sp || sp >= bounds[1]) return false;
-  *hi = bounds[1];
+/* The fields of a g the program uses, read in one probe read of g's first cfg.g_span bytes (a probe
+ * read's fixed cost is most of what it costs: three reads per sample where there were six). The read
+ * goes through the record's stack buffer, which the stack copy overwrites afterwards. */
+struct g_fields {
+  __u64 lo, hi;  /* g.stack */
+  __u64 m, goid, labels;
+};
+
+static __always_inline __u64 g_word(struct goperf_sample *s, __u32 offset) {
+  return offset ? *(__u64 *)&s->stack[offset & (GOPERF_G_SPAN_MAX - 8)] : 0;
+}
+
+static __always_inline bool read_g(struct goperf_sample *s, __u64 g, struct g_fields *f) {
+  __u32 n = cfg.g_span;
+  if (!g || !cfg.g_stack_hi_offset || n < 16 || n > GOPERF_G_SPAN_MAX) return false;
+  if (bpf_probe_read_user(s->stack, n, (void *)g)) return false;
+  f->lo = *(__u64 *)&s->stack[(cfg.g_stack_hi_offset - 8) & (GOPERF_G_SPAN_MAX - 8)];  /* at 0: no g_word */
+  f->hi = g_word(s, cfg.g_stack_hi_offset);
+  f->m = g_word(s, cfg.g_m_offset);
+  f->goid = g_word(s, cfg.g_goid_offset);
+  f->labels = g_word(s, cfg.g_labels_offset);
   return true;
 }
+
+static __always_inline bool on_stack(const struct g_fields *f, __u64 sp) { return f->lo <= sp && sp < f->hi; }
 
 /* A vDSO call (runtime.nanotime1, time.now, runtime.vgetrandom1) moved sp to g0's stack, g unchanged:
  * what the walk needs is g0's stack from sp up to where the call began (g0.sched.sp: the vDSO's frames,
@@ -131,21 +147,20 @@ static __always_inline bool on_stack_of(__u64 g, __u64 sp, __u64 *hi) {
  * return address and saved BP) up to its stack.hi. Both are taken now, into one record: g0's part
  * first, the goroutine's after it (stack2_*). The goroutine's frames, read after the sample, could have
  * changed. false: not that shape; the caller copies from sp as for any system-stack sample. */
-static __always_inline bool copy_vdso_stacks(struct goperf_sample *s, __u64 sp, __u64 m, __u64 g0, __u64 g,
-                                             __u32 *len) {
-  __u64 vdso_sp = 0, g0_top = 0, bounds[2] = {};
-  if (!cfg.m_vdso_sp_offset || !cfg.g_sched_sp_offset || !cfg.g_stack_hi_offset) return false;
+static __always_inline bool copy_vdso_stacks(struct goperf_sample *s, __u64 sp, __u64 m, __u64 g0,
+                                             const struct g_fields *g, __u32 *len) {
+  __u64 vdso_sp = 0, g0_top = 0;
+  if (!cfg.m_vdso_sp_offset || !cfg.g_sched_sp_offset) return false;
   if (bpf_probe_read_user(&vdso_sp, sizeof(vdso_sp), (void *)(m + cfg.m_vdso_sp_offset)) ||
-      bpf_probe_read_user(&g0_top, sizeof(g0_top), (void *)(g0 + cfg.g_sched_sp_offset)) ||
-      bpf_probe_read_user(bounds, sizeof(bounds), (void *)(g + cfg.g_stack_hi_offset - 8)))
+      bpf_probe_read_user(&g0_top, sizeof(g0_top), (void *)(g0 + cfg.g_sched_sp_offset)))
     return false;
   __u64 caller = vdso_sp - 16;
-  if (g0_top < sp || g0_top - sp > GOPERF_VDSO_G0_BYTES - 16 || caller < bounds[0] || vdso_sp >= bounds[1])
+  if (g0_top < sp || g0_top - sp > GOPERF_VDSO_G0_BYTES - 16 || caller < g->lo || vdso_sp >= g->hi)
     return false;
   /* Masks the verifier can follow: g0's part below GOPERF_VDSO_G0_BYTES (the words up to g0_top and two
    * more: sp may be g0_top itself, in the caller before its CALL), the rest below what is left. */
   __u32 n1 = (__u32)(g0_top - sp + 16) & (GOPERF_VDSO_G0_BYTES - 8);
-  __u64 want = bounds[1] - caller;
+  __u64 want = g->hi - caller;
   if (want > cfg.stack_bytes) want = cfg.stack_bytes;
   if (want > GOPERF_MAX_STACK_BYTES - GOPERF_VDSO_G0_BYTES) want = GOPERF_MAX_STACK_BYTES - GOPERF_VDSO_G0_BYTES;
   __u32 n2 = (__u32)want;
@@ -200,43 +215,47 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
   __u64 sp = s->sp, hi = 0, g = 0, tls_g = 0;
   bool on_system_stack = false;
   __u64 vdso_m = 0, vdso_g0 = 0;
+  struct g_fields tls_f = {}, gf = {};
+  bool have_tls = false;
   if (cfg.tls_g_offset && s->fs_base)
     bpf_probe_read_user(&tls_g, sizeof(tls_g), (void *)(s->fs_base + cfg.tls_g_offset));
-  g = tls_g;
-  if (!on_stack_of(g, sp, &hi)) {
+  have_tls = read_g(s, tls_g, &tls_f);
+  if (have_tls && on_stack(&tls_f, sp)) {
+    g = tls_g;
+    gf = tls_f;
+  } else if (s->r14 != tls_g && read_g(s, s->r14, &gf) && on_stack(&gf, sp)) {
     g = s->r14;
-    if (!on_stack_of(g, sp, &hi)) g = 0;
   }
   /* pprof charges a sample to m.curg (the user goroutine) even when g is g0 or gsignal. */
-  __u64 curg = 0;
   if (g) {
+    hi = gf.hi;
     s->g = g;
     s->flags |= GOPERF_F_G_VALID;
-    curg = g;
-    if (cfg.g_m_offset && cfg.m_curg_offset) {
-      __u64 m = 0, c = 0;
-      if (!bpf_probe_read_user(&m, sizeof(m), (void *)(g + cfg.g_m_offset)) && m &&
-          !bpf_probe_read_user(&c, sizeof(c), (void *)(m + cfg.m_curg_offset)) && c)
-        curg = c;
-      on_system_stack = curg != g;
-    }
-  } else if (tls_g && cfg.g_m_offset) {
-    /* A vDSO call (runtime.vdsoCall, under nanotime1 and walltime) moves sp to g0's stack without
-     * switching g: sp is on g.m.g0's stack while the TLS g is still the goroutine, whose sample it is. */
-    __u64 m = 0, g0 = 0, g0_hi = 0;
-    if (!bpf_probe_read_user(&m, sizeof(m), (void *)(tls_g + cfg.g_m_offset)) && m &&
-        !bpf_probe_read_user(&g0, sizeof(g0), (void *)(m + cfg.m_g0_offset)) && g0 && g0 != tls_g &&
-        on_stack_of(g0, sp, &g0_hi)) {
-      curg = tls_g;
+    s->goid = gf.goid;
+    s->labels = gf.labels;
+    __u64 c = 0;
+    if (gf.m && cfg.m_curg_offset &&
+        !bpf_probe_read_user(&c, sizeof(c), (void *)(gf.m + cfg.m_curg_offset)) && c && c != g) {
       on_system_stack = true;
-      vdso_m = m;
+      struct g_fields cf = {};
+      if (read_g(s, c, &cf)) {
+        s->goid = cf.goid;
+        s->labels = cf.labels;
+      }
+    }
+  } else if (have_tls && tls_f.m) {
+    /* A vDSO call (runtime.nanotime1, time.now) moves sp to g0's stack without switching g: sp is on
+     * g.m.g0's stack while the TLS g is still the goroutine, whose sample it is. */
+    __u64 g0 = 0;
+    struct g_fields g0f = {};
+    if (!bpf_probe_read_user(&g0, sizeof(g0), (void *)(tls_f.m + cfg.m_g0_offset)) && g0 && g0 != tls_g &&
+        read_g(s, g0, &g0f) && on_stack(&g0f, sp)) {
+      on_system_stack = true;
+      s->goid = tls_f.goid;
+      s->labels = tls_f.labels;
+      vdso_m = tls_f.m;
       vdso_g0 = g0;
     }
-  }
-  if (curg) {
-    if (cfg.g_goid_offset) bpf_probe_read_user(&s->goid, sizeof(s->goid), (void *)(curg + cfg.g_goid_offset));
-    if (cfg.g_labels_offset)
-      bpf_probe_read_user(&s->labels, sizeof(s->labels), (void *)(curg + cfg.g_labels_offset));
   }
 
   /* Copy the live stack only: on a goroutine stack that is sp..stack.hi, often a few hundred bytes.
@@ -244,7 +263,7 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
    * asmcgocall frame, a thread's start frames): copy stack_bytes, falling back to sp..stack.hi. */
   __u32 n;
   long err;
-  if (vdso_m && copy_vdso_stacks(s, sp, vdso_m, vdso_g0, tls_g, &n)) goto copied;
+  if (vdso_m && copy_vdso_stacks(s, sp, vdso_m, vdso_g0, &tls_f, &n)) goto copied;
   __u32 full = cfg.stack_bytes, live = full;
   if (hi && hi - sp < live) live = hi - sp;
   n = bounded_len(on_system_stack ? full : live);

@@ -9,6 +9,8 @@
 /* Largest user-stack copy per sample; a power of two so that the verifier can bound reads by masking. */
 #define GOPERF_MAX_STACK_BYTES 16384
 #define GOPERF_MAX_PIDS 1024
+/* Largest prefix of a g the program reads at once (goperf_config.g_span), a power of two. */
+#define GOPERF_G_SPAN_MAX 512
 /* Most of g0's stack a vDSO call's record keeps (its frames; the goroutine's follow), a power of two. */
 #define GOPERF_VDSO_G0_BYTES 4096
 /* Distinct samples aggregated between two drains; beyond it samples go to the ring buffer unaggregated. */
@@ -76,6 +78,8 @@ struct goperf_config {
   __u32 m_g0_offset;  /* m.g0: a vDSO call runs on g0's stack with g unchanged */
   __u32 m_vdso_sp_offset;   /* m.vdsoSP: sp of the vDSO caller's caller, on the goroutine stack */
   __u32 g_sched_sp_offset;  /* g0.sched.sp: where the vDSO call's part of g0's stack ends */
+  __u32 g_span;             /* bytes of g read at once: past the last g field above, <= GOPERF_G_SPAN_MAX */
+  __u32 pad0;
   /* Sampling on the scheduler tick (unwind::SamplingPlan); all 0 when the tick is not used. */
   __u32 tick_every;       /* sample every Nth tick of a target thread (per CPU) */
   __u32 pad;
