@@ -28,6 +28,8 @@
  * past the timer interrupt's entry stub (unwind::interrupted_frames) are the thread's; GOPERF_F_IN_KERNEL
  * is not set, as the program cannot see where the interrupt came from. */
 #define GOPERF_F_TICK 16u
+/* Keyed by its code addresses only (a goroutine-stack sample in the executable: go_stack.bpf.c). */
+#define GOPERF_F_CODE_KEY 32u
 
 /* Aggregation key: identical captured data (registers, stack bytes, goroutine, labels, kernel stack)
  * hash to the same key, so the kernel counts repeats instead of sending them again. */
