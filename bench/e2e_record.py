@@ -9,6 +9,7 @@ CPU time per second of recording comes from its rusage minus the workload's.
 
 usage: bench/e2e_record.py [--goperf build/goperf] [--runs 7] [--work 20000] [--hz 99,999]
                           [--mode inline|recursion|stolen] [--depth 30] [--seconds 3] [--also NAME=GOPERF ...]
+                          [--pair NAME:OTHER ...]
 
 --mode stolen measures the profiler's cost in the sampled thread's own time directly, interruption by
 interruption: `prof -mode stolen` spins for --seconds at --depth frames, timing every 0.2 us step, and
@@ -65,6 +66,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0, help="stolen mode: how long each run spins")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=GOPERF",
                     help="another goperf binary to measure in the same runs")
+    ap.add_argument("--pair", action="append", default=[], metavar="NAME:OTHER",
+                    help="--mode stolen: also print the paired difference of NAME to OTHER (e.g. bpf-tick:tick)")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="goperf-e2e-record-"))
     exe = tmp / "prof"
@@ -163,6 +166,7 @@ def stolen(args, tools):
         # default too.
         pairs = [(n, "perf -g") for n in runs if n not in ("baseline", "perf -g")]
         pairs += [(n, "goperf") for n in runs if n not in ("baseline", "perf -g", "goperf")]
+        pairs += [tuple(p.split(":", 1)) for p in args.pair]
         for name, other in pairs:
             diffs = [t - p for t, p in zip(cost(name, "short"), cost(other, "short"))]
             lo, hi = bootstrap_median_interval(diffs, center=0.0)

@@ -348,7 +348,9 @@ copied:
   __u32 steps = (n / 8 + HASH_WORDS_PER_STEP - 1) / HASH_WORDS_PER_STEP;
   struct mm_struct *mm = task->mm;
   __u64 text_lo = 0, text_end = 0;
-  if (mm && (s->flags & GOPERF_F_G_VALID) && !on_system_stack && !s->stack2_len) {
+  /* ... and only when the copy reached stack.hi: frames above a cut copy are read live, by the first
+   * record of a key only, and would be given to every sample of it. */
+  if (mm && (s->flags & GOPERF_F_G_VALID) && !on_system_stack && !s->stack2_len && hi && sp + n >= hi) {
     text_lo = mm->start_code;
     text_end = mm->end_code;
   }
