@@ -76,15 +76,27 @@ static __always_inline __u64 mix(__u64 h, __u64 w) {
   return h ^ (h >> 29);
 }
 
-/* The stack bytes are hashed in four independent lanes, 16 words per bpf_loop step: one lane's
+/* The stack words are hashed in four independent lanes, 16 words per bpf_loop step: one lane's
  * multiply-xor chain is a serial dependency (a multiply's latency per word), and each bpf_loop step is
- * an indirect call. One word per step in one lane cost 0.7 us per sample on a 2 KiB stack; this, 0.2. */
+ * an indirect call. One word per step in one lane cost 0.7 us per sample on a 2 KiB stack; this, 0.2.
+ * With text_len set (the code-address key, see take_sample) a word counts only if it is an address in
+ * the executable's text or in the high half of user space (shared libraries, the vDSO, plugins); each
+ * counted word is mixed with its place, so a skipped one cannot shift the others. */
 #define HASH_WORDS_PER_STEP 16
+#define GOPERF_HIGH_USER 0x7f0000000000ULL
+
 struct hash_ctx {
   struct goperf_sample *s;
   __u64 lane[4];
+  __u64 text_lo, text_len;  /* text_len 0: every word */
   __u32 words;
 };
+
+static __always_inline __u64 hash_word(struct hash_ctx *c, __u64 w, __u64 at, __u64 lane, __u64 k) {
+  if (!c->text_len || w - c->text_lo < c->text_len || (w >= GOPERF_HIGH_USER && w < (1ULL << 47)))
+    lane = (lane ^ w ^ (at << 48)) * k;
+  return lane;
+}
 
 static long hash_step(__u32 i, void *data) {
   struct hash_ctx *c = data;
@@ -95,48 +107,10 @@ static long hash_step(__u32 i, void *data) {
   __u64 a = c->lane[0], b = c->lane[1], d = c->lane[2], e = c->lane[3];
 #pragma unroll
   for (__u32 k = 0; k < HASH_WORDS_PER_STEP; k += 4) {
-    if (k < left) a = (a ^ w[k]) * 0x9e3779b97f4a7c15ULL;
-    if (k + 1 < left) b = (b ^ w[k + 1]) * 0xc2b2ae3d27d4eb4fULL;
-    if (k + 2 < left) d = (d ^ w[k + 2]) * 0x165667b19e3779f9ULL;
-    if (k + 3 < left) e = (e ^ w[k + 3]) * 0x27d4eb2f165667c5ULL;
-  }
-  c->lane[0] = a;
-  c->lane[1] = b;
-  c->lane[2] = d;
-  c->lane[3] = e;
-  return 0;
-}
-
-/* The code-address key (see take_sample): only the words that are addresses in the executable's text
- * (mm->start_code .. end_code) or in the high half of user space (shared libraries, the vDSO, plugins),
- * each with its place on the stack. Four lanes as in hash_step; a skipped word leaves its lane as is. */
-struct code_hash_ctx {
-  struct goperf_sample *s;
-  __u64 lane[4];
-  __u64 text_lo, text_len;
-  __u32 words;
-};
-
-#define GOPERF_HIGH_USER 0x7f0000000000ULL
-
-static __always_inline __u64 code_word(struct code_hash_ctx *c, __u64 w, __u64 at, __u64 lane, __u64 k) {
-  if (w - c->text_lo < c->text_len || (w >= GOPERF_HIGH_USER && w < (1ULL << 47))) lane = (lane ^ w ^ (at << 48)) * k;
-  return lane;
-}
-
-static long code_hash_step(__u32 i, void *data) {
-  struct code_hash_ctx *c = data;
-  __u32 first = i * HASH_WORDS_PER_STEP;
-  if (first >= c->words) return 1;
-  __u32 left = c->words - first;
-  __u64 *w = (__u64 *)&c->s->stack[(first * 8) & (GOPERF_MAX_STACK_BYTES - HASH_WORDS_PER_STEP * 8)];
-  __u64 a = c->lane[0], b = c->lane[1], d = c->lane[2], e = c->lane[3];
-#pragma unroll
-  for (__u32 k = 0; k < HASH_WORDS_PER_STEP; k += 4) {
-    if (k < left) a = code_word(c, w[k], first + k, a, 0x9e3779b97f4a7c15ULL);
-    if (k + 1 < left) b = code_word(c, w[k + 1], first + k + 1, b, 0xc2b2ae3d27d4eb4fULL);
-    if (k + 2 < left) d = code_word(c, w[k + 2], first + k + 2, d, 0x165667b19e3779f9ULL);
-    if (k + 3 < left) e = code_word(c, w[k + 3], first + k + 3, e, 0x27d4eb2f165667c5ULL);
+    if (k < left) a = hash_word(c, w[k], first + k, a, 0x9e3779b97f4a7c15ULL);
+    if (k + 1 < left) b = hash_word(c, w[k + 1], first + k + 1, b, 0xc2b2ae3d27d4eb4fULL);
+    if (k + 2 < left) d = hash_word(c, w[k + 2], first + k + 2, d, 0x165667b19e3779f9ULL);
+    if (k + 3 < left) e = hash_word(c, w[k + 3], first + k + 3, e, 0x27d4eb2f165667c5ULL);
   }
   c->lane[0] = a;
   c->lane[1] = b;
@@ -340,12 +314,11 @@ copied:
   /* The key. Identical keys must unwind alike, since only the first record of a key is unwound. A
    * sample on a goroutine's stack with its pc in the executable is unwound by Go's own rule (StackWalker:
    * pcsp tables, from pc up), which reads nothing from the copy but return addresses, each at a place the
-   * previous pc decides: its key covers the words that can be return addresses (code_word), with their
+   * previous pc decides: its key covers the words that can be return addresses (hash_word), with their
    * places, and leaves out the frames' data (counters, pointers, spilled arguments), which differ from
    * sample to sample and would make every sample a record of its own. Everything else (g0 and signal
    * stacks, cgo, the vDSO, C code) reads frame pointers and saved goroutine state from the copy: keyed
    * by every byte. */
-  __u32 steps = (n / 8 + HASH_WORDS_PER_STEP - 1) / HASH_WORDS_PER_STEP;
   struct mm_struct *mm = task->mm;
   __u64 text_lo = 0, text_end = 0;
   /* ... and only when the copy reached stack.hi: frames above a cut copy are read live, by the first
@@ -354,18 +327,14 @@ copied:
     text_lo = mm->start_code;
     text_end = mm->end_code;
   }
+  struct hash_ctx hc = {.s = s, .lane = {h, h + 1, h + 2, h + 3}, .words = n / 8};
   if (text_lo < text_end && s->pc - text_lo < text_end - text_lo) {
     s->flags |= GOPERF_F_CODE_KEY;
-    h = mix(h, GOPERF_F_CODE_KEY);
-    struct code_hash_ctx cc = {.s = s, .lane = {h, h + 1, h + 2, h + 3}, .text_lo = text_lo,
-                               .text_len = text_end - text_lo, .words = n / 8};
-    bpf_loop(steps, code_hash_step, &cc, 0);
-    h = mix(mix(mix(mix(h, cc.lane[0]), cc.lane[1]), cc.lane[2]), cc.lane[3]);
-  } else {
-    struct hash_ctx hc = {.s = s, .lane = {h, h + 1, h + 2, h + 3}, .words = n / 8};
-    bpf_loop(steps, hash_step, &hc, 0);
-    h = mix(mix(mix(mix(h, hc.lane[0]), hc.lane[1]), hc.lane[2]), hc.lane[3]);
+    hc.text_lo = text_lo;
+    hc.text_len = text_end - text_lo;
   }
+  bpf_loop((n / 8 + HASH_WORDS_PER_STEP - 1) / HASH_WORDS_PER_STEP, hash_step, &hc, 0);
+  h = mix(mix(mix(mix(h, hc.lane[0] ^ s->flags), hc.lane[1]), hc.lane[2]), hc.lane[3]);
   s->hash = h;
 
   struct goperf_agg_key key = {.hash = h, .tgid = tgid};
