@@ -38,6 +38,8 @@ void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& l
   options.m_g0_offset = layout.m.g0;
   options.m_vdso_sp_offset = layout.m.vdso_sp;
   options.g_sched_sp_offset = layout.g.sched_sp;
+  options.g_sched_pc_offset = layout.g.sched_pc;
+  options.g_sched_bp_offset = layout.g.sched_bp;
   options.g_goid_offset = layout.g.goid;
   options.g_labels_offset = layout.g.labels;
   options.go_minor = layout.go_minor;
@@ -173,6 +175,8 @@ Status BpfSampler::load() {
   cfg.m_g0_offset = options_.m_g0_offset;
   cfg.m_vdso_sp_offset = options_.m_vdso_sp_offset;
   cfg.g_sched_sp_offset = options_.g_sched_sp_offset;
+  cfg.g_sched_pc_offset = options_.g_sched_pc_offset;
+  cfg.g_sched_bp_offset = options_.g_sched_bp_offset;
   cfg.g_goid_offset = options_.g_goid_offset;
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;
@@ -180,11 +184,14 @@ Status BpfSampler::load() {
   // One read of g covers every field the program takes from it (read_g in go_stack.bpf.c); a field past
   // GOPERF_G_SPAN_MAX is not read (0), which no Go version's layout comes near (labels at 344-360).
   uint32_t span = 0;
-  for (uint32_t* field : {&cfg.g_stack_hi_offset, &cfg.g_m_offset, &cfg.g_goid_offset, &cfg.g_labels_offset}) {
+  for (uint32_t* field : {&cfg.g_stack_hi_offset, &cfg.g_m_offset, &cfg.g_goid_offset, &cfg.g_labels_offset,
+                          &cfg.g_sched_sp_offset, &cfg.g_sched_pc_offset, &cfg.g_sched_bp_offset}) {
     if (*field + 8 > GOPERF_G_SPAN_MAX) *field = 0;
     span = std::max(span, *field + 8);
   }
   cfg.g_span = cfg.g_stack_hi_offset >= 8 ? span : 0;  // g.stack.lo is the word before stack.hi
+  uint32_t m_span = std::max(cfg.m_g0_offset, cfg.m_curg_offset) + 8;
+  cfg.m_span = cfg.m_curg_offset && m_span <= GOPERF_G_SPAN_MAX ? m_span : 0;
   const unwind::SamplingPlan& plan = options_.plan;
   if (plan.tick_every > 0) {
     cfg.tick_every = plan.tick_every;
@@ -347,10 +354,19 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
   s.stack_base = head.sp;
   s.stack = stack;
   if (head.stack2_len > 0 && head.stack2_len <= stack.size()) {
-    // A vDSO call's record: g0's part at sp, then the goroutine stack's from stack2_addr.
+    // A vDSO call's record, or g0's serving a goroutine: g0's part at sp, then the goroutine stack's
+    // from stack2_addr.
     s.stack = stack.first(stack.size() - head.stack2_len);
     s.stack2_base = head.stack2_addr;
     s.stack2 = stack.last(head.stack2_len);
+    if (head.flags & GOPERF_F_SWITCH) {
+      unwind::RegisterSet g;
+      g.arch = unwind::Arch::kAmd64;
+      g.pc = head.switch_pc;
+      g.sp = head.stack2_addr;
+      g.fp = head.switch_bp;
+      s.goroutine = g;
+    }
   }
   s.kernel_chain = kernel;
   s.goid = head.goid;

@@ -35,7 +35,9 @@ struct BpfSamplerOptions {
   uint32_t m_curg_offset = 0;     // runtime/pprof does
   uint32_t m_g0_offset = 0;       // m.g0 (0 in every Go version): a vDSO call runs on g0's stack, g unchanged
   uint32_t m_vdso_sp_offset = 0;  // m.vdsoSP: the vDSO caller's caller's sp, on the goroutine's stack
-  uint32_t g_sched_sp_offset = 0; // g0.sched.sp: the top of what a vDSO call left on g0's stack
+  uint32_t g_sched_sp_offset = 0; // g.sched.sp: the top of what a vDSO call left on g0's stack, and
+  uint32_t g_sched_pc_offset = 0; // with .pc and .bp where a goroutine that g0 serves (systemstack,
+  uint32_t g_sched_bp_offset = 0; // morestack) resumes
   int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel; on the tick, the
                                   // kernel stack is also what tells a kernel sample from a user one

@@ -133,6 +133,7 @@ static __always_inline __u32 bounded_len(__u32 n) {
 struct g_fields {
   __u64 lo, hi;  /* g.stack */
   __u64 m, goid, labels;
+  __u64 sched_sp, sched_pc, sched_bp;
 };
 
 static __always_inline __u64 g_word(struct goperf_sample *s, __u32 offset) {
@@ -148,7 +149,44 @@ static __always_inline bool read_g(struct goperf_sample *s, __u64 g, struct g_fi
   f->m = g_word(s, cfg.g_m_offset);
   f->goid = g_word(s, cfg.g_goid_offset);
   f->labels = g_word(s, cfg.g_labels_offset);
+  f->sched_sp = g_word(s, cfg.g_sched_sp_offset);
+  f->sched_pc = g_word(s, cfg.g_sched_pc_offset);
+  f->sched_bp = g_word(s, cfg.g_sched_bp_offset);
   return true;
+}
+
+/* m.g0 and m.curg in one read of m's first cfg.m_span bytes (through the record's buffer, like read_g). */
+static __always_inline bool read_m(struct goperf_sample *s, __u64 m, __u64 *g0, __u64 *curg) {
+  __u32 n = cfg.m_span;
+  if (!m || n < 8 || n > GOPERF_G_SPAN_MAX) return false;
+  if (bpf_probe_read_user(s->stack, n, (void *)m)) return false;
+  *g0 = *(__u64 *)&s->stack[cfg.m_g0_offset & (GOPERF_G_SPAN_MAX - 8)];  /* at 0: no g_word */
+  *curg = g_word(s, cfg.m_curg_offset);
+  return true;
+}
+
+/* g0 serving a goroutine (systemstack, morestack, cgo: the runtime's own profiler jumps to curg there):
+ * after g0's part (cut to GOPERF_SWITCH_G0_BYTES), the goroutine's stack from curg.sched.sp, taken now.
+ * Read later, the goroutine would often have moved on (a GC-heavy workload: 40% of samples cut at
+ * runtime.systemstack with a live read). */
+static __always_inline void copy_switched_goroutine(struct goperf_sample *s, __u32 *len, const struct g_fields *c) {
+  __u32 n1 = *len;
+  if (n1 > GOPERF_SWITCH_G0_BYTES - 8) n1 = GOPERF_SWITCH_G0_BYTES - 8;
+  n1 &= GOPERF_SWITCH_G0_BYTES - 8;
+  __u64 want = c->hi - c->sched_sp;
+  if (want > cfg.stack_bytes) want = cfg.stack_bytes;
+  if (want > GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES) want = GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES;
+  __u32 n2 = (__u32)want;
+  asm volatile("" : "+r"(n2));
+  n2 &= (GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES) - 8;
+  if (!n2) return;
+  if (bpf_probe_read_user(&s->stack[n1 & (GOPERF_SWITCH_G0_BYTES - 8)], n2, (void *)c->sched_sp)) return;
+  s->stack2_addr = c->sched_sp;
+  s->stack2_len = n2;
+  s->switch_pc = c->sched_pc;
+  s->switch_bp = c->sched_bp;
+  s->flags |= GOPERF_F_SWITCH;
+  *len = n1 + n2;
 }
 
 static __always_inline bool on_stack(const struct g_fields *f, __u64 sp) { return f->lo <= sp && sp < f->hi; }
@@ -221,13 +259,16 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
   s->labels = 0;
   s->stack2_len = 0;
   s->stack2_addr = 0;
+  s->switch_pc = 0;
+  s->switch_bp = 0;
 
   /* The current g: the TLS slot is right in every Go frame (assembly included, where r14 may be scratch);
    * r14 is the fallback for binaries whose TLS offset is unknown. Trusted only if sp is on its stack. */
   __u64 sp = s->sp, hi = 0, g = 0, tls_g = 0;
   bool on_system_stack = false;
   __u64 vdso_m = 0, vdso_g0 = 0;
-  struct g_fields tls_f = {}, gf = {};
+  struct g_fields tls_f = {}, gf = {}, cf = {};
+  bool serving = false;  /* g0 serving curg, whose saved state cf holds */
   bool have_tls = false;
   if (cfg.tls_g_offset && s->fs_base)
     bpf_probe_read_user(&tls_g, sizeof(tls_g), (void *)(s->fs_base + cfg.tls_g_offset));
@@ -245,14 +286,14 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
     s->flags |= GOPERF_F_G_VALID;
     s->goid = gf.goid;
     s->labels = gf.labels;
-    __u64 c = 0;
-    if (gf.m && cfg.m_curg_offset &&
-        !bpf_probe_read_user(&c, sizeof(c), (void *)(gf.m + cfg.m_curg_offset)) && c && c != g) {
+    __u64 c = 0, m_g0 = 0;
+    if (read_m(s, gf.m, &m_g0, &c) && c && c != g) {
       on_system_stack = true;
-      struct g_fields cf = {};
       if (read_g(s, c, &cf)) {
         s->goid = cf.goid;
         s->labels = cf.labels;
+        /* The runtime's condition (traceback.go): on g0, curg of the same m, its state saved there. */
+        serving = m_g0 == g && cf.m == gf.m && cf.sched_pc && cf.lo <= cf.sched_sp && cf.sched_sp < cf.hi;
       }
     }
   } else if (have_tls && tls_f.m) {
@@ -296,6 +337,7 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
     s->flags |= GOPERF_F_STACK_SHORT;
     if (n && bpf_probe_read_user(s->stack, n, (void *)sp)) n = 0;
   }
+  if (serving) copy_switched_goroutine(s, &n, &cf);
 copied:
   s->stack_len = n;
 
@@ -311,6 +353,7 @@ copied:
   h = mix(h, ((__u64)(__u32)s->kstack_id << 32) | s->flags);
   h = mix(h, n);
   h = mix(h, s->stack2_addr ^ ((__u64)s->stack2_len << 48));
+  h = mix(h, s->switch_pc ^ (s->switch_bp << 7));
   /* The key. Identical keys must unwind alike, since only the first record of a key is unwound. A
    * sample on a goroutine's stack with its pc in the executable is unwound by Go's own rule (StackWalker:
    * pcsp tables, from pc up), which reads nothing from the copy but return addresses, each at a place the

@@ -11,6 +11,8 @@
 #define GOPERF_MAX_PIDS 1024
 /* Largest prefix of a g the program reads at once (goperf_config.g_span), a power of two. */
 #define GOPERF_G_SPAN_MAX 512
+/* Where a g0 record's goroutine part starts at the most (GOPERF_F_SWITCH), a power of two. */
+#define GOPERF_SWITCH_G0_BYTES 8192
 /* Most of g0's stack a vDSO call's record keeps (its frames; the goroutine's follow), a power of two. */
 #define GOPERF_VDSO_G0_BYTES 4096
 /* Distinct samples aggregated between two drains; beyond it samples go to the ring buffer unaggregated. */
@@ -30,6 +32,9 @@
 #define GOPERF_F_TICK 16u
 /* Keyed by its code addresses only (a goroutine-stack sample in the executable: go_stack.bpf.c). */
 #define GOPERF_F_CODE_KEY 32u
+/* On g0 serving m.curg (systemstack, morestack, cgo): stack2 is curg's stack from curg.sched.sp, and
+ * switch_pc/switch_bp the rest of curg.sched, all read at the sample. */
+#define GOPERF_F_SWITCH 64u
 
 /* Aggregation key: identical captured data (registers, stack bytes, goroutine, labels, kernel stack)
  * hash to the same key, so the kernel counts repeats instead of sending them again. */
@@ -64,6 +69,8 @@ struct goperf_sample {
   __u32 stack_len;     /* bytes of stack[] */
   __u32 stack2_len;    /* of which the last ones are a copy of the goroutine stack at stack2_addr */
   __u64 stack2_addr;   /* (a vDSO call on g0's stack: g0's part first, then the caller's frames) */
+  __u64 switch_pc;     /* GOPERF_F_SWITCH: curg.sched.pc and .bp (.sp is stack2_addr) */
+  __u64 switch_bp;
   __u8 stack[GOPERF_MAX_STACK_BYTES];
 };
 
@@ -81,7 +88,9 @@ struct goperf_config {
   __u32 m_vdso_sp_offset;   /* m.vdsoSP: sp of the vDSO caller's caller, on the goroutine stack */
   __u32 g_sched_sp_offset;  /* g0.sched.sp: where the vDSO call's part of g0's stack ends */
   __u32 g_span;             /* bytes of g read at once: past the last g field above, <= GOPERF_G_SPAN_MAX */
-  __u32 pad0;
+  __u32 g_sched_pc_offset;  /* g.sched.pc and .bp: where a goroutine on g0's service resumes */
+  __u32 g_sched_bp_offset;
+  __u32 m_span;             /* bytes of m read at once: past m.g0 and m.curg, <= GOPERF_G_SPAN_MAX */
   /* Sampling on the scheduler tick (unwind::SamplingPlan); all 0 when the tick is not used. */
   __u32 tick_every;       /* sample every Nth tick of a target thread (per CPU) */
   __u32 pad;

@@ -496,7 +496,15 @@ struct SampleSymbolizer::Impl {
         unwind::WalkOptions wo;
         wo.innermost_exact = true;
         wo.stack_lo = s.stack_base;
+        if (s.goroutine) {
+          // The goroutine g0 serves, as the sampler read it at the sample: exact, where
+          // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
+          wo.switch_to = &*s.goroutine;
+          wo.switch_stack_lo = s.stack2_base;
+          wo.switch_only_where_runtime_does = true;
+        }
         auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
+        if (s.goroutine && result.complete()) ++stats.switched;
         count_window_use(s, result);
         if (memory.tail_used()) ++stats.live_tail;
         n = result.count;

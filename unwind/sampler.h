@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,9 @@ struct RawSample {
   // made on g0's stack, from the caller's frame up), at address stack2_base; empty when none.
   uint64_t stack2_base = 0;
   std::span<const uint8_t> stack2;
+  // On g0 (systemstack, morestack): the goroutine it serves (m.curg) as saved at the switch
+  // (curg.sched pc/sp/bp), read at the sample (eBPF); stack2 is then that goroutine's stack from sp.
+  std::optional<RegisterSet> goroutine;
   std::span<const uint64_t> kernel_chain; // kernel pcs, innermost first (empty when not captured)
   std::span<const uint64_t> user_chain;   // user pcs from the kernel's FP walk (empty when not captured)
   uint64_t goid = 0;             // goroutine id when the sampler read it (eBPF), else 0

@@ -143,7 +143,9 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       // unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
       // g.syscallsp/pc before switching).
       if (!switched && options.switch_to) {
-        if (f->kind == FuncKind::kMorestack || f->kind == FuncKind::kMcall || f->kind == FuncKind::kAsmcgocall) {
+        bool other_switch = !options.switch_only_where_runtime_does &&
+                            (f->kind == FuncKind::kMcall || f->kind == FuncKind::kAsmcgocall);
+        if (f->kind == FuncKind::kMorestack || other_switch) {
           --n;  // morestack's frame is replaced by the goroutine's (runtime: frame.pc = curg.sched.pc)
           if (f->kind != FuncKind::kMorestack) ++n;
           switch_stack();
@@ -227,7 +229,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     // C code (or unknown): frame pointers, validated; on failure resume on the goroutine stack.
     ++n;
     if (info.where == PcInfo::Where::kUnknown) {
-      if (switch_stack()) continue;
+      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
       return {n, StopReason::kUnknownPc};
     }
     bool ok = fp_reg != 0 && (fp_reg & 7) == 0 && fp_reg >= sp && in_bounds(fp_reg, lo, hi);
@@ -265,11 +267,11 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       }
     }
     if (!ok) {
-      if (switch_stack()) continue;
+      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
       return {n, StopReason::kBadFrame};
     }
     if (next_pc == 0) {
-      if (switch_stack()) continue;
+      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
       return {n, StopReason::kZeroPc};
     }
     frame.fp = fp_reg + 2 * ptr;

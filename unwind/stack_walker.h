@@ -52,6 +52,9 @@ struct WalkOptions {
   uint64_t stack_lo = 0, stack_hi = 0;
   // Bounds of the goroutine stack entered through switch_to (0 = unknown).
   uint64_t switch_stack_lo = 0, switch_stack_hi = 0;
+  // Switch to switch_to only where the runtime's profiler does (traceback.go, unwindJumpStack): at
+  // systemstack and morestack; not at mcall or asmcgocall, nor when a C frame cannot be unwound.
+  bool switch_only_where_runtime_does = false;
 };
 
 struct WalkResult {

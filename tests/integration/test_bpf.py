@@ -234,7 +234,7 @@ BPF_CASES = [(t, v) for t, v in ((rec.TOOLCHAINS[0], gotargets.Variant()),
                                   (rec.TOOLCHAINS[-1], gotargets.Variant(pie=True))) if rec.TOOLCHAINS]
 
 
-@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall", "clock"])
+@pytest.mark.parametrize("mode", ["inline", "recursion", "goroutines", "syscall", "clock", "alloc"])
 @pytest.mark.parametrize("case", BPF_CASES, ids=rec.ids)
 def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
     tc, variant = case
@@ -251,6 +251,10 @@ def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
     if mode == "clock":
         # The goroutine's part of a vDSO call's stack is copied at the sample: nothing is read later.
         rec.check_vdso_stacks(prof, minimum=0.99)
+    if mode == "alloc":
+        # The goroutine g0 serves is read at the sample (curg.sched and its stack): GC assists stay under
+        # main.churn, mark workers under their goroutine.
+        rec.check_system_stack_samples(prof)
     if mode in ("inline", "recursion"):
         # Their frames hold loop counters that change from sample to sample. Keyed by code addresses, the
         # samples still aggregate in the kernel (keyed by every byte, each was a record of 0.6-1.6 KB);

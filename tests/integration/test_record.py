@@ -46,6 +46,7 @@ CUMULATIVE = {
     "syscall": ["main.sysloop", "syscall.Getppid"],
     "cgo": ["main.main", "main.hotC", "runtime.cgocall"],
     "clock": ["main.clockloop", "time.Now"],
+    "alloc": ["main.churn", "runtime.mallocgc", "runtime.gcAssistAlloc"],
 }
 # Assembly that calls the vDSO on g0's stack (symbolize::FuncKind::kVdsoCall).
 VDSO_CALLERS = ("time.now", "runtime.nanotime1", "runtime.vgetrandom1")
@@ -117,6 +118,23 @@ def check_vdso_stacks(profile, minimum=0.97):
             cut[";".join(stack)] += n
     assert in_vdso >= 30, f"only {in_vdso} samples in a vDSO call"
     assert complete / in_vdso >= minimum, f"{complete}/{in_vdso} vDSO samples reach main.main; others: {cut.most_common(3)}"
+
+
+def check_system_stack_samples(profile, minimum=0.95):
+    """Samples of the runtime's work on g0 for a goroutine (GC assists and mark workers under
+    runtime.systemstack) continue on that goroutine's stack down to runtime.goexit, as runtime/pprof's do."""
+    on_g0 = complete = 0
+    cut = collections.Counter()
+    for stack, n in profile.stacks(skip_kernel=True):
+        if "runtime.systemstack" not in stack:
+            continue
+        on_g0 += n
+        if stack[-1] == "runtime.goexit":
+            complete += n
+        else:
+            cut[";".join(stack[-3:])] += n
+    assert on_g0 >= 30, f"only {on_g0} samples under runtime.systemstack"
+    assert complete / on_g0 >= minimum, f"{complete}/{on_g0} reach runtime.goexit; others end: {cut.most_common(3)}"
 
 
 def workload(stack):

@@ -5,6 +5,8 @@
 //	prof -mode goroutines  8 goroutines, each locked to its own thread: main.worker -> main.crunch
 //	prof -mode syscall     main.main -> main.sysloop -> getppid system calls
 //	prof -mode clock       main.main -> main.clockloop -> time.Now (the vDSO, run on g0's stack)
+//	prof -mode alloc       main.main -> main.allocloop -> main.churn: allocates short-lived lists, so the GC's
+//	                       work runs on g0 (systemstack): assists under main.churn, gcBgMarkWorker goroutines
 //	prof -mode stolen      main.main -> main.recurse x(-depth - 1) -> main.timedSpin: spins for -seconds reading
 //	                       the clock between short runs of work, and prints how much of its time it lost to
 //	                       interruptions (a profiler's sampling interrupts among them), measured per interruption
@@ -188,6 +190,29 @@ func recurseThenTime(depth int, seconds float64) {
 
 var clockSink int64
 
+type cell struct {
+	next *cell
+	pad  [48]byte
+}
+
+// Keeps up to 64 lists alive at a time: the heap holds a few MB that the GC marks while churn allocates.
+var lists [64]*cell
+
+//go:noinline
+func churn(n int) *cell {
+	var head *cell
+	for i := 0; i < n; i++ {
+		head = &cell{next: head}
+	}
+	return head
+}
+
+func allocloop(deadline time.Time) {
+	for i := 0; time.Now().Before(deadline); i++ {
+		lists[i%len(lists)] = churn(2000)
+	}
+}
+
 func clockloop(deadline time.Time) {
 	for {
 		for j := 0; j < 100; j++ {
@@ -200,7 +225,7 @@ func clockloop(deadline time.Time) {
 }
 
 func main() {
-	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall, clock or stolen")
+	mode := flag.String("mode", "inline", "inline, recursion, goroutines, syscall, clock, alloc or stolen")
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
 	work := flag.Int("work", 0, "inline and recursion modes: run this many iterations instead of -seconds, then print the time taken")
@@ -256,6 +281,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "user %.6f sys %.6f\n", time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
 	case "clock":
 		clockloop(deadline)
+	case "alloc":
+		allocloop(deadline)
 	case "stolen":
 		recurseThenTime(*depth, *seconds)
 	default:

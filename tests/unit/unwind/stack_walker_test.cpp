@@ -237,6 +237,40 @@ TEST_F(StackWalkerTest, SystemstackSwitchesToTheGoroutineStack) {
   WalkOptions no_switch;
   auto stopped = StackWalker(mem, *space_).walk(regs, no_switch, out);
   EXPECT_NE(stopped.reason, StopReason::kTopFrame);
+
+  // The runtime's profiler jumps at systemstack too: the same walk where only its jump points switch.
+  opt.switch_only_where_runtime_does = true;
+  auto again = StackWalker(mem, *space_).walk(regs, opt, out);
+  ASSERT_EQ(again.count, 4u) << to_string(again.reason);
+  EXPECT_EQ(out[2].pc, pb);
+}
+
+TEST_F(StackWalkerTest, McallSwitchesOnlyWhenAsked) {
+  // g0 in a function mcall called: a snapshot follows the goroutine mcall saved; a CPU profile that
+  // matches runtime/pprof's stops there (traceback.go jumps at systemstack and morestack only).
+  auto g0fn = func("runtime.park_m"), mc = func("runtime.mcall"), b = func("main.main"), x = func("runtime.goexit");
+  auto [pg, dg] = body_pc(g0fn);
+  auto [pm, dm] = body_pc(mc);
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t g0sp = 0x7f0000001000, gsp = 0xc000400000;
+  mem.put(g0sp + dg, pm);
+  mem.put(g0sp + dg + 8 + dm, 0);
+  mem.put(gsp + db, x.entry + 1);
+  RegisterSet regs, target;
+  regs.pc = pg;
+  regs.sp = g0sp;
+  target.pc = pb;
+  target.sp = gsp;
+  WalkOptions opt;
+  opt.switch_to = &target;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem, *space_).walk(regs, opt, out);
+  ASSERT_EQ(r.reason, StopReason::kTopFrame) << to_string(r.reason);
+  EXPECT_EQ(out[r.count - 2].pc, pb);
+  opt.switch_only_where_runtime_does = true;
+  auto only = StackWalker(mem, *space_).walk(regs, opt, out);
+  for (size_t i = 0; i < only.count; ++i) EXPECT_NE(out[i].pc, pb) << i;
 }
 
 // runtime.nanotime1 calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s): the sample's sp
