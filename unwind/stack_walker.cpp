@@ -97,6 +97,19 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
   ModuleCache modules;
   size_t n = 0;
 
+  // Whether the word at addr is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
+  auto returns_to_vdso_caller = [&](uint64_t addr) {
+    auto word = memory_.read_u64(addr);
+    if (!word || *word == 0) return false;
+    const PcInfo* hit = cache_ ? cache_->find(*word) : nullptr;
+    PcInfo resolved;
+    if (hit == nullptr) {
+      resolved = resolve(space_, modules, *word);
+      hit = &resolved;
+    }
+    return hit->where == PcInfo::Where::kGo && hit->kind == FuncKind::kVdsoCall;
+  };
+
   // Continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp).
   auto switch_stack = [&]() -> bool {
     if (!options.switch_to || switched) return false;
@@ -232,6 +245,25 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       if (!options.switch_only_where_runtime_does && switch_stack()) continue;
       return {n, StopReason::kUnknownPc};
     }
+    // A vDSO function interrupted before its frame is set up, called by a vDSO caller (runtime.nanotime1,
+    // time.now): BP is still the caller's, so the frame-pointer step would skip the caller. Its return
+    // address is at sp (no frame yet), or at sp + 8 with BP just pushed.
+    if (innermost && !uses_lr) {
+      uint64_t at = 0;
+      if (returns_to_vdso_caller(sp)) {
+        at = sp;
+      } else if (auto pushed = memory_.read_u64(sp); pushed && *pushed == fp_reg && returns_to_vdso_caller(sp + ptr)) {
+        at = sp + ptr;
+      }
+      if (at != 0) {
+        frame.fp = at + ptr;
+        pc = *memory_.read_u64(at);
+        sp = at + ptr;
+        exact = false;
+        innermost = false;
+        continue;
+      }
+    }
     bool ok = fp_reg != 0 && (fp_reg & 7) == 0 && fp_reg >= sp && in_bounds(fp_reg, lo, hi);
     uint64_t next_pc = 0, next_fp = 0;
     if (ok) {
@@ -242,28 +274,6 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         next_pc = *r;
         next_fp = *b;
         ok = next_pc == 0 || is_code(space_, next_pc);
-      }
-    }
-    if (!ok && !uses_lr) {
-      // A vDSO function without a frame of its own, called by a vDSO caller (the vDSO is built with frame
-      // pointers, its small leaves are not): BP is still the caller's and the return address is at sp.
-      auto r = memory_.read_u64(sp);
-      const PcInfo* to = nullptr;
-      PcInfo callee;
-      if (r && *r != 0) {
-        to = cache_ ? cache_->find(*r) : nullptr;
-        if (to == nullptr) {
-          callee = resolve(space_, modules, *r);
-          to = &callee;
-        }
-      }
-      if (to != nullptr && to->where == PcInfo::Where::kGo && to->kind == FuncKind::kVdsoCall) {
-        frame.fp = sp + ptr;
-        pc = *r;
-        sp += ptr;
-        exact = false;
-        innermost = false;
-        continue;
       }
     }
     if (!ok) {

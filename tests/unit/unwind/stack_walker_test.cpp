@@ -345,6 +345,33 @@ TEST_F(VdsoCallTest, FramelessVdsoLeafReturnsToTheCallerAtSp) {
   expect_goroutine_frames(r, out, 1);
 }
 
+TEST_F(VdsoCallTest, FramelessVdsoLeafBelowAFramePointerThatLooksValid) {
+  // A thread whose g0 stack lies below the goroutine's (Go-allocated): BP passes the frame-pointer
+  // checks, and following it would skip the vDSO caller.
+  uint64_t g0sp = 0xc000100000;
+  mem_.put(g0sp, call_ret_);
+  RegisterSet regs;
+  regs.pc = kVdso + 0x100;
+  regs.sp = g0sp;
+  regs.fp = kCallerBp;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  expect_goroutine_frames(r, out, 1);
+}
+
+TEST_F(VdsoCallTest, VdsoLeafThatHasJustPushedBp) {
+  uint64_t g0sp = 0xc000100000;
+  mem_.put(g0sp, kCallerBp);       // PUSH rbp done, MOV rsp, rbp not yet
+  mem_.put(g0sp + 8, call_ret_);
+  RegisterSet regs;
+  regs.pc = kVdso + 0x101;
+  regs.sp = g0sp;
+  regs.fp = kCallerBp;
+  PhysicalFrame out[8];
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  expect_goroutine_frames(r, out, 1);
+}
+
 TEST_F(VdsoCallTest, SampleInTheCallerAfterTheSwitch) {
   // In nanotime1 itself, sp already on g0: the frame is still found through BP.
   RegisterSet regs;
