@@ -301,13 +301,21 @@ class VdsoCallTest : public StackWalkerTest {
     space_ = AddressSpace::from_file_mappings(files);
     space_->set_module(kBinary, module_);
   }
-  void expect_goroutine_frames(const WalkResult& r, const PhysicalFrame* out, size_t first) {
+  WalkResult walk_from(uint64_t pc, uint64_t sp, uint64_t fp, const WalkOptions& opt = {}) {
+    RegisterSet regs;
+    regs.pc = pc;
+    regs.sp = sp;
+    regs.fp = fp;
+    return StackWalker(mem_, *space_).walk(regs, opt, out_);
+  }
+  // The frames from out_[first] on: the vDSO caller, then the goroutine's main.main and goexit.
+  void expect_goroutine_frames(const WalkResult& r, size_t first) {
     ASSERT_EQ(r.count, first + 3) << to_string(r.reason);
     EXPECT_EQ(r.reason, StopReason::kTopFrame);
-    EXPECT_EQ(out[first].pc, call_ret_);
-    EXPECT_EQ(out[first + 1].pc, main_pc_);
-    EXPECT_EQ(out[first + 1].sp, kCallerBp + 16);
-    EXPECT_EQ(out[first + 2].pc, goexit_);
+    EXPECT_EQ(out_[first].pc, call_ret_);
+    EXPECT_EQ(out_[first + 1].pc, main_pc_);
+    EXPECT_EQ(out_[first + 1].sp, kCallerBp + 16);
+    EXPECT_EQ(out_[first + 2].pc, goexit_);
   }
 
   static constexpr uint64_t kVdso = 0x7fff00000000, kG0Sp = 0x7f0000001000, kCallerBp = 0xc000400ff0;
@@ -315,34 +323,24 @@ class VdsoCallTest : public StackWalkerTest {
   uint64_t call_ret_ = 0, main_pc_ = 0, goexit_ = 0;
   int32_t call_delta_ = 0, main_delta_ = 0;
   WordMemory mem_;
+  PhysicalFrame out_[8];
 };
 
 TEST_F(VdsoCallTest, FramedVdsoFunctionLeadsToTheGoroutineStack) {
   uint64_t vdso_fp = kG0Sp + 32;
   mem_.put(vdso_fp, kCallerBp);      // the vDSO function's saved BP: nanotime1's
   mem_.put(vdso_fp + 8, call_ret_);  // and its return address into nanotime1
-  RegisterSet regs;
-  regs.pc = kVdso + 0x100;
-  regs.sp = kG0Sp;
-  regs.fp = vdso_fp;
   WalkOptions opt;
   opt.stack_lo = kG0Sp - 0x1000;
   opt.stack_hi = kG0Sp + 0x1000;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, opt, out);
-  EXPECT_EQ(out[0].pc, regs.pc);
-  expect_goroutine_frames(r, out, 1);
+  auto r = walk_from(kVdso + 0x100, kG0Sp, vdso_fp, opt);
+  EXPECT_EQ(out_[0].pc, kVdso + 0x100);
+  expect_goroutine_frames(r, 1);
 }
 
 TEST_F(VdsoCallTest, FramelessVdsoLeafReturnsToTheCallerAtSp) {
   mem_.put(kG0Sp, call_ret_);  // no frame: the return address at sp, BP still nanotime1's
-  RegisterSet regs;
-  regs.pc = kVdso + 0x100;
-  regs.sp = kG0Sp;
-  regs.fp = kCallerBp;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
-  expect_goroutine_frames(r, out, 1);
+  expect_goroutine_frames(walk_from(kVdso + 0x100, kG0Sp, kCallerBp), 1);
 }
 
 TEST_F(VdsoCallTest, FramelessVdsoLeafBelowAFramePointerThatLooksValid) {
@@ -350,51 +348,28 @@ TEST_F(VdsoCallTest, FramelessVdsoLeafBelowAFramePointerThatLooksValid) {
   // checks, and following it would skip the vDSO caller.
   uint64_t g0sp = 0xc000100000;
   mem_.put(g0sp, call_ret_);
-  RegisterSet regs;
-  regs.pc = kVdso + 0x100;
-  regs.sp = g0sp;
-  regs.fp = kCallerBp;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
-  expect_goroutine_frames(r, out, 1);
+  expect_goroutine_frames(walk_from(kVdso + 0x100, g0sp, kCallerBp), 1);
 }
 
 TEST_F(VdsoCallTest, VdsoLeafThatHasJustPushedBp) {
   uint64_t g0sp = 0xc000100000;
-  mem_.put(g0sp, kCallerBp);       // PUSH rbp done, MOV rsp, rbp not yet
+  mem_.put(g0sp, kCallerBp);  // PUSH rbp done, MOV rsp, rbp not yet
   mem_.put(g0sp + 8, call_ret_);
-  RegisterSet regs;
-  regs.pc = kVdso + 0x101;
-  regs.sp = g0sp;
-  regs.fp = kCallerBp;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
-  expect_goroutine_frames(r, out, 1);
+  expect_goroutine_frames(walk_from(kVdso + 0x101, g0sp, kCallerBp), 1);
 }
 
 TEST_F(VdsoCallTest, SampleInTheCallerAfterTheSwitch) {
   // In nanotime1 itself, sp already on g0: the frame is still found through BP.
-  RegisterSet regs;
-  regs.pc = call_ret_;
-  regs.sp = kG0Sp;
-  regs.fp = kCallerBp;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
-  expect_goroutine_frames(r, out, 0);
-  EXPECT_TRUE(out[0].exact_pc);
+  expect_goroutine_frames(walk_from(call_ret_, kG0Sp, kCallerBp), 0);
+  EXPECT_TRUE(out_[0].exact_pc);
 }
 
 TEST_F(VdsoCallTest, OtherFramesWithBpElsewhereKeepTheirPcsp) {
   // The rule is the vDSO callers': a pc in main.main with a BP that disagrees is still walked by pcsp.
   mem_.put(kG0Sp + main_delta_, goexit_);
-  RegisterSet regs;
-  regs.pc = main_pc_;
-  regs.sp = kG0Sp;
-  regs.fp = kCallerBp;
-  PhysicalFrame out[8];
-  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out);
+  auto r = walk_from(main_pc_, kG0Sp, kCallerBp);
   ASSERT_EQ(r.count, 2u) << to_string(r.reason);
-  EXPECT_EQ(out[1].pc, goexit_);
+  EXPECT_EQ(out_[1].pc, goexit_);
 }
 
 TEST_F(StackWalkerTest, ExactPcAfterSigpanic) {
