@@ -165,6 +165,23 @@ static __always_inline bool read_m(struct goperf_sample *s, __u64 m, __u64 *g0, 
   return true;
 }
 
+/* A second stack in one record (stack2_*): `want` bytes of it from addr, after the record's first n1
+ * bytes (n1 below `split`, a power of two, so that the verifier can bound both parts); *len becomes the
+ * record's total. false: nothing appended. */
+static __always_inline bool append_second_stack(struct goperf_sample *s, __u32 n1, __u32 split, __u64 addr,
+                                                __u64 want, __u32 *len) {
+  if (want > cfg.stack_bytes) want = cfg.stack_bytes;
+  if (want > GOPERF_MAX_STACK_BYTES - split) want = GOPERF_MAX_STACK_BYTES - split;
+  __u32 n2 = (__u32)want;
+  asm volatile("" : "+r"(n2));
+  n2 &= (GOPERF_MAX_STACK_BYTES - split) - 8;
+  if (!n2 || bpf_probe_read_user(&s->stack[n1 & (split - 8)], n2, (void *)addr)) return false;
+  s->stack2_addr = addr;
+  s->stack2_len = n2;
+  *len = n1 + n2;
+  return true;
+}
+
 /* g0 serving a goroutine (systemstack, morestack, cgo: the runtime's own profiler jumps to curg there):
  * after g0's part (cut to GOPERF_SWITCH_G0_BYTES), the goroutine's stack from curg.sched.sp, taken now.
  * Read later, the goroutine would often have moved on (a GC-heavy workload: 40% of samples cut at
@@ -172,21 +189,12 @@ static __always_inline bool read_m(struct goperf_sample *s, __u64 m, __u64 *g0, 
 static __always_inline void copy_switched_goroutine(struct goperf_sample *s, __u32 *len, const struct g_fields *c) {
   __u32 n1 = *len;
   if (n1 > GOPERF_SWITCH_G0_BYTES - 8) n1 = GOPERF_SWITCH_G0_BYTES - 8;
-  n1 &= GOPERF_SWITCH_G0_BYTES - 8;
-  __u64 want = c->hi - c->sched_sp;
-  if (want > cfg.stack_bytes) want = cfg.stack_bytes;
-  if (want > GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES) want = GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES;
-  __u32 n2 = (__u32)want;
-  asm volatile("" : "+r"(n2));
-  n2 &= (GOPERF_MAX_STACK_BYTES - GOPERF_SWITCH_G0_BYTES) - 8;
-  if (!n2) return;
-  if (bpf_probe_read_user(&s->stack[n1 & (GOPERF_SWITCH_G0_BYTES - 8)], n2, (void *)c->sched_sp)) return;
-  s->stack2_addr = c->sched_sp;
-  s->stack2_len = n2;
+  if (!append_second_stack(s, n1 & (GOPERF_SWITCH_G0_BYTES - 8), GOPERF_SWITCH_G0_BYTES, c->sched_sp,
+                           c->hi - c->sched_sp, len))
+    return;
   s->switch_pc = c->sched_pc;
   s->switch_bp = c->sched_bp;
   s->flags |= GOPERF_F_SWITCH;
-  *len = n1 + n2;
 }
 
 static __always_inline bool on_stack(const struct g_fields *f, __u64 sp) { return f->lo <= sp && sp < f->hi; }
@@ -207,22 +215,11 @@ static __always_inline bool copy_vdso_stacks(struct goperf_sample *s, __u64 sp, 
   __u64 caller = vdso_sp - 16;
   if (g0_top < sp || g0_top - sp > GOPERF_VDSO_G0_BYTES - 16 || caller < g->lo || vdso_sp >= g->hi)
     return false;
-  /* Masks the verifier can follow: g0's part below GOPERF_VDSO_G0_BYTES (the words up to g0_top and two
-   * more: sp may be g0_top itself, in the caller before its CALL), the rest below what is left. */
+  /* g0's part: the words up to g0_top and two more (sp may be g0_top itself, in the caller before its
+   * CALL), below GOPERF_VDSO_G0_BYTES for the verifier. */
   __u32 n1 = (__u32)(g0_top - sp + 16) & (GOPERF_VDSO_G0_BYTES - 8);
-  __u64 want = g->hi - caller;
-  if (want > cfg.stack_bytes) want = cfg.stack_bytes;
-  if (want > GOPERF_MAX_STACK_BYTES - GOPERF_VDSO_G0_BYTES) want = GOPERF_MAX_STACK_BYTES - GOPERF_VDSO_G0_BYTES;
-  __u32 n2 = (__u32)want;
-  asm volatile("" : "+r"(n2));
-  n2 &= (GOPERF_MAX_STACK_BYTES - GOPERF_VDSO_G0_BYTES) - 8;
-  if (!n1 || !n2 || n1 > GOPERF_VDSO_G0_BYTES - 8) return false;
-  if (bpf_probe_read_user(s->stack, n1, (void *)sp)) return false;
-  if (bpf_probe_read_user(&s->stack[n1 & (GOPERF_VDSO_G0_BYTES - 8)], n2, (void *)caller)) return false;
-  s->stack2_addr = caller;
-  s->stack2_len = n2;
-  *len = n1 + n2;
-  return true;
+  if (!n1 || bpf_probe_read_user(s->stack, n1, (void *)sp)) return false;
+  return append_second_stack(s, n1, GOPERF_VDSO_G0_BYTES, caller, g->hi - caller, len);
 }
 
 /* One sample of the current thread (a target's), whichever program took it: the user registers (the

@@ -504,7 +504,10 @@ struct SampleSymbolizer::Impl {
           wo.switch_only_where_runtime_does = true;
         }
         auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
-        if (s.goroutine && result.complete()) ++stats.switched;
+        if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
+                        [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
+          ++stats.switched;
+        }
         count_window_use(s, result);
         if (memory.tail_used()) ++stats.live_tail;
         n = result.count;

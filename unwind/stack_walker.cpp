@@ -2,6 +2,8 @@
 // unwinder.next, Go 1.21+; gentraceback in 1.19/1.20 applies the same rules).
 #include "unwind/stack_walker.h"
 
+#include <optional>
+
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
@@ -97,17 +99,23 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
   ModuleCache modules;
   size_t n = 0;
 
-  // Whether the word at addr is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
-  auto returns_to_vdso_caller = [&](uint64_t addr) {
+  // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
+  // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
+  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember) -> const PcInfo* {
+    if (const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr) return hit;
+    *scratch = resolve(space_, modules, at_pc);
+    if (cache_ && remember) cache_->insert(*scratch);
+    return scratch;
+  };
+
+  // The word at addr when it is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
+  auto return_into_vdso_caller = [&](uint64_t addr) -> std::optional<uint64_t> {
     auto word = memory_.read_u64(addr);
-    if (!word || *word == 0) return false;
-    const PcInfo* hit = cache_ ? cache_->find(*word) : nullptr;
-    PcInfo resolved;
-    if (hit == nullptr) {
-      resolved = resolve(space_, modules, *word);
-      hit = &resolved;
-    }
-    return hit->where == PcInfo::Where::kGo && hit->kind == FuncKind::kVdsoCall;
+    if (!word || *word == 0) return std::nullopt;
+    PcInfo scratch;
+    const PcInfo* to = info_at(*word, &scratch, false);
+    if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall) return std::nullopt;
+    return *word;
   };
 
   // Continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp).
@@ -126,6 +134,10 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     return true;
   };
 
+  // A C frame that cannot be unwound leads back to the goroutine, except where only the runtime's own
+  // jump points may switch.
+  auto resume_after_c_frame = [&]() { return !options.switch_only_where_runtime_does && switch_stack(); };
+
   while (true) {
     if (n == out.size()) return {n, StopReason::kFull};
     if (pc == 0) return {n, StopReason::kZeroPc};
@@ -137,14 +149,8 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     frame.after_switch = just_switched;
     just_switched = false;
 
-    const PcInfo* hit = cache_ ? cache_->find(pc) : nullptr;
     PcInfo resolved;
-    if (hit == nullptr) {
-      resolved = resolve(space_, modules, pc);
-      if (cache_) cache_->insert(resolved);
-      hit = &resolved;
-    }
-    const PcInfo info = *hit;
+    const PcInfo info = *info_at(pc, &resolved, true);
     const PcInfo* f = info.where == PcInfo::Where::kGo ? &info : nullptr;
     const bool has_delta = info.has_sp_delta;
     const int32_t delta = info.has_sp_delta ? info.sp_delta : 0;
@@ -242,22 +248,23 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     // C code (or unknown): frame pointers, validated; on failure resume on the goroutine stack.
     ++n;
     if (info.where == PcInfo::Where::kUnknown) {
-      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
+      if (resume_after_c_frame()) continue;
       return {n, StopReason::kUnknownPc};
     }
     // A vDSO function interrupted before its frame is set up, called by a vDSO caller (runtime.nanotime1,
     // time.now): BP is still the caller's, so the frame-pointer step would skip the caller. Its return
     // address is at sp (no frame yet), or at sp + 8 with BP just pushed.
     if (innermost && !uses_lr) {
-      uint64_t at = 0;
-      if (returns_to_vdso_caller(sp)) {
-        at = sp;
-      } else if (auto pushed = memory_.read_u64(sp); pushed && *pushed == fp_reg && returns_to_vdso_caller(sp + ptr)) {
+      uint64_t at = sp;
+      auto ret = return_into_vdso_caller(at);
+      if (!ret) {
         at = sp + ptr;
+        auto pushed = memory_.read_u64(sp);
+        if (pushed && *pushed == fp_reg) ret = return_into_vdso_caller(at);
       }
-      if (at != 0) {
+      if (ret) {
         frame.fp = at + ptr;
-        pc = *memory_.read_u64(at);
+        pc = *ret;
         sp = at + ptr;
         exact = false;
         innermost = false;
@@ -277,11 +284,11 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       }
     }
     if (!ok) {
-      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
+      if (resume_after_c_frame()) continue;
       return {n, StopReason::kBadFrame};
     }
     if (next_pc == 0) {
-      if (!options.switch_only_where_runtime_does && switch_stack()) continue;
+      if (resume_after_c_frame()) continue;
       return {n, StopReason::kZeroPc};
     }
     frame.fp = fp_reg + 2 * ptr;

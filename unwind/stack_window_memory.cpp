@@ -9,6 +9,13 @@
 
 namespace goperf::unwind {
 
+// Whether [addr, addr + out.size()) lies in the copy of `bytes` taken at `base`; copies it if so.
+static bool copy_from(uint64_t base, std::span<const uint8_t> bytes, uint64_t addr, std::span<uint8_t> out) {
+  if (addr < base || addr - base > bytes.size() || out.size() > bytes.size() - (addr - base)) return false;
+  std::memcpy(out.data(), bytes.data() + (addr - base), out.size());
+  return true;
+}
+
 bool StackWindowMemory::read_tail(uint64_t addr, std::span<uint8_t> out) const {
   if (tail_ == nullptr || addr < base_ || addr + out.size() <= window_end() || addr - base_ + out.size() > tail_max_) {
     return false;
@@ -39,14 +46,7 @@ Status StackWindowMemory::read(uint64_t addr, std::span<uint8_t> out) const {
     std::memcpy(out.data(), window_.data() + (addr - base_), 8);
     return {};
   }
-  if (addr >= base_ && addr - base_ <= window_.size() && out.size() <= window_.size() - (addr - base_)) {
-    std::memcpy(out.data(), window_.data() + (addr - base_), out.size());
-    return {};
-  }
-  if (addr >= base2_ && addr - base2_ <= window2_.size() && out.size() <= window2_.size() - (addr - base2_)) {
-    std::memcpy(out.data(), window2_.data() + (addr - base2_), out.size());
-    return {};
-  }
+  if (copy_from(base_, window_, addr, out) || copy_from(base2_, window2_, addr, out)) return {};
   if (read_tail(addr, out)) return {};
   // The stack is private, writable memory: a read there the window cannot answer must not be served
   // from a file (it would be stale); files hold text and read-only data only.
