@@ -94,10 +94,7 @@ def main():
     print(f"{'Hz':>5} {'tool':>14} {'wall s':>9} {'cpu s':>9} {'wall +%':>8} {'cpu +%':>8} {'tool cpu/s':>10} "
           f"{'paired cpu +%':>13} [95% interval]")
     for hz in (int(h) for h in args.hz.split(",")):
-        results = {name: [] for name in tools}
-        for _ in range(args.runs):
-            for name, cmd in tools.items():
-                results[name].append(run(cmd(hz)))
+        results = interleaved(args, tools, hz, run)
         base_wall = statistics.median(r[0] for r in results["baseline"])
         base_cpu = statistics.median(r[1] for r in results["baseline"])
         paired = {}
@@ -115,12 +112,26 @@ def main():
                   f"[{100 * (lo - 1):+.2f}, {100 * (hi - 1):+.2f}]")
         others = [n for n in results if n not in ("baseline", "perf -g")]
         for name in others:
-            diffs = [t - p for t, p in zip(paired[name], paired["perf -g"])]
-            lo, hi = bootstrap_median_interval(diffs, center=0.0)
-            below = sum(d < 0 for d in diffs)
-            print(f"{hz:>5} {name} - perf -g, paired cpu: median {100 * statistics.median(diffs):+.2f} points "
-                  f"[{100 * lo:+.2f}, {100 * hi:+.2f}]; below perf in {below} of {len(diffs)} rounds")
+            print_paired(hz, name, "perf -g", [t - p for t, p in zip(paired[name], paired["perf -g"])], "cpu", 2)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def interleaved(args, tools, hz, one_run):
+    """args.runs rounds, each running every tool once in turn (so that drifts of the machine hit all
+    alike): each tool's results in round order."""
+    results = {name: [] for name in tools}
+    for _ in range(args.runs):
+        for name, cmd in tools.items():
+            results[name].append(one_run(cmd(hz)))
+    return results
+
+
+def print_paired(hz, name, other, diffs, what, digits):
+    """The median of per-round differences name - other, its 95% bootstrap interval, rounds below."""
+    lo, hi = bootstrap_median_interval(diffs, center=0.0)
+    below = sum(d < 0 for d in diffs)
+    print(f"{hz:>5} {name} - {other}, paired {what}: median {100 * statistics.median(diffs):+.{digits}f} points "
+          f"[{100 * lo:+.{digits}f}, {100 * hi:+.{digits}f}]; below {other} in {below} of {len(diffs)} rounds")
 
 
 def run_stolen(cmd):
@@ -143,10 +154,7 @@ def stolen(args, tools):
     print(f"{'Hz':>5} {'tool':>14} {'short cost %':>12} [95% interval] {'us/sample':>9} {'all cost %':>10} "
           f"{'interruptions/s':>15}   (us/sample: at the rate goperf reports, else the rate asked for)")
     for hz in (int(h) for h in args.hz.split(",")):
-        runs = {name: [] for name in tools}
-        for _ in range(args.runs):
-            for name, cmd in tools.items():
-                runs[name].append(run_stolen(cmd(hz)))
+        runs = interleaved(args, tools, hz, run_stolen)
         base = runs["baseline"]
 
         def cost(name, key):
@@ -169,11 +177,7 @@ def stolen(args, tools):
         pairs += [tuple(p.split(":", 1)) for p in args.pair]
         for name, other in pairs:
             diffs = [t - p for t, p in zip(cost(name, "short"), cost(other, "short"))]
-            lo, hi = bootstrap_median_interval(diffs, center=0.0)
-            below = sum(d < 0 for d in diffs)
-            med = statistics.median(diffs)
-            print(f"{hz:>5} {name} - {other}, paired short cost: median {100 * med:+.3f} points "
-                  f"[{100 * lo:+.3f}, {100 * hi:+.3f}]; below {other} in {below} of {len(diffs)} rounds")
+            print_paired(hz, name, other, diffs, "short cost", 3)
 
 
 if __name__ == "__main__":
