@@ -101,12 +101,9 @@ Status probe_event(const EventSpec& spec) {
   attr.config = spec.config;
   attr.config1 = spec.config1;
   attr.config2 = spec.config2;
-  attr.disabled = 1;
   attr.exclude_kernel = 1;
   attr.exclude_hv = 1;
-  int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
-  if (fd < 0) {
-    int err = errno;
+  if (int err = try_open_on_self(attr); err != 0) {
     if (err == EACCES || err == EPERM) {
       return make_error(ErrorCode::kPermission,
                         "perf_event_open denied: lower kernel.perf_event_paranoid (sysctl) or grant CAP_PERFMON");
@@ -114,8 +111,15 @@ Status probe_event(const EventSpec& spec) {
     return make_error(ErrorCode::kUnsupported,
                       "event '" + spec.name + "' cannot be opened here: " + std::strerror(err));
   }
-  close(fd);
   return {};
+}
+
+int try_open_on_self(perf_event_attr attr) {
+  attr.disabled = 1;
+  int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
 }
 
 EventSpec default_event(std::string* note) {

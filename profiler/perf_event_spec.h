@@ -3,6 +3,8 @@
 // other name goes through libpfm4 (PMU event names such as INST_RETIRED:ANY_P).
 #pragma once
 
+#include <linux/perf_event.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +28,10 @@ Result<EventSpec> resolve_event(std::string_view name);
 
 // Whether this host can open the event at all (a hardware event on a machine without a PMU cannot).
 Status probe_event(const EventSpec& spec);
+
+// 0 when the kernel lets this process open an event of attr on itself (opened disabled, then closed),
+// else the errno of perf_event_open: what an event will meet before it is attached to a target.
+int try_open_on_self(perf_event_attr attr);
 
 // The default event: cycles where the PMU has it, else cpu-clock. When falling back, *note says why.
 EventSpec default_event(std::string* note);

@@ -69,10 +69,7 @@ Result<int> tick_tracepoint_for_perf(const SamplingChoice& choice) {
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.config = static_cast<uint64_t>(*id);
-  attr.disabled = 1;
-  int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
-  if (fd < 0) {
-    int err = errno;
+  if (int err = try_open_on_self(attr); err != 0) {
     if (err == EACCES || err == EPERM) {
       return make_error(ErrorCode::kPermission,
                         "-e tick: the tick's tracepoint needs kernel.perf_event_paranoid <= 1 or CAP_PERFMON");
@@ -80,7 +77,6 @@ Result<int> tick_tracepoint_for_perf(const SamplingChoice& choice) {
     return make_error(ErrorCode::kUnsupported,
                       std::string("-e tick: the tick's tracepoint cannot be opened: ") + std::strerror(err));
   }
-  close(fd);
   return *id;
 }
 
