@@ -10,11 +10,11 @@ import resource
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
 
 import gotargets
+import hostcheck
 
 GOROUTINE_RE = re.compile(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$")
 LOCATION_RE = re.compile(r"^\t(.*):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=(0x[0-9a-f]+) sp=(0x[0-9a-f]+) pc=(0x[0-9a-f]+))?$")
@@ -150,8 +150,7 @@ def test_core_matches_runtime_dump(goperf, tc, case, tmp_path):
 
 @pytest.mark.parametrize("tool,suffix", [("zstd", ".zst"), ("lz4", ".lz4"), ("xz", ".xz")])
 def test_compressed_core(goperf, tool, suffix, tmp_path):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} not installed")
+    hostcheck.require_tool(tool, {"zstd": "zstd", "lz4": "lz4", "xz": "xz-utils"}[tool])
     tc = gotargets.toolchains()[-1]
     binary = gotargets.build("crash", tc, EXE)
     core, stderr = crash(binary, "panic", tmp_path)
@@ -165,8 +164,7 @@ def test_compressed_core(goperf, tool, suffix, tmp_path):
 
 
 def test_gcore_of_hung_process(goperf, tmp_path):
-    if not shutil.which("gcore"):
-        pytest.skip("gcore (gdb) not installed")
+    hostcheck.require_tool("gcore", "gdb")
     tc = gotargets.toolchains()[-1]
     binary = gotargets.build("crash", tc, EXE)
     p = subprocess.Popen([str(binary), "hang"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -177,7 +175,10 @@ def test_gcore_of_hung_process(goperf, tmp_path):
                            timeout=60)
         core = tmp_path / f"gcore.{p.pid}"
         if not core.exists():
-            pytest.skip("gcore could not attach: " + g.stderr.strip()[-200:])
+            reason = hostcheck.ptrace_reason()
+            if reason:
+                pytest.skip(reason)
+            pytest.fail("gcore wrote no core: " + g.stderr.strip()[-200:])
         p.send_signal(signal.SIGQUIT)
         _, stderr = p.communicate(timeout=30)
     finally:

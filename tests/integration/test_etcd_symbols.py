@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+import hostcheck
+
 ETCD = "/usr/bin/etcd"
 FRAME_PC = re.compile(r"^\t(.*):(\d+)(?: \+0x([0-9a-f]+))? fp=0x[0-9a-f]+ sp=0x[0-9a-f]+ pc=(0x[0-9a-f]+)$")
 INLINED_LOC = re.compile(r"^\t(.*):(\d+)$")
@@ -77,8 +79,7 @@ def parse_dump(text):
 
 @pytest.fixture(scope="module")
 def etcd_dump(tmp_path_factory):
-    if not os.path.exists(ETCD):
-        pytest.skip(f"{ETCD} missing (Debian package etcd-server)")
+    hostcheck.require_file(ETCD, "etcd-server")
     data = tmp_path_factory.mktemp("etcd")
     client, peer = free_port(), free_port()
     env = dict(os.environ, GOTRACEBACK="system")

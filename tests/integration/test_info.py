@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 import gotargets
+import hostcheck
 from symbol_oracles import builds_for, elf_layout, go_nm, go_text_range
 
 V = gotargets.Variant
@@ -22,7 +23,7 @@ DEBIAN_GO = "/usr/lib/go-1.19/bin/go"
 @pytest.fixture(scope="module")
 def builds():
     if not TOOLCHAINS:
-        pytest.skip("no Go toolchain found")
+        hostcheck.missing_setup_piece("no Go toolchain found")
     return builds_for(TARGETS)
 
 
@@ -96,8 +97,8 @@ def test_info_json_equals_go_version_m_json(goperf, builds, variant):
 
 @pytest.mark.parametrize("binary", ["/usr/bin/etcd", "/usr/bin/restic"])
 def test_info_on_debian_programs(goperf, binary):
-    if not os.path.exists(binary) or not os.path.exists(DEBIAN_GO):
-        pytest.skip(f"{binary} or {DEBIAN_GO} missing (Debian packages etcd-server, restic, golang-1.19-go)")
+    hostcheck.require_file(binary, {"/usr/bin/etcd": "etcd-server", "/usr/bin/restic": "restic"}[binary])
+    hostcheck.require_file(DEBIAN_GO, "golang-1.19-go")
     want = subprocess.run([DEBIAN_GO, "version", "-m", binary], check=True, capture_output=True, text=True).stdout
     text = info(goperf, binary)
     assert version_m_block(text) == want

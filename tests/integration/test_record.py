@@ -20,6 +20,8 @@ import urllib.request
 
 import pytest
 
+import hostcheck
+
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import gotargets  # noqa: E402
 import pprof_decode  # noqa: E402
@@ -324,8 +326,7 @@ def _free_port():
 
 
 def test_etcd_under_write_load(goperf, workdir):
-    if not os.path.exists("/usr/bin/etcd"):
-        pytest.skip("Debian's etcd is not installed")
+    hostcheck.require_file("/usr/bin/etcd", "etcd-server")
     client, peer = _free_port(), _free_port()
     data = workdir / "etcd-data"
     etcd = subprocess.Popen(

@@ -16,6 +16,7 @@ import time
 import pytest
 
 import gotargets
+import hostcheck
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BROWSER_DIR = REPO / "tests" / "browser"
@@ -34,7 +35,7 @@ def toolchains_for_report():
 def go_tc():
     tc = gotargets.toolchain("go1.26") or (gotargets.toolchains() or [None])[0]
     if tc is None:
-        pytest.skip("no Go toolchain found")
+        hostcheck.missing_setup_piece("no Go toolchain found")
     return tc
 
 
@@ -48,7 +49,7 @@ def cpu_profile(request, tmp_path_factory):
     """A runtime/pprof CPU profile of pprofgen built by one toolchain (stripped, as in production)."""
     tc = gotargets.toolchain(request.param)
     if tc is None:
-        pytest.skip("no Go toolchain found")
+        hostcheck.missing_setup_piece("no Go toolchain found")
     binary = gotargets.build("pprofgen", tc, gotargets.Variant(stripped=True))
     out = tmp_path_factory.mktemp(f"prof-{tc.name}") / "cpu.pb.gz"
     subprocess.run([str(binary), str(out), "150"], check=True, timeout=120)
@@ -338,10 +339,10 @@ def test_bad_arguments_fail_with_one_line(goperf, cpu_profile, tmp_path):
 
 def test_svg_in_headless_chromium(goperf, cpu_profile, tmp_path):
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        pytest.skip("Debian's chromium is not installed (scripts/setup installs it)")
-    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists() or not shutil.which("node"):
-        pytest.skip("playwright-core is not installed (scripts/setup runs npm ci --prefix tests/browser)")
+    hostcheck.require_file(chromium, "chromium")
+    hostcheck.require_tool("node", "nodejs")
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
+        hostcheck.missing_setup_piece("playwright-core is not installed (npm ci --prefix tests/browser)")
     tc, prof = cpu_profile
     svg = tmp_path / "cpu.svg"
     report(goperf, "-i", prof, "-o", svg)

@@ -18,6 +18,7 @@ import time
 import pytest
 
 import gotargets
+import hostcheck
 import snapshot_dump
 
 VARIANTS = {
@@ -269,8 +270,9 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not shutil.which("etcd") or not shutil.which("etcdctl"), reason="etcd-server/etcd-client not installed")
 def test_etcd_under_write_load(goperf, tmp_path):
+    hostcheck.require_tool("etcd", "etcd-server")
+    hostcheck.require_tool("etcdctl", "etcd-client")
     client, peer = _free_port(), _free_port()
     curl = f"http://127.0.0.1:{client}"
     etcd = subprocess.Popen(["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", curl,
