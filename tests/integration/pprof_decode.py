@@ -119,6 +119,22 @@ class Profile:
         """Function names at a location, innermost (inlined) first; [] when unknown."""
         return [self.function_name(fid) for fid, _ in self.locations[loc_id]["lines"]]
 
+    def line_stacks(self, skip_kernel=False):
+        """(stack of (function, file, line) leaf first, samples count) per sample; unknown frames are
+        ('?', '', 0)."""
+        out = []
+        for s in self.samples:
+            frames = []
+            for lid in s["locs"]:
+                loc = self.locations[lid]
+                if skip_kernel and loc["address"] == 0 and loc["mapping"] == 0:
+                    continue
+                lines = [(self.function_name(fid), self.strings[self.functions[fid].get(4, 0)], line)
+                         for fid, line in loc["lines"]]
+                frames += lines or [("?", "", 0)]
+            out.append((tuple(frames), s["values"][0]))
+        return out
+
     def stacks(self, skip_kernel=False):
         """(stack of function names leaf first, samples count) per sample; unknown frames are '?'."""
         out = []

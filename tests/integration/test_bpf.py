@@ -239,8 +239,8 @@ def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
     tc, variant = case
     exe = gotargets.build("prof", tc, variant)
     out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
-    res = rec.record(goperf, out, [str(exe), "-mode", mode, "-seconds", str(rec.SECONDS), "-cpuprofile", str(oracle)],
-                     extra=("--backend", "bpf"))
+    res = rec.record_with_oracle(goperf, out, oracle, [str(exe), "-mode", mode], rec.CUMULATIVE[mode],
+                                 extra=("--backend", "bpf"))
     assert res.returncode == 0, res.stderr
     assert "target exited" in res.stderr
     prof = pprof_decode.load(out)
@@ -291,8 +291,7 @@ def test_record_cgo_with_bpf(goperf, tmp_path):
     tc = rec.TOOLCHAINS[-1]
     exe = gotargets.build("prof_cgo", tc, gotargets.Variant(cgo=True, stripped=True))
     out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
-    res = rec.record(goperf, out, [str(exe), "-seconds", str(rec.SECONDS), "-cpuprofile", str(oracle)],
-                     extra=("--backend", "bpf"))
+    res = rec.record_with_oracle(goperf, out, oracle, [str(exe)], rec.CUMULATIVE["cgo"], extra=("--backend", "bpf"))
     assert res.returncode == 0, res.stderr
     prof = pprof_decode.load(out)
     suffix = ("runtime.cgocall", "main._Cfunc_hot_loop", "main.hotC", "main.main", "runtime.main", "runtime.goexit")
@@ -321,8 +320,8 @@ def test_tick_samples_known_stacks(goperf, tmp_path, mode):
     out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
     if not tick_available(goperf):
         pytest.skip("the scheduler tick cannot be sampled here: " + hostcheck.tick_reason())
-    res = record_stderr_note(goperf, out, [str(exe), "-mode", mode, "-seconds", "3", "-cpuprofile", str(oracle)], 99,
-                             extra=("-e", "tick"))
+    res = rec.record_with_oracle(goperf, out, oracle, [str(exe), "-mode", mode], rec.CUMULATIVE[mode], seconds=5,
+                                 recorder=lambda o, argv: record_stderr_note(goperf, o, argv, 99, extra=("-e", "tick")))
     assert res.returncode == 0, res.stderr
     assert "scheduler tick" in res.stderr and "with bpf" in res.stderr, res.stderr
     prof = pprof_decode.load(out)

@@ -175,38 +175,128 @@ def flat_shares(profile, oracle=False):
     return {k: v / total for k, v in flat.items()}, total
 
 
+# runtime/pprof's rate for the oracle (prof -cpuhz): at most the scheduler tick's rate, where its CPU timers
+# fire; 2.5x its default, so the oracle's shares are estimates from 2.5x the samples.
+ORACLE_HZ = 250
+# Below this many oracle samples of the workload a share comparison is not made: the recording is repeated
+# for longer (record_with_oracle) instead of widening the bound.
+MIN_ORACLE_SAMPLES = 400
+# Two-sided 99%: a share check fails by chance in about 1 of 100 comparisons of a correct goperf only if
+# the two true shares differ by exactly the 3-point tolerance; at equal true shares, far less often.
+Z_99 = 2.576
+
+
+def share_bound(pa, na, pb, nb, tolerance=0.03):
+    """The largest |pa - pb| that is consistent, at 99% confidence, with the two profiles' true shares
+    being within `tolerance`: both shares are binomial estimates (na and nb samples), so the standard
+    error of their difference has both terms."""
+    se = (max(pa * (1 - pa), 1 / na) / na + max(pb * (1 - pb), 1 / nb) / nb) ** 0.5
+    return tolerance + Z_99 * se
+
+
+def record_with_oracle(goperf, out, oracle, argv, functions, seconds=SECONDS, extra=(), recorder=None):
+    """Records `argv -seconds S -cpuprofile ORACLE -cpuhz ORACLE_HZ` under goperf, doubling S (up to 4x)
+    while either profile has fewer than MIN_ORACLE_SAMPLES of the workload (a loaded machine gives the
+    target less CPU). recorder(out, argv) runs goperf (default: record at 999 Hz with `extra`). Returns
+    goperf's completed process."""
+    recorder = recorder or (lambda o, a: record(goperf, o, a, extra=extra, timeout=60 + 2 * len(a)))
+    for attempt in range(3):
+        s = seconds * 2 ** attempt
+        res = recorder(out, [*argv, "-seconds", str(s), "-cpuprofile", str(oracle), "-cpuhz", str(ORACLE_HZ)])
+        if res.returncode != 0:
+            break
+        counts = [cumulative_shares(pprof_decode.load(path), functions, is_oracle)[1]
+                  for path, is_oracle in ((out, False), (oracle, True))]
+        if min(counts) >= MIN_ORACLE_SAMPLES:
+            break
+    return res
+
+
 def assert_shares_agree(ours, oracle, functions):
-    """Per-function shares within 3 percentage points of runtime/pprof's. runtime/pprof's own estimate
-    is a binomial sample (100 Hz, often fewer samples in a loaded VM): its standard error is added so
-    that the check is of goperf, not of the oracle's sampling noise."""
+    """Per-function shares (cumulative for `functions`, flat for every function holding 5% or more) agree
+    with runtime/pprof's: the difference is consistent, at 99% confidence, with at most 3 points (see
+    share_bound). Needs MIN_ORACLE_SAMPLES oracle samples: record_with_oracle records longer to get them."""
     for kind, ours_s, oracle_s in (("cumulative", *[cumulative_shares(p, functions, o)
                                                     for p, o in ((ours, False), (oracle, True))]),
                                    ("flat", flat_shares(ours), flat_shares(oracle, True))):
-        (a, _), (b, n) = ours_s, oracle_s
-        assert n >= 5, f"runtime/pprof profile has only {n} samples: the machine is too loaded to compare"
+        (a, na), (b, nb) = ours_s, oracle_s
+        assert nb >= MIN_ORACLE_SAMPLES, f"runtime/pprof took only {nb} samples of the workload"
+        assert na >= MIN_ORACLE_SAMPLES, f"goperf took only {na} samples of the workload"
         names = functions if kind == "cumulative" else {k for k in set(a) | set(b)
                                                         if max(a.get(k, 0), b.get(k, 0)) >= 0.05}
         for f in names:
             pa, pb = a.get(f, 0.0), b.get(f, 0.0)
-            se = (max(pb * (1 - pb), 1 / n) / n) ** 0.5
-            assert abs(pa - pb) <= 0.03 + 2 * se, f"{kind} share of {f}: goperf {pa:.3f}, runtime/pprof {pb:.3f} (n={n})"
+            bound = share_bound(pa, na, pb, nb)
+            assert abs(pa - pb) <= bound, (f"{kind} share of {f}: goperf {pa:.3f} (n={na}), runtime/pprof {pb:.3f} "
+                                           f"(n={nb}): differs by more than the 99% bound {bound:.3f}")
 
 
-def check_exact_stacks(profile, mode):
-    leaf, expected = EXPECTED[mode]
+def workload_part(stack):
+    """The stack from the innermost frame of package main outwards: what runs above it (runtime callees of
+    the workload: preemption, morestack, a write barrier) is not the workload's own frames."""
+    for i, f in enumerate(stack):
+        if f.startswith("main."):
+            return stack[i:]
+    return ()
+
+
+def check_exact_stacks(profile, mode, expected_stacks=None):
+    """Every sample of the mode's code (any frame of package main that only this mode's stacks hold) is
+    counted, whatever its leaf: from its innermost main frame outwards it must be exactly a tail of an
+    expected stack. A misnamed frame, a dropped or invented middle frame, or a stack cut short (or ending in
+    a marker frame) is a wrong sample; at least 99% must be right."""
+    leaf, expected = expected_stacks or EXPECTED[mode]
     expected = [tuple(e) for e in expected]
-    with_leaf = exact = 0
+    marks = mode_marks(expected)
+    considered = exact = with_leaf = 0
     wrong = collections.Counter()
     for stack, n in profile.stacks(skip_kernel=True):
-        if not stack or stack[0] != leaf:
+        if not marks & set(stack):
             continue
-        with_leaf += n
-        if stack in expected:
+        considered += n
+        with_leaf += n if stack[:1] == (leaf,) else 0
+        part = workload_part(stack)
+        if any(len(part) <= len(e) and e[len(e) - len(part):] == part for e in expected):
             exact += n
         else:
             wrong[";".join(stack)] += n
-    assert with_leaf >= 30, f"only {with_leaf} samples in {leaf}"
-    assert exact / with_leaf >= 0.99, f"{exact}/{with_leaf} exact; others: {wrong.most_common(3)}"
+    assert with_leaf >= 30, f"only {with_leaf} samples in {leaf} (of {considered} in the mode's code)"
+    assert exact / considered >= 0.99, f"{exact}/{considered} exact; others: {wrong.most_common(3)}"
+
+
+def mode_marks(expected):
+    """The main-package functions only this mode's expected stacks hold (main.main is in every mode's)."""
+    return {f for e in expected for f in e if f.startswith("main.") and f != "main.main"}
+
+
+def call_sites(profile, expected):
+    """{function: {(file, line)}} of the call sites (every frame but the leaf) of the samples of the mode's
+    code: where a call is, is fixed by the code."""
+    marks = mode_marks(expected)
+    sites = collections.defaultdict(set)
+    for stack, _ in profile.line_stacks(skip_kernel=True):
+        if not marks & {name for name, _, _ in stack}:
+            continue
+        # A call into the runtime (preemption, morestack: runtime/pprof shows runtime.asyncPreempt where its
+        # signal preempted) is not the workload's call; the runtime's callers of main differ between versions.
+        for callee, (name, file, line) in zip(stack, stack[1:]):
+            if not callee[0].startswith("runtime.") and not name.startswith("runtime."):
+                sites[name].add((file, line))
+    return sites
+
+
+def check_call_site_lines(ours, oracle, mode):
+    """Function, file and line of every call site of the mode's code (inlined ones included: the inline
+    tree gives each its own line) are among those runtime/pprof recorded for the same code in the same run,
+    and every function runtime/pprof saw calling is there."""
+    expected = [tuple(e) for e in EXPECTED[mode][1]]
+    want, got = call_sites(oracle, expected), call_sites(ours, expected)
+    assert want, f"runtime/pprof recorded no call site of the {mode} code"
+    # Functions runtime/pprof does not show (go statement wrappers, the vDSO's callers) are left out;
+    # a frame named wrongly leaves its real name's call sites missing below.
+    for name in set(got) & set(want):
+        assert got[name] <= want[name], f"{name}: call sites {sorted(got[name] - want[name])} not in runtime/pprof's {sorted(want[name])}"
+    assert set(want) <= set(got), f"call sites runtime/pprof has and goperf lacks: {sorted(set(want) - set(got))}"
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +313,7 @@ def test_known_stacks_and_shares(goperf, workdir, case, mode):
     exe = gotargets.build("prof", tc, variant)
     out = workdir / f"{tc.name}-{variant.name}-{mode}.pb.gz"
     oracle = workdir / f"{tc.name}-{variant.name}-{mode}.go.pb.gz"
-    res = record(goperf, out, [str(exe), "-mode", mode, "-seconds", str(SECONDS), "-cpuprofile", str(oracle)])
+    res = record_with_oracle(goperf, out, oracle, [str(exe), "-mode", mode], CUMULATIVE[mode])
     assert res.returncode == 0, res.stderr
     assert "target exited" in res.stderr and str(out) in res.stderr
     prof = pprof_decode.load(out)
@@ -234,6 +324,7 @@ def test_known_stacks_and_shares(goperf, workdir, case, mode):
     assert main_mapping and prof.strings[main_mapping[0].get(6, 0)], "executable mapping with a build id"
     if mode in EXPECTED:
         check_exact_stacks(prof, mode)
+        check_call_site_lines(prof, pprof_decode.load(oracle), mode)
     if mode == "clock":
         check_vdso_stacks(prof)
     if mode == "goroutines":
@@ -250,7 +341,7 @@ def test_cgo_hot_loop(goperf, workdir, case):
     exe = gotargets.build("prof_cgo", tc, gotargets.Variant(pie=variant.pie, cgo=True, stripped=True))
     out = workdir / f"cgo-{tc.name}-{variant.name}.pb.gz"
     oracle = workdir / f"cgo-{tc.name}-{variant.name}.go.pb.gz"
-    res = record(goperf, out, [str(exe), "-seconds", str(SECONDS), "-cpuprofile", str(oracle)])
+    res = record_with_oracle(goperf, out, oracle, [str(exe)], CUMULATIVE["cgo"])
     assert res.returncode == 0, res.stderr
     prof = pprof_decode.load(out)
     # The C loop is unnamed in a stripped binary; its callers must all be there, down to runtime.goexit.

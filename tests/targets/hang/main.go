@@ -167,6 +167,10 @@ func main() {
 		fns = append(fns, startCgo)
 	}
 	started.Add(len(fns) + extra)
+	if pauseProbeEnabled() {
+		started.Add(1)
+		startPauseProbe()
+	}
 	for _, f := range fns {
 		go f()
 	}

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -36,12 +37,16 @@ func hotC(x uint64) uint64 {
 func main() {
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
+	cpuhz := flag.Int("cpuhz", 100, "runtime/pprof's sampling rate for -cpuprofile")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
+		}
+		if *cpuhz != 100 {
+			runtime.SetCPUProfileRate(*cpuhz) // kept by StartCPUProfile (which warns on stderr)
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
 			fmt.Fprintln(os.Stderr, err)
