@@ -148,12 +148,14 @@ int run_core(const Args& args) {
 
   const symbolize::BuildInfo* bi = (*module)->build_info();
   int minor = bi != nullptr ? bi->minor_version() : 0;
-  auto choice = unwind::layout_for_go_minor(minor);
-  if (!choice.exact_version)
-    std::fprintf(stderr, "goperf core: warning: no runtime layout for Go %s; using the nearest (1.%d)\n",
-                 bi ? bi->go_version.c_str() : "(unknown version)", choice.layout->go_minor);
   auto globals = unwind::find_runtime_globals(**module);
   if (!globals) return fail(exe_path + ": " + globals.error().message());
+  // The table for this Go version, checked against the core's g's before it is trusted.
+  auto verified = unwind::verify_layout(mem, *globals, *bias, minor);
+  if (!verified) return fail("reading the goroutines from the core: " + verified.error().message());
+  unwind::LayoutChoice choice = *verified;
+  if (auto note = unwind::layout_note(choice, minor, true); !note.empty())
+    std::fprintf(stderr, "goperf core: %s\n", note.c_str());
   unwind::GoroutineLister lister(*choice.layout, *globals, *bias, unwind::find_wait_reasons(exe));
   auto list = lister.list(mem);
   if (!list) return fail("reading the goroutines from the core: " + list.error().message());

@@ -245,18 +245,20 @@ int run_snapshot(const Args& args) {
   const symbolize::BuildInfo* bi = mod.build_info();
   std::string go_version = bi ? bi->go_version : "";
   int minor = bi ? bi->minor_version() : 0;
-  auto choice = unwind::layout_for_go_minor(minor);
-  const unwind::GoRuntimeLayout& layout = *choice.layout;
-  if (!choice.exact_version)
-    std::fprintf(stderr, "goperf snapshot: warning: Go version '%s' not known, using the Go 1.%d layout\n",
-                 go_version.c_str(), layout.go_minor);
   auto globals = unwind::find_runtime_globals(mod);
   if (!globals) return fail("cannot find the goroutine list in " + mod.elf().path() + ": " + globals.error().message());
+  unwind::ProcessMemory pmem(pid);
+  // The table for this Go version, checked against the process's own g's (read without stopping it: a
+  // parked g's fields do not move) before it is trusted; another known table where it does not fit.
+  auto choice = unwind::verify_layout(pmem, *globals, go->bias, minor);
+  if (!choice) return fail("reading the goroutines of " + who + " (Go '" + go_version + "'): " + choice.error().message());
+  const unwind::GoRuntimeLayout& layout = *choice->layout;
+  if (auto note = unwind::layout_note(*choice, minor, true); !note.empty())
+    std::fprintf(stderr, "goperf snapshot: %s\n", note.c_str());
   unwind::GoroutineLister lister(layout, *globals, go->bias, unwind::find_wait_reasons(mod.elf()));
   std::vector<int64_t> tls = unwind::tls_g_offsets(mod.elf());
 
   timer.mark("setup");
-  unwind::ProcessMemory pmem(pid);
   // The arena for the stack copies, faulted in now: a sample of the goroutines gives its size.
   auto arena = std::make_shared<Arena>(globals->allgs ? estimate_stack_bytes(pmem, globals->allgs + go->bias, layout.g)
                                                       : size_t{4} << 20);

@@ -134,6 +134,7 @@ std::string format_info_text(const InfoReport& r) {
   out += std::string("cgo: ") + (r.cgo() ? "yes" : "no") + (why.empty() ? "" : " (" + why + ")") + "\n";
   out += "gnu build id: " + (r.gnu_build_id.empty() ? std::string("none") : r.gnu_build_id) + "\n";
   out += "go build id: " + (r.go_build_id.empty() ? std::string("none") : r.go_build_id) + "\n";
+  out += "runtime layout: " + r.runtime_layout + "\n";
   return out;
 }
 
@@ -176,6 +177,7 @@ std::string format_info_json(const InfoReport& r) {
   field("cgo_evidence", json_string(cgo_evidence(r)));
   field("external_linker", boolean(r.external_linker));
   field("gnu_build_id", json_string(r.gnu_build_id));
+  field("runtime_layout", json_string(r.runtime_layout));
   out += "  \"go_build_id\": " + json_string(r.go_build_id) + "\n}\n";
   return out;
 }

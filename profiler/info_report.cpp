@@ -10,8 +10,17 @@
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
+#include "unwind/go_runtime_layout.h"
 
 namespace goperf::profiler {
+
+std::string describe_runtime_layout(int minor) {
+  auto choice = unwind::layout_for_go_minor(minor);
+  std::string table = "Go 1." + std::to_string(choice.layout->go_minor) + ", " +
+                      std::string(unwind::layout_provenance(*choice.layout));
+  if (choice.exact_version) return table;
+  return "none for this version: " + table + " stands in, checked against the goroutines before use";
+}
 namespace {
 
 std::string machine_goarch(uint16_t machine) {
@@ -70,6 +79,7 @@ Result<InfoReport> collect_info(const symbolize::Module& module, const std::stri
     r.goarch = r.build->setting("GOARCH");
     r.cgo_enabled = r.build->setting("CGO_ENABLED");
   }
+  r.runtime_layout = describe_runtime_layout(r.build ? r.build->minor_version() : 0);
   if (r.goos.empty()) r.goos = "linux";
   if (r.goarch.empty()) r.goarch = machine_goarch(elf.machine());
 

@@ -38,7 +38,13 @@ struct InfoReport {
   std::string cgo_enabled;                 // the CGO_ENABLED build setting, "" when absent
   bool cgo() const { return external_linker || cgo_go_funcs || native_text_bytes > 64; }
   std::string gnu_build_id, go_build_id;
+  // The runtime layout goperf reads this program's goroutines with, and where its table comes from
+  // (measured from DWARF of real builds, or derived from the runtime's sources): describe_runtime_layout.
+  std::string runtime_layout;
 };
+
+// "Go 1.26, measured", "Go 1.23, derived from the runtime's sources", or the stand-in for an unknown version.
+std::string describe_runtime_layout(int go_minor);
 
 // Gathers the report; fails only when the file is not a Go program (no pclntab).
 Result<InfoReport> collect_info(const symbolize::Module& module, const std::string& path);

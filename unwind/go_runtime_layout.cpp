@@ -183,6 +183,22 @@ LayoutChoice layout_for_go_minor(int minor) {
 
 std::span<const GoRuntimeLayout> known_layouts() { return tables(); }
 
+std::string_view layout_provenance(const GoRuntimeLayout& layout) {
+  return layout.measured ? "measured" : "derived from the runtime's sources";
+}
+
+std::string layout_note(const LayoutChoice& choice, int wanted_minor, bool checked) {
+  const GoRuntimeLayout& l = *choice.layout;
+  std::string table = "the Go 1." + std::to_string(l.go_minor) + " runtime layout";
+  std::string how = checked ? ", checked against its goroutines" : ", not checked";
+  if (!choice.exact_version) {
+    std::string wanted = wanted_minor > 0 ? "Go 1." + std::to_string(wanted_minor) : "an unknown Go version";
+    return "no runtime layout for " + wanted + ": using " + table + " (" + std::string(layout_provenance(l)) + ")" + how;
+  }
+  if (!l.measured) return "using " + table + ", " + std::string(layout_provenance(l)) + how;
+  return "";
+}
+
 std::string_view g_status_string(uint32_t status) {
   uint32_t s = status & ~uint32_t{kGscan};
   // src/runtime/traceback.go gStatusStrings: values without a name print as "???".

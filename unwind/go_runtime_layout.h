@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace goperf::unwind {
@@ -80,6 +81,12 @@ struct LayoutChoice {
 // version did not parse) get the nearest known layout and exact_version = false: callers should warn
 // and validate (goroutine_lister checks the g's it reads).
 LayoutChoice layout_for_go_minor(int minor);
+// How a layout came to be chosen, in one line for users ("" for a measured table of the program's own
+// version): "derived from the runtime's sources" for 1.20 - 1.25, or which version's table stands in for
+// an unknown one. `checked`: the table was verified against the goroutines of the process or core.
+std::string layout_note(const LayoutChoice& choice, int wanted_minor, bool checked);
+// "measured" or "derived from the runtime's sources", for `goperf info` and doctor.
+std::string_view layout_provenance(const GoRuntimeLayout& layout);
 // Every table goperf knows, in version order (tests, `goperf info`).
 std::span<const GoRuntimeLayout> known_layouts();
 

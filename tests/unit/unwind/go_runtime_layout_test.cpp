@@ -75,16 +75,32 @@ Fixture load(const std::string& path) {
   return f;
 }
 
+// Fields the runtime of a version does not have (the tables hold 0 for them). Any other field missing
+// from a fixture is an error: a fixture that lost a field must not pass as "offset 0".
+bool absent_in_version(const std::string& field, int minor) {
+  if (field == "syscallbp") return minor < 23;   // g.syscallbp: Go 1.23+
+  if (field == "parentGoid") return minor < 21;  // g.parentGoid: Go 1.21+
+  return false;
+}
+
+int g_minor = 0;  // the version of the fixture being compared (set by each test)
+
 void expect_offset(const Fixture& f, const std::string& st, const std::string& field, uint32_t table_value) {
   auto it = f.fields.at(st).find(field);
-  int64_t want = it == f.fields.at(st).end() ? 0 : it->second;  // absent fields are 0 in the tables
-  EXPECT_EQ(table_value, want) << st << "." << field;
+  if (it == f.fields.at(st).end()) {
+    EXPECT_TRUE(absent_in_version(field, g_minor)) << st << "." << field << " is missing from the Go 1." << g_minor
+                                                   << " fixture but present in that release";
+    EXPECT_EQ(table_value, 0u) << st << "." << field << " (absent in Go 1." << g_minor << ")";
+    return;
+  }
+  EXPECT_EQ(table_value, it->second) << st << "." << field;
 }
 
 class MeasuredLayout : public ::testing::TestWithParam<std::pair<int, std::string>> {};
 
 TEST_P(MeasuredLayout, TablesEqualFixture) {
   auto [minor, file] = GetParam();
+  g_minor = minor;
   Fixture f = load(std::string(GOPERF_SOURCE_DIR) + "/tests/fixtures/layouts/" + file);
   ASSERT_FALSE(f.fields["runtime.g"].empty()) << file;
   LayoutChoice c = layout_for_go_minor(minor);
@@ -93,7 +109,7 @@ TEST_P(MeasuredLayout, TablesEqualFixture) {
   EXPECT_TRUE(l.measured);
   EXPECT_EQ(l.go_minor, minor);
   const std::string g = "runtime.g", m = "runtime.m", md = "runtime.moduledata";
-  EXPECT_EQ(l.g.size, f.sizes[g]);
+  EXPECT_EQ(l.g.size, f.sizes.at(g));
   expect_offset(f, g, "stack.lo", l.g.stack_lo);
   expect_offset(f, g, "stack.hi", l.g.stack_hi);
   expect_offset(f, g, "m", l.g.m);
@@ -119,7 +135,7 @@ TEST_P(MeasuredLayout, TablesEqualFixture) {
   expect_offset(f, g, "startpc", l.g.startpc);
   expect_offset(f, g, "labels", l.g.labels);
 
-  EXPECT_EQ(l.m.size, f.sizes[m]);
+  EXPECT_EQ(l.m.size, f.sizes.at(m));
   expect_offset(f, m, "g0", l.m.g0);
   expect_offset(f, m, "procid", l.m.procid);
   expect_offset(f, m, "gsignal", l.m.gsignal);
@@ -135,7 +151,7 @@ TEST_P(MeasuredLayout, TablesEqualFixture) {
   expect_offset(f, m, "vdsoSP", l.m.vdso_sp);
   expect_offset(f, m, "vdsoPC", l.m.vdso_pc);
 
-  EXPECT_EQ(l.moduledata.size, f.sizes[md]);
+  EXPECT_EQ(l.moduledata.size, f.sizes.at(md));
   for (auto [name, value] : std::vector<std::pair<std::string, uint32_t>>{
            {"pcHeader", l.moduledata.pc_header}, {"funcnametab", l.moduledata.funcnametab},
            {"ftab", l.moduledata.ftab}, {"findfunctab", l.moduledata.findfunctab}, {"minpc", l.moduledata.minpc},
@@ -148,9 +164,10 @@ TEST_P(MeasuredLayout, TablesEqualFixture) {
            {"next", l.moduledata.next}}) {
     expect_offset(f, md, name, value);
   }
-  EXPECT_EQ(l.gobuf_size, f.sizes["runtime.gobuf"]);
-  EXPECT_EQ(l.func_size, f.sizes["runtime._func"]);
-  EXPECT_EQ(l.inlined_call_size, f.sizes["runtime.inlinedCall"]);
+  // at(): a struct missing from the fixture is an error, not size 0.
+  EXPECT_EQ(l.gobuf_size, f.sizes.at("runtime.gobuf"));
+  EXPECT_EQ(l.func_size, f.sizes.at("runtime._func"));
+  EXPECT_EQ(l.inlined_call_size, f.sizes.at("runtime.inlinedCall"));
 
   ASSERT_EQ(l.wait_reasons.size(), f.wait_reasons.size());
   for (size_t i = 0; i < f.wait_reasons.size(); ++i) EXPECT_EQ(l.wait_reasons[i], f.wait_reasons[i]) << i;
@@ -166,6 +183,13 @@ TEST(GoRuntimeLayout, EveryMinorHasALayoutAndOutOfRangeIsFlagged) {
     LayoutChoice c = layout_for_go_minor(minor);
     EXPECT_TRUE(c.exact_version);
     EXPECT_EQ(c.layout->go_minor, minor);
+    // Only the versions with a fixture are measured; the others are derived, and say so wherever shown.
+    const bool measured = minor == 19 || minor == 26 || minor == 27;
+    EXPECT_EQ(c.layout->measured, measured) << minor;
+    EXPECT_EQ(layout_note(c, minor, true).empty(), measured) << minor;
+    if (!measured) {
+      EXPECT_NE(layout_note(c, minor, true).find("derived"), std::string::npos);
+    }
     // Sanity of derived tables: the fields the lister reads are all set and ordered as in runtime2.go.
     const GLayout& g = c.layout->g;
     EXPECT_LT(g.sched_bp, g.syscallsp);
@@ -183,6 +207,8 @@ TEST(GoRuntimeLayout, EveryMinorHasALayoutAndOutOfRangeIsFlagged) {
   EXPECT_EQ(layout_for_go_minor(0).layout->go_minor, 19);
   EXPECT_FALSE(layout_for_go_minor(31).exact_version);
   EXPECT_EQ(layout_for_go_minor(31).layout->go_minor, 27);
+  EXPECT_EQ(layout_note(layout_for_go_minor(31), 31, true),
+            "no runtime layout for Go 1.31: using the Go 1.27 runtime layout (measured), checked against its goroutines");
 }
 
 TEST(GoRuntimeLayout, StatusTextFollowsGoroutineheader) {
