@@ -269,6 +269,22 @@ def test_record_known_stacks_with_bpf(goperf, tmp_path, case, mode):
     rec.pprof_raw_ok(tc, out)
 
 
+@pytest.mark.xfail(reason="known: goperf's share of runtime.gcAssistAlloc in prof -mode alloc is about 0.19 where "
+                          "runtime/pprof's is about 0.27 (4 of 4 runs; every assist sample reaches main.churn, so no "
+                          "stack is lost); not explained yet", strict=False)
+def test_gc_assist_share(goperf, tmp_path):
+    """The share of GC assist work under main.churn agrees with runtime/pprof's (99% bound, 3 points)."""
+    exe = gotargets.build("prof", rec.TOOLCHAINS[-1], gotargets.Variant())
+    out, oracle = tmp_path / "p.pb.gz", tmp_path / "go.pb.gz"
+    functions = ["runtime.gcAssistAlloc"]
+    res = rec.record_with_oracle(goperf, out, oracle, [str(exe), "-mode", "alloc"], functions, extra=("--backend", "bpf"))
+    assert res.returncode == 0, res.stderr
+    ours, theirs = pprof_decode.load(out), pprof_decode.load(oracle)
+    (a, na), (b, nb) = rec.cumulative_shares(ours, functions), rec.cumulative_shares(theirs, functions, True)
+    f = functions[0]
+    assert abs(a[f] - b[f]) <= rec.share_bound(a[f], na, b[f], nb), (a[f], na, b[f], nb)
+
+
 def test_vdso_samples_keep_their_goroutine(goperf, tmp_path):
     """A vDSO call (time.Now) runs on g0's stack with g unchanged: its samples still belong to the goroutine
     (goroutine label), as runtime/pprof charges them."""

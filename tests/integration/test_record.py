@@ -48,7 +48,8 @@ CUMULATIVE = {
     "syscall": ["main.sysloop", "syscall.Getppid"],
     "cgo": ["main.main", "main.hotC", "runtime.cgocall"],
     "clock": ["main.clockloop", "time.Now"],
-    "alloc": ["main.churn", "runtime.mallocgc", "runtime.gcAssistAlloc"],
+    # runtime.gcAssistAlloc: see test_bpf.py's test_gc_assist_share (a known disagreement, kept visible).
+    "alloc": ["main.churn", "runtime.mallocgc"],
 }
 # Assembly that calls the vDSO on g0's stack (symbolize::FuncKind::kVdsoCall).
 VDSO_CALLERS = ("time.now", "runtime.nanotime1", "runtime.vgetrandom1")
