@@ -7,14 +7,15 @@ if(GOPERF_SANITIZE OR GOPERF_FUZZ)
 else()
   set(_static_default ON)
 endif()
-option(GOPERF_STATIC "Link goperf and its unit tests statically, libc included" ${_static_default})
+option(GOPERF_STATIC "Link goperf statically, libc included" ${_static_default})
 if(GOPERF_STATIC AND (GOPERF_SANITIZE OR GOPERF_FUZZ))
   message(FATAL_ERROR "GOPERF_STATIC=ON cannot be combined with GOPERF_SANITIZE or GOPERF_FUZZ: "
                       "the sanitizers' runtimes need the dynamic loader")
 endif()
 
-# Every executable that links goperf_static_link is static-pie: static, and still loaded at a random
-# address. The micro-benchmarks do not link it (Debian ships Google Benchmark as a shared library only).
+# The goperf executable links goperf_static_link: static-pie, static and still loaded at a random address.
+# The tests and benchmarks link the same archives but glibc dynamically: GoogleTest calls getaddrinfo (for
+# --gtest_stream_result_to) and Debian ships Google Benchmark as a shared library only.
 add_library(goperf_static_link INTERFACE)
 if(GOPERF_STATIC)
   # Find the archives (.a) of every library below, never its shared object.
