@@ -25,5 +25,4 @@ if(GOPERF_STATIC)
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # a dynamic build depends on the packages of its libraries
 endif()
-set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/package)
 include(CPack)

@@ -30,9 +30,9 @@ std::string version_text(const BuildStamp& stamp) {
   text += "goperf " + std::string(stamp.version) + "\n";
   text += "commit         " + std::string(stamp.commit) + "\n";
   text += "built          " + std::string(stamp.date) + "\n";
-  text += "go binaries    Go 1." + std::to_string(kOldestPclntabGoMinor) + "-" + last +
+  text += "binaries       Go 1." + std::to_string(kOldestPclntabGoMinor) + "-" + last +
           " (pclntab: info, addr2line, symbols of record and report)\n";
-  text += "go runtimes    Go " + first + "-" + last + " (goroutines and stacks: record, snapshot, core)\n";
+  text += "runtimes       Go " + first + "-" + last + " (goroutines and stacks: record, snapshot, core)\n";
   text += "architectures  amd64, arm64 (binaries and cores); live processes: " + std::string(kHostArch) + "\n";
   return text;
 }
