@@ -58,9 +58,9 @@ int run_command(const Command& c, const goperf::profiler::Args& args) {
   }
 }
 
-// `goperf help` is the usage; `goperf help CMD` is exactly `goperf CMD --help`.
+// `goperf help` (and `goperf help help`) is the usage; `goperf help CMD` is exactly `goperf CMD --help`.
 int run_help(int argc, char** argv) {
-  if (argc == 2) {
+  if (argc == 2 || (argc == 3 && std::string(argv[2]) == "help")) {
     print_usage(stdout);
     return 0;
   }

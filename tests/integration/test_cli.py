@@ -70,8 +70,9 @@ def commands(goperf):
 def test_help_is_the_usage(goperf):
     usage = run(goperf, "--help")
     assert usage.returncode == 0
-    res = run(goperf, "help")
-    assert (res.returncode, res.stdout, res.stderr) == (0, usage.stdout, "")
+    for args in (["help"], ["help", "help"]):
+        res = run(goperf, *args)
+        assert (res.returncode, res.stdout, res.stderr) == (0, usage.stdout, ""), args
 
 
 def test_help_cmd_is_cmd_help(goperf):
