@@ -37,7 +37,7 @@ def test_version_names_the_release_commit_and_date(goperf):
     if not shutil.which("git") or git("rev-parse", "HEAD") is None:
         pytest.skip("not a git checkout: the commit cannot be checked")
     head = git("rev-parse", "--short=12", "HEAD")
-    assert fields["commit"] in (head, head + "-dirty"), f"built from {fields['commit']}, checked out {head}"
+    assert fields["commit"] in (head, head + "-dirty"), f"built from {fields['commit']}, checked out {head} (rebuild?)"
     built = datetime.date.fromisoformat(fields["built"])
     committed = datetime.date.fromisoformat(git("log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d"))
     assert committed <= built <= datetime.datetime.now(datetime.timezone.utc).date()
