@@ -1,10 +1,13 @@
-// Go version and TLS slot of a target executable, for the eBPF program's rodata.
+// Go version and TLS slot of a target executable (a file, or the one a live process mapped), for the
+// eBPF program's rodata.
 #include "bpf/go_target.h"
 
 #include <elf.h>
 
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
+#include "symbolize/module.h"
+#include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
 
 namespace goperf::bpf {
@@ -16,15 +19,15 @@ int64_t tls_g_offset(uint64_t tls_memsz, uint64_t tls_align) {
   return -static_cast<int64_t>(block);
 }
 
-Result<std::string> configure_for_executable(BpfSamplerOptions& options, const std::string& exe_path) {
-  auto elf = symbolize::ElfFile::open(exe_path);
-  if (!elf) return std::move(elf).error();
-  for (const auto& seg : (*elf)->segments()) {
+namespace {
+
+Result<std::string> configure_for_elf(BpfSamplerOptions& options, const symbolize::ElfFile& elf) {
+  for (const auto& seg : elf.segments()) {
     if (seg.type == PT_TLS) options.tls_g_offset = tls_g_offset(seg.memsz, seg.align);
   }
-  auto info = symbolize::BuildInfo::read(**elf);
+  auto info = symbolize::BuildInfo::read(elf);
   if (!info) {
-    return std::string("no Go build information in " + exe_path +
+    return std::string("no Go build information in " + elf.path() +
                        ": goroutine ids and labels are not recorded");
   }
   auto choice = unwind::layout_for_go_minor(info->minor_version());
@@ -34,6 +37,22 @@ Result<std::string> configure_for_executable(BpfSamplerOptions& options, const s
                        std::to_string(choice.layout->go_minor) + "'s for goroutine ids and labels");
   }
   return std::string();
+}
+
+}  // namespace
+
+Result<std::string> configure_for_executable(BpfSamplerOptions& options, const std::string& exe_path) {
+  auto elf = symbolize::ElfFile::open(exe_path);
+  if (!elf) return std::move(elf).error();
+  return configure_for_elf(options, **elf);
+}
+
+Result<std::string> configure_for_process(BpfSamplerOptions& options, pid_t pid) {
+  auto space = unwind::AddressSpace::for_process(pid);
+  if (!space) return std::move(space).error();
+  auto exe = (*space)->executable();
+  if (!exe) return std::move(exe).error();
+  return configure_for_elf(options, exe->module->elf());
 }
 
 }  // namespace goperf::bpf

@@ -18,7 +18,8 @@ int run_doctor(const Args& args) {
   po::options_description desc(
       "usage: goperf doctor [-p PID]\n\n"
       "Checks whether this host and user can sample (perf events), load BPF programs, attach to a process\n"
-      "(ptrace) and keep cores of it; each failed check says exactly what to change.\n\noptions");
+      "(ptrace) and keep cores of it, and which program the process runs; each failed check says exactly\n"
+      "what to change.\n\noptions");
   desc.add_options()("help,h", "show this help")("pid,p", po::value<int>(&pid), "check attaching to and cores of this process");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);

@@ -8,26 +8,38 @@
 #include "profiler/info_options.h"
 #include "profiler/info_printer.h"
 #include "profiler/info_report.h"
+#include "symbolize/elf_file.h"
 #include "symbolize/module.h"
+#include "unwind/address_space.h"
 
 namespace goperf::profiler {
+namespace {
+
+// The executable a live process runs: the file it mapped, opened through the process and checked to be
+// that one (unwind/mapped_file.h), even when its path was deleted or replaced since the start.
+Result<std::shared_ptr<const symbolize::Module>> process_executable(int pid) {
+  if (::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0)
+    return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + ": no such process");
+  auto space = unwind::AddressSpace::for_process(pid);
+  if (!space) return std::move(space).error();
+  auto exe = (*space)->executable();
+  if (!exe) return std::move(exe).error();
+  // A Module of its own over the same file: the AddressSpace's ends with the AddressSpace.
+  return symbolize::Module::from_elf(exe->module->elf_ptr());
+}
+
+}  // namespace
 
 int run_info(const Args& args) {
   InfoOptions o;
   if (!parse_info_options(args, o)) return 0;
-  if (o.pid > 0) {
-    // /proc/PID/exe opens the executable even when it was deleted or replaced since the start.
-    if (::access(("/proc/" + std::to_string(o.pid)).c_str(), F_OK) != 0) {
-      std::fprintf(stderr, "goperf info: process %d: no such process\n", o.pid);
-      return 1;
-    }
-  }
-  auto module = symbolize::Module::open(o.binary);
+  auto module = o.pid > 0 ? process_executable(o.pid) : symbolize::Module::open(o.binary);
   if (!module.ok()) {
     std::fprintf(stderr, "goperf info: %s\n", module.error().message().c_str());
     return 1;
   }
-  auto report = collect_info(**module, o.binary);
+  // A process's executable is named as the process shows it (" (deleted)" included).
+  auto report = collect_info(**module, o.pid > 0 ? (*module)->elf().path() : o.binary);
   if (!report.ok()) {
     std::fprintf(stderr, "goperf info: %s\n", report.error().message().c_str());
     return 1;

@@ -90,10 +90,9 @@ int64_t now_ns(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// The executable a target runs: /proc/PID/exe, or for `-- CMD` (not exec'd yet) CMD looked up in PATH.
-std::string target_executable(const RecordOptions& o, uint32_t pid) {
-  if (o.command.empty()) return "/proc/" + std::to_string(pid) + "/exe";
-  const std::string& cmd = o.command[0];
+// The program `-- CMD` is about to run (not exec'd yet): CMD, looked up in PATH.
+std::string command_executable(const std::vector<std::string>& command) {
+  const std::string& cmd = command[0];
   if (cmd.find('/') != std::string::npos) return cmd;
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/bin:/bin";
@@ -126,7 +125,9 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   bo.enable_on_exec = child;
   bo.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kBpfStackBytes;
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
-  auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
+  // A running target: the executable it mapped, whatever has become of its path since it started.
+  auto note = o.command.empty() ? bpf::configure_for_process(bo, static_cast<pid_t>(pids[0]))
+                                : bpf::configure_for_executable(bo, command_executable(o.command));
   if (!note) {
     std::fprintf(stderr, "goperf record: %s: goroutine ids and labels are not recorded\n",
                  note.error().message().c_str());
@@ -290,6 +291,9 @@ int run_record(const Args& args) {
   auto profile = symbolizer->finish(start_unix, duration);
   if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
   const auto& sym = symbolizer->stats();
+  for (const auto& why : sym.unusable_files) {
+    std::fprintf(stderr, "goperf record: %s: its frames are unknown\n", why.c_str());
+  }
   std::fprintf(stderr,
                "goperf record: %s after %.1fs: %llu samples, %llu lost, %llu of %llu frames unknown, "
                "%llu bytes from the kernel\n",

@@ -240,7 +240,11 @@ int run_snapshot(const Args& args) {
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return fail(space.error().message());
   auto go = (*space)->go_module();
-  if (!go) return fail(who + " (" + pst.name + ") is not a Go program: no Go pclntab in its executable or libraries");
+  if (!go) {
+    // Its executable's file cannot be shown to be the one it runs: say that, not "not Go".
+    if (auto exe = (*space)->executable(); !exe) return fail(who + " (" + pst.name + "): " + exe.error().message());
+    return fail(who + " (" + pst.name + ") is not a Go program: no Go pclntab in its executable or libraries");
+  }
   const symbolize::Module& mod = *go->module;
   const symbolize::BuildInfo* bi = mod.build_info();
   std::string go_version = bi ? bi->go_version : "";

@@ -227,7 +227,7 @@ std::vector<CheckResult> check_ptrace(const DoctorContext& c) {
 
 std::vector<CheckResult> run_doctor_checks(const DoctorContext& ctx) {
   std::vector<CheckResult> all;
-  for (auto* f : {check_perf, check_bpf, check_ptrace, check_cores}) {
+  for (auto* f : {check_perf, check_bpf, check_ptrace, check_cores, check_target}) {
     auto part = f(ctx);
     all.insert(all.end(), part.begin(), part.end());
   }

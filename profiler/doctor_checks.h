@@ -33,6 +33,8 @@ std::vector<CheckResult> check_perf(const DoctorContext& ctx);
 std::vector<CheckResult> check_bpf(const DoctorContext& ctx);
 std::vector<CheckResult> check_ptrace(const DoctorContext& ctx);
 std::vector<CheckResult> check_cores(const DoctorContext& ctx);
+// With a PID: the program it runs, read from the file it mapped even if that was deleted or replaced.
+std::vector<CheckResult> check_target(const DoctorContext& ctx);
 
 // Every check, in the order above.
 std::vector<CheckResult> run_doctor_checks(const DoctorContext& ctx);

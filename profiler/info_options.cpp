@@ -18,7 +18,8 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
       "options");
   desc.add_options()
       ("help,h", "show this help")
-      ("pid,p", po::value<int>(&o.pid), "a live process: reads its executable (/proc/PID/exe)")
+      ("pid,p", po::value<int>(&o.pid), "a live process: reads the executable it runs, through the process\n"
+       "(also when its file was deleted or replaced since it started)")
       ("json", po::bool_switch(&o.json), "print JSON (build info fields named as `go version -m -json`)");
   po::options_description hidden;
   hidden.add_options()("binary", po::value<std::string>(&o.binary), "");

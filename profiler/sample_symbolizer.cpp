@@ -154,7 +154,7 @@ struct SampleSymbolizer::Impl {
     fm.start = m->start;
     fm.limit = m->end;
     fm.offset = m->offset;
-    fm.filename = m->path;
+    fm.filename = m->display_path();  // the name the user knows; the build id says which build it was
     if (module != nullptr) {
       fm.build_id = module->elf().gnu_build_id();
       if (fm.build_id.empty()) fm.build_id = module->elf().go_build_id();
@@ -204,6 +204,8 @@ struct SampleSymbolizer::Impl {
     }
     if (ref && ref->module != nullptr) {
       ref->module->symbolize(ref->link_pc, !exact, frames);
+    } else if (m != nullptr && m->executable && m->file_backed()) {
+      note_unusable(p, *m);
     } else if (m != nullptr && m->path == "[vdso]") {
       load_vdso();
       if (vdso) vdso->symbolize(pc - m->start + vdso_link_base, !exact, frames);
@@ -226,6 +228,15 @@ struct SampleSymbolizer::Impl {
     }
     if (m != nullptr) p.locations.emplace(key, loc);  // else retry once the maps are re-read
     return loc;
+  }
+
+  // A file whose code was sampled but could not be used (unwind/mapped_file.h): said once per file.
+  void note_unusable(Process& p, const unwind::Mapping& m) {
+    auto error = p.space->open_error(m);
+    if (!error) return;
+    const std::string& why = error->message();
+    if (std::find(stats.unusable_files.begin(), stats.unusable_files.end(), why) == stats.unusable_files.end())
+      stats.unusable_files.push_back(why);
   }
 
   bool is_asmcgocall(Process& p, const unwind::PhysicalFrame& f) {

@@ -38,6 +38,9 @@ struct SymbolizerStats {
   std::array<uint64_t, 8> window_used{};
   uint64_t window_cut = 0;
   uint64_t live_tail = 0;        // walks that read the stack above the copy from the live process
+  // Files whose code was sampled but that could not be shown to be the mapped ones: why, one per file
+  // (their frames are unknown rather than named from another file).
+  std::vector<std::string> unusable_files;
 };
 
 class SampleSymbolizer {

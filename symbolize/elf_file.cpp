@@ -149,31 +149,23 @@ Result<std::shared_ptr<const ElfFile>> ElfFile::open(const std::string& path) {
                                                    : ErrorCode::kIo;
     return make_error(code, path + ": " + std::strerror(e));
   }
+  auto elf = from_fd(fd, path);
+  ::close(fd);
+  return elf;
+}
+
+Result<std::shared_ptr<const ElfFile>> ElfFile::from_fd(int fd, std::string name) {
+  const std::string& path = name;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return make_error(ErrorCode::kIo, path + ": " + std::strerror(e));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return make_error(ErrorCode::kInvalidArgument, path + ": not a regular file");
-  }
-  if (st.st_size == 0) {
-    ::close(fd);
-    return make_error(ErrorCode::kFormat, path + ": empty file, not an ELF file");
-  }
+  if (fstat(fd, &st) != 0) return make_error(ErrorCode::kIo, path + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::kInvalidArgument, path + ": not a regular file");
+  if (st.st_size == 0) return make_error(ErrorCode::kFormat, path + ": empty file, not an ELF file");
   size_t size = static_cast<size_t>(st.st_size);
   void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int e = errno;
-  ::close(fd);
-  if (p == MAP_FAILED) return make_error(ErrorCode::kIo, path + ": mmap: " + std::strerror(e));
+  if (p == MAP_FAILED) return make_error(ErrorCode::kIo, path + ": mmap: " + std::strerror(errno));
   auto impl = std::make_unique<Impl>();
-  impl->path = path;
+  impl->path = std::move(name);
   impl->data = static_cast<const uint8_t*>(p);
   impl->size = size;
   impl->mapped = true;

@@ -34,6 +34,8 @@ class ElfFile {
 
   // Maps the file read-only. Errors name the path: missing, unreadable, a directory, not ELF, truncated.
   static Result<std::shared_ptr<const ElfFile>> open(const std::string& path);
+  // Maps the open regular file `fd` (the caller still closes it), named `name` in messages and path().
+  static Result<std::shared_ptr<const ElfFile>> from_fd(int fd, std::string name);
   // Over bytes the caller keeps alive (fuzzing, tests).
   static Result<std::shared_ptr<const ElfFile>> from_bytes(std::span<const uint8_t> bytes, std::string name);
   ~ElfFile();

@@ -1,5 +1,5 @@
-// AddressSpace: which ELF file is mapped where, and the load bias that turns a runtime pc into the
-// file's link-time address (bias = mapping start - (segment vaddr + (mapping offset - segment offset))).
+// AddressSpace: which ELF file is mapped where (each opened once, for a live process through the process:
+// unwind/mapped_file.h), and the load bias that turns a runtime pc into the file's link-time address.
 #include "unwind/address_space.h"
 
 #include <elf.h>
@@ -7,31 +7,39 @@
 
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
+#include "unwind/mapped_file.h"
+#include "unwind/process_memory.h"
 
 namespace goperf::unwind {
 
 struct AddressSpace::Entry {
-  std::shared_ptr<const symbolize::Module> module;  // null: failed to open
+  std::shared_ptr<const symbolize::Module> module;  // null: not usable, see error
+  std::optional<Error> error;
 };
 
 namespace {
 
-std::string strip_deleted(const std::string& path) {
-  static constexpr std::string_view kSuffix = " (deleted)";
-  if (path.size() > kSuffix.size() && path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
-    return path.substr(0, path.size() - kSuffix.size());
-  return path;
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace
 
-AddressSpace::AddressSpace(Mappings mappings, pid_t pid) : mappings_(std::move(mappings)), pid_(pid) {}
+AddressSpace::AddressSpace(Mappings mappings, pid_t pid, std::string exe_link)
+    : mappings_(std::move(mappings)), pid_(pid), exe_link_(std::move(exe_link)) {
+  if (pid_ > 0) memory_ = std::make_unique<ProcessMemory>(pid_);
+}
 AddressSpace::~AddressSpace() = default;
 
 Result<std::unique_ptr<AddressSpace>> AddressSpace::for_process(pid_t pid) {
+  // The link first: an exec between the two reads leaves a link that names no mapping (no executable
+  // found, rather than another program's).
+  std::string exe = read_link("/proc/" + std::to_string(pid) + "/exe");
   auto maps = Mappings::read_proc(pid);
   if (!maps) return std::move(maps).error();
-  return std::make_unique<AddressSpace>(std::move(*maps), pid);
+  return std::make_unique<AddressSpace>(std::move(*maps), pid, std::move(exe));
 }
 
 std::unique_ptr<AddressSpace> AddressSpace::from_file_mappings(const std::vector<FileMapping>& files) {
@@ -49,57 +57,61 @@ std::unique_ptr<AddressSpace> AddressSpace::from_file_mappings(const std::vector
   return std::make_unique<AddressSpace>(Mappings(std::move(ms)), 0);
 }
 
-void AddressSpace::set_module(const std::string& path, std::shared_ptr<const symbolize::Module> module) {
-  std::lock_guard lock(mutex_);
-  auto e = std::make_unique<Entry>();
-  e->module = std::move(module);
-  entries_[path] = std::move(e);
+std::string AddressSpace::key_of(const Mapping& m) const {
+  // Two files can show one path (one deleted, its replacement mapped later): the inode tells them apart.
+  if (!m.has_identity()) return m.path;
+  return m.path + '\0' + std::to_string(m.dev_major) + ":" + std::to_string(m.dev_minor) + ":" +
+         std::to_string(m.inode);
 }
 
-const AddressSpace::Entry* AddressSpace::entry_for_path(const std::string& path) const {
+void AddressSpace::set_module(const std::string& path, std::shared_ptr<const symbolize::Module> module) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(path);
+  std::vector<std::string> keys{path};
+  for (const auto& m : mappings_.all()) {
+    if (m.path == path) keys.push_back(key_of(m));
+  }
+  for (const auto& key : keys) {
+    auto e = std::make_unique<Entry>();
+    e->module = module;
+    entries_[key] = std::move(e);
+  }
+}
+
+const AddressSpace::Entry* AddressSpace::entry_for(const Mapping& m) const {
+  std::lock_guard lock(mutex_);
+  std::string key = key_of(m);
+  auto it = entries_.find(key);
   if (it != entries_.end()) return it->second.get();
   auto e = std::make_unique<Entry>();
-  std::string file = strip_deleted(path);
-  // Through the target's root so that a process in a container is read from its own files.
-  std::string open_path = pid_ > 0 ? "/proc/" + std::to_string(pid_) + "/root" + file : file;
-  auto mod = symbolize::Module::open(open_path);
-  if (!mod && pid_ > 0) mod = symbolize::Module::open(file);
-  if (mod) e->module = std::move(*mod);
+  auto mod = pid_ > 0 ? open_mapped_module(ProcessFiles{pid_, exe_link_, memory_.get()}, m)
+                      : symbolize::Module::open(m.display_path());
+  if (mod) {
+    e->module = std::move(*mod);
+  } else {
+    e->error = std::move(mod).error();
+  }
   const Entry* raw = e.get();
-  entries_[path] = std::move(e);
+  entries_[key] = std::move(e);
   return raw;
 }
 
 std::optional<ModuleRef> AddressSpace::ref_for(const Mapping& m, uint64_t pc) const {
   if (!m.file_backed()) return std::nullopt;
-  const Entry* e = entry_for_path(m.path);
+  const Entry* e = entry_for(m);
   if (!e || !e->module) return std::nullopt;
-  const auto& elf = e->module->elf();
-  // The PT_LOAD holding this mapping's file offset gives the link-time address of the mapping start.
-  const symbolize::ElfFile::Segment* best = nullptr;
-  for (const auto& s : elf.segments()) {
-    if (s.type != PT_LOAD) continue;
-    uint64_t seg_off = s.offset & ~uint64_t{0xfff};
-    uint64_t seg_end = s.offset + std::max(s.filesz, uint64_t{1});
-    if (m.offset >= seg_off && m.offset < seg_end) {
-      best = &s;
-      break;
-    }
-  }
   ModuleRef ref;
   ref.module = e->module.get();
-  if (best) {
-    uint64_t link_start = best->vaddr - best->offset + m.offset;
-    ref.bias = m.start - link_start;
-  } else if (elf.type() == ET_EXEC) {
-    ref.bias = 0;
-  } else {
-    ref.bias = m.start - m.offset;  // a mapping past the file-backed segments: assume vaddr == offset
-  }
+  ref.bias = load_bias(e->module->elf(), m);
   ref.link_pc = pc - ref.bias;
   return ref;
+}
+
+std::optional<Error> AddressSpace::open_error(const Mapping& m) const {
+  if (!m.file_backed()) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key_of(m));
+  if (it == entries_.end()) return std::nullopt;
+  return it->second->error;
 }
 
 std::optional<ModuleRef> AddressSpace::find(uint64_t pc) const {
@@ -108,22 +120,23 @@ std::optional<ModuleRef> AddressSpace::find(uint64_t pc) const {
   return ref_for(*m, pc);
 }
 
-std::optional<ModuleRef> AddressSpace::main_module() const {
-  std::string exe;
-  if (pid_ > 0) {
-    char buf[4096];
-    std::string link = "/proc/" + std::to_string(pid_) + "/exe";
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-    if (n > 0) exe = std::string(buf, static_cast<size_t>(n));
-  }
+Result<ModuleRef> AddressSpace::executable() const {
   for (const auto& m : mappings_.all()) {
-    if (!m.file_backed()) continue;
-    if (!exe.empty() && m.path != exe && strip_deleted(m.path) != strip_deleted(exe)) continue;
-    auto ref = ref_for(m, m.start);
-    if (ref) return ref;
-    if (!exe.empty()) break;
+    if (!m.file_backed() || (!exe_link_.empty() && m.path != exe_link_)) continue;
+    if (auto ref = ref_for(m, m.start)) return *ref;
+    if (exe_link_.empty()) continue;  // a core: the first file that opens
+    if (auto error = open_error(m)) return *error;
+    break;
   }
-  return std::nullopt;
+  if (pid_ > 0 && exe_link_.empty())
+    return make_error(ErrorCode::kNotFound, "/proc/" + std::to_string(pid_) + "/exe: unreadable (no such process?)");
+  return make_error(ErrorCode::kNotFound, "no mapping of the executable " + exe_link_);
+}
+
+std::optional<ModuleRef> AddressSpace::main_module() const {
+  auto ref = executable();
+  if (!ref) return std::nullopt;
+  return *ref;
 }
 
 std::optional<ModuleRef> AddressSpace::go_module() const {
@@ -131,7 +144,8 @@ std::optional<ModuleRef> AddressSpace::go_module() const {
   if (main && main->module->is_go()) return main;
   std::string last;
   for (const auto& m : mappings_.all()) {
-    if (!m.file_backed() || m.path == last) continue;
+    // Go code is executable: data files mapped by the program (a database, a locale archive) are not opened.
+    if (!m.file_backed() || !m.executable || m.path == last) continue;
     last = m.path;
     auto ref = ref_for(m, m.start);
     if (ref && ref->module->is_go()) return ref;

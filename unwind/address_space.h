@@ -21,6 +21,8 @@ class Module;
 
 namespace goperf::unwind {
 
+class Memory;
+
 struct ModuleRef {
   const symbolize::Module* module = nullptr;  // valid while the AddressSpace lives
   uint64_t link_pc = 0;                       // runtime pc - bias: the address in the ELF file's terms
@@ -29,11 +31,11 @@ struct ModuleRef {
 
 class AddressSpace {
  public:
-  // From the file-backed mappings. Modules are opened lazily, by path (for a live process through
-  // /proc/PID/root so that containers work), on the first lookup in them; files that fail to open
-  // are remembered and never retried.
-  explicit AddressSpace(Mappings mappings, pid_t pid = 0);
-  // /proc/PID/maps of a live process.
+  // From the file-backed mappings. Modules are opened lazily, on the first lookup in them. For a live
+  // process (pid > 0) each file is opened through the process and used only when shown to be the mapped
+  // one (unwind/mapped_file.h); files that fail are remembered with the reason and never retried.
+  AddressSpace(Mappings mappings, pid_t pid = 0, std::string exe_link = "");
+  // /proc/PID/maps and /proc/PID/exe of a live process.
   static Result<std::unique_ptr<AddressSpace>> for_process(pid_t pid);
   // A core's NT_FILE list: (start, end, file offset in bytes, path) per mapping.
   struct FileMapping {
@@ -54,23 +56,30 @@ class AddressSpace {
   // memory, JIT code, the vdso, or a file that could not be opened. Thread-safe.
   std::optional<ModuleRef> find(uint64_t pc) const;
 
-  // The main executable: the first mapping's file (the one mapped at the lowest address whose ELF has
-  // an entry point and is not a shared library, else the first file-backed mapping). nullptr if unknown.
+  // The main executable: for a process, the file of /proc/PID/exe; else the first file-backed mapping's.
+  // nullopt if unknown or if its file could not be used.
   std::optional<ModuleRef> main_module() const;
+  // The same, or why not: its file could not be used (the message names what was tried), or it is unknown.
+  Result<ModuleRef> executable() const;
   // The first Go module (the executable, or a Go shared library). nullopt for a non-Go process.
   std::optional<ModuleRef> go_module() const;
+  // Why the file of mapping m could not be used (nullopt: it was, or it was not tried yet).
+  std::optional<Error> open_error(const Mapping& m) const;
 
   const Mappings& mappings() const { return mappings_; }
 
  private:
   struct Entry;
-  const Entry* entry_for_path(const std::string& path) const;
+  const Entry* entry_for(const Mapping& m) const;
   std::optional<ModuleRef> ref_for(const Mapping& m, uint64_t pc) const;
+  std::string key_of(const Mapping& m) const;
 
   Mappings mappings_;
   pid_t pid_ = 0;
+  std::string exe_link_;                    // /proc/PID/exe's target: the executable's path in the maps
+  std::unique_ptr<const Memory> memory_;    // the process's memory, for the build-id check
   mutable std::mutex mutex_;
-  mutable std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;  // by path
+  mutable std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;  // by path + device + inode
 };
 
 }  // namespace goperf::unwind

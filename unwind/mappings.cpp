@@ -17,6 +17,23 @@ bool parse_hex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+bool parse_decimal(std::string_view s, uint64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, 10);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// "MAJOR:MINOR" in hex (fs/proc/task_mmu.c prints "%02x:%02x" of MAJOR(dev) and MINOR(dev)).
+bool parse_device(std::string_view s, Mapping& m) {
+  size_t colon = s.find(':');
+  uint64_t major = 0, minor = 0;
+  if (colon == std::string_view::npos || !parse_hex(s.substr(0, colon), major) ||
+      !parse_hex(s.substr(colon + 1), minor) || major > UINT32_MAX || minor > UINT32_MAX)
+    return false;
+  m.dev_major = static_cast<uint32_t>(major);
+  m.dev_minor = static_cast<uint32_t>(minor);
+  return true;
+}
+
 std::string_view next_field(std::string_view& line) {
   size_t b = line.find_first_not_of(' ');
   if (b == std::string_view::npos) {
@@ -31,6 +48,13 @@ std::string_view next_field(std::string_view& line) {
 }
 
 }  // namespace
+
+std::string Mapping::display_path() const {
+  static constexpr std::string_view kDeleted = " (deleted)";
+  if (path.size() > kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+    return path.substr(0, path.size() - kDeleted.size());
+  return path;
+}
 
 Mappings::Mappings(std::vector<Mapping> mappings) : mappings_(std::move(mappings)) {
   std::sort(mappings_.begin(), mappings_.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
@@ -47,13 +71,12 @@ Result<Mappings> Mappings::parse(std::string_view text) {
     if (line.empty()) continue;
     std::string_view rest = line;
     std::string_view range = next_field(rest), perms = next_field(rest), offset = next_field(rest);
-    next_field(rest);  // dev
-    next_field(rest);  // inode
+    std::string_view dev = next_field(rest), inode = next_field(rest);
     size_t dash = range.find('-');
     Mapping m;
     if (dash == std::string_view::npos || !parse_hex(range.substr(0, dash), m.start) ||
         !parse_hex(range.substr(dash + 1), m.end) || perms.size() < 3 || !parse_hex(offset, m.offset) ||
-        m.end < m.start) {
+        m.end < m.start || !parse_device(dev, m) || !parse_decimal(inode, m.inode)) {
       return make_error(ErrorCode::kFormat, "maps line " + std::to_string(line_no) + ": '" + std::string(line) + "'");
     }
     m.readable = perms[0] == 'r';

@@ -15,9 +15,16 @@ struct Mapping {
   uint64_t offset = 0;          // file offset in bytes of `start`
   bool readable = true, writable = false, executable = false;
   std::string path;             // "" for anonymous memory; "[stack]", "[vdso]", ... for special ones
+  // The mapped file's identity as the kernel shows it (the inode's superblock device, proc(5)); both 0
+  // for anonymous memory and for a core's NT_FILE entries, which do not carry them.
+  uint32_t dev_major = 0, dev_minor = 0;
+  uint64_t inode = 0;
 
   bool contains(uint64_t addr) const { return addr >= start && addr < end; }
   bool file_backed() const { return !path.empty() && path[0] == '/'; }
+  bool has_identity() const { return inode != 0; }
+  // The path without the " (deleted)" the kernel appends once the file is unlinked: the name a user knows.
+  std::string display_path() const;
 };
 
 class Mappings {

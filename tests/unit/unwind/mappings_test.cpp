@@ -2,7 +2,11 @@
 #include "unwind/mappings.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 namespace goperf::unwind {
 namespace {
@@ -29,6 +33,45 @@ TEST(MappingsTest, ParsesMapsLines) {
   EXPECT_EQ(m->find(0x3fffff), nullptr);
   EXPECT_FALSE(m->find(0x7f2c2b500010)->file_backed());
   EXPECT_EQ(m->find(0xe03000)->path, "[heap]");
+}
+
+TEST(MappingsTest, ParsesDeviceAndInode) {
+  auto m = Mappings::parse(
+      "00400000-00452000 r-xp 00000000 fe:01 247026      /srv/app (deleted)\n"
+      "7f0000000000-7f0000001000 r-xp 00000000 103:1a 18446744073709551615 /lib/x.so\n"
+      "00e03000-00e24000 rw-p 00000000 00:00 0           [heap]\n");
+  ASSERT_TRUE(m) << m.error().message();
+  const Mapping* app = m->find(0x400000);
+  ASSERT_NE(app, nullptr);
+  EXPECT_EQ(app->dev_major, 0xfeu);
+  EXPECT_EQ(app->dev_minor, 1u);
+  EXPECT_EQ(app->inode, 247026u);
+  EXPECT_TRUE(app->has_identity());
+  EXPECT_EQ(app->path, "/srv/app (deleted)");  // as the kernel shows it
+  EXPECT_EQ(app->display_path(), "/srv/app");
+  const Mapping* lib = m->find(0x7f0000000000);
+  ASSERT_NE(lib, nullptr);
+  EXPECT_EQ(lib->dev_major, 0x103u);
+  EXPECT_EQ(lib->dev_minor, 0x1au);
+  EXPECT_EQ(lib->inode, UINT64_MAX);
+  EXPECT_EQ(lib->display_path(), "/lib/x.so");
+  EXPECT_FALSE(m->find(0xe03000)->has_identity());
+  for (const char* bad : {"00400000-00452000 r-xp 00000000 fe01 1 /a\n", "00400000-00452000 r-xp 00000000 fe:01 x /a\n",
+                          "00400000-00452000 r-xp 00000000 fe:zz 1 /a\n"}) {
+    EXPECT_FALSE(Mappings::parse(bad)) << bad;
+  }
+}
+
+TEST(MappingsTest, OwnExecutableShowsItsFileIdentity) {
+  auto m = Mappings::read_proc(getpid());
+  ASSERT_TRUE(m) << m.error().message();
+  const Mapping* text = m->find(reinterpret_cast<uint64_t>(&Mappings::parse));
+  ASSERT_NE(text, nullptr);
+  struct stat st {};
+  ASSERT_EQ(stat("/proc/self/exe", &st), 0);
+  EXPECT_EQ(text->dev_major, major(st.st_dev));
+  EXPECT_EQ(text->dev_minor, minor(st.st_dev));
+  EXPECT_EQ(text->inode, static_cast<uint64_t>(st.st_ino));
 }
 
 TEST(MappingsTest, RejectsGarbage) {

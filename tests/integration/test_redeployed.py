@@ -1,0 +1,213 @@
+"""goperf on a process whose executable's path no longer leads to the file it runs: the file deleted after the
+start, replaced at the same path by another Go program (as a deploy or `apt upgrade` does: a new file renamed
+over the old), or present only in the process's own mount namespace (a tmpfs mounted in an `unshare -m`).
+
+Oracles, as for an untouched binary: the stacks the prof target makes by construction (test_record's
+check_exact_stacks) for record with both backends, the runtime's SIGQUIT dump for snapshot, and the Go
+toolchain (`go version -m`, `go tool buildid`, readelf's GNU build id) on a copy of the file the process
+started from for info -p, doctor -p and the pprof mapping's build id. Every toolchain present, stripped
+builds; also with goperf's CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE dropped, so that the file is reached
+through /proc/PID/exe and /proc/PID/root (checked to be the mapped one) instead of /proc/PID/map_files."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+import gotargets
+import pprof_decode
+import snapshot_dump
+import test_bpf
+import test_record as rec
+import test_snapshot
+from test_doctor import doctor
+from test_info import facts, version_m_block
+
+TOOLCHAINS = gotargets.toolchains()
+STRIPPED = gotargets.Variant()  # exe, no cgo, stripped
+SCENARIOS = ["deleted", "replaced", "namespace"]
+# Without these goperf cannot open /proc/PID/map_files (fs/proc/base.c, checkpoint_restore_ns_capable).
+NO_MAP_FILES = ["setpriv", "--bounding-set=-sys_admin,-checkpoint_restore"]
+
+
+def _namespace_missing():
+    if os.geteuid() != 0:
+        return "needs root to mount a tmpfs in a new mount namespace"
+    if not shutil.which("unshare"):
+        return "unshare (util-linux) missing"
+    return None
+
+
+class Running:
+    """A copy of `binary` started as `path` in a scenario; stderr (the SIGQUIT dump) kept in a file.
+    `original` stays a copy of the file it started from (the toolchain oracles read it)."""
+
+    def __init__(self, binary, args, scenario, replacement=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="goperf-redeployed-")
+        self.path = os.path.join(self.dir, "app")
+        self.original = os.path.join(self.dir, "original")
+        shutil.copy(binary, self.original)
+        self.err = tempfile.TemporaryFile()
+        env = {**os.environ, "GOTRACEBACK": "all", **(env or {})}
+        if scenario == "namespace":
+            reason = _namespace_missing()
+            if reason:
+                pytest.skip(reason)
+            # The tmpfs exists only in the target's namespace: here `path` is in an empty directory.
+            os.mkdir(self.path + ".d")
+            self.path = os.path.join(self.path + ".d", "app")
+            script = f'mount -t tmpfs goperf-test "{os.path.dirname(self.path)}" && cp "{self.original}" "{self.path}" ' \
+                     f'&& exec "{self.path}" "$@"'
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *args]
+        else:
+            shutil.copy(binary, self.path)
+            argv = [self.path, *args]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.err, env=env, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready"), f"target did not start: {line!r}"
+        self.pid = self.proc.pid
+        if scenario == "deleted":
+            os.unlink(self.path)
+        elif scenario == "replaced":
+            new = self.path + ".new"
+            shutil.copy(replacement, new)
+            os.replace(new, self.path)
+        elif scenario == "namespace":
+            assert not os.path.exists(self.path), "the tmpfs leaked out of the target's namespace"
+        maps = open(f"/proc/{self.pid}/maps").read()
+        assert self.path in maps, "the target does not run the file the test placed"
+
+    def sigquit_dump(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=120)
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def build_id(tc, path):
+    """The build id goperf's pprof mappings carry: the GNU one (readelf) if present, else Go's."""
+    notes = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    gnu = re.search(r"Build ID: ([0-9a-f]+)", notes)
+    return gnu.group(1) if gnu else tc.tool("tool", "buildid", path).strip()
+
+
+def cases(scenarios=SCENARIOS):
+    return [pytest.param(tc, s, id=f"{tc.name}-{s}") for tc in TOOLCHAINS for s in scenarios]
+
+
+def record_backends():
+    out = [pytest.param("perf", id="perf")]
+    missing = test_bpf._bpf_missing()
+    out.append(pytest.param("bpf", id="bpf", marks=pytest.mark.skipif(missing is not None, reason=str(missing))))
+    return out
+
+
+@pytest.mark.parametrize("backend", record_backends())
+@pytest.mark.parametrize("tc,scenario", cases())
+def test_record_names_frames_from_the_running_file(goperf, tmp_path, tc, scenario, backend):
+    prof_bin = gotargets.build("prof", tc, STRIPPED)
+    other = gotargets.build("hang", tc, STRIPPED)
+    with Running(prof_bin, ["-mode", "inline", "-seconds", "30"], scenario, replacement=other) as t:
+        out = tmp_path / "p.pb.gz"
+        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-d", "1.5", "--backend", backend,
+                              "-p", str(t.pid), "-o", str(out)], capture_output=True, text=True, timeout=90)
+        assert res.returncode == 0, res.stderr
+        assert "frames are unknown" not in res.stderr and "not recorded" not in res.stderr, res.stderr
+        prof = pprof_decode.load(out)
+        rec.check_exact_stacks(prof, "inline")
+        # The mapping keeps the name the process shows (without " (deleted)") and the build id of the file
+        # it runs, not of the file now at that path.
+        main = [m for m in prof.mappings.values() if prof.strings[m.get(5, 0)] == t.path]
+        assert main, [prof.strings[m.get(5, 0)] for m in prof.mappings.values()]
+        assert prof.strings[main[0].get(6, 0)] == build_id(tc, t.original)
+        if backend == "bpf":
+            assert any(s["labels"].get("goroutine") for s in prof.samples), "no goroutine ids"
+
+
+@pytest.mark.parametrize("tc,scenario", cases())
+def test_snapshot_equals_sigquit(goperf, tc, scenario):
+    hang = gotargets.build("hang", tc, STRIPPED)
+    other = gotargets.build("prof", tc, STRIPPED)
+    with Running(hang, ["20"], scenario, replacement=other) as t:
+        res = test_snapshot.snapshot(goperf, t.pid)
+        ours = snapshot_dump.parse(res.stdout)
+        oracle = snapshot_dump.parse(t.sigquit_dump())
+    assert len(oracle) > 20, "the runtime's dump is missing"
+    diffs = test_snapshot.compare(ours, oracle)
+    assert not diffs, "\n".join(diffs)
+
+
+@pytest.mark.parametrize("tc,scenario", cases())
+def test_info_and_doctor_describe_the_running_program(goperf, tc, scenario):
+    hang = gotargets.build("hang", tc, STRIPPED)
+    other = gotargets.build("prof", tc, STRIPPED)
+    with Running(hang, ["20"], scenario, replacement=other) as t:
+        res = subprocess.run([goperf, "info", "-p", str(t.pid)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        checks, _ = doctor(goperf, "-p", str(t.pid))
+    want = tc.tool("version", "-m", t.original)
+    block = version_m_block(res.stdout)
+    assert block.split("\n", 1)[1] == want.split("\n", 1)[1]
+    # A file renamed over it unlinks the old one too: the kernel shows both as " (deleted)".
+    assert block.startswith(t.path + ("" if scenario == "namespace" else " (deleted)") + ": "), block
+    f = facts(res.stdout)
+    assert f["go build id"] == tc.tool("tool", "buildid", t.original).strip()
+    state, detail, _ = checks["executable"]
+    go_version = want.split("\n", 1)[0].split(": ", 1)[1]
+    assert state == "ok" and f"runs {t.path}" in detail and go_version in detail, detail
+    assert build_id(tc, t.original) in detail, detail
+
+
+def test_without_map_files(goperf, tmp_path):
+    """The fallbacks: /proc/PID/exe for the executable, /proc/PID/root for libc (checked to be the mapped
+    file by device and inode), on a cgo build replaced by another program; snapshot and record."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop CAP_SYS_ADMIN")
+    tc = TOOLCHAINS[-1]
+    cgo = gotargets.Variant(cgo=True)
+    hang = gotargets.build("hang", tc, cgo)
+    prof_bin = gotargets.build("prof_cgo", tc, cgo)
+    other = gotargets.build("prof", tc, STRIPPED)
+    with Running(hang, ["20"], "replaced", replacement=other) as t:
+        entry = f"/proc/{t.pid}/map_files/" + sorted(os.listdir(f"/proc/{t.pid}/map_files"))[0]
+        probe = subprocess.run(NO_MAP_FILES + ["head", "-c", "1", entry], capture_output=True)
+        assert probe.returncode != 0, "map_files still readable: the capability was not dropped"
+        res = subprocess.run(NO_MAP_FILES + [goperf, "snapshot", "-p", str(t.pid)], capture_output=True, text=True,
+                             timeout=60)
+        assert res.returncode == 0, res.stderr
+        ours = snapshot_dump.parse(res.stdout)
+        oracle = snapshot_dump.parse(t.sigquit_dump())
+    assert not test_snapshot.compare(ours, oracle)
+    blocked = [g for g in ours.values() if "main.cgoBlocker" in g.functions()]
+    assert blocked and any("sleep" in f.function for f in blocked[0].frames if f.is_c), "libc's frames unnamed"
+
+    with Running(prof_bin, ["-seconds", "30"], "deleted") as t:
+        out = tmp_path / "cgo.pb.gz"
+        res = subprocess.run(NO_MAP_FILES + [goperf, "record", "-q", "-F", "999", "-d", "1.5", "--backend", "perf",
+                                             "-p", str(t.pid), "-o", str(out)], capture_output=True, text=True,
+                             timeout=90)
+        assert res.returncode == 0, res.stderr
+        assert "frames are unknown" not in res.stderr, res.stderr
+    prof = pprof_decode.load(out)
+    suffix = ("runtime.cgocall", "main._Cfunc_hot_loop", "main.hotC", "main.main", "runtime.main", "runtime.goexit")
+    in_c = complete = 0
+    for stack, n in prof.stacks(skip_kernel=True):
+        if "runtime.asmcgocall" in stack:
+            in_c += n
+            complete += n if stack[-len(suffix):] == suffix else 0
+    assert in_c >= 50 and complete / in_c >= 0.95, f"{complete}/{in_c} cgo samples reach main.main"
