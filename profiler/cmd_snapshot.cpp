@@ -241,8 +241,13 @@ int run_snapshot(const Args& args) {
   if (!space) return fail(space.error().message());
   auto go = (*space)->go_module();
   if (!go) {
-    // Its executable's file cannot be shown to be the one it runs: say that, not "not Go".
+    // A file it runs that cannot be shown to be the one mapped is not read: say that, not "not Go".
     if (auto exe = (*space)->executable(); !exe) return fail(who + " (" + pst.name + "): " + exe.error().message());
+    auto unusable = (*space)->open_failures();
+    if (!unusable.empty()) {
+      return fail(who + " (" + pst.name + "): no Go pclntab in the files that could be read; " +
+                  unusable.front().message());
+    }
     return fail(who + " (" + pst.name + ") is not a Go program: no Go pclntab in its executable or libraries");
   }
   const symbolize::Module& mod = *go->module;
@@ -379,6 +384,10 @@ int run_snapshot(const Args& args) {
   if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
   if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));
   timer.mark("output");
+  // Frames in a file that could not be shown to be the one mapped were left unnamed (unwind/mapped_file.h).
+  for (const auto& why : (*space)->open_failures()) {
+    std::fprintf(stderr, "goperf snapshot: warning: %s: its frames are unknown\n", why.message().c_str());
+  }
   if (!o.quiet)
     std::fprintf(stderr, "goperf snapshot: %s paused for %.3f ms (%zu threads, %zu goroutines)\n", who.c_str(),
                  static_cast<double>(paused_ns) / 1e6, in.threads.size(), list.goroutines.size());

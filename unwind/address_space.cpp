@@ -5,6 +5,8 @@
 #include <elf.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "unwind/mapped_file.h"
@@ -118,6 +120,17 @@ std::optional<ModuleRef> AddressSpace::find(uint64_t pc) const {
   const Mapping* m = mappings_.find(pc);
   if (!m) return std::nullopt;
   return ref_for(*m, pc);
+}
+
+std::vector<Error> AddressSpace::open_failures() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, Error> by_key;
+  for (const auto& [key, entry] : entries_) {
+    if (entry->error) by_key.emplace(key, *entry->error);
+  }
+  std::vector<Error> out;
+  for (auto& [key, error] : by_key) out.push_back(std::move(error));
+  return out;
 }
 
 Result<ModuleRef> AddressSpace::executable() const {

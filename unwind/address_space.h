@@ -65,6 +65,8 @@ class AddressSpace {
   std::optional<ModuleRef> go_module() const;
   // Why the file of mapping m could not be used (nullopt: it was, or it was not tried yet).
   std::optional<Error> open_error(const Mapping& m) const;
+  // Why each file tried so far could not be used, one per file, by path.
+  std::vector<Error> open_failures() const;
 
   const Mappings& mappings() const { return mappings_; }
 

@@ -27,8 +27,12 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+// As a maps line shows it (fs/proc/task_mmu.c: "%02x:%02x").
 std::string identity(uint64_t major, uint64_t minor, uint64_t inode) {
-  return "inode " + std::to_string(inode) + " on device " + hex(major) + ":" + hex(minor);
+  char dev[32];
+  std::snprintf(dev, sizeof dev, "%02llx:%02llx", static_cast<unsigned long long>(major),
+                static_cast<unsigned long long>(minor));
+  return "inode " + std::to_string(inode) + " on device " + dev;
 }
 
 // The link-time address of a file offset, from the PT_LOAD that maps it.
