@@ -142,9 +142,12 @@ struct SampleSymbolizer::Impl {
     // Locations already made stay valid (they hold runtime addresses); mapping indexes are re-made.
     p.mappings.clear();
     p.walker_cache->clear();
+    if (p.space) (*space)->reuse_modules(*p.space);
     p.space = std::move(*space);
-    // Open the executable now (pclntab and symbols), not while the first samples pile up.
+    // Open the files now (pclntab and symbols), not while the first samples pile up, and while the
+    // process lives: its files are reached through it (unwind/mapped_file.h).
     (void)p.space->main_module();
+    p.space->open_executable_files();
   }
 
   int32_t mapping_for(Process& p, const unwind::Mapping* m, const symbolize::Module* module) {

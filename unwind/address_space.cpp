@@ -79,6 +79,20 @@ void AddressSpace::set_module(const std::string& path, std::shared_ptr<const sym
   }
 }
 
+void AddressSpace::reuse_modules(const AddressSpace& other) {
+  if (&other == this) return;
+  std::scoped_lock lock(mutex_, other.mutex_);
+  for (const auto& [key, entry] : other.entries_) {
+    if (entry->module && !entries_.count(key)) entries_.emplace(key, std::make_unique<Entry>(*entry));
+  }
+}
+
+void AddressSpace::open_executable_files() const {
+  for (const auto& m : mappings_.all()) {
+    if (m.executable && m.file_backed()) (void)entry_for(m);
+  }
+}
+
 const AddressSpace::Entry* AddressSpace::entry_for(const Mapping& m) const {
   std::lock_guard lock(mutex_);
   std::string key = key_of(m);

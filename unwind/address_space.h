@@ -52,6 +52,13 @@ class AddressSpace {
   // command line, a file found by build-id). Replaces whatever was (or would be) opened from the path.
   void set_module(const std::string& path, std::shared_ptr<const symbolize::Module> module);
 
+  // Takes the files `other` opened for the same mappings (same path, device and inode): a re-read of the
+  // maps does not open them again, and keeps those opened while the process lived.
+  void reuse_modules(const AddressSpace& other);
+  // Opens the file of every executable mapping now: a process's files are reachable through it only
+  // while it lives, and samples are still symbolized after it exited.
+  void open_executable_files() const;
+
   // The module containing pc (a runtime address) and its link-time pc; nullopt for anonymous
   // memory, JIT code, the vdso, or a file that could not be opened. Thread-safe.
   std::optional<ModuleRef> find(uint64_t pc) const;
