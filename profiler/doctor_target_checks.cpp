@@ -18,7 +18,12 @@ std::vector<CheckResult> check_target(const DoctorContext& c) {
   };
   const std::string who = "process " + std::to_string(c.pid);
   auto space = unwind::AddressSpace::for_process(c.pid);
-  if (!space) return {result(CheckState::kFail, space.error().message(), "check the PID (`pgrep -a NAME`)")};
+  if (!space) {
+    return {result(CheckState::kFail, space.error().message(),
+                   space.error().code() == ErrorCode::kPermission
+                       ? "run goperf as the process's user, or give it CAP_SYS_PTRACE"
+                       : "check the PID (`pgrep -a NAME`)")};
+  }
   auto exe = (*space)->executable();
   if (!exe) {
     return {result(CheckState::kFail, exe.error().message(),
