@@ -18,9 +18,9 @@ import tempfile
 import pytest
 
 import gotargets
+import hostcheck
 import pprof_decode
 import snapshot_dump
-import test_bpf
 import test_record as rec
 import test_snapshot
 from test_doctor import doctor
@@ -36,12 +36,13 @@ LOADER = "/lib64/ld-linux-x86-64.so.2"
 CGO_SUFFIX = ("runtime.cgocall", "main._Cfunc_hot_loop", "main.hotC", "main.main", "runtime.main", "runtime.goexit")
 
 
-def _namespace_missing():
-    if os.geteuid() != 0:
-        return "needs root to mount a tmpfs in a new mount namespace"
-    if not shutil.which("unshare"):
-        return "unshare (util-linux) missing"
-    return None
+def needs_root_and(*tools):
+    """Skips without root (a machine's lack); fails in strict mode when a tool setup installs is missing."""
+    reason = hostcheck.root_reason()
+    if reason:
+        pytest.skip(reason)
+    for tool in tools:
+        hostcheck.require_tool(tool, "util-linux")
 
 
 class Running:
@@ -49,16 +50,23 @@ class Running:
     `original` stays a copy of the file it started from (the toolchain oracles read it)."""
 
     def __init__(self, binary, args, scenario, replacement=None, env=None, loader=None):
+        if scenario == "namespace":
+            needs_root_and("unshare")  # a tmpfs mounted in a new mount namespace
         self.dir = tempfile.mkdtemp(prefix="goperf-redeployed-")
+        self.proc = None
+        try:
+            self._start(binary, args, scenario, replacement, env, loader)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, binary, args, scenario, replacement, env, loader):
         self.path = os.path.join(self.dir, "app")
         self.original = os.path.join(self.dir, "original")
         shutil.copy(binary, self.original)
         self.err = tempfile.TemporaryFile()
         env = {**os.environ, "GOTRACEBACK": "all", **(env or {})}
         if scenario == "namespace":
-            reason = _namespace_missing()
-            if reason:
-                pytest.skip(reason)
             # The tmpfs exists only in the target's namespace: here `path` is in an empty directory.
             os.mkdir(self.path + ".d")
             self.path = os.path.join(self.path + ".d", "app")
@@ -80,8 +88,8 @@ class Running:
             os.replace(new, self.path)
         elif scenario == "namespace":
             assert not os.path.exists(self.path), "the tmpfs leaked out of the target's namespace"
-        maps = open(f"/proc/{self.pid}/maps").read()
-        assert self.path in maps, "the target does not run the file the test placed"
+        with open(f"/proc/{self.pid}/maps") as maps:
+            assert self.path in maps.read(), "the target does not run the file the test placed"
 
     def sigquit_dump(self):
         self.proc.send_signal(signal.SIGQUIT)
@@ -90,9 +98,10 @@ class Running:
         return self.err.read().decode(errors="replace")
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
@@ -104,7 +113,8 @@ class Running:
 
 def build_id(tc, path):
     """The build id goperf's pprof mappings carry: the GNU one (readelf) if present, else Go's."""
-    notes = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    notes = subprocess.run([hostcheck.require_tool("readelf", "binutils"), "-n", path], capture_output=True,
+                           text=True, check=True).stdout
     gnu = re.search(r"Build ID: ([0-9a-f]+)", notes)
     return gnu.group(1) if gnu else tc.tool("tool", "buildid", path).strip()
 
@@ -114,10 +124,9 @@ def cases(scenarios=SCENARIOS):
 
 
 def record_backends():
-    out = [pytest.param("perf", id="perf")]
-    missing = test_bpf._bpf_missing()
-    out.append(pytest.param("bpf", id="bpf", marks=pytest.mark.skipif(missing is not None, reason=str(missing))))
-    return out
+    missing = hostcheck.bpf_reason()
+    return [pytest.param("perf", id="perf"),
+            pytest.param("bpf", id="bpf", marks=pytest.mark.skipif(missing is not None, reason=str(missing)))]
 
 
 @pytest.mark.parametrize("backend", record_backends())
@@ -180,8 +189,7 @@ def test_info_and_doctor_describe_the_running_program(goperf, tc, scenario):
 def test_without_map_files(goperf, tmp_path):
     """The fallbacks: /proc/PID/exe for the executable, /proc/PID/root for libc (checked to be the mapped
     file by device and inode), on a cgo build replaced by another program; snapshot and record."""
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv to drop CAP_SYS_ADMIN")
+    needs_root_and("setpriv")  # to drop CAP_SYS_ADMIN
     tc = TOOLCHAINS[-1]
     cgo = gotargets.Variant(cgo=True)
     hang = gotargets.build("hang", tc, cgo)
@@ -225,8 +233,8 @@ def test_a_file_not_shown_to_be_the_mapped_one_is_never_used(goperf, tmp_path):
     file at its path now is another program, and nothing shows it is the one mapped. record and snapshot
     say so in one line naming each path tried, and name no frame from it; with map_files, the same
     process is named right."""
-    if os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists(LOADER):
-        pytest.skip(f"needs root, setpriv and {LOADER}")
+    needs_root_and("setpriv")
+    hostcheck.require_file(LOADER, "libc6")
     tc = TOOLCHAINS[-1]
     cgo = gotargets.Variant(cgo=True)
     prof_bin = gotargets.build("prof_cgo", tc, cgo)
