@@ -52,12 +52,6 @@ Error unavailable(uint64_t addr) {
 
 }  // namespace
 
-std::string strip_deleted_suffix(const std::string& path) {
-  static constexpr std::string_view kDeleted = " (deleted)";
-  if (path.size() > kDeleted.size() && path.ends_with(kDeleted)) return path.substr(0, path.size() - kDeleted.size());
-  return path;
-}
-
 CoreMemory::~CoreMemory() = default;
 
 Result<std::unique_ptr<CoreMemory>> CoreMemory::create(std::shared_ptr<const CoreFile> core, const Options& options) {

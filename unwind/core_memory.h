@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "unwind/core_file.h"
+#include "unwind/mappings.h"  // strip_deleted_suffix
 #include "unwind/memory.h"
 
 namespace goperf::unwind {
@@ -53,8 +54,5 @@ class CoreMemory : public Memory {
   std::vector<const MappedFile*> by_mapping_;
   mutable std::atomic<uint64_t> reads_{0};  // every kReleaseEvery reads, the core's pages are released
 };
-
-// Removes the " (deleted)" suffix the kernel appends to the path of an unlinked file.
-std::string strip_deleted_suffix(const std::string& path);
 
 }  // namespace goperf::unwind

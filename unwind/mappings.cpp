@@ -49,12 +49,13 @@ std::string_view next_field(std::string_view& line) {
 
 }  // namespace
 
-std::string Mapping::display_path() const {
+std::string strip_deleted_suffix(const std::string& path) {
   static constexpr std::string_view kDeleted = " (deleted)";
-  if (path.size() > kDeleted.size() && path.compare(path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
-    return path.substr(0, path.size() - kDeleted.size());
+  if (path.size() > kDeleted.size() && path.ends_with(kDeleted)) return path.substr(0, path.size() - kDeleted.size());
   return path;
 }
+
+std::string Mapping::display_path() const { return strip_deleted_suffix(path); }
 
 Mappings::Mappings(std::vector<Mapping> mappings) : mappings_(std::move(mappings)) {
   std::sort(mappings_.begin(), mappings_.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });

@@ -27,6 +27,10 @@ struct Mapping {
   std::string display_path() const;
 };
 
+// Removes the " (deleted)" suffix the kernel appends to the path of an unlinked file (in /proc/PID/maps,
+// /proc/PID/exe and a core's NT_FILE names alike).
+std::string strip_deleted_suffix(const std::string& path);
+
 class Mappings {
  public:
   Mappings() = default;
