@@ -18,8 +18,8 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
       "options");
   desc.add_options()
       ("help,h", "show this help")
-      ("pid,p", po::value<int>(&o.pid), "a live process: reads the executable it runs, through the process\n"
-       "(also when its file was deleted or replaced since it started)")
+      ("pid,p", po::value<int>(&o.pid),
+       "a live process: the executable it runs, read through the process (also when deleted or replaced since)")
       ("json", po::bool_switch(&o.json), "print JSON (build info fields named as `go version -m -json`)");
   po::options_description hidden;
   hidden.add_options()("binary", po::value<std::string>(&o.binary), "");
@@ -35,11 +35,8 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
     return false;
   }
   if (vm.count("pid") && !o.binary.empty()) throw po::error("give either BINARY or -p PID, not both");
-  if (vm.count("pid")) {
-    if (o.pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
-    o.binary = "/proc/" + std::to_string(o.pid) + "/exe";
-  }
-  if (o.binary.empty()) throw po::error("give a BINARY or -p PID");
+  if (vm.count("pid") && o.pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
+  if (o.binary.empty() && o.pid == 0) throw po::error("give a BINARY or -p PID");
   return true;
 }
 

@@ -8,8 +8,8 @@
 namespace goperf::profiler {
 
 struct InfoOptions {
-  std::string binary;  // BINARY, or /proc/PID/exe with -p
-  int pid = 0;         // -p PID, 0 = none
+  std::string binary;  // BINARY ("" with -p)
+  int pid = 0;         // -p PID, 0 = none: the executable the process runs (unwind::AddressSpace::executable)
   bool json = false;   // --json
 };
 
