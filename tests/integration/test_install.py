@@ -19,6 +19,7 @@ import subprocess
 import pytest
 
 import gotargets
+import hostcheck
 import pprof_decode
 import snapshot_dump
 import symbol_oracles
@@ -85,7 +86,7 @@ def empty_root(tmp_path):
     if not shutil.which("unshare") or not shutil.which("chroot"):
         pytest.skip("unshare and chroot (util-linux, coreutils) are missing")
     if not TOOLCHAINS:
-        pytest.skip("no Go toolchain to build the targets")
+        hostcheck.missing_setup_piece("no Go toolchain to build the targets")
     return EmptyRoot(tmp_path / "root")
 
 
@@ -175,8 +176,7 @@ def dpkg_installed(package):
 def test_deb_installs_runs_and_removes(goperf, tmp_path):
     require_static_build()
     require_root("apt-get install and remove")
-    if not shutil.which("apt-get") or not shutil.which("cpack"):
-        pytest.skip("apt-get or cpack is missing")
+    hostcheck.require_tool("cpack", "cmake")
     if dpkg_installed("goperf"):
         pytest.skip("a goperf package is installed on this host already: not replacing it")
     res = subprocess.run(["cpack", "--config", str(BUILD / "CPackConfig.cmake"), "-B", str(tmp_path)],
