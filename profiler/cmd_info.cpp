@@ -1,5 +1,4 @@
 // goperf info: what a Go binary (or a live process's executable) says about itself.
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -9,6 +8,7 @@
 #include "profiler/info_printer.h"
 #include "profiler/info_report.h"
 #include "symbolize/module.h"
+#include "unwind/process_status.h"
 
 namespace goperf::profiler {
 
@@ -17,8 +17,8 @@ int run_info(const Args& args) {
   if (!parse_info_options(args, o)) return 0;
   if (o.pid > 0) {
     // /proc/PID/exe opens the executable even when it was deleted or replaced since the start.
-    if (::access(("/proc/" + std::to_string(o.pid)).c_str(), F_OK) != 0) {
-      std::fprintf(stderr, "goperf info: process %d: no such process\n", o.pid);
+    if (auto usable = unwind::check_target_process(o.pid); !usable) {
+      std::fprintf(stderr, "goperf info: %s\n", usable.error().message().c_str());
       return 1;
     }
   }
