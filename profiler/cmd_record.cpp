@@ -233,10 +233,10 @@ int run_record(const Args& args) {
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
   SampleDrain drain(**sampler);
   drain.start();
-  std::vector<OwnedSample> batch;
+  std::vector<unwind::OwnedRawSample> batch;
   auto consume = [&](int timeout_ms) {
     bool more = drain.take(batch, timeout_ms);
-    for (const auto& b : batch) symbolizer->add(b.sample);
+    for (const auto& b : batch) symbolizer->add(b.sample());
     drain.recycle(batch);
     return more;
   };
