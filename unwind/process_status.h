@@ -22,10 +22,10 @@ ProcessStatus read_process_status(pid_t pid);
 
 // Ok when pid names a live user-space process (a thread-group leader that has not exited); else an error
 // whose message is the line to print, naming the process:
-//   kNotFound     "process 123 does not exist"
-//   kInvalidArgument "process 2 (kthreadd) is a kernel thread, not a program"
-//                    "124 is a thread of process 123 (prog), not a process: give -p 123"
-//   kUnavailable  "process 123 (prog) is a zombie (exited, not yet reaped)"
+//   kNotFound         "process 123 does not exist"
+//   kInvalidArgument  "process 2 (kthreadd) is a kernel thread, not a program"
+//                     "124 is a thread of process 123 (prog), not a process: give -p 123"
+//   kUnavailable      "process 123 (prog) is a zombie (exited, not yet reaped)"
 // A thread id is refused rather than taken for its process: goperf works on whole processes, and a
 // silent switch would profile or stop threads the user did not name.
 Status check_target_process(pid_t pid);
