@@ -46,6 +46,17 @@ std::string signal_name(int sig) {
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
+// Whose core it is, from NT_FILE (the executable's path) and NT_PRPSINFO (pid and command line).
+std::string core_program(const unwind::CoreFile& core) {
+  const unwind::CoreMappedFile* exe = core.executable_mapping();
+  const unwind::CoreProcessInfo& p = core.process();
+  std::string who = exe != nullptr ? exe->path : p.present ? p.fname : "an unknown program";
+  if (!p.present) return who;
+  std::string args = p.psargs;
+  while (!args.empty() && args.back() == ' ') args.pop_back();
+  return who + " (pid " + std::to_string(p.pid) + (args.empty() ? "" : ": " + args) + ")";
+}
+
 bool is_fault(int sig) { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP; }
 
 struct Header {
@@ -126,12 +137,17 @@ int run_core(const Args& args) {
 
   auto bias = unwind::core_load_bias(mem, exe);
   if (!bias) {
-    if (!opt.force) return fail("the core has no mapping of " + exe_path + ": it is the core of another program (--force to try anyway)");
+    if (!opt.force) return fail("the core has no mapping of " + exe_path + ": it is a core of " + core_program(**core) +
+                                  " (--force to try anyway)");
     bias = 0;
   }
   auto match = unwind::match_core_executable(mem, exe, *bias);
-  if (match.verdict == unwind::CoreMatch::Verdict::kMismatch && !opt.force)
-    return fail(exe_path + " does not match the core: " + match.how + " (--force to go on anyway)");
+  if (match.verdict == unwind::CoreMatch::Verdict::kMismatch && !opt.force) {
+    if (exe_map == nullptr || unwind::strip_deleted_suffix(exe_map->path) == exe_path)
+      return fail(exe_path + " does not match the core: " + match.how + " (--force to go on anyway)");
+    return fail(opt.core + " is a core of " + core_program(**core) + ", not of " + exe_path + ": " + match.how +
+                " (--force to go on anyway)");
+  }
   std::string match_text = match.verdict == unwind::CoreMatch::Verdict::kMatch    ? "matches the core by " + match.how
                            : match.verdict == unwind::CoreMatch::Verdict::kUnknown ? "not verified: " + match.how
                                                                                    : "MISMATCH, forced: " + match.how;

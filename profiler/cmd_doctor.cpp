@@ -1,6 +1,5 @@
 // goperf doctor [-p PID]: runs every check of doctor_checks.h and prints one line per check, with the fix.
 #include <boost/program_options.hpp>
-#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -8,6 +7,7 @@
 
 #include "profiler/commands.h"
 #include "profiler/doctor_checks.h"
+#include "unwind/process_status.h"
 
 namespace po = boost::program_options;
 
@@ -30,9 +30,13 @@ int run_doctor(const Args& args) {
   }
   if (vm.count("pid") && pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
   auto ctx = current_doctor_context(pid);
-  if (pid != 0 && access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0) {
-    std::fprintf(stderr, "goperf doctor: no process %d\n", pid);
-    return 1;
+  if (pid != 0) {
+    // A kernel thread or a zombie has no limits or core filter worth changing: the checks would suggest fixes
+    // that cannot help.
+    if (auto usable = unwind::check_target_process(pid); !usable) {
+      std::fprintf(stderr, "goperf doctor: %s\n", usable.error().message().c_str());
+      return 1;
+    }
   }
   int failed = 0;
   for (const auto& r : run_doctor_checks(ctx)) {

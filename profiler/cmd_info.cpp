@@ -1,5 +1,4 @@
 // goperf info: what a Go binary (or a live process's executable) says about itself.
-#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -11,6 +10,7 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "unwind/address_space.h"
+#include "unwind/process_status.h"
 
 namespace goperf::profiler {
 namespace {
@@ -18,8 +18,8 @@ namespace {
 // The executable a live process runs: the file it mapped, opened through the process and checked to be
 // that one (unwind/mapped_file.h), even when its path was deleted or replaced since the start.
 Result<std::shared_ptr<const symbolize::Module>> process_executable(int pid) {
-  if (::access(("/proc/" + std::to_string(pid)).c_str(), F_OK) != 0)
-    return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid) + ": no such process");
+  // A missing process, a kernel thread, a zombie or a thread id: the same words as every command.
+  if (auto usable = unwind::check_target_process(pid); !usable) return std::move(usable).error();
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return std::move(space).error();
   auto exe = (*space)->executable();

@@ -27,6 +27,7 @@
 #include "profiler/record_options.h"
 #include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
+#include "unwind/process_status.h"
 
 namespace goperf::profiler {
 namespace {
@@ -172,14 +173,15 @@ int run_record(const Args& args) {
   RecordOptions o;
   if (!parse_record_options(args, o)) return 0;
 
+  // The targets first: a wrong -p is the one line printed, before any note about the event.
+  std::vector<uint32_t> pids = o.pids;
+  for (uint32_t pid : pids) {
+    if (auto usable = unwind::check_target_process(static_cast<pid_t>(pid)); !usable) return fail(usable.error().message());
+  }
   auto chosen = choose_sampling(o.event, o.frequency_hz);
   if (!chosen) return fail(chosen.error().message());
   SamplingChoice sampling = std::move(*chosen);
 
-  std::vector<uint32_t> pids = o.pids;
-  for (uint32_t pid : pids) {
-    if (!process_alive(pid)) return fail("process " + std::to_string(pid) + " not found");
-  }
   std::string prog = o.command.empty() ? process_name(pids[0]) : o.command[0];
 
   std::optional<ChildProcess> child;
@@ -232,10 +234,10 @@ int run_record(const Args& args) {
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
   SampleDrain drain(**sampler);
   drain.start();
-  std::vector<OwnedSample> batch;
+  std::vector<unwind::OwnedRawSample> batch;
   auto consume = [&](int timeout_ms) {
     bool more = drain.take(batch, timeout_ms);
-    for (const auto& b : batch) symbolizer->add(b.sample);
+    for (const auto& b : batch) symbolizer->add(b.sample());
     drain.recycle(batch);
     return more;
   };

@@ -28,6 +28,7 @@
 #include "unwind/cached_memory.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/process_memory.h"
+#include "unwind/process_status.h"
 #include "unwind/ptrace_session.h"
 #include "unwind/runtime_globals.h"
 
@@ -234,9 +235,8 @@ int run_snapshot(const Args& args) {
   const std::string who = "process " + std::to_string(pid);
 
   // Everything that needs no stop happens first: files, pclntab, runtime globals.
+  if (auto usable = unwind::check_target_process(pid); !usable) return fail(usable.error().message());
   auto pst = unwind::read_process_status(pid);
-  if (!pst.exists) return fail(who + " does not exist");
-  if (pst.state == 'Z' || pst.state == 'X') return fail(who + " is a zombie (exited, not yet reaped)");
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return fail(space.error().message());
   auto go = (*space)->go_module();

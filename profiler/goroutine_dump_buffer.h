@@ -26,8 +26,9 @@ class DumpBuffer {
   std::string_view view() const { return {data_.get(), size_}; }
 
   static char* put(char* p, std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    return p + s.size();
+    // Not memcpy: an empty view may hold a null data(), which memcpy must never get (C11 7.1.4), and
+    // std::copy copies nothing then.
+    return std::copy(s.begin(), s.end(), p);
   }
   static char* put(char* p, char c) {
     *p = c;

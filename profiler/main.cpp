@@ -51,7 +51,8 @@ int run_command(const Command& c, const goperf::profiler::Args& args) {
     return c.run(args);
   } catch (const boost::program_options::error& e) {
     std::fprintf(stderr, "goperf %s: %s (see goperf %s --help)\n", c.name, e.what(), c.name);
-    return 2;
+    return 1;  // bad input, like any other: one line, status 1
+
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "goperf %s: out of memory\n", c.name);
     return 1;
@@ -66,7 +67,7 @@ int run_help(int argc, char** argv) {
   }
   if (argc > 3) {
     std::fprintf(stderr, "goperf help: takes one command name (goperf help lists them)\n");
-    return 2;
+    return 1;
   }
   const Command* c = find_command(argv[2]);
   if (c == nullptr) return unknown_command(argv[2]);
@@ -78,7 +79,7 @@ int run_help(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     print_usage(stderr);
-    return 2;
+    return 1;
   }
   std::string name = argv[1];
   if (name == "--help" || name == "-h") {

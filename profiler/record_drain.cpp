@@ -19,21 +19,18 @@ void SampleDrain::finish() {
 
 void SampleDrain::push(const unwind::RawSample& s) {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t bytes = s.stack.size() + s.kernel_chain.size() * 8 + sizeof(OwnedSample);
+  size_t bytes = unwind::OwnedRawSample::copied_bytes(s) + sizeof(unwind::OwnedRawSample);
   if (queued_bytes_ + bytes > max_bytes_) {
     ++dropped_;
     return;
   }
-  OwnedSample o;
+  unwind::OwnedRawSample o;
   if (!free_.empty()) {
     o = std::move(free_.back());
     free_.pop_back();
   }
-  o.sample = s;
-  o.stack.assign(s.stack.begin(), s.stack.end());
-  o.kernel_chain.assign(s.kernel_chain.begin(), s.kernel_chain.end());
-  o.sample.user_chain = {};
-  // labels stay: the eBPF sampler's label views live as long as the sampler (bpf/bpf_sampler.h).
+  // Every buffer s points to is the sampler's and is reused or freed once this callback returns.
+  o.assign(s);
   queue_.push_back(std::move(o));
   queued_bytes_ += bytes;
 }
@@ -58,7 +55,7 @@ void SampleDrain::run() {
   cv_.notify_one();
 }
 
-bool SampleDrain::take(std::vector<OwnedSample>& out, int timeout_ms) {
+bool SampleDrain::take(std::vector<unwind::OwnedRawSample>& out, int timeout_ms) {
   out.clear();
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return !queue_.empty() || done_; });
@@ -68,16 +65,10 @@ bool SampleDrain::take(std::vector<OwnedSample>& out, int timeout_ms) {
     queue_.pop_front();
   }
   queued_bytes_ = 0;
-  lock.unlock();
-  for (auto& o : out) {
-    // Spans re-pointed at this sample's own vectors (moving a vector keeps its buffer, but be exact).
-    o.sample.stack = o.stack;
-    o.sample.kernel_chain = o.kernel_chain;
-  }
   return true;
 }
 
-void SampleDrain::recycle(std::vector<OwnedSample>& done) {
+void SampleDrain::recycle(std::vector<unwind::OwnedRawSample>& done) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& o : done) {
     if (free_.size() < 256) free_.push_back(std::move(o));

@@ -11,16 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "unwind/owned_raw_sample.h"
 #include "unwind/sampler.h"
 
 namespace goperf::profiler {
-
-// A RawSample with its own copies of the stack and the kernel chain.
-struct OwnedSample {
-  unwind::RawSample sample;  // spans point into the vectors below
-  std::vector<uint8_t> stack;
-  std::vector<uint64_t> kernel_chain;
-};
 
 class SampleDrain {
  public:
@@ -33,9 +27,9 @@ class SampleDrain {
   void finish();
   // Moves queued samples into `out` (cleared first), waiting up to timeout_ms for the first one.
   // Returns false once finish() ran and the queue is empty.
-  bool take(std::vector<OwnedSample>& out, int timeout_ms);
+  bool take(std::vector<unwind::OwnedRawSample>& out, int timeout_ms);
   // Gives consumed samples back for reuse (keeps their buffers).
-  void recycle(std::vector<OwnedSample>& done);
+  void recycle(std::vector<unwind::OwnedRawSample>& done);
 
   unwind::SamplerStats stats() const;  // the sampler's, plus samples dropped here as lost
 
@@ -49,8 +43,8 @@ class SampleDrain {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<OwnedSample> queue_;
-  std::vector<OwnedSample> free_;
+  std::deque<unwind::OwnedRawSample> queue_;
+  std::vector<unwind::OwnedRawSample> free_;
   size_t queued_bytes_ = 0;
   uint64_t dropped_ = 0;
   bool done_ = false;

@@ -5,26 +5,31 @@
 
 #include <algorithm>
 #include <iostream>
-#include <sstream>
 
 namespace po = boost::program_options;
 
 namespace goperf::profiler {
 namespace {
 
+// "-p 1,2 -p 3": every entry a process id. An empty entry ("1,,2", "1,") is refused, not skipped: it is
+// most often a variable that expanded to nothing (-p $A,$B), and dropping it would sample fewer processes
+// than the user named without saying so.
 std::vector<uint32_t> parse_pids(const std::vector<std::string>& values) {
   std::vector<uint32_t> pids;
   for (const auto& v : values) {
-    std::stringstream ss(v);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (item.empty()) continue;
+    size_t begin = 0;
+    for (;;) {
+      size_t end = std::min(v.find(',', begin), v.size());
+      std::string item = v.substr(begin, end - begin);
+      if (item.empty()) throw po::error("-p '" + v + "': an empty entry in the process id list");
       if (!std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; }) || item.size() > 9) {
         throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
       }
       uint32_t pid = static_cast<uint32_t>(std::stoul(item));
       if (pid == 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
       pids.push_back(pid);
+      if (end == v.size()) break;
+      begin = end + 1;
     }
   }
   return pids;

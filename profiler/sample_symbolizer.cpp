@@ -314,7 +314,8 @@ struct SampleSymbolizer::Impl {
     return result;
   }
 
-  // Names at a frame, innermost inlined first.
+  // Names at a frame, innermost inlined first. The views are into the profile's functions: valid until the
+  // next call adds a function (a short name lives inside its Function, which the vector then moves).
   std::vector<std::string_view> names_at(Process& p, const unwind::PhysicalFrame& f) {
     std::vector<std::string_view> names;
     uint32_t loc = user_location(p, f.pc, f.exact_pc);
@@ -328,12 +329,13 @@ struct SampleSymbolizer::Impl {
   bool switch_consistent(Process& p, std::span<const unwind::PhysicalFrame> walked, size_t g0_count) {
     if (g0_count < 2 || walked.size() <= g0_count) return false;
     auto fn = names_at(p, walked[g0_count - 2]);  // the function systemstack called
+    if (fn.empty()) return false;
+    const std::string closure(fn.back());  // a copy: naming the caller below may move fn's names
     auto caller = names_at(p, walked[g0_count]);  // the goroutine's first frame after the switch
-    if (fn.empty() || caller.empty()) return false;
-    std::string_view closure = fn.back();
+    if (caller.empty()) return false;
     auto dot = closure.rfind(".func");
-    if (dot == std::string_view::npos) return false;
-    std::string_view parent = closure.substr(0, dot);
+    if (dot == std::string::npos) return false;
+    std::string_view parent = std::string_view(closure).substr(0, dot);
     for (auto name : caller) {
       if (name == parent) return true;
     }

@@ -86,6 +86,44 @@ uint64_t blob_size(const symbolize::ElfFile& exe, uint64_t vaddr, uint8_t flags)
   return off;
 }
 
+template <class T>
+bool read_struct(const CoreMemory& memory, uint64_t addr, T& out) {
+  return static_cast<bool>(memory.read_dumped(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out), sizeof out)));
+}
+
+// The build ids of the program the core was made from, read from that program's own ELF header, program
+// headers and notes in the core (its first page is dumped: coredump_filter bit 4), so that they do not
+// depend on the file being compared: a file of another program would otherwise point the reads at
+// unrelated bytes. ELF64 only, as the cores goperf reads (amd64, arm64).
+BuildIds core_executable_build_ids(const CoreMemory& memory) {
+  BuildIds ids;
+  const CoreMappedFile* main = memory.core().executable_mapping();
+  if (main == nullptr) return ids;
+  const CoreMappedFile* first = nullptr;
+  for (const auto& f : memory.core().mapped_files())
+    if (f.path == main->path && f.file_offset == 0) first = &f;
+  Elf64_Ehdr eh;
+  if (first == nullptr || !read_struct(memory, first->start, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256)
+    return ids;
+  std::vector<Elf64_Phdr> phdrs(eh.e_phnum);
+  for (size_t i = 0; i < phdrs.size(); i++)
+    if (!read_struct(memory, first->start + eh.e_phoff + i * sizeof(Elf64_Phdr), phdrs[i])) return ids;
+  // Runtime minus link-time address: the PT_LOAD of file offset 0 is the mapping `first`.
+  std::optional<uint64_t> bias;
+  for (const auto& ph : phdrs)
+    if (ph.p_type == PT_LOAD && (ph.p_offset & ~(kPage - 1)) == 0 && !bias) bias = first->start - (ph.p_vaddr & ~(kPage - 1));
+  if (!bias) return ids;
+  for (const auto& ph : phdrs) {
+    if (ph.p_type != PT_NOTE || ph.p_filesz == 0 || ph.p_filesz > (1 << 20)) continue;
+    std::vector<uint8_t> buf(ph.p_filesz);
+    if (!memory.read_dumped(ph.p_vaddr + *bias, buf)) continue;
+    ids.read = true;
+    parse_notes(buf, ids);
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::optional<uint64_t> core_load_bias(const CoreMemory& memory, const symbolize::ElfFile& exe) {
@@ -104,14 +142,7 @@ std::optional<uint64_t> core_load_bias(const CoreMemory& memory, const symbolize
 }
 
 CoreMatch match_core_executable(const CoreMemory& memory, const symbolize::ElfFile& exe, uint64_t bias) {
-  BuildIds core_ids;
-  for (const auto& seg : exe.segments()) {
-    if (seg.type != PT_NOTE || seg.filesz == 0 || seg.filesz > (1 << 20)) continue;
-    std::vector<uint8_t> buf(seg.filesz);
-    if (!memory.read_dumped(seg.vaddr + bias, buf)) continue;
-    core_ids.read = true;
-    parse_notes(buf, core_ids);
-  }
+  BuildIds core_ids = core_executable_build_ids(memory);
   std::string file_go = exe.go_build_id(), file_gnu = exe.gnu_build_id();
   if (!core_ids.go.empty() && !file_go.empty()) {
     if (core_ids.go == file_go) return {CoreMatch::Verdict::kMatch, "Go build id " + file_go};
@@ -121,6 +152,12 @@ CoreMatch match_core_executable(const CoreMemory& memory, const symbolize::ElfFi
     if (core_ids.gnu == file_gnu) return {CoreMatch::Verdict::kMatch, "GNU build id " + file_gnu};
     return {CoreMatch::Verdict::kMismatch, "the core has GNU build id " + core_ids.gnu + ", the file " + file_gnu};
   }
+  // The Go linker writes .note.go.buildid into every ELF it links (cmd/link/internal/ld/elf.go), so the
+  // same program's notes hold it too: notes without it are another program's (a C program, for one).
+  if (core_ids.read && core_ids.go.empty() && !file_go.empty())
+    return {CoreMatch::Verdict::kMismatch, "the core's executable has no Go build id" +
+                                               (core_ids.gnu.empty() ? std::string() : " (GNU build id " + core_ids.gnu + ")") +
+                                               ", the file has " + file_go};
   // No note in the core (coredump_filter without bit 4, or no note in the file): compare .go.buildinfo.
   if (auto vaddr = buildinfo_vaddr(exe)) {
     auto head = exe.read(*vaddr, 32);

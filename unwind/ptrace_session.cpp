@@ -61,31 +61,10 @@ RegisterSet to_register_set(const user_regs_struct& r) {
 
 }  // namespace
 
-ProcessStatus read_process_status(pid_t pid) {
-  ProcessStatus st;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  if (!in) return st;
-  st.exists = true;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Name:", 0) == 0) {
-      size_t b = line.find_first_not_of(" \t", 5);
-      st.name = b == std::string::npos ? "" : line.substr(b);
-    } else if (line.rfind("State:", 0) == 0) {
-      size_t b = line.find_first_not_of(" \t", 6);
-      if (b != std::string::npos) st.state = line[b];
-    } else if (line.rfind("TracerPid:", 0) == 0) {
-      st.tracer_pid = static_cast<pid_t>(std::atoi(line.c_str() + 10));
-    }
-  }
-  return st;
-}
-
 Result<std::unique_ptr<PtraceSession>> PtraceSession::attach(pid_t pid, int timeout_ms) {
+  if (auto usable = check_target_process(pid); !usable) return std::move(usable).error();
   ProcessStatus st = read_process_status(pid);
   const std::string who = "process " + std::to_string(pid);
-  if (!st.exists) return make_error(ErrorCode::kNotFound, who + " does not exist");
-  if (st.state == 'Z' || st.state == 'X') return make_error(ErrorCode::kUnavailable, who + " is a zombie (exited, not yet reaped)");
   if (st.tracer_pid != 0) {
     ProcessStatus tracer = read_process_status(st.tracer_pid);
     return make_error(ErrorCode::kUnavailable, who + " is already traced by process " + std::to_string(st.tracer_pid) +

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "symbolize/result.h"
+#include "unwind/process_status.h"
 #include "unwind/register_set.h"
 
 namespace goperf::unwind {
@@ -24,7 +25,7 @@ struct TracedThread {
 
 class PtraceSession {
  public:
-  // Checks the process (gone, zombie, already traced: naming the tracer) and stops all its threads.
+  // Checks the process (check_target_process, then already traced: naming the tracer) and stops all its threads.
   // Errors are one line: kNotFound, kPermission (naming CAP_SYS_PTRACE / kernel.yama.ptrace_scope),
   // kUnavailable (zombie, exiting, traced).
   static Result<std::unique_ptr<PtraceSession>> attach(pid_t pid, int timeout_ms = 2000);
@@ -50,14 +51,5 @@ class PtraceSession {
   uint64_t start_ns_ = 0, end_ns_ = 0;
   bool attached_ = false;
 };
-
-// Facts about a process from /proc/PID/status, used for the pre-attach checks and error messages.
-struct ProcessStatus {
-  bool exists = false;
-  char state = '?';      // R, S, D, T, t, Z, X
-  pid_t tracer_pid = 0;
-  std::string name;
-};
-ProcessStatus read_process_status(pid_t pid);
 
 }  // namespace goperf::unwind

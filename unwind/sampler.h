@@ -13,7 +13,8 @@
 
 namespace goperf::unwind {
 
-// One sample as captured. Spans point into the sampler's buffers: valid only during the callback.
+// One sample as captured. Spans point into the sampler's buffers: valid only during the callback; a
+// sample kept longer is copied into an OwnedRawSample (unwind/owned_raw_sample.h), which copies every span.
 struct RawSample {
   uint32_t pid = 0;
   uint32_t tid = 0;

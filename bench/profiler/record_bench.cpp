@@ -36,11 +36,11 @@
 
 namespace {
 
-using goperf::profiler::OwnedSample;
+using goperf::unwind::OwnedRawSample;
 
 struct Capture {
   pid_t pid = -1;
-  std::vector<OwnedSample> samples;
+  std::vector<OwnedRawSample> samples;
 };
 
 Capture capture(const std::string& mode) {
@@ -67,13 +67,9 @@ Capture capture(const std::string& mode) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   drain.finish();
   kill(c.pid, SIGSTOP);
-  std::vector<OwnedSample> batch;
+  std::vector<OwnedRawSample> batch;
   while (drain.take(batch, 0)) {
     for (auto& b : batch) c.samples.push_back(std::move(b));
-  }
-  for (auto& s : c.samples) {
-    s.sample.stack = s.stack;
-    s.sample.kernel_chain = s.kernel_chain;
   }
   return c;
 }
@@ -97,7 +93,7 @@ void unwind_and_symbolize(benchmark::State& state, const char* mode, Cache cache
       state.PauseTiming();
       goperf::profiler::SampleSymbolizer symbolizer(so);  // opens the modules: not timed
       state.ResumeTiming();
-      for (const auto& s : c.samples) symbolizer.add(s.sample);
+      for (const auto& s : c.samples) symbolizer.add(s.sample());
       samples += symbolizer.stats().samples;
       frames += symbolizer.stats().frames;
       symbolized += symbolizer.stats().pc_cache_misses;
@@ -106,10 +102,10 @@ void unwind_and_symbolize(benchmark::State& state, const char* mode, Cache cache
     state.counters["pcs symbolized/sample"] = static_cast<double>(symbolized) / static_cast<double>(samples);
   } else {
     goperf::profiler::SampleSymbolizer symbolizer(so);
-    for (const auto& s : c.samples) symbolizer.add(s.sample);  // every pc seen once
+    for (const auto& s : c.samples) symbolizer.add(s.sample());  // every pc seen once
     size_t i = 0;
     for (auto _ : state) {
-      symbolizer.add(c.samples[i].sample);
+      symbolizer.add(c.samples[i].sample());
       if (++i == c.samples.size()) i = 0;
     }
     samples = symbolizer.stats().samples;

@@ -15,7 +15,8 @@ import subprocess
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TARGETS = REPO / "tests" / "targets"
 BUILD = pathlib.Path(os.environ.get("GOPERF_BUILD_DIR", REPO / "build"))
-CACHE = BUILD / "targets"
+# GOPERF_TARGETS_DIR: another build's cache (scripts/test's sanitizer run reuses build/targets).
+CACHE = pathlib.Path(os.environ.get("GOPERF_TARGETS_DIR", BUILD / "targets"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -107,7 +107,7 @@ def test_already_traced_process(goperf, sleeper):
 
 def test_missing_process(goperf):
     p = subprocess.run([goperf, "doctor", "-p", "999999999"], capture_output=True, text=True, timeout=30)
-    assert p.returncode == 1 and "no process" in p.stderr
+    assert p.returncode == 1 and "process 999999999 does not exist" in p.stderr
 
 
 def test_scheduler_tick_check_agrees_with_kallsyms_and_config(goperf):

@@ -488,7 +488,7 @@ def _dead_pid():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["-p", "DEAD"], "not found"),
+    (["-p", "DEAD"], "does not exist"),
     (["-e", "no-such-event", "--", "true"], "unknown event"),
     (["-F", "1000000", "--", "true"], "perf_event_max_sample_rate"),
     (["-o", "/nonexistent-dir/x.pb.gz", "--", "true"], "cannot write the output"),

@@ -74,6 +74,10 @@ TEST(RecordOptions, Errors) {
   EXPECT_THROW(parse_record_options({}, o), boost::program_options::error);
   EXPECT_THROW(parse_record_options({"-p", "1", "--", "x"}, o), boost::program_options::error);
   EXPECT_THROW(parse_record_options({"-p", "abc"}, o), boost::program_options::error);
+  // An empty entry is refused, not skipped: -p $A,$B with $A unset must not sample only $B.
+  for (const char* list : {"1,,2", "1,", ",1", ","}) {
+    EXPECT_THROW(parse_record_options({"-p", list}, o), boost::program_options::error) << list;
+  }
   EXPECT_THROW(parse_record_options({"-p", "1", "--backend", "dtrace"}, o), boost::program_options::error);
   EXPECT_THROW(parse_record_options({"-p", "1", "-F", "0"}, o), boost::program_options::error);
 }
