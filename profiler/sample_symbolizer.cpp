@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "flamegraph/frame_kind.h"
 #include "flamegraph/profile_builder.h"
 #include "profiler/record_kernel_symbols.h"
 #include "symbolize/elf_file.h"
@@ -100,6 +101,7 @@ struct SampleSymbolizer::Impl {
   std::optional<bool> kernel_named;  // kallsyms shows addresses: name kernel frames in finish()
   std::unordered_map<uint64_t, uint32_t> kernel_locations;
   std::vector<std::pair<uint64_t, uint32_t>> unnamed_kernel;  // (pc, location) to name in finish()
+  std::optional<uint32_t> truncated_location;
   std::shared_ptr<const symbolize::Module> vdso;
   uint64_t vdso_link_base = 0;
   bool vdso_tried = false;
@@ -475,8 +477,14 @@ struct SampleSymbolizer::Impl {
     unnamed_kernel.clear();
   }
 
+  uint32_t truncated_marker() {
+    if (!truncated_location) truncated_location = builder.add_named_location(flamegraph::kTruncatedFrame);
+    return *truncated_location;
+  }
+
   void add(const unwind::RawSample& s) {
     ++stats.samples;
+    stats.taken += s.count;
     stack.clear();
     for (uint64_t pc : s.kernel_chain) {
       uint32_t loc = kernel_location(pc);
@@ -485,6 +493,8 @@ struct SampleSymbolizer::Impl {
       stack.push_back(loc);
     }
     Process& p = process(s.pid);
+    bool complete = false;
+    size_t stop = stats.truncated_by.size() - 1;
     if (s.user_regs.pc != 0) {
       unwind::StackWindowMemory memory(p.space.get(), nullptr);
       memory.set_window(s.stack_base, s.stack);
@@ -523,6 +533,8 @@ struct SampleSymbolizer::Impl {
           result = continue_after_vdso(p, result);
           n = result.count;
         }
+        complete = result.complete() && n > 0;
+        stop = std::min(static_cast<size_t>(result.reason), stop);
         if (!result.complete()) ++stats.incomplete;
       }
       if (n == 0) {
@@ -537,6 +549,12 @@ struct SampleSymbolizer::Impl {
         ++stats.frames;
         if (unknown) ++stats.unknown_frames;
       }
+    }
+    // A stack that stops short says so in one frame of its own, rather than passing for a whole one.
+    if (!complete) {
+      stack.push_back(truncated_marker());
+      stats.truncated += s.count;
+      stats.truncated_by[stop] += s.count;
     }
     int64_t count = static_cast<int64_t>(s.count);
     std::array<int64_t, 2> values{count, static_cast<int64_t>(s.period) * count};
