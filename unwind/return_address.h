@@ -1,8 +1,8 @@
 // Whether a word read from a stack can be a return address: the rule StackWalker applies to every pc it
 // takes from memory. A return address is where a call returns to, so the instruction that ends right
 // before it is a call: CALL rel32 or CALL r/m64 (FF /2) on amd64, BL or BLR on arm64. Go code never
-// returns anywhere else (runtime.goexit+PCQuantum, the fake return address newproc pushes, and the pcs
-// a signal pushes for sigpanic/asyncPreempt are the walker's own exceptions).
+// returns anywhere else; the runtime's fake return addresses (goexit+PCQuantum, systemstack_switch, the
+// pcs a signal pushes for sigpanic/asyncPreempt) are the walker's own exceptions (stack_walker.cpp).
 #pragma once
 
 #include <cstdint>

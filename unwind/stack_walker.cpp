@@ -100,14 +100,15 @@ PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arc
 }
 
 // A pc read from a stack (not from registers or a saved g.sched) becomes a frame only if it can be one:
-// in executable memory, and in Go code right after a call. The exceptions are the runtime's own:
-// goexit+PCQuantum, which newproc pushes as every goroutine's first return address (proc.go
-// newproc1, gostartcallfn), and an exact pc (the instruction a signal interrupted, below sigpanic or
-// asyncPreempt), which need not follow anything.
+// in executable memory, and in Go code right after a call. The exceptions are the runtime's own fake
+// return addresses: goexit+PCQuantum, which newproc pushes under every goroutine (proc.go newproc1,
+// gostartcallfn); systemstack_switch (+8 since Go 1.21), which asmcgocall saves in g.sched.pc and
+// cgocallback pushes as its return address on the goroutine stack (asm_amd64.s); and an exact pc (the
+// instruction a signal interrupted, below sigpanic or asyncPreempt), which need not follow anything.
 bool can_be_frame(const PcInfo& info, bool exact) {
   if (info.where == PcInfo::Where::kUnknown) return false;
   if (info.where != PcInfo::Where::kGo || exact) return true;
-  return info.after_call || info.kind == FuncKind::kGoexit;
+  return info.after_call || info.kind == FuncKind::kGoexit || info.kind == FuncKind::kSystemstackSwitch;
 }
 
 }  // namespace

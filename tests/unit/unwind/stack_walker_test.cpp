@@ -458,6 +458,18 @@ TEST_F(NotReturnAddressTest, GoPcThatFollowsNoCallIsRefused) {
   EXPECT_EQ(r.count, 3u);
 }
 
+TEST_F(NotReturnAddressTest, TheRuntimesFakeReturnAddressesAreFrames) {
+  // cgocallback pushes curg.sched.pc, which asmcgocall set to systemstack_switch (+8 since Go 1.21), as
+  // its return address on the goroutine stack; newproc plants goexit+1 under every goroutine.
+  uint64_t fake = func("runtime.systemstack_switch").entry;
+  auto r = walk_with_return_word(fake);
+  EXPECT_NE(r.reason, StopReason::kNotReturnAddress);
+  ASSERT_GE(r.count, 2u);
+  EXPECT_EQ(out_[1].pc, fake);
+  r = walk_with_return_word(func("runtime.goexit").entry + 1);
+  EXPECT_EQ(r.reason, StopReason::kTopFrame);
+}
+
 TEST_F(NotReturnAddressTest, ExactPcBelowSigpanicNeedNotFollowACall) {
   // The word under sigpanic's frame is the faulting instruction (pushed by the signal handler).
   auto sp_fn = func("runtime.sigpanic"), b = func("main.main"), x = func("runtime.goexit");
