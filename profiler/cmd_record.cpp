@@ -114,8 +114,11 @@ std::string target_executable(const RecordOptions& o, uint32_t pid) {
 constexpr uint32_t kPerfStackBytes = 8192;
 constexpr uint32_t kBpfStackBytes = 32768;
 
+// `notes` gets what the user should know once recording starts (not before: a command that cannot run
+// is one line of error, nothing else).
 Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const SamplingChoice& sampling,
-                                                  const std::vector<uint32_t>& pids, bool child) {
+                                                  const std::vector<uint32_t>& pids, bool child,
+                                                  std::vector<std::string>& notes) {
   if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
   bpf::BpfSamplerOptions bo;
   bo.pids = pids;
@@ -129,10 +132,9 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
   auto note = bpf::configure_for_executable(bo, target_executable(o, pids[0]));
   if (!note) {
-    std::fprintf(stderr, "goperf record: %s: goroutine ids and labels are not recorded\n",
-                 note.error().message().c_str());
+    notes.push_back(note.error().message() + ": goroutine ids and labels are not recorded");
   } else if (!note->empty()) {
-    std::fprintf(stderr, "goperf record: %s\n", note->c_str());
+    notes.push_back(*note);
   }
   return bpf::make_bpf_sampler(bo);
 }
@@ -140,6 +142,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
 struct ChosenSampler {
   std::unique_ptr<unwind::Sampler> sampler;
   std::string fallback;  // --backend auto: why the eBPF backend is not used ("" when it is, or not asked)
+  std::vector<std::string> notes;  // to print once sampling has started
 };
 
 // --backend auto (the default) takes the eBPF backend wherever it loads: its g0 and vDSO samples reach
@@ -152,7 +155,7 @@ Result<ChosenSampler> make_sampler(const RecordOptions& o, const SamplingChoice&
   };
   ChosenSampler chosen;
   if (o.backend == "bpf" || o.backend == "auto") {
-    auto sampler = make_bpf(o, sampling, pids, child);
+    auto sampler = make_bpf(o, sampling, pids, child, chosen.notes);
     if (!sampler && o.backend == "bpf") return std::move(sampler).error();
     if (sampler) {
       tell();
@@ -160,6 +163,7 @@ Result<ChosenSampler> make_sampler(const RecordOptions& o, const SamplingChoice&
       return chosen;
     }
     chosen.fallback = sampler.error().message();
+    chosen.notes.clear();  // about goroutine labels, which only the eBPF backend records
   }
   auto tracepoint = tick_tracepoint_for_perf(sampling);
   if (!tracepoint) return std::move(tracepoint).error();
@@ -259,6 +263,7 @@ int run_record(const Args& args) {
   if (child) {
     if (auto st = child->release(); !st) return fail(st.error().message());
   }
+  for (const auto& note : backend->notes) std::fprintf(stderr, "goperf record: %s\n", note.c_str());
 
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
   SampleDrain drain(*sampler);
