@@ -75,8 +75,9 @@ bool call_before(const symbolize::Module& module, const symbolize::FuncInfo& f, 
 }
 
 // Everything one frame's step needs from the tables at pc: the module, the Go function's kind and
-// flags, its pcsp value at pc (funcspdelta(f, frame.pc) in traceback.go), and whether pc follows a call.
-PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arch arch) {
+// flags, its pcsp value at pc (funcspdelta(f, frame.pc) in traceback.go), and, if `check_call`, whether
+// pc follows a call (a read of the code: skipped for the innermost pcs, most of a profile's distinct pcs).
+PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arch arch, bool check_call) {
   PcInfo info;
   info.pc = pc;
   auto ref = lookup(space, modules, pc);
@@ -86,7 +87,8 @@ PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arc
     info.where = PcInfo::Where::kGo;
     info.kind = f->kind;
     info.flag = f->flag;
-    info.after_call = call_before(*ref->module, *f, ref->link_pc, arch);
+    info.call_checked = check_call;
+    if (check_call) info.after_call = call_before(*ref->module, *f, ref->link_pc, arch);
     if (auto delta = tab->sp_delta(*f, ref->link_pc)) {
       info.sp_delta = *delta;
       info.has_sp_delta = true;
@@ -127,9 +129,11 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
 
   // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
   // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
-  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember) -> const PcInfo* {
-    if (const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr) return hit;
-    *scratch = resolve(space_, modules, at_pc, regs.arch);
+  // `check_call`: the answer must say whether at_pc follows a call.
+  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) -> const PcInfo* {
+    const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
+    if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
+    *scratch = resolve(space_, modules, at_pc, regs.arch, check_call);
     if (cache_ && remember) cache_->insert(*scratch);
     return scratch;
   };
@@ -139,7 +143,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     auto word = memory_.read_u64(addr);
     if (!word || *word == 0) return std::nullopt;
     PcInfo scratch;
-    const PcInfo* to = info_at(*word, &scratch, false);
+    const PcInfo* to = info_at(*word, &scratch, false, true);
     if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall || !to->after_call) return std::nullopt;
     return *word;
   };
@@ -169,7 +173,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     if (n == out.size()) return {n, StopReason::kFull};
     if (pc == 0) return {n, StopReason::kZeroPc};
     PcInfo resolved;
-    const PcInfo info = *info_at(pc, &resolved, true);
+    const PcInfo info = *info_at(pc, &resolved, true, from_stack && !exact);
     if (from_stack && !can_be_frame(info, exact)) {
       if (resume_after_c_frame()) continue;
       return {n, StopReason::kNotReturnAddress};
