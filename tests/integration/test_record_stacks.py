@@ -1,8 +1,8 @@
 """Whole stacks from goperf record on real servers: a net/http server of our own (tests/targets/httpserver:
 deep handler stacks, GC pressure, timers, system calls) and Debian's etcd, each under a loopback load.
 
-Oracle: the Go runtime's traceback. Every goroutine's stack ends at runtime.goexit (runtime.main's for the
-main goroutine), every thread's g0 stack at runtime.mstart, and runtime/pprof's CPU profile ends a stack
+Oracle: the Go runtime's traceback. Every goroutine's stack ends at runtime.goexit (under runtime.main for
+the main goroutine), every thread's g0 stack at runtime.mstart, and runtime/pprof's CPU profile ends a stack
 sampled under runtime.mcall there (traceback.go: mcall writes SP). With the default backend at least 99%
 of samples must end at one of those roots (a stack ending in goperf's [truncated] frame does not count);
 with either backend no frame may be a value outside the target's executable mappings. The perf backend's
