@@ -482,6 +482,41 @@ struct SampleSymbolizer::Impl {
     return *truncated_location;
   }
 
+  // The user stack of a sample into `physical`: the walk over the copy, then the continuations onto
+  // another stack that the walk alone cannot make (cgo, m.curg, vDSO).
+  unwind::WalkResult walk_user_stack(Process& p, const unwind::RawSample& s) {
+    unwind::StackWindowMemory memory(p.space.get(), nullptr);
+    memory.set_window(s.stack_base, s.stack);
+    if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
+    memory.set_live_tail(p.live.get(), kLiveTailBytes);
+    unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
+    unwind::WalkOptions wo;
+    wo.innermost_exact = true;
+    wo.stack_lo = s.stack_base;
+    if (s.goroutine) {
+      // The goroutine g0 serves, as the sampler read it at the sample: exact, where
+      // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
+      wo.switch_to = &*s.goroutine;
+      wo.switch_stack_lo = s.stack2_base;
+      wo.switch_only_where_runtime_does = true;
+    }
+    auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
+    if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
+                    [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
+      ++stats.switched;
+    }
+    count_window_use(s, result);
+    if (memory.tail_used()) ++stats.live_tail;
+    auto at_switch = [&] {
+      return result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite;
+    };
+    if (at_switch() && result.count > 0) result = continue_after_cgo(p, memory, result.count, result);
+    if (at_switch()) result = continue_on_goroutine(p, s, result);
+    if (result.reason == unwind::StopReason::kUnreadable) result = continue_after_vdso(p, result);
+    if (!result.complete()) ++stats.incomplete;
+    return result;
+  }
+
   void add(const unwind::RawSample& s) {
     ++stats.samples;
     stats.taken += s.count;
@@ -494,48 +529,14 @@ struct SampleSymbolizer::Impl {
     }
     Process& p = process(s.pid);
     bool complete = false;
-    size_t stop = stats.truncated_by.size() - 1;
+    size_t stop = stats.truncated_by.size() - 1;  // the slot of samples with no walk
     if (s.user_regs.pc != 0) {
-      unwind::StackWindowMemory memory(p.space.get(), nullptr);
-      memory.set_window(s.stack_base, s.stack);
-      if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
-      memory.set_live_tail(p.live.get(), kLiveTailBytes);
       size_t n = 0;
       if (p.space) {
-        unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-        unwind::WalkOptions wo;
-        wo.innermost_exact = true;
-        wo.stack_lo = s.stack_base;
-        if (s.goroutine) {
-          // The goroutine g0 serves, as the sampler read it at the sample: exact, where
-          // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
-          wo.switch_to = &*s.goroutine;
-          wo.switch_stack_lo = s.stack2_base;
-          wo.switch_only_where_runtime_does = true;
-        }
-        auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
-        if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
-                        [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
-          ++stats.switched;
-        }
-        count_window_use(s, result);
-        if (memory.tail_used()) ++stats.live_tail;
+        auto result = walk_user_stack(p, s);
         n = result.count;
-        if ((result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) && n > 0) {
-          result = continue_after_cgo(p, memory, n, result);
-          n = result.count;
-        }
-        if (result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) {
-          result = continue_on_goroutine(p, s, result);
-          n = result.count;
-        }
-        if (result.reason == unwind::StopReason::kUnreadable) {
-          result = continue_after_vdso(p, result);
-          n = result.count;
-        }
         complete = result.complete() && n > 0;
         stop = std::min(static_cast<size_t>(result.reason), stop);
-        if (!result.complete()) ++stats.incomplete;
       }
       if (n == 0) {
         physical[0] = unwind::PhysicalFrame{};
