@@ -79,7 +79,8 @@ def main():
         work = [str(exe), "-mode", args.mode, "-work", str(args.work)]
     tools = {
         "baseline": lambda hz: work,
-        "goperf": lambda hz: [args.goperf, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work],
+        "goperf": lambda hz: [args.goperf, "record", "-q", "--backend", "perf", "-F", str(hz), "-o", str(tmp / "g.pb.gz"),
+                              "--", *work],
         **{name: (lambda hz, path=path: [path, "record", "-q", "-F", str(hz), "-o", str(tmp / "g.pb.gz"), "--", *work])
            for name, path in (a.split("=", 1) for a in args.also)},
         "perf -g": lambda hz: ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", str(hz), "-o",

@@ -38,7 +38,9 @@ std::string_view go_package(std::string_view f) {
 
 FrameKind classify_frame(std::string_view function, std::string_view file, std::string_view mapping_file) {
   if (starts_with(mapping_file, "[kernel") || ends_with(function, "_[k]")) return FrameKind::kKernel;
-  if (function.empty() || function == "[unknown]" || is_hex_address(function)) return FrameKind::kUnknown;
+  if (function.empty() || function == "[unknown]" || function == kTruncatedFrame || is_hex_address(function)) {
+    return FrameKind::kUnknown;
+  }
   // cgo's trampolines are C (runtime/cgo/gcc_*.c), although some carry Go-looking names.
   if (starts_with(function, "_cgo_") || starts_with(function, "x_cgo_") || starts_with(function, "crosscall")) {
     return FrameKind::kNative;

@@ -13,8 +13,12 @@ enum class FrameKind : uint8_t {
   kRuntime,  // runtime, runtime/internal/..., internal/runtime/..., runtime/cgo, internal/bytealg, internal/abi
   kNative,   // C code: cgo callees, libc, anything not named like a Go function
   kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
-  kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]")
+  kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]"), and kTruncatedFrame
 };
+
+// The frame a recorded stack ends in when its walk could not reach the stack's root (goexit, mstart,
+// ...): the frames above it are real, the ones beyond it unknown.
+inline constexpr std::string_view kTruncatedFrame = "[truncated]";
 
 // `file` is the function's source file and `mapping_file` its location's mapping's filename ("" when unknown).
 FrameKind classify_frame(std::string_view function, std::string_view file = {}, std::string_view mapping_file = {});

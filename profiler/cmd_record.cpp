@@ -28,6 +28,7 @@
 #include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
 #include "unwind/process_status.h"
+#include "unwind/stack_walker.h"
 
 namespace goperf::profiler {
 namespace {
@@ -113,8 +114,11 @@ std::string command_executable(const std::vector<std::string>& command) {
 constexpr uint32_t kPerfStackBytes = 8192;
 constexpr uint32_t kBpfStackBytes = 32768;
 
+// `notes` gets what the user should know once recording starts (not before: a command that cannot run
+// is one line of error, nothing else).
 Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const SamplingChoice& sampling,
-                                                  const std::vector<uint32_t>& pids, bool child) {
+                                                  const std::vector<uint32_t>& pids, bool child,
+                                                  std::vector<std::string>& notes) {
   if (auto available = bpf::bpf_available(); !available) return std::move(available).error();
   bpf::BpfSamplerOptions bo;
   bo.pids = pids;
@@ -130,27 +134,38 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   auto note = o.command.empty() ? bpf::configure_for_process(bo, static_cast<pid_t>(pids[0]))
                                 : bpf::configure_for_executable(bo, command_executable(o.command));
   if (!note) {
-    std::fprintf(stderr, "goperf record: %s: goroutine ids and labels are not recorded\n",
-                 note.error().message().c_str());
+    notes.push_back(note.error().message() + ": goroutine ids and labels are not recorded");
   } else if (!note->empty()) {
-    std::fprintf(stderr, "goperf record: %s\n", note->c_str());
+    notes.push_back(*note);
   }
   return bpf::make_bpf_sampler(bo);
 }
 
-// The note on how CPU time is sampled is printed once the backend is known to accept it.
-Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, const SamplingChoice& sampling,
-                                                      const std::vector<uint32_t>& pids, bool child) {
+struct ChosenSampler {
+  std::unique_ptr<unwind::Sampler> sampler;
+  std::string fallback;  // --backend auto: why the eBPF backend is not used ("" when it is, or not asked)
+  std::vector<std::string> notes;  // to print once sampling has started
+};
+
+// --backend auto (the default) takes the eBPF backend wherever it loads: its g0 and vDSO samples reach
+// the goroutine's root because it copies the goroutine's stack at the sample (docs/bpf_backend.md),
+// which perf_event cannot. The note on how CPU time is sampled is printed once a backend accepts it.
+Result<ChosenSampler> make_sampler(const RecordOptions& o, const SamplingChoice& sampling,
+                                   const std::vector<uint32_t>& pids, bool child) {
   auto tell = [&] {
     if (!sampling.note.empty()) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
   };
+  ChosenSampler chosen;
   if (o.backend == "bpf" || o.backend == "auto") {
-    auto sampler = make_bpf(o, sampling, pids, child);
-    if (sampler || o.backend == "bpf") {
-      if (sampler) tell();
-      return sampler;
+    auto sampler = make_bpf(o, sampling, pids, child, chosen.notes);
+    if (!sampler && o.backend == "bpf") return std::move(sampler).error();
+    if (sampler) {
+      tell();
+      chosen.sampler = std::move(*sampler);
+      return chosen;
     }
-    std::fprintf(stderr, "goperf record: %s: using the perf backend\n", sampler.error().message().c_str());
+    chosen.fallback = sampler.error().message();
+    chosen.notes.clear();  // about goroutine labels, which only the eBPF backend records
   }
   auto tracepoint = tick_tracepoint_for_perf(sampling);
   if (!tracepoint) return std::move(tracepoint).error();
@@ -164,7 +179,27 @@ Result<std::unique_ptr<unwind::Sampler>> make_sampler(const RecordOptions& o, co
   po.tick_tracepoint_id = *tracepoint;
   po.frequency_hz = o.frequency_hz;
   po.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kPerfStackBytes;
-  return make_perf_sampler(po);
+  auto sampler = make_perf_sampler(po);
+  if (!sampler) return std::move(sampler).error();
+  chosen.sampler = std::move(*sampler);
+  return chosen;
+}
+
+// "the eBPF backend", "the perf backend", "the perf backend (eBPF backend unavailable: ...)".
+std::string backend_phrase(const ChosenSampler& chosen) {
+  std::string name = std::string(chosen.sampler->name()) == "bpf" ? "the eBPF backend" : "the perf backend";
+  if (!chosen.fallback.empty()) name += " (" + chosen.fallback + ")";
+  return name;
+}
+
+// The stacks that reached their root (goexit, mstart, an mcall, a C thread's start), of all samples.
+std::string complete_share(const SymbolizerStats& sym) {
+  if (sym.taken == 0) return "no stacks";
+  char text[96];
+  uint64_t complete = sym.taken - sym.truncated;
+  std::snprintf(text, sizeof(text), "%llu of %llu stacks complete (%.1f%%)", static_cast<unsigned long long>(complete),
+                static_cast<unsigned long long>(sym.taken), 100.0 * static_cast<double>(complete) / sym.taken);
+  return text;
 }
 
 }  // namespace
@@ -200,12 +235,13 @@ int run_record(const Args& args) {
     return fail(st.error().message());
   }
 
-  auto sampler = make_sampler(o, sampling, pids, child.has_value());
+  auto backend = make_sampler(o, sampling, pids, child.has_value());
   const EventSpec& event = sampling.event;
-  if (!sampler) {
+  if (!backend) {
     if (child) (void)child->release();
-    return fail(sampler.error().message());
+    return fail(backend.error().message());
   }
+  auto& sampler = backend->sampler;
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -223,16 +259,17 @@ int run_record(const Args& args) {
   // at once instead of waiting in the ring buffers.
   if (!child) symbolizer.emplace(so);
 
-  if (auto st = (*sampler)->start(); !st) {
+  if (auto st = sampler->start(); !st) {
     if (child) (void)child->release();
     return fail(st.error().message());
   }
   if (child) {
     if (auto st = child->release(); !st) return fail(st.error().message());
   }
+  for (const auto& note : backend->notes) std::fprintf(stderr, "goperf record: %s\n", note.c_str());
 
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
-  SampleDrain drain(**sampler);
+  SampleDrain drain(*sampler);
   drain.start();
   std::vector<unwind::OwnedRawSample> batch;
   auto consume = [&](int timeout_ms) {
@@ -252,7 +289,9 @@ int run_record(const Args& args) {
   if (!o.quiet) {
     std::fprintf(stderr, "goperf record: sampling %s of %s (pid %u%s) at %llu Hz with %s; Ctrl-C to stop\n",
                  sampling.tick ? "CPU time" : event.name.c_str(), prog.c_str(), pids[0], pids.size() > 1 ? ", ..." : "",
-                 static_cast<unsigned long long>(o.frequency_hz), (*sampler)->name());
+                 static_cast<unsigned long long>(o.frequency_hz), backend_phrase(*backend).c_str());
+  } else if (!backend->fallback.empty()) {
+    std::fprintf(stderr, "goperf record: with the perf backend (%s)\n", backend->fallback.c_str());
   }
   for (;;) {
     consume(100);
@@ -297,16 +336,24 @@ int run_record(const Args& args) {
     std::fprintf(stderr, "goperf record: %s: its frames are unknown\n", why.c_str());
   }
   std::fprintf(stderr,
-               "goperf record: %s after %.1fs: %llu samples, %llu lost, %llu of %llu frames unknown, "
+               "goperf record: %s after %.1fs: %llu samples, %llu lost, %s, %llu of %llu frames unknown, "
                "%llu bytes from the kernel\n",
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(stats.samples),
-               static_cast<unsigned long long>(stats.lost), static_cast<unsigned long long>(sym.unknown_frames),
-               static_cast<unsigned long long>(sym.frames), static_cast<unsigned long long>(stats.bytes_read));
+               static_cast<unsigned long long>(stats.lost), complete_share(sym).c_str(),
+               static_cast<unsigned long long>(sym.unknown_frames), static_cast<unsigned long long>(sym.frames),
+               static_cast<unsigned long long>(stats.bytes_read));
   if (o.verbose) {
     std::fprintf(stderr,
                  "goperf record: %llu incomplete stacks, %llu continued on the goroutine, %llu pcs symbolized\n",
                  static_cast<unsigned long long>(sym.incomplete), static_cast<unsigned long long>(sym.switched),
                  static_cast<unsigned long long>(sym.pc_cache_misses));
+    std::fprintf(stderr, "goperf record: truncated stacks by where the walk stopped:");
+    for (size_t i = 0; i < sym.truncated_by.size(); ++i) {
+      if (sym.truncated_by[i] == 0) continue;
+      const char* why = i + 1 == sym.truncated_by.size() ? "no walk" : unwind::to_string(static_cast<unwind::StopReason>(i));
+      std::fprintf(stderr, " %s %llu;", why, static_cast<unsigned long long>(sym.truncated_by[i]));
+    }
+    std::fprintf(stderr, "\n");
     std::fprintf(stderr, "goperf record: stack copy used by complete walks:");
     static constexpr const char* kBuckets[] = {"<=512B", "<=1K", "<=2K", "<=4K", "<=8K", "<=16K", "<=32K", ">32K"};
     for (size_t i = 0; i < sym.window_used.size(); ++i) {

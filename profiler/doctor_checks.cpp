@@ -165,14 +165,14 @@ std::vector<CheckResult> check_bpf(const DoctorContext& c) {
   } else {
     out.push_back(bad("bpf", "CAP_BPF", CheckState::kFail, "neither CAP_BPF+CAP_PERFMON nor CAP_SYS_ADMIN is held",
                       "run as root, or `setcap cap_bpf,cap_perfmon+ep $(command -v goperf)`; "
-                      "meanwhile use --backend perf"));
+                      "until then record falls back to the perf backend"));
   }
   if (access((c.sys_root + "/kernel/btf/vmlinux").c_str(), R_OK) == 0) {
     out.push_back(ok("bpf", "BTF", "/sys/kernel/btf/vmlinux present (CO-RE programs load)"));
   } else {
     out.push_back(bad("bpf", "BTF", CheckState::kFail, "/sys/kernel/btf/vmlinux is missing",
                       "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4), "
-                      "or use --backend perf"));
+                      "else record falls back to the perf backend"));
   }
   return out;
 }

@@ -59,7 +59,8 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
                                                    "name, or tick: CPU time at the scheduler tick, no interrupt of its "
                                                    "own (plus cpu-clock above the tick's rate) (default: cycles, else "
                                                    "cpu-clock)")
-      ("backend", po::value<std::string>(&o.backend)->default_value("perf"), "sampler: perf, bpf or auto")
+      ("backend", po::value<std::string>(&o.backend)->default_value("auto"),
+       "sampler: auto (bpf where the kernel and permissions allow, else perf), bpf or perf")
       ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
       ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(0),
        "user stack copied per sample (0: 8192 with perf, the stack up to 32768 with bpf)")

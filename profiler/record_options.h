@@ -16,7 +16,7 @@ struct RecordOptions {
   uint64_t frequency_hz = 99;         // -F
   double duration_s = 0;              // -d, 0 = until Ctrl-C or the target's exit
   std::string event;                  // -e, "" = default (cycles, else cpu-clock)
-  std::string backend = "perf";       // --backend perf|bpf|auto
+  std::string backend = "auto";       // --backend auto|bpf|perf
   std::string output;                 // -o, "" = <prog>-<pid>-<YYYYmmdd-HHMMSS>.pb.gz
   uint32_t stack_bytes = 0;           // --stack-bytes, 0 = the backend's default
   bool quiet = false;                 // -q: no progress line

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 namespace goperf::profiler {
 namespace {
@@ -34,6 +35,20 @@ std::string describe(const unwind::SamplingPlan& plan, const unwind::TickSource&
   return text;
 }
 
+// Both backends sample through perf events, which the kernel refuses above this rate: say so before
+// either one is tried, in the perf sampler's words (profiler/perf_sampler.cpp).
+Status check_rate(uint64_t hz) {
+  std::ifstream in("/proc/sys/kernel/perf_event_max_sample_rate");
+  long max_rate = -1;
+  if (in) in >> max_rate;
+  if (max_rate > 0 && hz > static_cast<uint64_t>(max_rate)) {
+    return make_error(ErrorCode::kInvalidArgument, "sampling rate " + std::to_string(hz) +
+                                                       " Hz refused: above kernel.perf_event_max_sample_rate=" +
+                                                       std::to_string(max_rate));
+  }
+  return {};
+}
+
 }  // namespace
 
 uint64_t SamplingChoice::period(uint64_t hz) const {
@@ -42,6 +57,7 @@ uint64_t SamplingChoice::period(uint64_t hz) const {
 }
 
 Result<SamplingChoice> choose_sampling(std::string_view event_name, uint64_t hz) {
+  if (auto st = check_rate(hz); !st) return std::move(st).error();
   SamplingChoice c;
   if (event_name.empty()) {
     c.event = default_event(&c.note);

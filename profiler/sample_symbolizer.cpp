@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "flamegraph/frame_kind.h"
 #include "flamegraph/profile_builder.h"
 #include "profiler/record_kernel_symbols.h"
 #include "symbolize/elf_file.h"
@@ -100,6 +101,7 @@ struct SampleSymbolizer::Impl {
   std::optional<bool> kernel_named;  // kallsyms shows addresses: name kernel frames in finish()
   std::unordered_map<uint64_t, uint32_t> kernel_locations;
   std::vector<std::pair<uint64_t, uint32_t>> unnamed_kernel;  // (pc, location) to name in finish()
+  std::optional<uint32_t> truncated_location;
   std::shared_ptr<const symbolize::Module> vdso;
   uint64_t vdso_link_base = 0;
   bool vdso_tried = false;
@@ -491,8 +493,49 @@ struct SampleSymbolizer::Impl {
     unnamed_kernel.clear();
   }
 
+  uint32_t truncated_marker() {
+    if (!truncated_location) truncated_location = builder.add_named_location(flamegraph::kTruncatedFrame);
+    return *truncated_location;
+  }
+
+  // The user stack of a sample into `physical`: the walk over the copy, then the continuations onto
+  // another stack that the walk alone cannot make (cgo, m.curg, vDSO).
+  unwind::WalkResult walk_user_stack(Process& p, const unwind::RawSample& s) {
+    unwind::StackWindowMemory memory(p.space.get(), nullptr);
+    memory.set_window(s.stack_base, s.stack);
+    if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
+    memory.set_live_tail(p.live.get(), kLiveTailBytes);
+    unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
+    unwind::WalkOptions wo;
+    wo.innermost_exact = true;
+    wo.stack_lo = s.stack_base;
+    if (s.goroutine) {
+      // The goroutine g0 serves, as the sampler read it at the sample: exact, where
+      // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
+      wo.switch_to = &*s.goroutine;
+      wo.switch_stack_lo = s.stack2_base;
+      wo.switch_only_where_runtime_does = true;
+    }
+    auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
+    if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
+                    [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
+      ++stats.switched;
+    }
+    count_window_use(s, result);
+    if (memory.tail_used()) ++stats.live_tail;
+    auto at_switch = [&] {
+      return result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite;
+    };
+    if (at_switch() && result.count > 0) result = continue_after_cgo(p, memory, result.count, result);
+    if (at_switch()) result = continue_on_goroutine(p, s, result);
+    if (result.reason == unwind::StopReason::kUnreadable) result = continue_after_vdso(p, result);
+    if (!result.complete()) ++stats.incomplete;
+    return result;
+  }
+
   void add(const unwind::RawSample& s) {
     ++stats.samples;
+    stats.taken += s.count;
     stack.clear();
     for (uint64_t pc : s.kernel_chain) {
       uint32_t loc = kernel_location(pc);
@@ -501,45 +544,15 @@ struct SampleSymbolizer::Impl {
       stack.push_back(loc);
     }
     Process& p = process(s.pid);
+    bool complete = false;
+    size_t stop = stats.truncated_by.size() - 1;  // the slot of samples with no walk
     if (s.user_regs.pc != 0) {
-      unwind::StackWindowMemory memory(p.space.get(), nullptr);
-      memory.set_window(s.stack_base, s.stack);
-      if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
-      memory.set_live_tail(p.live.get(), kLiveTailBytes);
       size_t n = 0;
       if (p.space) {
-        unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-        unwind::WalkOptions wo;
-        wo.innermost_exact = true;
-        wo.stack_lo = s.stack_base;
-        if (s.goroutine) {
-          // The goroutine g0 serves, as the sampler read it at the sample: exact, where
-          // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
-          wo.switch_to = &*s.goroutine;
-          wo.switch_stack_lo = s.stack2_base;
-          wo.switch_only_where_runtime_does = true;
-        }
-        auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
-        if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
-                        [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
-          ++stats.switched;
-        }
-        count_window_use(s, result);
-        if (memory.tail_used()) ++stats.live_tail;
+        auto result = walk_user_stack(p, s);
         n = result.count;
-        if ((result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) && n > 0) {
-          result = continue_after_cgo(p, memory, n, result);
-          n = result.count;
-        }
-        if (result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite) {
-          result = continue_on_goroutine(p, s, result);
-          n = result.count;
-        }
-        if (result.reason == unwind::StopReason::kUnreadable) {
-          result = continue_after_vdso(p, result);
-          n = result.count;
-        }
-        if (!result.complete()) ++stats.incomplete;
+        complete = result.complete() && n > 0;
+        stop = std::min(static_cast<size_t>(result.reason), stop);
       }
       if (n == 0) {
         physical[0] = unwind::PhysicalFrame{};
@@ -553,6 +566,12 @@ struct SampleSymbolizer::Impl {
         ++stats.frames;
         if (unknown) ++stats.unknown_frames;
       }
+    }
+    // A stack that stops short says so in one frame of its own, rather than passing for a whole one.
+    if (!complete) {
+      stack.push_back(truncated_marker());
+      stats.truncated += s.count;
+      stats.truncated_by[stop] += s.count;
     }
     int64_t count = static_cast<int64_t>(s.count);
     std::array<int64_t, 2> values{count, static_cast<int64_t>(s.period) * count};

@@ -31,6 +31,13 @@ struct SymbolizerStats {
   uint64_t frames = 0;           // locations emitted (physical frames)
   uint64_t unknown_frames = 0;   // physical frames no module could name
   uint64_t incomplete = 0;       // walks that stopped before the top of the stack
+  // Samples as they were taken (an eBPF record of repeats counts each one), and of those the ones whose
+  // stack ends in flamegraph::kTruncatedFrame: no root reached (goexit, mstart, an mcall, a C thread's start).
+  uint64_t taken = 0;
+  uint64_t truncated = 0;
+  // Of the truncated samples, how many each stop reason ended (index: unwind::StopReason; the last slot
+  // counts samples with no walk: no process address space, or a sample with no user registers).
+  std::array<uint64_t, 16> truncated_by{};
   uint64_t pc_cache_misses = 0;   // pcs symbolized (first sight of a pc)
   uint64_t switched = 0;         // system-stack samples continued on the goroutine (m.curg)
   // How much of the sampled stack copy complete walks used (frames on the sampled stack only), in

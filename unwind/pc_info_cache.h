@@ -24,7 +24,9 @@ struct PcInfo {
   };
   uint64_t pc = 0;  // the key; 0: empty slot (pc 0 stops a walk before any lookup)
   int32_t sp_delta = 0;
-  bool has_sp_delta = false;
+  bool has_sp_delta : 1 = false;
+  bool call_checked : 1 = false;  // kGo: after_call was computed (only pcs read from stacks need it)
+  bool after_call : 1 = false;    // kGo: the instruction before pc is a call (unwind/return_address.h)
   Where where = Where::kUnknown;
   symbolize::FuncKind kind = symbolize::FuncKind::kNormal;
   uint8_t flag = 0;  // symbolize::Pclntab::kFlag*

@@ -2,14 +2,17 @@
 // unwinder.next, Go 1.21+; gentraceback in 1.19/1.20 applies the same rules).
 #include "unwind/stack_walker.h"
 
+#include <algorithm>
 #include <optional>
 
+#include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
 #include "unwind/mappings.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
+#include "unwind/return_address.h"
 
 namespace goperf::unwind {
 
@@ -27,6 +30,8 @@ const char* to_string(StopReason reason) {
     case StopReason::kUnreadable: return "stack not readable";
     case StopReason::kBadFrame: return "bad frame";
     case StopReason::kStackSwitch: return "stack switch";
+    case StopReason::kMcall: return "mcall";
+    case StopReason::kNotReturnAddress: return "not a return address";
   }
   return "?";
 }
@@ -62,9 +67,17 @@ bool is_code(const AddressSpace& space, uint64_t pc) {
   return m && m->executable;
 }
 
+// Whether the code of f right before link_pc ends with a call: a return address into f must.
+bool call_before(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_pc, Arch arch) {
+  uint64_t len = std::min<uint64_t>(kMaxCallBytes, link_pc - f.entry);
+  auto code = module.elf().read(link_pc - len, len);
+  return code && follows_call(arch, *code);
+}
+
 // Everything one frame's step needs from the tables at pc: the module, the Go function's kind and
-// flags, and its pcsp value at pc (funcspdelta(f, frame.pc) in traceback.go).
-PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc) {
+// flags, its pcsp value at pc (funcspdelta(f, frame.pc) in traceback.go), and, if `check_call`, whether
+// pc follows a call (a read of the code: skipped for the innermost pcs, most of a profile's distinct pcs).
+PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arch arch, bool check_call) {
   PcInfo info;
   info.pc = pc;
   auto ref = lookup(space, modules, pc);
@@ -74,6 +87,8 @@ PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc) {
     info.where = PcInfo::Where::kGo;
     info.kind = f->kind;
     info.flag = f->flag;
+    info.call_checked = check_call;
+    if (check_call) info.after_call = call_before(*ref->module, *f, ref->link_pc, arch);
     if (auto delta = tab->sp_delta(*f, ref->link_pc)) {
       info.sp_delta = *delta;
       info.has_sp_delta = true;
@@ -86,6 +101,18 @@ PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc) {
   return info;
 }
 
+// A pc read from a stack (not from registers or a saved g.sched) becomes a frame only if it can be one:
+// in executable memory, and in Go code right after a call. The exceptions are the runtime's own fake
+// return addresses: goexit+PCQuantum, which newproc pushes under every goroutine (proc.go newproc1,
+// gostartcallfn); systemstack_switch (+8 since Go 1.21), which asmcgocall saves in g.sched.pc and
+// cgocallback pushes as its return address on the goroutine stack (asm_amd64.s); and an exact pc (the
+// instruction a signal interrupted, below sigpanic or asyncPreempt), which need not follow anything.
+bool can_be_frame(const PcInfo& info, bool exact) {
+  if (info.where == PcInfo::Where::kUnknown) return false;
+  if (info.where != PcInfo::Where::kGo || exact) return true;
+  return info.after_call || info.kind == FuncKind::kGoexit || info.kind == FuncKind::kSystemstackSwitch;
+}
+
 }  // namespace
 
 WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
@@ -96,14 +123,17 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
   bool exact = options.innermost_exact;
   bool innermost = true;
   bool switched = false, just_switched = false;
+  bool from_stack = false;  // pc was read from memory: it must pass can_be_frame
   ModuleCache modules;
   size_t n = 0;
 
   // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
   // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
-  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember) -> const PcInfo* {
-    if (const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr) return hit;
-    *scratch = resolve(space_, modules, at_pc);
+  // `check_call`: the answer must say whether at_pc follows a call.
+  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) -> const PcInfo* {
+    const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
+    if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
+    *scratch = resolve(space_, modules, at_pc, regs.arch, check_call);
     if (cache_ && remember) cache_->insert(*scratch);
     return scratch;
   };
@@ -113,8 +143,8 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     auto word = memory_.read_u64(addr);
     if (!word || *word == 0) return std::nullopt;
     PcInfo scratch;
-    const PcInfo* to = info_at(*word, &scratch, false);
-    if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall) return std::nullopt;
+    const PcInfo* to = info_at(*word, &scratch, false, true);
+    if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall || !to->after_call) return std::nullopt;
     return *word;
   };
 
@@ -129,6 +159,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     lo = options.switch_stack_lo;
     hi = options.switch_stack_hi;
     exact = false;
+    from_stack = false;
     switched = just_switched = true;
     innermost = false;
     return true;
@@ -141,6 +172,12 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
   while (true) {
     if (n == out.size()) return {n, StopReason::kFull};
     if (pc == 0) return {n, StopReason::kZeroPc};
+    PcInfo resolved;
+    const PcInfo info = *info_at(pc, &resolved, true, from_stack && !exact);
+    if (from_stack && !can_be_frame(info, exact)) {
+      if (resume_after_c_frame()) continue;
+      return {n, StopReason::kNotReturnAddress};
+    }
     PhysicalFrame& frame = out[n];
     frame = PhysicalFrame{};
     frame.pc = pc;
@@ -149,8 +186,6 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     frame.after_switch = just_switched;
     just_switched = false;
 
-    PcInfo resolved;
-    const PcInfo info = *info_at(pc, &resolved, true);
     const PcInfo* f = info.where == PcInfo::Where::kGo ? &info : nullptr;
     const bool has_delta = info.has_sp_delta;
     const int32_t delta = info.has_sp_delta ? info.sp_delta : 0;
@@ -178,6 +213,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
           if (!ret) return {n, StopReason::kUnreadable};
           frame.fp = gsp + (uses_lr ? 0 : ptr);
           pc = *ret;
+          from_stack = true;
           sp = frame.fp;
           fp_reg = options.switch_to->fp;
           lo = options.switch_stack_lo;
@@ -190,6 +226,9 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       }
       if (has_delta) frame.fp = sp + static_cast<int64_t>(delta) + (uses_lr ? 0 : ptr);
       if ((f->flag & Pclntab::kFlagTopFrame) || f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
+      // mcall runs fn on g0 with sp reset to g0's base: runtime/pprof's traceback ends there (mcall is
+      // SPWRITE, traceback.go resolveInternal), and so does a profile's stack.
+      if (f->kind == FuncKind::kMcall && !innermost) return {n, StopReason::kMcall};
       // A function that wrote sp cannot be unwound by its pcsp table, except the vDSO callers (BP, below).
       if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback &&
           f->kind != FuncKind::kVdsoCall) {
@@ -240,6 +279,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
         cfa += 16;
       }
       pc = ret;
+      from_stack = true;
       sp = cfa;
       innermost = false;
       continue;
@@ -265,6 +305,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
       if (ret) {
         frame.fp = at + ptr;
         pc = *ret;
+        from_stack = true;
         sp = at + ptr;
         exact = false;
         innermost = false;
@@ -294,6 +335,7 @@ WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options
     frame.fp = fp_reg + 2 * ptr;
     sp = frame.fp;
     pc = next_pc;
+    from_stack = true;
     fp_reg = next_fp;
     exact = false;
     innermost = false;

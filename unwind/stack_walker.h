@@ -36,6 +36,8 @@ enum class StopReason : uint8_t {
   kUnreadable,     // stack memory could not be read
   kBadFrame,       // sp moved down or out of the stack bounds; a broken frame-pointer chain
   kStackSwitch,    // reached systemstack/morestack/mcall/asmcgocall on g0, and no switch target was given
+  kMcall,          // reached runtime.mcall on g0 and did not switch: where runtime/pprof's stacks end too
+  kNotReturnAddress,  // the next word is no return address (not code; in Go code, not after a call): not a frame
 };
 const char* to_string(StopReason reason);
 
@@ -60,7 +62,9 @@ struct WalkOptions {
 struct WalkResult {
   size_t count = 0;  // frames written to the output span
   StopReason reason = StopReason::kTopFrame;
-  bool complete() const { return reason == StopReason::kTopFrame || reason == StopReason::kZeroPc; }
+  bool complete() const {
+    return reason == StopReason::kTopFrame || reason == StopReason::kZeroPc || reason == StopReason::kMcall;
+  }
 };
 
 // Stateless apart from the references it holds; one walker may serve many walks (not concurrently

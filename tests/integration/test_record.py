@@ -64,8 +64,10 @@ CASES = [(tc, v) for tc in TOOLCHAINS for v in VARIANTS]
 
 
 def record(goperf, out, argv, hz=999, extra=(), timeout=60):
-    """Runs `goperf record -- argv` and returns the completed process."""
-    return subprocess.run([goperf, "record", "-q", "-F", str(hz), "-o", str(out), *extra, "--", *argv],
+    """Runs `goperf record -- argv` with the perf backend (or the --backend in extra) and returns the
+    completed process."""
+    backend = () if "--backend" in extra else ("--backend", "perf")
+    return subprocess.run([goperf, "record", "-q", *backend, "-F", str(hz), "-o", str(out), *extra, "--", *argv],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -366,7 +368,8 @@ def test_attach_by_pid_and_target_exit(goperf, workdir):
         assert target.stdout.readline().startswith("ready")
         out = workdir / "attach.pb.gz"
         t0 = time.monotonic()
-        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-p", str(target.pid), "-d", "30", "-o", str(out)],
+        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-p", str(target.pid), "-d", "30",
+                              "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
         assert time.monotonic() - t0 < 10, "recording did not stop when the target exited"
@@ -384,7 +387,8 @@ def test_ctrl_c_writes_the_profile(goperf, workdir):
     try:
         assert target.stdout.readline().startswith("ready")
         out = workdir / "sigint.pb.gz"
-        rec = subprocess.Popen([goperf, "record", "-q", "-F", "999", "-p", str(target.pid), "-o", str(out)],
+        rec = subprocess.Popen([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-p", str(target.pid),
+                                "-o", str(out)],
                                stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         rec.send_signal(2)
@@ -458,7 +462,8 @@ def test_etcd_under_write_load(goperf, workdir):
         for w in workers:
             w.start()
         out = workdir / "etcd.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "-F", "499", "-d", "2.5", "-p", str(etcd.pid), "-o", str(out)],
+        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "499", "-d", "2.5", "-p", str(etcd.pid),
+                              "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         stop.set()
         for w in workers:
@@ -525,7 +530,7 @@ def test_two_pids(goperf, workdir):
         for t in targets:
             assert t.stdout.readline().startswith("ready")
         out = workdir / "two.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-d", "1.5", "-p",
+        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-d", "1.5", "-p",
                               ",".join(str(t.pid) for t in targets), "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr

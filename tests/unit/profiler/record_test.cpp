@@ -61,7 +61,7 @@ TEST(RecordOptions, PidsCommandAndDefaults) {
   ASSERT_TRUE(parse_record_options({"-p", "12,34", "-p", "56"}, o));
   EXPECT_EQ(o.pids, (std::vector<uint32_t>{12, 34, 56}));
   EXPECT_EQ(o.frequency_hz, 99u);
-  EXPECT_EQ(o.backend, "perf");
+  EXPECT_EQ(o.backend, "auto");
   RecordOptions c;
   ASSERT_TRUE(parse_record_options({"-F", "999", "-d", "2.5", "--", "prog", "-F", "x"}, c));
   EXPECT_EQ(c.command, (std::vector<std::string>{"prog", "-F", "x"}));

@@ -14,6 +14,7 @@
 #include "unwind/address_space.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
+#include "unwind/return_address.h"
 
 namespace goperf::unwind {
 namespace {
@@ -67,18 +68,33 @@ class StackWalkerTest : public ::testing::Test {
     EXPECT_TRUE(f.has_value()) << name;
     return f.value_or(symbolize::FuncInfo{});
   }
-  // A pc inside f's body where the frame is fully set up (largest sp delta), and that delta.
+  bool after_call(const symbolize::FuncInfo& f, uint64_t pc) {
+    uint64_t len = std::min<uint64_t>(kMaxCallBytes, pc - f.entry);
+    auto code = module_->elf().read(pc - len, len);
+    return code && follows_call(Arch::kAmd64, *code);
+  }
+  // A return address into f (the pc after one of its calls) where the frame is largest, and that delta:
+  // what a caller's frame holds on a real stack.
   std::pair<uint64_t, int32_t> body_pc(const symbolize::FuncInfo& f) {
-    uint64_t best = f.entry;
-    int32_t best_delta = 0;
-    for (uint64_t pc = f.entry; pc < f.end; ++pc) {
+    uint64_t best = 0;
+    int32_t best_delta = -1;
+    for (uint64_t pc = f.entry + 1; pc < f.end; ++pc) {
       auto d = tab_->sp_delta(f, pc);
-      if (d && *d > best_delta) {
+      if (d && *d > best_delta && after_call(f, pc)) {
         best_delta = *d;
         best = pc;
       }
     }
+    EXPECT_NE(best, 0u) << f.name << " has no call";
     return {best, best_delta};
+  }
+  // A pc in f's body, with a frame, that does not follow a call.
+  uint64_t pc_not_after_call(const symbolize::FuncInfo& f) {
+    for (uint64_t pc = f.entry + 1; pc < f.end; ++pc) {
+      if (tab_->sp_delta(f, pc).value_or(0) > 0 && !after_call(f, pc)) return pc;
+    }
+    ADD_FAILURE() << f.name;
+    return 0;
   }
 
   std::shared_ptr<const symbolize::Module> module_;
@@ -211,8 +227,8 @@ TEST_F(StackWalkerTest, SystemstackSwitchesToTheGoroutineStack) {
   auto g0fn = func("runtime.gcStart"), ss = func("runtime.systemstack"), b = func("main.main"),
        x = func("runtime.goexit");
   auto [pg, dg] = body_pc(g0fn);
-  auto ss_pc = ss.entry + 1;
-  while (ss_pc < ss.end && tab_->sp_delta(ss, ss_pc).value_or(-1) != 0) ++ss_pc;
+  auto ss_pc = ss.entry + 1;  // the return address of its CALL DI (fn on g0's stack)
+  while (ss_pc < ss.end && (tab_->sp_delta(ss, ss_pc).value_or(-1) != 0 || !after_call(ss, ss_pc))) ++ss_pc;
   auto [pb, db] = body_pc(b);
   WordMemory mem;
   uint64_t g0sp = 0x7f0000001000, gsp = 0xc000400000;
@@ -271,6 +287,10 @@ TEST_F(StackWalkerTest, McallSwitchesOnlyWhenAsked) {
   opt.switch_only_where_runtime_does = true;
   auto only = StackWalker(mem, *space_).walk(regs, opt, out);
   for (size_t i = 0; i < only.count; ++i) EXPECT_NE(out[i].pc, pb) << i;
+  // runtime/pprof's traceback ends at mcall (SPWRITE): a root, so the stack counts as complete.
+  EXPECT_EQ(only.reason, StopReason::kMcall);
+  EXPECT_TRUE(only.complete());
+  EXPECT_EQ(out[only.count - 1].pc, pm);
 }
 
 // runtime.nanotime1 calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s): the sample's sp
@@ -388,6 +408,140 @@ TEST_F(StackWalkerTest, ExactPcAfterSigpanic) {
   ASSERT_GE(r.count, 2u);
   EXPECT_TRUE(out[1].exact_pc);  // the faulting instruction itself
   EXPECT_FALSE(out[2].exact_pc);
+}
+
+// Words that are no return address never become frames: values seen at the end of perf-backend stacks
+// of real servers (a heap pointer, small integers, -1), a pc of the text that follows no call.
+class NotReturnAddressTest : public StackWalkerTest {
+ protected:
+  // gopark's frame holds `word` where its return address belongs; main.main and goexit above it.
+  WalkResult walk_with_return_word(uint64_t word) {
+    auto a = func("runtime.gopark");
+    std::tie(pa_, da_) = body_pc(a);
+    auto [pb, db] = body_pc(func("main.main"));
+    mem_ = WordMemory();
+    mem_.put(kSp + da_, word);
+    mem_.put(kSp + da_ + 8 + db, func("runtime.goexit").entry + 1);
+    RegisterSet regs;
+    regs.pc = pa_;
+    regs.sp = kSp;
+    return StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out_);
+  }
+  void expect_refused(uint64_t word) {
+    auto r = walk_with_return_word(word);
+    EXPECT_EQ(r.reason, StopReason::kNotReturnAddress) << std::hex << word << ": " << to_string(r.reason);
+    EXPECT_FALSE(r.complete());
+    ASSERT_EQ(r.count, 1u) << std::hex << word;
+    EXPECT_EQ(out_[0].pc, pa_);
+  }
+  static constexpr uint64_t kSp = 0xc000600000;
+  uint64_t pa_ = 0;
+  int32_t da_ = 0;
+  WordMemory mem_;
+  PhysicalFrame out_[8];
+};
+
+TEST_F(NotReturnAddressTest, WordOutsideExecutableMappingsIsNeverAFrame) {
+  expect_refused(0xc00082fb10);  // a heap pointer
+  expect_refused(0x1);
+  expect_refused(0xffffffffffffffff);
+}
+
+TEST_F(NotReturnAddressTest, GoPcThatFollowsNoCallIsRefused) {
+  auto b = func("main.main");
+  uint64_t not_ret = pc_not_after_call(b);
+  expect_refused(not_ret);
+  // The same frame with a real return address into main.main walks on to goexit.
+  auto [pb, db] = body_pc(b);
+  auto r = walk_with_return_word(pb);
+  EXPECT_EQ(r.reason, StopReason::kTopFrame) << to_string(r.reason);
+  EXPECT_EQ(r.count, 3u);
+}
+
+TEST_F(NotReturnAddressTest, TheRuntimesFakeReturnAddressesAreFrames) {
+  // cgocallback pushes curg.sched.pc, which asmcgocall set to systemstack_switch (+8 since Go 1.21), as
+  // its return address on the goroutine stack; newproc plants goexit+1 under every goroutine.
+  uint64_t fake = func("runtime.systemstack_switch").entry;
+  auto r = walk_with_return_word(fake);
+  EXPECT_NE(r.reason, StopReason::kNotReturnAddress);
+  ASSERT_GE(r.count, 2u);
+  EXPECT_EQ(out_[1].pc, fake);
+  r = walk_with_return_word(func("runtime.goexit").entry + 1);
+  EXPECT_EQ(r.reason, StopReason::kTopFrame);
+}
+
+TEST_F(NotReturnAddressTest, ExactPcBelowSigpanicNeedNotFollowACall) {
+  // The word under sigpanic's frame is the faulting instruction (pushed by the signal handler).
+  auto sp_fn = func("runtime.sigpanic"), b = func("main.main"), x = func("runtime.goexit");
+  auto [ps, ds] = body_pc(sp_fn);
+  uint64_t fault = pc_not_after_call(b);
+  int32_t db = tab_->sp_delta(b, fault).value_or(0);
+  mem_.put(kSp + ds, fault);
+  mem_.put(kSp + ds + 8 + db, x.entry + 1);
+  RegisterSet regs;
+  regs.pc = ps;
+  regs.sp = kSp;
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out_);
+  ASSERT_EQ(r.count, 3u) << to_string(r.reason);
+  EXPECT_EQ(out_[1].pc, fault);
+  EXPECT_TRUE(out_[1].exact_pc);
+  // But not a word outside the code.
+  mem_.put(kSp + ds, 0xc00082fb10);
+  r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out_);
+  EXPECT_EQ(r.reason, StopReason::kNotReturnAddress);
+  EXPECT_EQ(r.count, 1u);
+}
+
+TEST_F(NotReturnAddressTest, FramePointerChainIntoNonCodeEndsTheWalk) {
+  // A C frame (no module) whose frame-pointer chain leads to a heap word: stop, no frame for it.
+  std::vector<AddressSpace::FileMapping> files;
+  for (const auto& s : module_->elf().segments()) {
+    if (s.type != 1) continue;
+    files.push_back({s.vaddr & ~0xfffull, (s.vaddr + s.memsz + 0xfff) & ~0xfffull, s.offset & ~0xfffull, kBinary});
+  }
+  constexpr uint64_t kC = 0x7fff10000000;
+  files.push_back({kC, kC + 0x1000, 0, "[anon:jit]"});
+  space_ = AddressSpace::from_file_mappings(files);
+  space_->set_module(kBinary, module_);
+  uint64_t fp = kSp + 0x40;
+  mem_.put(kSp, 0);
+  mem_.put(fp, fp + 0x40);
+  mem_.put(fp + 8, 0xc00082fb10);
+  RegisterSet regs;
+  regs.pc = kC + 0x10;
+  regs.sp = kSp;
+  regs.fp = fp;
+  auto r = StackWalker(mem_, *space_).walk(regs, WalkOptions{}, out_);
+  EXPECT_FALSE(r.complete());
+  for (size_t i = 0; i < r.count; ++i) EXPECT_NE(out_[i].pc, 0xc00082fb10u);
+}
+
+TEST(FollowsCall, Amd64Encodings) {
+  auto ends_with_call = [](std::vector<uint8_t> bytes) { return follows_call(Arch::kAmd64, bytes); };
+  EXPECT_TRUE(ends_with_call({0x90, 0xe8, 0x10, 0x20, 0x30, 0x40}));          // CALL rel32
+  EXPECT_TRUE(ends_with_call({0x48, 0x8b, 0x11, 0xff, 0xd2}));                // CALL DX
+  EXPECT_TRUE(ends_with_call({0x90, 0x41, 0xff, 0xd4}));                      // CALL R12
+  EXPECT_TRUE(ends_with_call({0x90, 0xff, 0x15, 0x01, 0x02, 0x03, 0x04}));    // CALL [rip+disp32]
+  EXPECT_TRUE(ends_with_call({0x90, 0xff, 0x50, 0x18}));                      // CALL [rax+0x18]
+  EXPECT_TRUE(ends_with_call({0x90, 0xff, 0x14, 0x24}));                      // CALL [rsp]
+  EXPECT_TRUE(ends_with_call({0xff, 0x94, 0x24, 0x01, 0x02, 0x03, 0x04}));    // CALL [rsp+disp32]
+  EXPECT_FALSE(ends_with_call({0x48, 0x89, 0xc3}));                           // MOV RBX, RAX
+  EXPECT_FALSE(ends_with_call({0x90, 0xff, 0xe0}));                           // JMP RAX (FF /4)
+  EXPECT_FALSE(ends_with_call({0x90, 0xff, 0x50}));                           // FF /2 cut short
+  EXPECT_FALSE(ends_with_call({}));
+}
+
+TEST(FollowsCall, Arm64Encodings) {
+  auto ends_with = [](uint32_t insn) {
+    uint8_t b[4];
+    std::memcpy(b, &insn, 4);
+    return follows_call(Arch::kArm64, std::span<const uint8_t>(b, 4));
+  };
+  EXPECT_TRUE(ends_with(0x94000123));   // BL
+  EXPECT_TRUE(ends_with(0xd63f0020));   // BLR X1
+  EXPECT_FALSE(ends_with(0x14000123));  // B
+  EXPECT_FALSE(ends_with(0xd61f0020));  // BR X1
+  EXPECT_FALSE(ends_with(0xd65f03c0));  // RET
 }
 
 }  // namespace
