@@ -202,7 +202,7 @@ def record_with_oracle(goperf, out, oracle, argv, functions, seconds=SECONDS, ex
     while either profile has fewer than MIN_ORACLE_SAMPLES of the workload (a loaded machine gives the
     target less CPU). recorder(out, argv) runs goperf (default: record at 999 Hz with `extra`). Returns
     goperf's completed process."""
-    recorder = recorder or (lambda o, a: record(goperf, o, a, extra=extra, timeout=60 + 2 * len(a)))
+    recorder = recorder or (lambda o, a: record(goperf, o, a, extra=extra, timeout=120))
     for attempt in range(3):
         s = seconds * 2 ** attempt
         res = recorder(out, [*argv, "-seconds", str(s), "-cpuprofile", str(oracle), "-cpuhz", str(ORACLE_HZ)])
