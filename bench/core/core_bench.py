@@ -5,8 +5,8 @@ goroutine with its stack).
 
 Like with like: there is one core, written by the unstripped build (Delve needs its DWARF). Delve reads it
 with that binary; goperf reads the same core file with a `strip`ped copy of that binary, whose loadable
-segments are checked to be byte for byte those of the unstripped one (what the core maps is the same; only
-the symbol table and DWARF, which no segment holds, are gone). The core is read once before the first round
+segments and allocated sections are checked to be those of the unstripped one, byte for byte (what the core
+maps and the runtime reads is the same; the symbol table and DWARF, which the program never loads, are gone). The core is read once before the first round
 (both tools find it in the page cache); each round runs both tools in alternating order, each writing its
 output to a file on tmpfs, and the ratios are taken round by round (median and min-max). Prints wall time,
 CPU time (user+sys) and peak RSS.
@@ -52,18 +52,28 @@ def timed(cmd, stdout, stdin=os.devnull):
                 cpu=usage.ru_utime + usage.ru_stime)
 
 
-def load_segments(path):
-    """(vaddr, memsz, flags, file bytes) of each PT_LOAD of an ELF64 little-endian file."""
+def loaded_contents(path):
+    """What an ELF64 little-endian file gives the loader: (vaddr, memsz, flags) of each PT_LOAD, and (name,
+    address, size, flags, bytes) of each allocated section (SHF_ALLOC; bytes None for .bss-like sections).
+    The Go linker places the section header table and .shstrtab inside loaded pages, which strip rewrites;
+    no program reads them, so they are left out."""
     data = pathlib.Path(path).read_bytes()
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    phoff, shoff = struct.unpack_from("<QQ", data, 32)
+    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from("<HHHHH", data, 54)
     segs = []
     for i in range(phnum):
-        p_type, flags, offset, vaddr, _paddr, filesz, memsz, _align = struct.unpack_from("<IIQQQQQQ", data,
-                                                                                         phoff + i * phentsize)
+        p_type, flags, _off, vaddr, _paddr, _filesz, memsz, _align = struct.unpack_from("<IIQQQQQQ", data,
+                                                                                        phoff + i * phentsize)
         if p_type == 1:
-            segs.append((vaddr, memsz, flags, data[offset:offset + filesz]))
-    return segs
+            segs.append((vaddr, memsz, flags))
+    str_off, = struct.unpack_from("<Q", data, shoff + shstrndx * shentsize + 24)
+    sections = []
+    for i in range(shnum):
+        name, sh_type, flags, addr, offset, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        if flags & 2:  # SHF_ALLOC
+            sections.append((data[str_off + name:data.index(b"\0", str_off + name)], addr, size, flags,
+                             None if sh_type == 8 else data[offset:offset + size]))  # 8: SHT_NOBITS
+    return segs, sorted(sections)
 
 
 def make_core(binary, n, mib, tmp):
@@ -103,13 +113,13 @@ def main():
         tmp, sink = pathlib.Path(tmp), pathlib.Path(sink)
         stripped = tmp / "crash_many.stripped"
         subprocess.run(["strip", "-o", str(stripped), str(unstripped)], check=True)
-        assert load_segments(stripped) == load_segments(unstripped), \
-            "strip changed a loadable segment: the stripped copy would not match the core"
+        assert loaded_contents(stripped) == loaded_contents(unstripped), \
+            "strip changed a loaded segment or section: the stripped copy would not match the core"
         core = make_core(unstripped, a.goroutines, a.mib, tmp)
         sha = digest(core)  # also reads the whole core into the page cache before the first round
         print(f"{stamp()}, commit {commit}, {tc.name}: one core of crash_many {a.goroutines} {a.mib} "
               f"({core.stat().st_size / 2**30:.2f} GiB, sha256 {sha}), written by the unstripped build; goperf reads "
-              f"it with a stripped copy (same {len(load_segments(unstripped))} loadable segments, "
+              f"it with a stripped copy (same {len(loaded_contents(unstripped)[0])} loadable segments and allocated sections, "
               f"{stripped.stat().st_size / 2**20:.1f} MiB against {unstripped.stat().st_size / 2**20:.1f} MiB); "
               f"{a.rounds} rounds in alternating order, outputs to {SINK_DIR}; load average {loadavg()}", flush=True)
         init = tmp / "dlv.init"
