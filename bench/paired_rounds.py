@@ -50,11 +50,18 @@ def median(xs):
 
 
 def ratio(numer, denom):
-    """(median, min, max) of the per-round ratios numer[i] / denom[i]."""
-    rs = [n / d for n, d in zip(numer, denom)]
-    return statistics.median(rs), min(rs), max(rs)
+    """(median, min, max, rounds used) of the per-round ratios numer[i] / denom[i]; a round whose denominator
+    is 0 (a CPU time below the kernel's accounting resolution) has no ratio and is left out."""
+    rs = [n / d for n, d in zip(numer, denom) if d > 0]
+    if not rs:
+        return None
+    return statistics.median(rs), min(rs), max(rs), len(rs)
 
 
 def fmt_ratio(numer, denom, digits=1):
-    m, lo, hi = ratio(numer, denom)
-    return f"{m:.{digits}f}x ({lo:.{digits}f}-{hi:.{digits}f})"
+    r = ratio(numer, denom)
+    if r is None:
+        return "- (no round measurable)"
+    m, lo, hi, used = r
+    left_out = f", {len(denom) - used} of {len(denom)} rounds below the clock's resolution left out" if used < len(denom) else ""
+    return f"{m:.{digits}f}x ({lo:.{digits}f}-{hi:.{digits}f}{left_out})"
