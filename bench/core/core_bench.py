@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import os
 import pathlib
+import re
 import resource
 import shutil
 import struct
@@ -141,9 +142,9 @@ def main():
                 f"{t} {rows[t][-1]['cpu']:.2f} s cpu, {rows[t][-1]['wall']:.2f} s wall" for t in order)
                 + f"; load average {loadavg()}", flush=True)
         assert digest(core) == sha
-        counts = {"goperf": (sink / "goperf.txt").read_text().count("\ngoroutine ") + 1}
+        counts = {"goperf": len(re.findall(r"^goroutine \d+", (sink / "goperf.txt").read_text(), re.M))}
         if "dlv" in tools:
-            counts["dlv"] = (sink / "dlv.txt").read_text().count("Goroutine ")
+            counts["dlv"] = len(re.findall(r"^\s*\*?\s*Goroutine \d+", (sink / "dlv.txt").read_text(), re.M))
         print(f"goroutines printed: {counts}")
         print(f"| tool | wall (median of {a.rounds}) | CPU user+sys | peak RSS |")
         print("|---|---|---|---|")
