@@ -103,7 +103,7 @@ def main():
     finally:
         os.unlink(pcs_file)
     g, o = rows["goperf"], rows["go"]
-    print(f"| {what} | goperf addr2line -f -i | go tool addr2line ({go_version}) | go / goperf, median of per-round ratios (min-max) |")
+    print(f"| {what} | goperf addr2line -f -i | addr2line of {go_version} (its GOTOOLDIR binary) | go / goperf, median of per-round ratios (min-max) |")
     print("|---|---|---|---|")
     for k, name in (("cpu", "**CPU** (user+sys)"), ("wall", "wall")):
         print(f"| {name}, median of {a.rounds} | {median([r[k] for r in g]):.2f} s | {median([r[k] for r in o]):.2f} s "
