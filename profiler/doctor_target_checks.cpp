@@ -7,7 +7,9 @@
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
+#include "profiler/info_report.h"
 #include "unwind/address_space.h"
+#include "unwind/go_runtime_layout.h"
 
 namespace goperf::profiler {
 
@@ -38,7 +40,12 @@ std::vector<CheckResult> check_target(const DoctorContext& c) {
   if (!m.is_go()) return {result(CheckState::kWarn, runs + ": not a Go program (no Go pclntab)" + ids)};
   const symbolize::BuildInfo* bi = m.build_info();
   std::string version = bi ? bi->go_version : std::string("unknown Go version");
-  return {result(CheckState::kOk, runs + ": " + version + ids)};
+  // Where goperf's table of the runtime's structures for this version comes from (measured or derived):
+  // snapshot and core check a derived one against the goroutines before use (docs/runtime_layouts.md).
+  auto layout = unwind::layout_for_go_minor(bi ? bi->minor_version() : 0);
+  std::string table = "; runtime layout " + describe_runtime_layout(bi ? bi->minor_version() : 0);
+  CheckState state = layout.exact_version ? CheckState::kOk : CheckState::kWarn;
+  return {result(state, runs + ": " + version + ids + table)};
 }
 
 }  // namespace goperf::profiler

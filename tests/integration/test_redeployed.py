@@ -184,6 +184,9 @@ def test_info_and_doctor_describe_the_running_program(goperf, tc, scenario):
     go_version = want.split("\n", 1)[0].split(": ", 1)[1]
     assert state == "ok" and f"runs {t.path}" in detail and go_version in detail, detail
     assert any_build_id in detail, detail
+    # The runtime layout goperf reads this version with (go1.19, 1.26 and 1.27 are measured from DWARF).
+    minor = int(go_version.split("go1.")[1].split(".")[0])
+    assert f"runtime layout Go 1.{minor}, measured" in detail, detail
 
 
 def test_without_map_files(goperf, tmp_path):
