@@ -4,13 +4,21 @@
 #include <utility>
 
 namespace goperf::unwind {
-namespace {
-
-// The number of fields of an aggregate: the most initializers T{...} accepts (each converts to anything).
+// Not in the anonymous namespace: its conversion is declared, never defined (only used unevaluated), which
+// clang's -Wundefined-internal refuses for internal linkage.
+namespace field_count_detail {
+// Converts to any type, in unevaluated contexts only.
 struct AnyField {
   template <class T>
   operator T() const;
 };
+}  // namespace field_count_detail
+
+namespace {
+
+using field_count_detail::AnyField;
+
+// The number of fields of an aggregate: the most initializers T{...} accepts (each converts to anything).
 template <class T, size_t... I>
 constexpr bool initializable_from(std::index_sequence<I...>) {
   return requires { T{(void(I), AnyField{})...}; };
