@@ -1,0 +1,249 @@
+"""goperf snapshot/core --group and --filter against the runtime as the oracle: the waits target (goroutines
+blocked in known numbers on known objects) is snapshotted with --group, then killed with SIGQUIT; goperf's
+groups must equal panicparse's grouping of the runtime's own dump (arguments ignored), and every goroutine
+of a group must have the group's state and frames in that dump. The same from a GOTRACEBACK=crash core.
+Every toolchain present, exe, PIE and cgo, stripped."""
+import json
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+import goroutine_groups
+import gotargets
+import snapshot_dump
+
+VARIANTS = {
+    "exe": gotargets.Variant(pie=False, cgo=False, stripped=True),
+    "pie": gotargets.Variant(pie=True, cgo=False, stripped=True),
+    "cgo": gotargets.Variant(pie=False, cgo=True, stripped=True),
+}
+CASES = [(tc, v) for tc in gotargets.toolchains() for v in VARIANTS]
+# What the target starts, by the function each goroutine blocks in.
+EXPECTED = {"main.chanReceiver": 7, "main.selecter": 4, "main.mutexWaiter": 5, "main.rwReader": 3,
+            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3}
+
+
+@pytest.fixture(scope="module")
+def binaries():
+    reqs = [("waits", tc, VARIANTS[v]) for tc, v in CASES]
+    return dict(zip([(tc.name, v) for tc, v in CASES], gotargets.build_many(reqs)))
+
+
+class Waits:
+    """A running waits process: the objects it printed ({name: (kind, address)}), its stderr kept."""
+
+    def __init__(self, binary, cwd=None, env=None, preexec_fn=None):
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
+                                     cwd=cwd, preexec_fn=preexec_fn,
+                                     env={**os.environ, "GOTRACEBACK": "all", **(env or {})})
+        self.pid = self.proc.pid
+        self.objects = {}
+        for line in self.proc.stdout:
+            words = line.decode().split()
+            if words == ["ready"]:
+                break
+            self.objects[words[0]] = (words[1], words[2])
+        else:
+            raise AssertionError("waits did not start")
+
+    def more(self):
+        self.proc.stdin.write(b"more\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == b"more ready"
+
+    def sigquit_dump(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=120)
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run(goperf, *args, check=True):
+    p = subprocess.run([goperf, *args], capture_output=True, text=True, timeout=120)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def moving(groups, dump):
+    """Goroutines that may have moved between the two looks (running or runnable in either)."""
+    oracle = snapshot_dump.parse(dump)
+    busy = {i for i, g in oracle.items() if g.status in ("running", "runnable")}
+    busy |= {i for g in groups if g["state"] in ("running", "runnable") for i in g["ids"]}
+    return busy
+
+
+def check_against_runtime(groups, dump, drop, tmp_path):
+    goroutine_groups.check_ids(groups, dump, drop)
+    ours = goroutine_groups.goperf_groups(groups, drop)
+    theirs = goroutine_groups.panicparse_groups(goroutine_groups.without_goroutines(dump, drop), tmp_path)
+    assert ours == theirs, f"only goperf: {ours - theirs}\nonly panicparse: {theirs - ours}"
+    # The target's own numbers: one group per blocking function, exactly as many as it started.
+    for fn, n in EXPECTED.items():
+        counts = [len(g["ids"]) for g in groups if any(f["function"] == fn for f in g["frames"])]
+        assert counts == [n], (fn, counts)
+    sizes = [len(g["ids"]) for g in groups]
+    assert sizes == sorted(sizes, reverse=True), "largest groups first"
+
+
+needs_panicparse = pytest.mark.skipif(not goroutine_groups.have_panicparse(),
+                                      reason="panicparse is not installed (scripts/setup installs it)")
+
+
+@needs_panicparse
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_snapshot_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--group", "--format", "json", "-q").stdout)
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--group", "-q").stdout
+        dump = t.sigquit_dump()
+    finally:
+        t.close()
+    groups = doc["groups"]
+    assert sum(len(g["ids"]) for g in groups) == len(doc["goroutines"])
+    check_against_runtime(groups, dump, moving(groups, dump), tmp_path)
+    # The text shows the same groups in the same order: their headers' counts and states.
+    headers = [line for line in text.splitlines() if " goroutine" in line and line[0].isdigit()]
+    assert [h.split(" [")[0] for h in headers] == [
+        f"{len(g['ids'])} goroutine{'s' if len(g['ids']) > 1 else ''}" for g in groups]
+    assert [h.split(" [")[1].split("]")[0].split(",")[0] for h in headers] == [g["state"] for g in groups]
+
+
+@needs_panicparse
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    binary = binaries[(tc.name, variant)]
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    try:
+        dump = t.sigquit_dump()
+    finally:
+        t.close()
+    cores = sorted(tmp_path.glob("core*"))
+    if not cores:
+        pytest.skip("no core written (kernel.core_pattern = %s)" % open("/proc/sys/kernel/core_pattern").read().strip())
+    doc = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--group", "--format", "json").stdout)
+    groups = doc["dump"]["groups"]
+    # The goroutine the signal interrupted is walked from the signal context by the runtime: left out.
+    # Goroutines on a thread (in a syscall) are shown from the thread's registers, the runtime shows them
+    # from where they entered the syscall: left out too.
+    drop = moving(groups, dump) | {doc["header"]["crashing_goroutine"]}
+    drop |= {g["id"] for g in doc["dump"]["goroutines"] if g["thread"] != 0}
+    check_against_runtime(groups, dump, drop, tmp_path)
+
+
+def test_filter(goperf, binaries):
+    tc = gotargets.toolchains()[0]
+    t = Waits(binaries[(tc.name, "exe")])
+    try:
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--filter", r"main\.mutexWaiter$", "-q").stdout
+        grouped = run(goperf, "snapshot", "-p", str(t.pid), "--group", "--filter", "sleeper", "-q").stdout
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "--filter", "pipeReader",
+                             "-q").stdout)
+        bad = run(goperf, "snapshot", "-p", str(t.pid), "--filter", "(", check=False)
+    finally:
+        t.close()
+    kept = snapshot_dump.parse(text)
+    assert len(kept) == 5 and all("main.mutexWaiter" in g.functions() for g in kept.values()), text
+    assert grouped.startswith("9 goroutines [sleep]: ") and grouped.count(" goroutine") == 1, grouped
+    assert len(doc["goroutines"]) == 3
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--filter" in bad.stderr, bad.stderr
+
+
+def leak_and_target_changes(changes):
+    """{function the target blocks its goroutines in: change} over the diff's groups."""
+    out = {}
+    for c in changes:
+        for fn in list(EXPECTED) + ["main.leak"]:
+            if any(f["function"] == fn for f in c["group"]["frames"]):
+                out[fn] = out.get(fn, 0) + c["change"]
+    return out
+
+
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_diff_names_the_leak(goperf, binaries, tc, variant, tmp_path):
+    old = tmp_path / "old.json"
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "-o", str(old), "-q")
+        t.more()
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "-q").stdout
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "--format", "json",
+                             "-q").stdout)
+        now = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "--group", "-q").stdout)
+    finally:
+        t.close()
+    first = doc["changes"][0]
+    assert first["change"] == 50 and first["old_count"] == 0 and first["new_count"] == 50, first
+    assert any(f["function"] == "main.leak" for f in first["group"]["frames"]), first
+    assert text.split("\n\n")[1].startswith("+50 [chan receive]: 0 -> 50, new group\n"), text
+    assert "main.leak(...)" in text.split("\n\n")[1]
+    changes = leak_and_target_changes(doc["changes"])
+    assert changes == {**{fn: 0 for fn in EXPECTED}, "main.leak": 50}, changes
+    assert doc["same_process"] and doc["seconds_between"] > 0
+    # The target's blocked goroutines were in the same place in both: every one of them is "stuck", with the
+    # ids the --group snapshot shows.
+    ids_now = {fn: sorted(i for g in now["groups"] if any(f["function"] == fn for f in g["frames"]) for i in g["ids"])
+               for fn in EXPECTED}
+    for fn in EXPECTED:
+        stuck = sorted(i for c in doc["changes"] if any(f["function"] == fn for f in c["group"]["frames"])
+                       for i in c["stuck"])
+        assert stuck == ids_now[fn] and len(stuck) == EXPECTED[fn], (fn, stuck, ids_now[fn])
+
+
+def test_diff_core_against_snapshot(goperf, binaries, tmp_path):
+    """A core (50 leaked goroutines more) read as OLD by a snapshot of another run of the same program:
+    the leak's group vanished, every other target group is unchanged, nothing is "stuck" (another process)."""
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    tc = gotargets.toolchains()[0]
+    binary = binaries[(tc.name, "exe")]
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    try:
+        t.more()
+        t.sigquit_dump()
+    finally:
+        t.close()
+    cores = sorted(tmp_path.glob("core*"))
+    if not cores:
+        pytest.skip("no core written (kernel.core_pattern = %s)" % open("/proc/sys/kernel/core_pattern").read().strip())
+    old = tmp_path / "core.json"
+    old.write_text(run(goperf, "core", str(binary), str(cores[0]), "--format", "json").stdout)
+    t = Waits(binary)
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "--format", "json", "-q").stdout)
+    finally:
+        t.close()
+    assert not doc["same_process"]
+    assert all(not c["stuck"] for c in doc["changes"])
+    changes = leak_and_target_changes(doc["changes"])
+    assert changes == {**{fn: 0 for fn in EXPECTED}, "main.leak": -50}, changes
+    # And a core against that core: nothing changed.
+    same = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--diff", str(old), "--format", "json").stdout)
+    assert all(c["change"] == 0 for c in same["changes"]), [c for c in same["changes"] if c["change"]]
+
+
+def test_diff_bad_old(goperf, binaries, tmp_path):
+    tc = gotargets.toolchains()[0]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"go_version": "go1.26", "goroutines": [{"id": 1, "frames": [}')
+    t = Waits(binaries[(tc.name, "exe")])
+    try:
+        for path in (bad, tmp_path / "missing.json"):
+            p = run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(path), check=False)
+            assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and str(path) in p.stderr, p.stderr
+        assert t.proc.poll() is None
+    finally:
+        t.close()
