@@ -2,12 +2,15 @@
 // it) goroutine by goroutine into a GoroutineGrouper: no goroutine is kept.
 #include "profiler/goroutine_dump_reader.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
-#include <sstream>
 
 #include "profiler/json_reader.h"
 
@@ -30,14 +33,12 @@ class StringPool {
   size_t used_ = 0;
 };
 
-bool read_frame(JsonReader& r, DumpFrame& f, StringPool& pool, std::string& key) {
+bool read_frame(JsonReader& r, DumpFrame& f, StringPool& pool, std::string_view& key) {
   if (!r.begin_object()) return false;
   while (r.next_key(key)) {
     bool ok;
     if (key == "function" || key == "file") {
-      std::string& s = pool.next();
-      ok = r.read_string(s);
-      (key == "function" ? f.function : f.file) = s;
+      ok = r.read_string_view(key == "function" ? f.function : f.file, pool.next());
     } else if (key == "line") {
       int64_t v = 0;
       ok = r.read_int(v);
@@ -56,14 +57,12 @@ bool read_frame(JsonReader& r, DumpFrame& f, StringPool& pool, std::string& key)
   return !r.failed();
 }
 
-bool read_creator(JsonReader& r, GoroutineDump& g, StringPool& pool, std::string& key) {
+bool read_creator(JsonReader& r, GoroutineDump& g, StringPool& pool, std::string_view& key) {
   if (!r.begin_object()) return false;
   while (r.next_key(key)) {
     bool ok;
     if (key == "function" || key == "file") {
-      std::string& s = pool.next();
-      ok = r.read_string(s);
-      (key == "function" ? g.creator : g.creator_file) = s;
+      ok = r.read_string_view(key == "function" ? g.creator : g.creator_file, pool.next());
     } else if (key == "line") {
       int64_t v = 0;
       ok = r.read_int(v);
@@ -78,9 +77,12 @@ bool read_creator(JsonReader& r, GoroutineDump& g, StringPool& pool, std::string
   return !r.failed();
 }
 
-bool read_goroutine(JsonReader& r, GoroutineDump& g, StringPool& pool, std::string& key) {
+bool read_goroutine(JsonReader& r, GoroutineDump& g, StringPool& pool, std::string_view& key) {
   pool.reset();
+  std::vector<DumpFrame> frames = std::move(g.frames);  // its capacity is reused
+  frames.clear();
   g = GoroutineDump();
+  g.frames = std::move(frames);
   if (!r.begin_object()) return false;
   while (r.next_key(key)) {
     bool ok;
@@ -89,9 +91,7 @@ bool read_goroutine(JsonReader& r, GoroutineDump& g, StringPool& pool, std::stri
       ok = r.read_int(v);
       g.goid = static_cast<uint64_t>(v);
     } else if (key == "status") {
-      std::string& s = pool.next();
-      ok = r.read_string(s);
-      g.status_text = s;
+      ok = r.read_string_view(g.status_text, pool.next());
     } else if (key == "wait_minutes") {
       ok = r.read_int(g.wait_minutes);
     } else if (key == "locked_to_thread") {
@@ -112,7 +112,7 @@ bool read_goroutine(JsonReader& r, GoroutineDump& g, StringPool& pool, std::stri
   return !r.failed();
 }
 
-bool read_origin(JsonReader& r, DumpOrigin& o, std::string& key) {
+bool read_origin(JsonReader& r, DumpOrigin& o, std::string_view& key) {
   if (!r.begin_object()) return false;
   while (r.next_key(key)) {
     bool ok;
@@ -127,7 +127,7 @@ bool read_origin(JsonReader& r, DumpOrigin& o, std::string& key) {
 
 // The dump object: {"go_version", "origin", "threads", "goroutines": [...], "groups"?}.
 bool read_dump(JsonReader& r, RecordedDump& out, GoroutineGrouper& grouper, bool& has_goroutines) {
-  std::string key;
+  std::string_view key;
   StringPool pool;
   GoroutineDump g;
   if (!r.begin_object()) return false;
@@ -156,7 +156,7 @@ bool read_dump(JsonReader& r, RecordedDump& out, GoroutineGrouper& grouper, bool
 
 // A core's JSON: {"header": {"pid", ...}, "dump": {...}}.
 bool read_core_json(JsonReader& r, RecordedDump& out, GoroutineGrouper& grouper, bool& has_goroutines) {
-  std::string key;
+  std::string_view key;
   if (!r.begin_object()) return false;
   while (r.next_key(key)) {
     bool ok;
@@ -168,19 +168,53 @@ bool read_core_json(JsonReader& r, RecordedDump& out, GoroutineGrouper& grouper,
   return !r.failed();
 }
 
+// The file mapped (dumps of 100,000 goroutines are 200 MB: no copy, no zeroed buffer).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    opened_ = ::fstat(fd, &st) == 0;
+    if (opened_ && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      opened_ = p != MAP_FAILED;
+      if (opened_) {
+        data_ = static_cast<const char*>(p);
+        size_ = static_cast<size_t>(st.st_size);
+        ::madvise(p, size_, MADV_SEQUENTIAL);
+      }
+    }
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  bool opened() const { return opened_; }
+  std::string_view text() const { return {data_ == nullptr ? "" : data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  bool opened_ = false;
+};
+
 }  // namespace
 
 Result<RecordedDump> read_goroutine_dump_json(const std::string& path, TracebackLevel level) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorCode::kNotFound, "cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
+  errno = 0;
+  MappedFile file(path);
+  if (!file.opened()) return Error(ErrorCode::kNotFound, "cannot read " + path + ": " + std::strerror(errno));
+  const std::string_view text = file.text();
   RecordedDump out;
   GoroutineGrouper grouper(level);
   bool has_goroutines = false;
   // A core's dump starts with its header; a snapshot's is the dump object itself.
-  const bool core = text.find("{\"header\":") == 0;
+  const bool core = text.starts_with("{\"header\":");
   JsonReader r(text);
   bool ok = core ? read_core_json(r, out, grouper, has_goroutines) : read_dump(r, out, grouper, has_goroutines);
   if (!ok || !r.at_end())

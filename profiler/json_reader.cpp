@@ -2,6 +2,7 @@
 #include "profiler/json_reader.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace goperf::profiler {
 
@@ -62,7 +63,7 @@ bool JsonReader::next_element() {
   return true;
 }
 
-bool JsonReader::next_key(std::string& key) {
+bool JsonReader::next_key(std::string_view& key) {
   ws();
   if (failed_ || i_ >= s_.size()) return fail("unexpected end");
   if (s_[i_] == '}') {
@@ -70,7 +71,7 @@ bool JsonReader::next_key(std::string& key) {
     return false;
   }
   if (s_[i_] == ',') ++i_;
-  return read_string(key) && expect(':');
+  return read_string_view(key, key_scratch_) && expect(':');
 }
 
 bool JsonReader::read_string(std::string& out) {
@@ -115,6 +116,50 @@ bool JsonReader::read_string(std::string& out) {
   return fail("unterminated string");
 }
 
+bool JsonReader::read_string_view(std::string_view& out, std::string& scratch) {
+  if (!expect('"')) return false;
+  const char* begin = s_.data() + i_;
+  const void* quote = std::memchr(begin, '"', s_.size() - i_);
+  if (quote != nullptr) {
+    const size_t n = static_cast<size_t>(static_cast<const char*>(quote) - begin);
+    if (std::memchr(begin, '\\', n) == nullptr) {
+      out = std::string_view(begin, n);
+      i_ += n + 1;
+      return true;
+    }
+  }
+  --i_;  // back to the opening quote: the escapes take the slow way
+  if (!read_string(scratch)) return false;
+  out = scratch;
+  return true;
+}
+
+// Skipping what a caller does not read costs no copy: the end of a string, the end of a number.
+bool JsonReader::skip_string() {
+  size_t from = i_ + 1;
+  while (from < s_.size()) {
+    const void* q = std::memchr(s_.data() + from, '"', s_.size() - from);
+    if (q == nullptr) break;
+    size_t at = static_cast<size_t>(static_cast<const char*>(q) - s_.data());
+    size_t backslashes = 0;
+    while (at - backslashes > i_ + 1 && s_[at - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) {
+      i_ = at + 1;
+      return true;
+    }
+    from = at + 1;
+  }
+  return fail("unterminated string");
+}
+
+bool JsonReader::skip_number() {
+  const size_t start = i_;
+  while (i_ < s_.size() && ((s_[i_] >= '0' && s_[i_] <= '9') || s_[i_] == '-' || s_[i_] == '+' || s_[i_] == '.' ||
+                            s_[i_] == 'e' || s_[i_] == 'E'))
+    ++i_;
+  return i_ > start ? true : fail("bad value");
+}
+
 bool JsonReader::read_int(int64_t& v) {
   ws();
   if (failed_) return false;
@@ -151,14 +196,15 @@ bool JsonReader::read_bool(bool& v) {
 bool JsonReader::skip() {
   ws();
   if (failed_ || i_ >= s_.size()) return fail("unexpected end");
-  std::string scratch;
   switch (s_[i_]) {
-    case '"': return read_string(scratch);
-    case '{':
+    case '"': return skip_string();
+    case '{': {
       ++i_;
-      while (next_key(scratch))
+      std::string_view key;
+      while (next_key(key))
         if (!skip()) return false;
       return !failed_;
+    }
     case '[':
       ++i_;
       while (next_element())
@@ -172,10 +218,7 @@ bool JsonReader::skip() {
       if (s_.substr(i_, 4) != "null") return fail("bad value");
       i_ += 4;
       return true;
-    default: {
-      double d;
-      return read_double(d);
-    }
+    default: return skip_number();
   }
 }
 

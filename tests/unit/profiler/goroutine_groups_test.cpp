@@ -96,7 +96,8 @@ TEST(GoroutineFilterTest, FunctionsFilesAndCreator) {
 
 TEST(JsonReaderTest, EscapesNumbersAndSkipping) {
   JsonReader r(R"( {"a": "x\"\\\/\n\u00e9\ud83d\ude00", "skip": [1, {"k": [true, null, -2.5e3]}], "n": -42} )");
-  std::string key, s;
+  std::string_view key;
+  std::string s;
   int64_t n = 0;
   ASSERT_TRUE(r.begin_object());
   ASSERT_TRUE(r.next_key(key));
