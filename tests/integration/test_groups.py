@@ -9,6 +9,7 @@ import resource
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -247,3 +248,51 @@ def test_diff_bad_old(goperf, binaries, tmp_path):
         assert t.proc.poll() is None
     finally:
         t.close()
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@needs_panicparse
+def test_etcd_groups_match_panicparse(goperf, tmp_path):
+    """Debian's stripped etcd, idle: --group of a snapshot equals panicparse's grouping of its SIGQUIT dump,
+    leaving out the goroutines that started, ended or moved between the two (a timer fired)."""
+    import hostcheck
+    hostcheck.require_tool("etcd", "etcd-server")
+    client, peer = _free_port(), _free_port()
+    curl = f"http://127.0.0.1:{client}"
+    etcd = subprocess.Popen(["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", curl,
+                             "--advertise-client-urls", curl, "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "GOTRACEBACK": "all"})
+    try:
+        time.sleep(3)
+        assert etcd.poll() is None
+        doc = json.loads(run(goperf, "snapshot", "-p", str(etcd.pid), "--group", "--format", "json", "-q").stdout)
+        etcd.send_signal(signal.SIGQUIT)
+        _, err = etcd.communicate(timeout=60)
+    finally:
+        if etcd.poll() is None:
+            etcd.kill()
+            etcd.wait()
+    dump = err.decode(errors="replace")
+    oracle = snapshot_dump.parse(dump)
+    ours = {g["id"]: g for g in doc["goroutines"]}
+
+    def same(i):
+        o, g = oracle.get(i), ours.get(i)
+        if o is None or g is None or o.status != g["status"] or o.status in ("running", "runnable"):
+            return False
+        return [os.path.basename(f.location) for f in o.frames] == [
+            f"{os.path.basename(f['file'])}:{f['line']}" for f in g["frames"]]
+    drop = {i for i in set(oracle) | set(ours) if not same(i)}
+    assert len(ours) > 30 and len(drop) < 0.1 * len(ours), (len(ours), sorted(drop))
+    ours_groups = goroutine_groups.goperf_groups(doc["groups"], drop)
+    theirs = goroutine_groups.panicparse_groups(goroutine_groups.without_goroutines(dump, drop), tmp_path)
+    assert ours_groups == theirs, f"only goperf: {ours_groups - theirs}\nonly panicparse: {theirs - ours_groups}"
+    assert len(ours_groups) > 5
