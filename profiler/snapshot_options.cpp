@@ -34,8 +34,8 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
       ("group", po::bool_switch(&o.group),
        "print goroutines with the same state and frames (function, file:line; arguments ignored) once,\n"
        "largest groups first, under a header with their count, wait times and ids")
-      ("filter", po::value<std::string>(&o.filter), "only goroutines with a frame (function or file) matching RE")
-      ("diff", po::value<std::string>(&o.diff),
+      ("filter", po::value<std::string>(&o.filter)->value_name("RE"), "only goroutines with a frame (function or file) matching RE")
+      ("diff", po::value<std::string>(&o.diff)->value_name("OLD.json"),
        "OLD.json (an earlier snapshot or core --format json of the same program): per group of goroutines,\n"
        "how many more or fewer there are now, new and vanished groups, and those waiting in both")
       ("options-file", po::value<std::string>(&options_file), "read more options from FILE (`pid = 123` lines)");

@@ -222,6 +222,13 @@ def test_diff_core_against_snapshot(goperf, binaries, tmp_path):
         pytest.skip("no core written (kernel.core_pattern = %s)" % open("/proc/sys/kernel/core_pattern").read().strip())
     old = tmp_path / "core.json"
     old.write_text(run(goperf, "core", str(binary), str(cores[0]), "--format", "json").stdout)
+    # --filter in a core, text and JSON: the 50 leaked goroutines, one group.
+    leaked = run(goperf, "core", str(binary), str(cores[0]), "--filter", r"main\.leak$", "--group").stdout
+    headers = [line for line in leaked.splitlines() if line[:1].isdigit() and " goroutine" in line]
+    assert len(headers) == 1 and headers[0].startswith("50 goroutines [chan receive]: "), leaked
+    only = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--filter", r"main\.leak$", "--format",
+                          "json").stdout)
+    assert len(only["dump"]["goroutines"]) == 50
     t = Waits(binary)
     try:
         doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "--format", "json", "-q").stdout)
