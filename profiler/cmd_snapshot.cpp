@@ -25,6 +25,7 @@
 #include "profiler/goroutine_dump_reader.h"
 #include "profiler/goroutine_filter.h"
 #include "profiler/goroutine_groups.h"
+#include "profiler/goroutine_waits.h"
 #include "profiler/snapshot_options.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
@@ -373,17 +374,20 @@ int run_snapshot(const Args& args) {
   GoroutineFilter filter(o.filter);
   GoroutineGrouper grouper(level);
   size_t kept = 0;
+  GoroutineWaits waits(pmem, minor);  // the live process: sudogs and channels were not copied
+  std::string wait_fields;
   bool first = true;
   for (size_t i = 0; i < (*builder)->size(); ++i) {
     (*builder)->build(i, g);
     if (!filter.keeps(g, level)) continue;
+    if (o.waits) wait_fields = waits.add(g);
     if (o.group || old_dump) grouper.add(g);
     if (old_dump) {
       ++kept;
       continue;
     }
     if (json) {
-      append_goroutine_dump_json(json_text, g, first);
+      append_goroutine_dump_json(json_text, g, first, wait_fields);
     } else if (!o.group) {
       if (g.system && level != TracebackLevel::kSystem) continue;  // tracebackothers skips them
       if (!first) text.append("\n");
@@ -398,6 +402,7 @@ int run_snapshot(const Args& args) {
   } else if (o.group && json) append_goroutine_dump_json_tail_with_groups(json_text, grouper.take_groups());
   else if (o.group) json_text += format_goroutine_groups_text(grouper.take_groups());
   else if (json) append_goroutine_dump_json_tail(json_text);
+  if (o.waits && !json) json_text += "\n" + waits.summary_text();
   flush();
   if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
   if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));

@@ -141,7 +141,8 @@ std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
 // `fields` ("\"name\":value," pairs, e.g. dump_origin_json_field) go before "goroutines".
 void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads,
                                      std::string_view fields = {});
-void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first);
+// `fields` ("\"name\":value," pairs, e.g. GoroutineWaits::add) go first in the goroutine's object.
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first, std::string_view fields = {});
 void append_goroutine_dump_json_tail(std::string& out);
 
 }  // namespace goperf::profiler

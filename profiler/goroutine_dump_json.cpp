@@ -38,9 +38,11 @@ void append_goroutine_dump_json_head(std::string& out, std::string_view go_versi
   out += "\"goroutines\":[";
 }
 
-void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first) {
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first, std::string_view fields) {
   if (!first) out += ',';
-  out += "\n{\"id\":";
+  out += "\n{";
+  out += fields;
+  out += "\"id\":";
   append_dec(out, g.goid);
   out += ",\"g\":";
   append_hex(out, g.g_addr);

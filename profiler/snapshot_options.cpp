@@ -35,6 +35,9 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
        "print goroutines with the same state and frames (function, file:line; arguments ignored) once,\n"
        "largest groups first, under a header with their count, wait times and ids")
       ("filter", po::value<std::string>(&o.filter)->value_name("RE"), "only goroutines with a frame (function or file) matching RE")
+      ("waits", po::bool_switch(&o.waits),
+       "read what each waiting goroutine waits on (channels, for now) from the process after it resumed: in\n"
+       "JSON as \"waiting_on\"; in text a summary after the dump or groups, most waiters first")
       ("diff", po::value<std::string>(&o.diff)->value_name("OLD.json"),
        "OLD.json (an earlier snapshot or core --format json of the same program): per group of goroutines,\n"
        "how many more or fewer there are now, new and vanished groups, and those waiting in both")

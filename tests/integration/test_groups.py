@@ -303,3 +303,33 @@ def test_etcd_groups_match_panicparse(goperf, tmp_path):
     theirs = goroutine_groups.panicparse_groups(goroutine_groups.without_goroutines(dump, drop), tmp_path)
     assert ours_groups == theirs, f"only goperf: {ours_groups - theirs}\nonly panicparse: {theirs - ours_groups}"
     assert len(ours_groups) > 5
+
+
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_waits_channels(goperf, binaries, tc, variant):
+    """--waits: every goroutine blocked on a channel names the channel the target printed (%p), with its cap
+    and len; a select names both; waits goperf does not read yet say so."""
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--format", "json", "-q").stdout)
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--group", "-q").stdout
+    finally:
+        t.close()
+    a, b = int(t.objects["A"][1], 16), int(t.objects["B"][1], 16)
+
+    def waits_of(fn):
+        return [[(w["kind"], int(w["address"], 16), w["cap"], w["len"], w["closed"], w["direction"])
+                 if w["kind"] == "chan" else (w["kind"],) for w in g["waiting_on"]]
+                for g in doc["goroutines"] if any(f["function"] == fn for f in g["frames"])]
+    assert waits_of("main.chanReceiver") == [[("chan", a, 0, 0, False, "receive")]] * 7
+    assert waits_of("main.selecter") == [[("chan", a, 0, 0, False, "receive"), ("chan", b, 3, 0, False, "receive")]] * 4
+    for fn in ("main.mutexWaiter", "main.rwReader", "main.groupWaiter", "main.condWaiter", "main.sleeper"):
+        ws = waits_of(fn)
+        assert len(ws) == EXPECTED[fn] and all(w[0][0] == "unknown" for w in ws), (fn, ws)
+    summary = text[text.index("\nwaits:\n") + 8:].splitlines()
+    assert summary[0] == f"chan {a:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
+    assert summary[1] == f"chan {b:#x} (cap 3, len 0): 4 goroutines receive, 0 send", summary
+    # The mutex waiters' state (sync.Mutex.Lock, or semacquire before Go 1.20) is counted as not read.
+    status = next(g["status"] for g in doc["goroutines"] if any(f["function"] == "main.mutexWaiter" for f in g["frames"]))
+    n = sum(1 for g in doc["goroutines"] if g["status"] == status)
+    assert f"not read: {n} goroutines [{status}] (goperf reads channel waits only)" in summary, summary
