@@ -20,6 +20,7 @@
 #include "profiler/goroutine_dump_reader.h"
 #include "profiler/goroutine_filter.h"
 #include "profiler/goroutine_groups.h"
+#include "profiler/goroutine_waits.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
@@ -248,6 +249,7 @@ int run_core(const Args& args) {
   GoroutineFilter filter(opt.filter);
   GoroutineGrouper grouper;
   size_t kept = 0;
+  GoroutineWaits waits(mem, in.go_minor);
   for (size_t start = 0; start < list->goroutines.size() || (start == 0 && json); start += kBatch) {
     size_t end = std::min(list->goroutines.size(), start + kBatch);
     batch.goroutines.assign(list->goroutines.begin() + static_cast<std::ptrdiff_t>(start),
@@ -258,6 +260,8 @@ int run_core(const Args& args) {
       return fail(dump.error().message());
     }
     filter_and_group(*dump, filter, opt.group || old_dump ? &grouper : nullptr);
+    std::vector<std::string> wait_fields(dump->goroutines.size());
+    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i) wait_fields[i] = waits.add(dump->goroutines[i]);
     if (old_dump) {
       kept += dump->goroutines.size();
       if (end == list->goroutines.size()) break;
@@ -266,7 +270,11 @@ int run_core(const Args& args) {
     std::string text;
     if (json) {
       // Splice the batch's goroutine array into one document: {"go_version":..,"goroutines":[ ... \n]}.
-      std::string part = format_goroutine_dump_json(*dump);
+      std::string part;
+      append_goroutine_dump_json_head(part, dump->go_version, dump->threads);
+      for (size_t i = 0; i < dump->goroutines.size(); ++i)
+        append_goroutine_dump_json(part, dump->goroutines[i], i == 0, wait_fields[i]);
+      append_goroutine_dump_json_tail(part);
       size_t open = part.find("\"goroutines\":[") + 14, close = part.rfind("\n]}");
       if (start == 0) text = part.substr(0, open);
       std::string items = part.substr(open, close - open);
@@ -292,6 +300,7 @@ int run_core(const Args& args) {
     if (json) append_goroutine_groups_json(tail, groups);
     if (json) tail += "}}\n";
   }
+  if (opt.waits && !json && !old_dump) tail += "\n" + waits.summary_text();
   std::fwrite(tail.data(), 1, tail.size(), out);
   if (out != stdout && std::fclose(out) != 0) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   return 0;

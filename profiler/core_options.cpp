@@ -30,6 +30,9 @@ bool parse_core_options(const Args& args, CoreOptions& o) {
        "print goroutines with the same state and frames (function, file:line; arguments ignored) once,\n"
        "largest groups first, under a header with their count, wait times and ids")
       ("filter", po::value<std::string>(&o.filter)->value_name("RE"), "only goroutines with a frame (function or file) matching RE")
+      ("waits", po::bool_switch(&o.waits),
+       "read what each waiting goroutine waits on (channels, for now): in JSON as \"waiting_on\"; in text a\n"
+       "summary after the dump or groups, most waiters first")
       ("diff", po::value<std::string>(&o.diff)->value_name("OLD.json"),
        "OLD.json (a snapshot or core --format json of the same program): per group of goroutines, how many\n"
        "more or fewer the core holds, new and vanished groups");

@@ -143,6 +143,10 @@ def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
     drop = moving(groups, dump) | {doc["header"]["crashing_goroutine"]}
     drop |= {g["id"] for g in doc["dump"]["goroutines"] if g["thread"] != 0}
     check_against_runtime(groups, dump, drop, tmp_path)
+    # --waits in the core: the same channels the target printed.
+    waits = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--waits", "--format", "json").stdout)
+    text = run(goperf, "core", str(binary), str(cores[0]), "--waits", "--group").stdout
+    check_channel_waits(waits["dump"]["goroutines"], text, t.objects)
 
 
 def test_filter(goperf, binaries):
@@ -315,12 +319,17 @@ def test_waits_channels(goperf, binaries, tc, variant):
         text = run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--group", "-q").stdout
     finally:
         t.close()
-    a, b = int(t.objects["A"][1], 16), int(t.objects["B"][1], 16)
+    check_channel_waits(doc["goroutines"], text, t.objects)
+
+
+def check_channel_waits(goroutines, text, objects, drop=()):
+    """The channel waits goperf read equal what the target printed; the others say they were not read."""
+    a, b = int(objects["A"][1], 16), int(objects["B"][1], 16)
 
     def waits_of(fn):
         return [[(w["kind"], int(w["address"], 16), w["cap"], w["len"], w["closed"], w["direction"])
                  if w["kind"] == "chan" else (w["kind"],) for w in g["waiting_on"]]
-                for g in doc["goroutines"] if any(f["function"] == fn for f in g["frames"])]
+                for g in goroutines if any(f["function"] == fn for f in g["frames"]) and g["id"] not in drop]
     assert waits_of("main.chanReceiver") == [[("chan", a, 0, 0, False, "receive")]] * 7
     assert waits_of("main.selecter") == [[("chan", a, 0, 0, False, "receive"), ("chan", b, 3, 0, False, "receive")]] * 4
     for fn in ("main.mutexWaiter", "main.rwReader", "main.groupWaiter", "main.condWaiter", "main.sleeper"):
@@ -330,6 +339,6 @@ def test_waits_channels(goperf, binaries, tc, variant):
     assert summary[0] == f"chan {a:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
     assert summary[1] == f"chan {b:#x} (cap 3, len 0): 4 goroutines receive, 0 send", summary
     # The mutex waiters' state (sync.Mutex.Lock, or semacquire before Go 1.20) is counted as not read.
-    status = next(g["status"] for g in doc["goroutines"] if any(f["function"] == "main.mutexWaiter" for f in g["frames"]))
-    n = sum(1 for g in doc["goroutines"] if g["status"] == status)
+    status = next(g["status"] for g in goroutines if any(f["function"] == "main.mutexWaiter" for f in g["frames"]))
+    n = sum(1 for g in goroutines if g["status"] == status)
     assert f"not read: {n} goroutines [{status}] (goperf reads channel waits only)" in summary, summary
