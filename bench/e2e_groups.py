@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""goperf snapshot --group and --diff on many goroutines: the time --group adds to a plain snapshot (and to
+"""goperf snapshot --group, --waits and --diff on many goroutines: the time --group (--waits) adds to a plain snapshot (and to
 the target's pause), and the time of --diff against an earlier JSON snapshot of the same process. Target:
 tests/targets/hang with N parked goroutines, built by the default Go toolchain, stripped. Medians of --runs.
 
@@ -57,6 +57,7 @@ def main():
         cases = {
             "plain text": ["snapshot", "-p", pid, "-o", "/dev/null"],
             "--group": ["snapshot", "-p", pid, "--group", "-o", "/dev/null"],
+            "--group --waits": ["snapshot", "-p", pid, "--group", "--waits", "-o", "/dev/null"],
             "json": ["snapshot", "-p", pid, "--format", "json", "-o", "/dev/null"],
             "--diff OLD.json": ["snapshot", "-p", pid, "--diff", old, "-o", "/dev/null"],
         }

@@ -22,7 +22,7 @@ std::string goroutines(size_t n) { return std::to_string(n) + (n == 1 ? " gorout
 }  // namespace
 
 GoroutineWaits::GoroutineWaits(const unwind::Memory& memory, int go_minor)
-    : memory_(memory), go_minor_(go_minor), layout_(unwind::wait_layout_for(go_minor)) {}
+    : memory_(&memory), go_minor_(go_minor), layout_(unwind::wait_layout_for(go_minor)) {}
 
 std::string GoroutineWaits::add(const GoroutineDump& g) {
   if ((g.status & ~uint32_t{unwind::kGscan}) != unwind::kGwaiting) return "";
@@ -32,7 +32,7 @@ std::string GoroutineWaits::add(const GoroutineDump& g) {
     return "\"waiting_on\":[{\"kind\":\"unknown\",\"why\":\"the runtime's sudog and hchan layouts of go1." +
            std::to_string(go_minor_) + " were not measured\"}],";
   }
-  auto objects = unwind::read_wait_objects(memory_, g.g_addr, *layout_);
+  auto objects = unwind::read_wait_objects(memory_, g.g_addr, *layout_, queues_);
   if (!objects) {
     ++failed_;
     return "\"waiting_on\":[{\"kind\":\"unknown\",\"why\":" + json_string(objects.error().message()) + "}],";

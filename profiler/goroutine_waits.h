@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "profiler/goroutine_dump.h"
+#include "unwind/cached_memory.h"
 #include "unwind/wait_objects.h"
 
 namespace goperf::profiler {
@@ -29,7 +30,8 @@ class GoroutineWaits {
     unwind::WaitObject object;
     size_t receive = 0, send = 0, other = 0;
   };
-  const unwind::Memory& memory_;
+  unwind::CachedMemory memory_;  // sudogs and channels share pages: each page is read once
+  unwind::ChannelQueues queues_;
   int go_minor_;
   const unwind::WaitLayout* layout_;
   std::map<uint64_t, Waiters> objects_;

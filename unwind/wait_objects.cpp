@@ -22,17 +22,17 @@ constexpr WaitLayout kLayouts[] = {
 constexpr int kMaxSudogs = 65536;
 constexpr int kMaxQueue = 1 << 20;
 
-Result<bool> queue_holds(const Memory& m, uint64_t waitq, uint64_t sudog, const WaitLayout& l) {
+Status walk_queue(const Memory& m, uint64_t waitq, const WaitLayout& l, std::unordered_set<uint64_t>& out) {
   auto first = m.read_u64(waitq);
   if (!first) return first.error();
   uint64_t s = *first;
   for (int i = 0; s != 0 && i < kMaxQueue; ++i) {
-    if (s == sudog) return true;
+    out.insert(s);
     auto next = m.read_u64(s + l.sudog_next);
     if (!next) return next.error();
     s = *next;
   }
-  return false;
+  return {};
 }
 
 }  // namespace
@@ -43,7 +43,21 @@ const WaitLayout* wait_layout_for(int go_minor) {
   return nullptr;
 }
 
-Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_addr, const WaitLayout& l) {
+Result<std::string_view> ChannelQueues::direction(const Memory& m, uint64_t chan, uint64_t sudog, const WaitLayout& l) {
+  auto it = by_chan_.find(chan);
+  if (it == by_chan_.end()) {
+    Queues q;
+    if (auto r = walk_queue(m, chan + l.hchan_recvq, l, q.receive); !r) return r.error();
+    if (auto r = walk_queue(m, chan + l.hchan_sendq, l, q.send); !r) return r.error();
+    it = by_chan_.emplace(chan, std::move(q)).first;
+  }
+  if (it->second.receive.count(sudog)) return std::string_view("receive");
+  if (it->second.send.count(sudog)) return std::string_view("send");
+  return std::string_view("");
+}
+
+Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_addr, const WaitLayout& l,
+                                                  ChannelQueues& queues) {
   std::vector<WaitObject> out;
   auto first = m.read_u64(g_addr + l.g_waiting);
   if (!first) return first.error().with_context("reading g.waiting");
@@ -62,10 +76,9 @@ Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_ad
       w.len = *qcount;
       w.cap = *dataqsiz;
       w.closed = *closed != 0;
-      auto in_recv = queue_holds(m, *c + l.hchan_recvq, s, l);
-      auto in_send = queue_holds(m, *c + l.hchan_sendq, s, l);
-      if (!in_recv || !in_send) return Error(ErrorCode::kUnavailable, "reading the queues of a channel");
-      w.direction = *in_recv ? "receive" : *in_send ? "send" : "";
+      auto direction = queues.direction(m, *c, s, l);
+      if (!direction) return Error(ErrorCode::kUnavailable, "reading the queues of a channel");
+      w.direction = *direction;
       out.push_back(w);
     }
     auto next = m.read_u64(s + l.sudog_waitlink);

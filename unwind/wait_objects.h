@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "symbolize/result.h"
@@ -34,8 +36,23 @@ struct WaitObject {
   std::string_view direction;  // "receive", "send", or "" when the sudog is in neither queue
 };
 
+// Which queue of a channel holds a sudog: each channel's queues are walked once (100,000 goroutines
+// parked on one channel would otherwise walk its queue 100,000 times).
+class ChannelQueues {
+ public:
+  // "receive", "send", or "" when the sudog is in neither queue.
+  Result<std::string_view> direction(const Memory& memory, uint64_t chan, uint64_t sudog, const WaitLayout& layout);
+
+ private:
+  struct Queues {
+    std::unordered_set<uint64_t> receive, send;
+  };
+  std::unordered_map<uint64_t, Queues> by_chan_;
+};
+
 // The objects goroutine `g_addr` waits on (one per sudog: a select lists every channel). Empty when its
 // waiting list is empty. Fails when the memory cannot be read.
-Result<std::vector<WaitObject>> read_wait_objects(const Memory& memory, uint64_t g_addr, const WaitLayout& layout);
+Result<std::vector<WaitObject>> read_wait_objects(const Memory& memory, uint64_t g_addr, const WaitLayout& layout,
+                                                  ChannelQueues& queues);
 
 }  // namespace goperf::unwind

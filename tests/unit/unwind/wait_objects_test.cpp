@@ -80,7 +80,8 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   m.words[s2 + l.sudog_next] = 0;
   chan(a, 0, 0, 0, s1, 0);
   chan(b, 2, 3, 1, 0, s2);
-  auto r = read_wait_objects(m, g, l);
+  ChannelQueues queues;
+  auto r = read_wait_objects(m, g, l, queues);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].address, a);
@@ -92,11 +93,11 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   EXPECT_EQ((*r)[1].cap, 3u);
   EXPECT_TRUE((*r)[1].closed);
   m.words[g + l.g_waiting] = 0;
-  auto none = read_wait_objects(m, g, l);
+  auto none = read_wait_objects(m, g, l, queues);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   m.words[g + l.g_waiting] = 0x9000;  // a sudog that is not there
-  EXPECT_FALSE(read_wait_objects(m, g, l).ok());
+  EXPECT_FALSE(read_wait_objects(m, g, l, queues).ok());
 }
 
 }  // namespace
