@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <cstdio>
 #include <cstring>
@@ -14,7 +15,12 @@
 #include "profiler/json_string.h"
 #include "profiler/core_options.h"
 #include "profiler/core_signal_frame.h"
+#include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
+#include "profiler/goroutine_dump_reader.h"
+#include "profiler/goroutine_filter.h"
+#include "profiler/goroutine_groups.h"
+#include "profiler/goroutine_waits.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
@@ -109,6 +115,12 @@ int run_core(const Args& args) {
   CoreOptions opt;
   if (!parse_core_options(args, opt)) return 0;
 
+  std::optional<RecordedDump> old_dump;  // --diff
+  if (!opt.diff.empty()) {
+    auto old = read_goroutine_dump_json(opt.diff, TracebackLevel::kSystem);
+    if (!old) return fail(old.error().message());
+    old_dump = std::move(*old);
+  }
   auto core = unwind::CoreFile::open(opt.core);
   if (!core) return fail(core.error().message());
   auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
@@ -241,7 +253,7 @@ int run_core(const Args& args) {
   if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   const bool json = opt.format == "json";
   std::string head = json ? "{\"header\":" + header_json(h) + ",\"dump\":" : header_text(h);
-  std::fwrite(head.data(), 1, head.size(), out);
+  if (!old_dump) std::fwrite(head.data(), 1, head.size(), out);
   // Goroutines are walked, symbolized and written in batches, so that memory stays bounded however many
   // goroutines the core holds (the dump of one batch is freed before the next is built).
   constexpr size_t kBatch = 2048;
@@ -250,6 +262,10 @@ int run_core(const Args& args) {
   batch.dead = list->dead;
   in.list = &batch;
   bool any = false;
+  GoroutineFilter filter(opt.filter);
+  GoroutineGrouper grouper;
+  size_t kept = 0;
+  GoroutineWaits waits(mem, in.go_minor);
   for (size_t start = 0; start < list->goroutines.size() || (start == 0 && json); start += kBatch) {
     size_t end = std::min(list->goroutines.size(), start + kBatch);
     batch.goroutines.assign(list->goroutines.begin() + static_cast<std::ptrdiff_t>(start),
@@ -259,23 +275,49 @@ int run_core(const Args& args) {
       if (out != stdout) std::fclose(out);
       return fail(dump.error().message());
     }
+    filter_and_group(*dump, filter, opt.group || old_dump ? &grouper : nullptr);
+    std::vector<std::string> wait_fields(dump->goroutines.size());
+    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i) wait_fields[i] = waits.add(dump->goroutines[i]);
+    if (old_dump) {
+      kept += dump->goroutines.size();
+      if (end == list->goroutines.size()) break;
+      continue;
+    }
     std::string text;
     if (json) {
       // Splice the batch's goroutine array into one document: {"go_version":..,"goroutines":[ ... \n]}.
-      std::string part = format_goroutine_dump_json(*dump);
+      std::string part;
+      append_goroutine_dump_json_head(part, dump->go_version, dump->threads);
+      for (size_t i = 0; i < dump->goroutines.size(); ++i)
+        append_goroutine_dump_json(part, dump->goroutines[i], i == 0, wait_fields[i]);
+      append_goroutine_dump_json_tail(part);
       size_t open = part.find("\"goroutines\":[") + 14, close = part.rfind("\n]}");
       if (start == 0) text = part.substr(0, open);
       std::string items = part.substr(open, close - open);
       if (!items.empty() && any) text += ",";
       if (!items.empty()) any = true;
       text += items;
-    } else {
-      text = (start == 0 ? "" : "\n") + format_goroutine_dump_text(*dump);
+    } else if (!opt.group && !dump->goroutines.empty()) {
+      text = (any ? "\n" : "") + format_goroutine_dump_text(*dump);
+      any = true;
     }
     std::fwrite(text.data(), 1, text.size(), out);
     if (end == list->goroutines.size()) break;
   }
-  if (json) std::fputs("\n]}}\n", out);
+  std::string tail = json ? "\n]}}\n" : "";
+  if (old_dump) {
+    DumpOrigin origin;
+    origin.pid = h.pid;
+    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, origin);
+    tail = json ? format_goroutine_diff_json(diff) : format_goroutine_diff_text(diff);
+  } else if (opt.group) {
+    auto groups = grouper.take_groups();
+    tail = json ? "\n],\"groups\":" : format_goroutine_groups_text(groups);
+    if (json) append_goroutine_groups_json(tail, groups);
+    if (json) tail += "}}\n";
+  }
+  if (opt.waits && !json && !old_dump) tail += "\n" + waits.summary_text();
+  std::fwrite(tail.data(), 1, tail.size(), out);
   if (out != stdout && std::fclose(out) != 0) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,13 @@
 
 #include "profiler/commands.h"
 #include "profiler/goroutine_dump.h"
+#include "profiler/dump_origin.h"
+#include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump_buffer.h"
+#include "profiler/goroutine_dump_reader.h"
+#include "profiler/goroutine_filter.h"
+#include "profiler/goroutine_groups.h"
+#include "profiler/goroutine_waits.h"
 #include "profiler/snapshot_options.h"
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
@@ -267,6 +274,12 @@ int run_snapshot(const Args& args) {
   unwind::GoroutineLister lister(layout, *globals, go->bias, unwind::find_wait_reasons(mod.elf()));
   std::vector<int64_t> tls = unwind::tls_g_offsets(mod.elf());
 
+  std::optional<RecordedDump> old_dump;  // --diff: read before the stop, so that a bad file stops nothing
+  if (!o.diff.empty()) {
+    auto old = read_goroutine_dump_json(o.diff, o.system ? TracebackLevel::kSystem : TracebackLevel::kAll);
+    if (!old) return fail(old.error().message());
+    old_dump = std::move(*old);
+  }
   timer.mark("setup");
   // The arena for the stack copies, faulted in now: a sample of the goroutines gives its size.
   auto arena = std::make_shared<Arena>(globals->allgs ? estimate_stack_bytes(pmem, globals->allgs + go->bias, layout.g)
@@ -343,6 +356,7 @@ int run_snapshot(const Args& args) {
   in.now_nanotime = now;
   in.go_version = go_version;
   in.go_minor = minor;
+  const DumpOrigin origin = live_dump_origin(pid);
   auto builder = GoroutineDumpBuilder::create(in);
   if (!builder) return fail(builder.error().message());
   const auto level = o.system ? TracebackLevel::kSystem : TracebackLevel::kAll;
@@ -364,14 +378,26 @@ int run_snapshot(const Args& args) {
     text.clear();
     json_text.clear();
   };
-  if (json) append_goroutine_dump_json_head(json_text, in.go_version, in.threads.size());
+  if (json && !old_dump) append_goroutine_dump_json_head(json_text, in.go_version, in.threads.size(), dump_origin_json_field(origin));
   GoroutineDump g;
+  GoroutineFilter filter(o.filter);
+  GoroutineGrouper grouper(level);
+  size_t kept = 0;
+  GoroutineWaits waits(pmem, minor);  // the live process: sudogs and channels were not copied
+  std::string wait_fields;
   bool first = true;
   for (size_t i = 0; i < (*builder)->size(); ++i) {
     (*builder)->build(i, g);
+    if (!filter.keeps(g, level)) continue;
+    if (o.waits) wait_fields = waits.add(g);
+    if (o.group || old_dump) grouper.add(g);
+    if (old_dump) {
+      ++kept;
+      continue;
+    }
     if (json) {
-      append_goroutine_dump_json(json_text, g, first);
-    } else {
+      append_goroutine_dump_json(json_text, g, first, wait_fields);
+    } else if (!o.group) {
       if (g.system && level != TracebackLevel::kSystem) continue;  // tracebackothers skips them
       if (!first) text.append("\n");
       append_goroutine_dump_text(text, g, minor, level);
@@ -379,7 +405,13 @@ int run_snapshot(const Args& args) {
     first = false;
     if (text.size() >= kFlushAt || json_text.size() >= kFlushAt) flush();
   }
-  if (json) append_goroutine_dump_json_tail(json_text);
+  if (old_dump) {
+    auto diff = diff_goroutine_dumps(std::move(*old_dump), o.diff, grouper.take_groups(), kept, origin);
+    json_text = json ? format_goroutine_diff_json(diff) : format_goroutine_diff_text(diff);
+  } else if (o.group && json) append_goroutine_dump_json_tail_with_groups(json_text, grouper.take_groups());
+  else if (o.group) json_text += format_goroutine_groups_text(grouper.take_groups());
+  else if (json) append_goroutine_dump_json_tail(json_text);
+  if (o.waits && !json) json_text += "\n" + waits.summary_text();
   flush();
   if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
   if (!written) return fail("cannot write " + (o.output.empty() ? std::string("the output") : o.output));

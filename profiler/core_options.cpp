@@ -6,6 +6,8 @@
 #include <iostream>
 #include <vector>
 
+#include "profiler/goroutine_filter.h"
+
 namespace po = boost::program_options;
 
 namespace goperf::profiler {
@@ -23,7 +25,17 @@ bool parse_core_options(const Args& args, CoreOptions& o) {
       ("format", po::value<std::string>(&o.format), "text (the runtime's format) or json")
       ("output,o", po::value<std::string>(&o.output), "write here instead of stdout (.json selects json)")
       ("sysroot", po::value<std::string>(&o.sysroot), "directory holding a copy of the crashed host's files")
-      ("force", po::bool_switch(&o.force), "go on when the binary does not match the core");
+      ("force", po::bool_switch(&o.force), "go on when the binary does not match the core")
+      ("group", po::bool_switch(&o.group),
+       "print goroutines with the same state and frames (function, file:line; arguments ignored) once,\n"
+       "largest groups first, under a header with their count, wait times and ids")
+      ("filter", po::value<std::string>(&o.filter)->value_name("RE"), "only goroutines with a frame (function or file) matching RE")
+      ("waits", po::bool_switch(&o.waits),
+       "read what each waiting goroutine waits on (channels, for now): in JSON as \"waiting_on\"; in text a\n"
+       "summary after the dump or groups, most waiters first")
+      ("diff", po::value<std::string>(&o.diff)->value_name("OLD.json"),
+       "OLD.json (a snapshot or core --format json of the same program): per group of goroutines, how many\n"
+       "more or fewer the core holds, new and vanished groups");
   po::options_description hidden;
   hidden.add_options()("files", po::value<std::vector<std::string>>(&files));
   po::options_description all;
@@ -46,6 +58,8 @@ bool parse_core_options(const Args& args, CoreOptions& o) {
   }
   if (o.format != "text" && o.format != "json")
     throw po::validation_error(po::validation_error::invalid_option_value, "format", o.format);
+  if (auto why = check_goroutine_filter(o.filter); !why.empty())
+    throw po::error("--filter '" + o.filter + "' is not a regular expression: " + why);
   return true;
 }
 

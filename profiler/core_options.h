@@ -15,6 +15,10 @@ struct CoreOptions {
   std::string output;           // -o, "" = stdout
   std::string sysroot;          // prefix for the paths the core names
   bool force = false;           // go on when the binary's build id does not match the core
+  bool group = false;           // --group: goroutines with the same state and frames printed once
+  std::string filter;           // --filter RE: only goroutines with a frame matching RE
+  bool waits = false;           // --waits: what waiting goroutines wait on (JSON) and a summary (text)
+  std::string diff;             // --diff OLD.json: what changed since OLD (a snapshot or core --format json)
 };
 
 // Fills `options`; returns false after printing --help.

@@ -138,8 +138,11 @@ void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int go_
 // The same facts as JSON (every frame, hidden ones marked "shown": false).
 std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
 // Its pieces, for streamed output: head, then each goroutine (`first` for the first one), then tail.
-void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads);
-void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first);
+// `fields` ("\"name\":value," pairs, e.g. dump_origin_json_field) go before "goroutines".
+void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads,
+                                     std::string_view fields = {});
+// `fields` ("\"name\":value," pairs, e.g. GoroutineWaits::add) go first in the goroutine's object.
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first, std::string_view fields = {});
 void append_goroutine_dump_json_tail(std::string& out);
 
 }  // namespace goperf::profiler

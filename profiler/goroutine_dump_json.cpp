@@ -27,17 +27,22 @@ void append_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
 
 }  // namespace
 
-void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads) {
+void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads,
+                                     std::string_view fields) {
   out += "{\"go_version\":";
   append_json_string(out, go_version);
   out += ",\"threads\":";
   append_dec(out, threads);
-  out += ",\"goroutines\":[";
+  out += ',';
+  out += fields;
+  out += "\"goroutines\":[";
 }
 
-void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first) {
+void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool first, std::string_view fields) {
   if (!first) out += ',';
-  out += "\n{\"id\":";
+  out += "\n{";
+  out += fields;
+  out += "\"id\":";
   append_dec(out, g.goid);
   out += ",\"g\":";
   append_hex(out, g.g_addr);

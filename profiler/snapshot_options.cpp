@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "profiler/goroutine_filter.h"
+
 namespace po = boost::program_options;
 
 namespace goperf::profiler {
@@ -15,7 +17,7 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
   std::string format;
   std::string traceback = "system";
   po::options_description desc(
-      "usage: goperf snapshot -p PID [--format text|json] [-o FILE]\n\n"
+      "usage: goperf snapshot -p PID [--format text|json] [-o FILE] [--group] [--filter RE] [--diff OLD.json]\n\n"
       "Prints every goroutine of a live Go process (stripped or not) as the runtime's SIGQUIT dump would,\n"
       "without killing it: the process is stopped with ptrace only while its goroutine list and stacks are\n"
       "copied, then resumed before anything is symbolized. The pause time is reported on stderr.\n\n"
@@ -29,6 +31,16 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
        "system (default: what SIGQUIT prints: every goroutine and frame, fp/sp/pc) or all\n"
        "(GOTRACEBACK=all: runtime frames and system goroutines hidden)")
       ("quiet,q", po::bool_switch(&o.quiet), "do not report the pause time on stderr")
+      ("group", po::bool_switch(&o.group),
+       "print goroutines with the same state and frames (function, file:line; arguments ignored) once,\n"
+       "largest groups first, under a header with their count, wait times and ids")
+      ("filter", po::value<std::string>(&o.filter)->value_name("RE"), "only goroutines with a frame (function or file) matching RE")
+      ("waits", po::bool_switch(&o.waits),
+       "read what each waiting goroutine waits on (channels, for now) from the process after it resumed: in\n"
+       "JSON as \"waiting_on\"; in text a summary after the dump or groups, most waiters first")
+      ("diff", po::value<std::string>(&o.diff)->value_name("OLD.json"),
+       "OLD.json (an earlier snapshot or core --format json of the same program): per group of goroutines,\n"
+       "how many more or fewer there are now, new and vanished groups, and those waiting in both")
       ("options-file", po::value<std::string>(&options_file), "read more options from FILE (`pid = 123` lines)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -54,6 +66,8 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
   if (traceback != "system" && traceback != "all")
     throw po::validation_error(po::validation_error::invalid_option_value, "traceback", traceback);
   o.system = traceback == "system";
+  if (auto why = check_goroutine_filter(o.filter); !why.empty())
+    throw po::error("--filter '" + o.filter + "' is not a regular expression: " + why);
   return true;
 }
 

@@ -13,6 +13,10 @@ struct SnapshotOptions {
   std::string output;          // -o FILE, "" = stdout
   bool quiet = false;          // --quiet: no pause report on stderr
   bool system = true;          // --traceback system (SIGQUIT's level, default) or all
+  bool group = false;          // --group: goroutines with the same state and frames printed once
+  std::string filter;          // --filter RE: only goroutines with a frame matching RE
+  bool waits = false;          // --waits: what waiting goroutines wait on (JSON) and a summary (text)
+  std::string diff;            // --diff OLD.json: what changed since OLD (an earlier --format json)
 };
 
 // Fills `options`; returns false after printing --help.

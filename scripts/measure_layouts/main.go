@@ -38,7 +38,8 @@ type output struct {
 }
 
 var wanted = []string{"runtime.g", "runtime.m", "runtime.gobuf", "runtime.stack", "runtime.moduledata",
-	"runtime._func", "runtime.inlinedCall", "runtime.pcHeader", "runtime.functab", "runtime.textsect"}
+	"runtime._func", "runtime.inlinedCall", "runtime.pcHeader", "runtime.functab", "runtime.textsect",
+	"runtime.sudog", "runtime.hchan", "runtime.waitq"}
 
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "measure_layouts: "+format+"\n", args...)

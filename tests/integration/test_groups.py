@@ -1,0 +1,344 @@
+"""goperf snapshot/core --group and --filter against the runtime as the oracle: the waits target (goroutines
+blocked in known numbers on known objects) is snapshotted with --group, then killed with SIGQUIT; goperf's
+groups must equal panicparse's grouping of the runtime's own dump (arguments ignored), and every goroutine
+of a group must have the group's state and frames in that dump. The same from a GOTRACEBACK=crash core.
+Every toolchain present, exe, PIE and cgo, stripped."""
+import json
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import goroutine_groups
+import gotargets
+import snapshot_dump
+
+VARIANTS = {
+    "exe": gotargets.Variant(pie=False, cgo=False, stripped=True),
+    "pie": gotargets.Variant(pie=True, cgo=False, stripped=True),
+    "cgo": gotargets.Variant(pie=False, cgo=True, stripped=True),
+}
+CASES = [(tc, v) for tc in gotargets.toolchains() for v in VARIANTS]
+# What the target starts, by the function each goroutine blocks in.
+EXPECTED = {"main.chanReceiver": 7, "main.selecter": 4, "main.mutexWaiter": 5, "main.rwReader": 3,
+            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3}
+
+
+@pytest.fixture(scope="module")
+def binaries():
+    reqs = [("waits", tc, VARIANTS[v]) for tc, v in CASES]
+    return dict(zip([(tc.name, v) for tc, v in CASES], gotargets.build_many(reqs)))
+
+
+class Waits:
+    """A running waits process: the objects it printed ({name: (kind, address)}), its stderr kept."""
+
+    def __init__(self, binary, cwd=None, env=None, preexec_fn=None):
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
+                                     cwd=cwd, preexec_fn=preexec_fn,
+                                     env={**os.environ, "GOTRACEBACK": "all", **(env or {})})
+        self.pid = self.proc.pid
+        self.objects = {}
+        for line in self.proc.stdout:
+            words = line.decode().split()
+            if words == ["ready"]:
+                break
+            self.objects[words[0]] = (words[1], words[2])
+        else:
+            raise AssertionError("waits did not start")
+
+    def more(self):
+        self.proc.stdin.write(b"more\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == b"more ready"
+
+    def sigquit_dump(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=120)
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run(goperf, *args, check=True):
+    p = subprocess.run([goperf, *args], capture_output=True, text=True, timeout=120)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def moving(groups, dump):
+    """Goroutines that may have moved between the two looks (running or runnable in either)."""
+    oracle = snapshot_dump.parse(dump)
+    busy = {i for i, g in oracle.items() if g.status in ("running", "runnable")}
+    busy |= {i for g in groups if g["state"] in ("running", "runnable") for i in g["ids"]}
+    return busy
+
+
+def check_against_runtime(groups, dump, drop, tmp_path):
+    goroutine_groups.check_ids(groups, dump, drop)
+    ours = goroutine_groups.goperf_groups(groups, drop)
+    theirs = goroutine_groups.panicparse_groups(goroutine_groups.without_goroutines(dump, drop), tmp_path)
+    assert ours == theirs, f"only goperf: {ours - theirs}\nonly panicparse: {theirs - ours}"
+    # The target's own numbers: one group per blocking function, exactly as many as it started.
+    for fn, n in EXPECTED.items():
+        counts = [len(g["ids"]) for g in groups if any(f["function"] == fn for f in g["frames"])]
+        assert counts == [n], (fn, counts)
+    sizes = [len(g["ids"]) for g in groups]
+    assert sizes == sorted(sizes, reverse=True), "largest groups first"
+
+
+needs_panicparse = pytest.mark.skipif(not goroutine_groups.have_panicparse(),
+                                      reason="panicparse is not installed (scripts/setup installs it)")
+
+
+@needs_panicparse
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_snapshot_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--group", "--format", "json", "-q").stdout)
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--group", "-q").stdout
+        dump = t.sigquit_dump()
+    finally:
+        t.close()
+    groups = doc["groups"]
+    assert sum(len(g["ids"]) for g in groups) == len(doc["goroutines"])
+    check_against_runtime(groups, dump, moving(groups, dump), tmp_path)
+    # The text shows the same groups in the same order: their headers' counts and states.
+    headers = [line for line in text.splitlines() if " goroutine" in line and line[0].isdigit()]
+    assert [h.split(" [")[0] for h in headers] == [
+        f"{len(g['ids'])} goroutine{'s' if len(g['ids']) > 1 else ''}" for g in groups]
+    assert [h.split(" [")[1].split("]")[0].split(",")[0] for h in headers] == [g["state"] for g in groups]
+
+
+@needs_panicparse
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    binary = binaries[(tc.name, variant)]
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    try:
+        dump = t.sigquit_dump()
+    finally:
+        t.close()
+    cores = sorted(tmp_path.glob("core*"))
+    if not cores:
+        pytest.skip("no core written (kernel.core_pattern = %s)" % open("/proc/sys/kernel/core_pattern").read().strip())
+    doc = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--group", "--format", "json").stdout)
+    groups = doc["dump"]["groups"]
+    # The goroutine the signal interrupted is walked from the signal context by the runtime: left out.
+    # Goroutines on a thread (in a syscall) are shown from the thread's registers, the runtime shows them
+    # from where they entered the syscall: left out too.
+    drop = moving(groups, dump) | {doc["header"]["crashing_goroutine"]}
+    drop |= {g["id"] for g in doc["dump"]["goroutines"] if g["thread"] != 0}
+    check_against_runtime(groups, dump, drop, tmp_path)
+    # --waits in the core: the same channels the target printed.
+    waits = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--waits", "--format", "json").stdout)
+    text = run(goperf, "core", str(binary), str(cores[0]), "--waits", "--group").stdout
+    check_channel_waits(waits["dump"]["goroutines"], text, t.objects)
+
+
+def test_filter(goperf, binaries):
+    tc = gotargets.toolchains()[0]
+    t = Waits(binaries[(tc.name, "exe")])
+    try:
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--filter", r"main\.mutexWaiter$", "-q").stdout
+        grouped = run(goperf, "snapshot", "-p", str(t.pid), "--group", "--filter", "sleeper", "-q").stdout
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "--filter", "pipeReader",
+                             "-q").stdout)
+        bad = run(goperf, "snapshot", "-p", str(t.pid), "--filter", "(", check=False)
+    finally:
+        t.close()
+    kept = snapshot_dump.parse(text)
+    assert len(kept) == 5 and all("main.mutexWaiter" in g.functions() for g in kept.values()), text
+    assert grouped.startswith("9 goroutines [sleep]: ") and grouped.count(" goroutine") == 1, grouped
+    assert len(doc["goroutines"]) == 3
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--filter" in bad.stderr, bad.stderr
+
+
+def leak_and_target_changes(changes):
+    """{function the target blocks its goroutines in: change} over the diff's groups."""
+    out = {}
+    for c in changes:
+        for fn in list(EXPECTED) + ["main.leak"]:
+            if any(f["function"] == fn for f in c["group"]["frames"]):
+                out[fn] = out.get(fn, 0) + c["change"]
+    return out
+
+
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_diff_names_the_leak(goperf, binaries, tc, variant, tmp_path):
+    old = tmp_path / "old.json"
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "-o", str(old), "-q")
+        t.more()
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "-q").stdout
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "--format", "json",
+                             "-q").stdout)
+        now = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--format", "json", "--group", "-q").stdout)
+    finally:
+        t.close()
+    first = doc["changes"][0]
+    assert first["change"] == 50 and first["old_count"] == 0 and first["new_count"] == 50, first
+    assert any(f["function"] == "main.leak" for f in first["group"]["frames"]), first
+    assert text.split("\n\n")[1].startswith("+50 [chan receive]: 0 -> 50, new group\n"), text
+    assert "main.leak(...)" in text.split("\n\n")[1]
+    changes = leak_and_target_changes(doc["changes"])
+    assert changes == {**{fn: 0 for fn in EXPECTED}, "main.leak": 50}, changes
+    assert doc["same_process"] and doc["seconds_between"] > 0
+    # The target's blocked goroutines were in the same place in both: every one of them is "stuck", with the
+    # ids the --group snapshot shows.
+    ids_now = {fn: sorted(i for g in now["groups"] if any(f["function"] == fn for f in g["frames"]) for i in g["ids"])
+               for fn in EXPECTED}
+    for fn in EXPECTED:
+        stuck = sorted(i for c in doc["changes"] if any(f["function"] == fn for f in c["group"]["frames"])
+                       for i in c["stuck"])
+        assert stuck == ids_now[fn] and len(stuck) == EXPECTED[fn], (fn, stuck, ids_now[fn])
+
+
+def test_diff_core_against_snapshot(goperf, binaries, tmp_path):
+    """A core (50 leaked goroutines more) read as OLD by a snapshot of another run of the same program:
+    the leak's group vanished, every other target group is unchanged, nothing is "stuck" (another process)."""
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    tc = gotargets.toolchains()[0]
+    binary = binaries[(tc.name, "exe")]
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    try:
+        t.more()
+        t.sigquit_dump()
+    finally:
+        t.close()
+    cores = sorted(tmp_path.glob("core*"))
+    if not cores:
+        pytest.skip("no core written (kernel.core_pattern = %s)" % open("/proc/sys/kernel/core_pattern").read().strip())
+    old = tmp_path / "core.json"
+    old.write_text(run(goperf, "core", str(binary), str(cores[0]), "--format", "json").stdout)
+    # --filter in a core, text and JSON: the 50 leaked goroutines, one group.
+    leaked = run(goperf, "core", str(binary), str(cores[0]), "--filter", r"main\.leak$", "--group").stdout
+    headers = [line for line in leaked.splitlines() if line[:1].isdigit() and " goroutine" in line]
+    assert len(headers) == 1 and headers[0].startswith("50 goroutines [chan receive]: "), leaked
+    only = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--filter", r"main\.leak$", "--format",
+                          "json").stdout)
+    assert len(only["dump"]["goroutines"]) == 50
+    t = Waits(binary)
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(old), "--format", "json", "-q").stdout)
+    finally:
+        t.close()
+    assert not doc["same_process"]
+    assert all(not c["stuck"] for c in doc["changes"])
+    changes = leak_and_target_changes(doc["changes"])
+    assert changes == {**{fn: 0 for fn in EXPECTED}, "main.leak": -50}, changes
+    # And a core against that core: nothing changed.
+    same = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--diff", str(old), "--format", "json").stdout)
+    assert all(c["change"] == 0 for c in same["changes"]), [c for c in same["changes"] if c["change"]]
+
+
+def test_diff_bad_old(goperf, binaries, tmp_path):
+    tc = gotargets.toolchains()[0]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"go_version": "go1.26", "goroutines": [{"id": 1, "frames": [}')
+    t = Waits(binaries[(tc.name, "exe")])
+    try:
+        for path in (bad, tmp_path / "missing.json"):
+            p = run(goperf, "snapshot", "-p", str(t.pid), "--diff", str(path), check=False)
+            assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and str(path) in p.stderr, p.stderr
+        assert t.proc.poll() is None
+    finally:
+        t.close()
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@needs_panicparse
+def test_etcd_groups_match_panicparse(goperf, tmp_path):
+    """Debian's stripped etcd, idle: --group of a snapshot equals panicparse's grouping of its SIGQUIT dump,
+    leaving out the goroutines that started, ended or moved between the two (a timer fired)."""
+    import hostcheck
+    hostcheck.require_tool("etcd", "etcd-server")
+    client, peer = _free_port(), _free_port()
+    curl = f"http://127.0.0.1:{client}"
+    etcd = subprocess.Popen(["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", curl,
+                             "--advertise-client-urls", curl, "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                             "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "GOTRACEBACK": "all"})
+    try:
+        time.sleep(3)
+        assert etcd.poll() is None
+        doc = json.loads(run(goperf, "snapshot", "-p", str(etcd.pid), "--group", "--format", "json", "-q").stdout)
+        etcd.send_signal(signal.SIGQUIT)
+        _, err = etcd.communicate(timeout=60)
+    finally:
+        if etcd.poll() is None:
+            etcd.kill()
+            etcd.wait()
+    dump = err.decode(errors="replace")
+    oracle = snapshot_dump.parse(dump)
+    ours = {g["id"]: g for g in doc["goroutines"]}
+
+    def same(i):
+        o, g = oracle.get(i), ours.get(i)
+        if o is None or g is None or o.status != g["status"] or o.status in ("running", "runnable"):
+            return False
+        return [os.path.basename(f.location) for f in o.frames] == [
+            f"{os.path.basename(f['file'])}:{f['line']}" for f in g["frames"]]
+    drop = {i for i in set(oracle) | set(ours) if not same(i)}
+    assert len(ours) > 30 and len(drop) < 0.1 * len(ours), (len(ours), sorted(drop))
+    ours_groups = goroutine_groups.goperf_groups(doc["groups"], drop)
+    theirs = goroutine_groups.panicparse_groups(goroutine_groups.without_goroutines(dump, drop), tmp_path)
+    assert ours_groups == theirs, f"only goperf: {ours_groups - theirs}\nonly panicparse: {theirs - ours_groups}"
+    assert len(ours_groups) > 5
+
+
+@pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
+def test_waits_channels(goperf, binaries, tc, variant):
+    """--waits: every goroutine blocked on a channel names the channel the target printed (%p), with its cap
+    and len; a select names both; waits goperf does not read yet say so."""
+    t = Waits(binaries[(tc.name, variant)])
+    try:
+        doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--format", "json", "-q").stdout)
+        text = run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--group", "-q").stdout
+    finally:
+        t.close()
+    check_channel_waits(doc["goroutines"], text, t.objects)
+
+
+def check_channel_waits(goroutines, text, objects, drop=()):
+    """The channel waits goperf read equal what the target printed; the others say they were not read."""
+    a, b = int(objects["A"][1], 16), int(objects["B"][1], 16)
+
+    def waits_of(fn):
+        return [[(w["kind"], int(w["address"], 16), w["cap"], w["len"], w["closed"], w["direction"])
+                 if w["kind"] == "chan" else (w["kind"],) for w in g["waiting_on"]]
+                for g in goroutines if any(f["function"] == fn for f in g["frames"]) and g["id"] not in drop]
+    assert waits_of("main.chanReceiver") == [[("chan", a, 0, 0, False, "receive")]] * 7
+    assert waits_of("main.selecter") == [[("chan", a, 0, 0, False, "receive"), ("chan", b, 3, 0, False, "receive")]] * 4
+    for fn in ("main.mutexWaiter", "main.rwReader", "main.groupWaiter", "main.condWaiter", "main.sleeper"):
+        ws = waits_of(fn)
+        assert len(ws) == EXPECTED[fn] and all(w[0][0] == "unknown" for w in ws), (fn, ws)
+    summary = text[text.index("\nwaits:\n") + 8:].splitlines()
+    assert summary[0] == f"chan {a:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
+    assert summary[1] == f"chan {b:#x} (cap 3, len 0): 4 goroutines receive, 0 send", summary
+    # The mutex waiters' state (sync.Mutex.Lock, or semacquire before Go 1.20) is counted as not read.
+    status = next(g["status"] for g in goroutines if any(f["function"] == "main.mutexWaiter" for f in g["frames"]))
+    n = sum(1 for g in goroutines if g["status"] == status)
+    assert f"not read: {n} goroutines [{status}] (goperf reads channel waits only)" in summary, summary
