@@ -24,6 +24,7 @@
 #include "profiler/perf_sampler.h"
 #include "profiler/record_child.h"
 #include "profiler/record_drain.h"
+#include "profiler/record_goroutines.h"
 #include "profiler/record_options.h"
 #include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
@@ -196,6 +197,7 @@ int run_record(const Args& args) {
     }
     return fail(st.error().message());
   }
+  if (o.goroutines) return record_goroutines(o, prog, output);  // profiler/record_goroutines.cpp
 
   auto sampler = make_sampler(o, sampling, pids, child.has_value());
   const EventSpec& event = sampling.event;

@@ -1,0 +1,233 @@
+"""goperf record -e goroutines against live targets whose waits are known by construction.
+
+Oracles: the runtime's own goroutine dump (runtime.Stack of all goroutines, written by the target) for
+the state words of each kind of wait; the construction of tests/targets/gstates (K goroutines on one
+channel, M on a locked mutex, J asleep, for the whole recording); what the target's workers measure of
+their own busy and waiting time. The target must never be stopped: its threads' states are read from
+/proc/PID/task/*/stat while goperf records, and SIGKILL of goperf must leave it running.
+"""
+import collections
+import os
+import pathlib
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import gotargets  # noqa: E402
+import pprof_decode  # noqa: E402
+
+TOOLCHAINS = gotargets.toolchains()
+VARIANTS = [gotargets.Variant(pie=False), gotargets.Variant(pie=True), gotargets.Variant(cgo=True)]
+CASES = [(tc, v) for tc in TOOLCHAINS for v in VARIANTS]
+K, M, J = 7, 5, 3
+SECONDS = 4
+
+
+def ids(case):
+    tc, v = case
+    return f"{tc.name}-{v.name}"
+
+
+def runtime_dump(dump_text):
+    """From a runtime goroutine dump: {function: set of state words} and {function: set of goroutine
+    ids} for the goroutines whose stack holds that function (the state is the header's bracket without
+    its duration or 'locked to thread'), and every goroutine id the dump shows."""
+    states, ids, every = collections.defaultdict(set), collections.defaultdict(set), set()
+    for block in dump_text.strip().split("\n\n"):
+        lines = block.splitlines()
+        m = re.match(r"goroutine (\d+) \[([^\]]*)\]:", lines[0])
+        if not m:
+            continue
+        goid, state = int(m.group(1)), m.group(2).split(",")[0]
+        every.add(goid)
+        for line in lines[1:]:
+            fn = re.match(r"^([\w./*()\[\]-]+)\(", line)
+            if fn:
+                states[fn.group(1)].add(state)
+                ids[fn.group(1)].add(goid)
+    return states, ids, every
+
+
+class StopWatch(threading.Thread):
+    """Reads the target's thread states until stopped; `stopped` lists any seen in a stop ('T', 't')."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.stopped, self.reads, self.done = pid, [], 0, threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            for task in pathlib.Path(f"/proc/{self.pid}/task").glob("*"):
+                try:
+                    stat = (task / "stat").read_text()
+                except OSError:
+                    continue
+                state = stat[stat.rindex(")") + 2]
+                self.reads += 1
+                if state in "Tt":
+                    self.stopped.append((task.name, state))
+            time.sleep(0.002)
+
+
+def start_target(exe, workdir, *args):
+    dump = workdir / f"dump-{os.getpid()}-{time.monotonic_ns()}.txt"
+    target = subprocess.Popen([str(exe), "-dump", str(dump), "-k", str(K), "-m", str(M), "-j", str(J), *args],
+                              stdout=subprocess.PIPE, text=True)
+    line = target.stdout.readline()
+    assert line.startswith("ready"), line
+    return target, dump.read_text()
+
+
+def wall_by(prof, key):
+    """Seconds of goroutine time per key(sample, stack) over the profile's samples."""
+    out = collections.Counter()
+    stacks = prof.stacks()
+    for s, (stack, _) in zip(prof.samples, stacks):
+        out[key(s, stack)] += s["values"][1] / 1e9
+    return out
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids)
+def test_known_waits(goperf, workdir, case):
+    tc, variant = case
+    exe = gotargets.build("gstates", tc, variant)
+    target, dump = start_target(exe, workdir, "-w", "6", "-cpu", "1ms", "-wait", "5ms")
+    watch = StopWatch(target.pid)
+    try:
+        watch.start()
+        out = workdir / "g.pb.gz"
+        # 99 Hz: enough worker samples (about 2,400) for a share within 3 points; counts of parked
+        # goroutines do not depend on the rate. The workers measure themselves over the recording:
+        # from goperf's first line (its ticks start then) to its exit.
+        rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-F", "99", "-d", str(SECONDS), "-p",
+                                str(target.pid), "-o", str(out)], stderr=subprocess.PIPE, text=True)
+        first = rec.stderr.readline()
+        target.send_signal(signal.SIGUSR1)
+        rest = rec.stderr.read()
+        rec.wait(timeout=SECONDS + 60)
+        target.send_signal(signal.SIGTERM)
+        res = subprocess.CompletedProcess(rec.args, rec.returncode, "", first + rest)
+        watch.done.set()
+        watch.join()
+        assert res.returncode == 0, res.stderr
+        tail, _ = target.communicate(timeout=20)
+        assert target.returncode == 0, "the target must keep running until told to stop"
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait()
+    assert watch.reads > 100 and not watch.stopped, f"target threads seen stopped: {watch.stopped[:5]}"
+    busy, wait = map(int, re.search(r"workers busy=(\d+) wait=(\d+)", tail).groups())
+
+    prof = pprof_decode.load(out)
+    assert prof.sample_types == [("goroutines", "count"), ("wall", "nanoseconds")]
+    assert prof.period_type == ("wall", "nanoseconds")
+    duration = prof.duration / 1e9
+    assert abs(duration - SECONDS) < 0.5, duration
+    oracle, oracle_ids, dump_ids = runtime_dump(dump)
+    for fn, n, role in (("main.blockedOnChan", K, "chan"), ("main.blockedOnMutex", M, "mutex"),
+                        ("main.sleeper", J, "sleep")):
+        assert len(oracle[fn]) == 1, (fn, oracle[fn])
+        want_state = next(iter(oracle[fn]))
+        per_state = wall_by(prof, lambda s, st: (s["labels"].get("role"), s["labels"]["state"], fn in st))
+        got = per_state[(role, want_state, True)]
+        assert abs(got - n * duration) <= 0.02 * n * duration, (fn, want_state, got, n * duration, per_state)
+        ids_seen = {s["labels"]["goroutine"] for s in prof.samples if s["labels"].get("role") == role}
+        assert len(ids_seen) == n and ids_seen == oracle_ids[fn], (role, ids_seen, oracle_ids[fn])
+    # Goroutines outside the roles (main, the signal loop) are the dump's: no system goroutine is
+    # sampled, as the runtime's dump and goroutine profile leave them out.
+    others = {s["labels"]["goroutine"] for s in prof.samples if "role" not in s["labels"]}
+    assert others and others <= dump_ids, (others - dump_ids)
+    # Workers: the share of their time outside the channel wait, against their own measure, which
+    # counts the wait until the receive returns (asleep in the receive, then runnable in chanrecv).
+    def phase(s, stack):
+        if s["labels"].get("role") != "worker":
+            return None
+        return "wait" if s["labels"]["state"] == "chan receive" or "runtime.chanrecv1" in stack else "busy"
+    worker = wall_by(prof, phase)
+    ours = worker["busy"] / (worker["busy"] + worker["wait"])
+    theirs = busy / (busy + wait)
+    assert abs(ours - theirs) <= 0.03, (ours, theirs, dict(worker))
+    assert any(s["labels"].get("role") == "churn" for s in prof.samples)
+    res = subprocess.run([TOOLCHAINS[0].go, "tool", "pprof", "-raw", str(out)], env=TOOLCHAINS[0].environ(),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "Samples:" in res.stdout, res.stderr
+
+
+def test_sigkill_leaves_target_running(goperf, workdir):
+    exe = gotargets.build("gstates", TOOLCHAINS[-1], gotargets.Variant())
+    target, _ = start_target(exe, workdir, "-churn", "4", "-measure")
+    rng = random.Random(18)
+    try:
+        for _ in range(6):
+            rec = subprocess.Popen([goperf, "record", "-q", "-e", "goroutines", "-F", "99", "-p", str(target.pid),
+                                    "-o", str(workdir / "k.pb.gz")], stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.02, 0.8))
+            rec.kill()
+            rec.wait()
+            stat = pathlib.Path(f"/proc/{target.pid}/stat").read_text()
+            assert stat[stat.rindex(")") + 2] not in "TtZX", stat
+        target.send_signal(signal.SIGTERM)
+        tail, _ = target.communicate(timeout=20)
+        assert "workers busy=" in tail and target.returncode == 0
+    finally:
+        if target.poll() is None:
+            target.kill()
+            target.wait()
+
+
+def test_ctrl_c_and_progress(goperf, workdir):
+    exe = gotargets.build("gstates", TOOLCHAINS[-1], gotargets.Variant())
+    target, _ = start_target(exe, workdir)
+    try:
+        out = workdir / "int.pb.gz"
+        rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-p", str(target.pid), "-o", str(out)],
+                               stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        rec.send_signal(signal.SIGINT)
+        _, err = rec.communicate(timeout=20)
+        assert rec.returncode == 0, err
+        assert "at 19 Hz" in err and "interrupted" in err and f"goperf report -i {out}" in err, err
+        prof = pprof_decode.load(out)
+        assert sum(s["values"][0] for s in prof.samples) > 0
+    finally:
+        target.kill()
+        target.wait()
+
+
+def _dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["-p", "DEAD"], 1, "not found"),
+    (["-p", "SLEEP"], 1, "is not a Go program"),
+    (["--", "true"], 2, "-e goroutines samples a running process"),
+    (["-p", "1,2"], 2, "-e goroutines samples one process"),
+])
+def test_bad_input(goperf, args, code, message):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        args = [str(_dead_pid()) if a == "DEAD" else str(sleeper.pid) if a == "SLEEP" else a for a in args]
+        res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "1", "-o", "/tmp/goperf-bad.pb.gz",
+                              *args], capture_output=True, text=True, timeout=30)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert res.returncode == code, res.stderr
+    lines = [line for line in res.stderr.splitlines() if "no hardware cycles" not in line]
+    assert len(lines) == 1 and message in lines[0], res.stderr
