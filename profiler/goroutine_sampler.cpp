@@ -3,6 +3,7 @@
 #include "profiler/goroutine_sampler.h"
 
 #include <array>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -53,14 +54,19 @@ struct GoroutineSampler::Impl {
   unwind::GoroutineList list;
   std::unordered_map<uint64_t, const unwind::MInfo*> ms;
   std::unordered_map<uint64_t, bool> system_starts;  // by startpc
-  // The locations of each g's frames, by g address, for the stack version they were made from.
-  struct Cached {
-    uint64_t version = 0;
+  // Per g: the sample it is adding to, kept until its stack, state, goroutine or labels change (then
+  // handed to the profile), so that an unchanged goroutine costs a counter per tick.
+  struct Track {
+    uint64_t stack_key = 0;  // 1: on a thread, 2: changed while read, else 2 + the stack's version
+    uint64_t goid = 0, labels = 0;
+    uint32_t status = 0;
+    uint8_t reason = 0;
+    std::string state;
     std::vector<uint32_t> locations;
+    int64_t count = 0, wall = 0;
   };
-  std::unordered_map<uint64_t, Cached> locations;
+  std::unordered_map<uint64_t, Track> tracks;  // by g address
   uint32_t on_thread_loc = 0, changed_loc = 0;
-  std::vector<uint32_t> scratch;
   std::array<flamegraph::Label, 2 + kMaxGoLabels> label_buf;
 
   bool is_system(uint64_t startpc) {
@@ -69,28 +75,8 @@ struct GoroutineSampler::Impl {
     return it->second;
   }
 
-  std::span<const uint32_t> stack_locations(const unwind::GoroutineInfo& g) {
-    auto mi = ms.find(g.m);
-    auto s = stacks->stack(g, g.m && mi != ms.end() ? mi->second : nullptr);
-    switch (s.source) {
-      case unwind::GoroutineStack::Source::kOnThread:
-        return {&on_thread_loc, 1};
-      case unwind::GoroutineStack::Source::kChanged:
-        return {&changed_loc, 1};
-      default:
-        break;
-    }
-    Cached& c = locations[g.g_addr];
-    if (c.version != s.version || c.locations.empty()) {
-      c.version = s.version;
-      c.locations.clear();
-      sink->append_locations(pid, s.frames, c.locations);
-      if (c.locations.empty()) c.locations.push_back(changed_loc);
-    }
-    return c.locations;
-  }
-
-  std::span<const flamegraph::Label> labels_of(const unwind::GoroutineInfo& g) {
+  void flush(Track& t) {
+    if (t.count == 0) return;
     size_t n = 0;
     auto put = [&](std::string_view key, std::string_view str, int64_t num) {
       auto& l = label_buf[n++];
@@ -98,15 +84,54 @@ struct GoroutineSampler::Impl {
       l.str.assign(str);
       l.num = num;
     };
-    put("state", g.status_text(), 0);
-    put("goroutine", {}, static_cast<int64_t>(g.goid));
-    if (g.labels != 0) {
-      for (const auto& [key, value] : labels->get(pid, g.labels, *reader)) {
+    put("state", t.state, 0);
+    put("goroutine", {}, static_cast<int64_t>(t.goid));
+    if (t.labels != 0) {
+      for (const auto& [key, value] : labels->get(pid, t.labels, *reader)) {
         if (n == label_buf.size()) break;
         put(key, value, 0);
       }
     }
-    return {label_buf.data(), n};
+    const std::array<int64_t, 2> values{t.count, t.wall};
+    sink->add_sample(t.locations, values, std::span<const flamegraph::Label>(label_buf.data(), n));
+    t.count = t.wall = 0;
+  }
+
+  void sample(const unwind::GoroutineInfo& g, int64_t weight_ns) {
+    auto mi = g.m ? ms.find(g.m) : ms.end();
+    auto s = stacks->stack(g, mi != ms.end() ? mi->second : nullptr);
+    const uint64_t key = s.source == unwind::GoroutineStack::Source::kOnThread  ? 1
+                         : s.source == unwind::GoroutineStack::Source::kChanged ? 2
+                                                                                : 2 + s.version;
+    Track& t = tracks[g.g_addr];
+    if (t.count == 0 || t.stack_key != key || t.goid != g.goid || t.status != g.base_status() ||
+        t.reason != g.wait_reason_index || t.labels != g.labels) {
+      flush(t);
+      if (t.stack_key != key) {
+        t.locations.clear();
+        if (key == 1) {
+          t.locations.push_back(on_thread_loc);
+        } else if (key == 2) {
+          t.locations.push_back(changed_loc);
+        } else {
+          sink->append_locations(pid, s.frames, t.locations);
+          if (t.locations.empty()) t.locations.push_back(changed_loc);
+        }
+      }
+      t.stack_key = key;
+      t.goid = g.goid;
+      t.status = g.base_status();
+      t.reason = g.wait_reason_index;
+      t.labels = g.labels;
+      t.state.assign(g.status_text());
+    }
+    ++t.count;
+    t.wall += weight_ns;
+    ++stats.samples;
+  }
+
+  void flush_all() {
+    for (auto& [addr, t] : tracks) flush(t);
   }
 
   Status tick(int64_t weight_ns) {
@@ -117,15 +142,12 @@ struct GoroutineSampler::Impl {
     }
     ms.clear();
     for (const auto& m : list.ms) ms[m.addr] = &m;
-    const std::array<int64_t, 2> values{1, weight_ns};
     for (const auto& g : list.goroutines) {
       if (is_system(g.startpc)) {
         ++stats.system;
         continue;
       }
-      auto locs = stack_locations(g);
-      sink->add_sample(locs, values, labels_of(g));
-      ++stats.samples;
+      sample(g, weight_ns);
     }
     stacks->end_tick();
     return {};
@@ -175,6 +197,7 @@ Result<std::unique_ptr<GoroutineSampler>> GoroutineSampler::open(uint32_t pid, S
 }
 
 Status GoroutineSampler::tick(int64_t weight_ns) { return impl_->tick(weight_ns); }
+void GoroutineSampler::flush() { impl_->flush_all(); }
 const std::string& GoroutineSampler::note() const { return impl_->note; }
 void GoroutineSampler::set_reuse(bool on) { impl_->stacks->set_reuse(on); }
 

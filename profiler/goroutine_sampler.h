@@ -37,6 +37,10 @@ class GoroutineSampler {
   // be read (the target exiting); the failure is counted and the next tick tries again.
   Status tick(int64_t weight_ns);
 
+  // Hands every goroutine's pending counts to the profile: call before SampleSymbolizer::finish. (An
+  // unchanged goroutine's ticks are summed into one sample and handed over when it changes.)
+  void flush();
+
   // What the user should know about the layout in use ("" when nothing).
   const std::string& note() const;
   GoroutineSamplerStats stats() const;

@@ -115,6 +115,7 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
   // goroutines: the first tick stands for the period before it, the last ends at itself.
   const int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   if (tty) std::fprintf(stderr, "\n");
+  (*sampler)->flush();
   auto profile = sink.finish(start_unix, covered);
   if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
   auto st = (*sampler)->stats();

@@ -1,6 +1,7 @@
 // GoroutineStacks: parked goroutines walked live and checked before/after; unchanged ones reused.
 #include "unwind/goroutine_stacks.h"
 
+#include "unwind/cached_memory.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/goroutine_walk_start.h"
 #include "unwind/pc_info_cache.h"
@@ -37,7 +38,7 @@ struct GoroutineStacks::Entry {
   std::vector<PhysicalFrame> frames;
   StopReason reason = StopReason::kTopFrame;
   uint64_t version = 0;
-  uint32_t seen = 0;      // tick_ when last asked for
+  uint32_t seen = 0;      // tick_ + 1 when last asked for
   bool valid = false;     // frames belong to `saved`
 };
 
@@ -47,12 +48,14 @@ GoroutineStacks::GoroutineStacks(const Memory& memory, const AddressSpace& space
 GoroutineStacks::~GoroutineStacks() = default;
 
 bool GoroutineStacks::walk(const GoroutineInfo& g, const MInfo* m, Entry& e) {
-  StackWalker walker(memory_, space_, pc_cache_.get());
+  // Through a page cache: one read per stack page instead of one per word.
+  CachedMemory pages(&memory_);
+  StackWalker walker(pages, space_, pc_cache_.get());
   WalkOptions opt;
   opt.innermost_exact = false;
   opt.stack_lo = g.stack_lo;
   opt.stack_hi = g.stack_hi;
-  auto r = walker.walk(parked_walk_start(g, m, memory_), opt, std::span<PhysicalFrame>(buf_));
+  auto r = walker.walk(parked_walk_start(g, m, pages), opt, std::span<PhysicalFrame>(buf_));
   // The check after: the g read again must show the same saved state, or the frames may be torn.
   auto after = lister_.read_g(memory_, g.g_addr);
   if (!after || !(Saved::of(*after) == Saved::of(g))) return false;
@@ -63,7 +66,8 @@ bool GoroutineStacks::walk(const GoroutineInfo& g, const MInfo* m, Entry& e) {
 
 GoroutineStack GoroutineStacks::stack(const GoroutineInfo& g, const MInfo* m) {
   Entry& e = entries_[g.g_addr];
-  e.seen = tick_;
+  if (e.seen != tick_ + 1) ++seen_;
+  e.seen = tick_ + 1;
   const Saved now = Saved::of(g);
   GoroutineStack out;
   if (!walkable(now.status)) {
@@ -104,7 +108,9 @@ GoroutineStack GoroutineStacks::stack(const GoroutineInfo& g, const MInfo* m) {
 }
 
 void GoroutineStacks::end_tick() {
-  std::erase_if(entries_, [this](const auto& kv) { return kv.second.seen != tick_; });
+  // Entries of g's not asked for this tick: only when there are any (the map is as large as allgs).
+  if (entries_.size() > seen_) std::erase_if(entries_, [this](const auto& kv) { return kv.second.seen != tick_ + 1; });
+  seen_ = 0;
   ++tick_;
 }
 

@@ -71,6 +71,7 @@ class GoroutineStacks {
   GoroutineStackStats stats_;
   uint64_t next_version_ = 1;
   uint32_t tick_ = 0;
+  size_t seen_ = 0;  // entries asked for in this tick
   bool reuse_ = true;
 };
 
