@@ -6,7 +6,8 @@ through the Go module proxy): -n idle goroutines (90% waiting on a channel, 10% 
 beside a fixed CPU workload whose wall time it prints. Conditions per round, in a shuffled order:
 no profiler, goperf at each rate, fgprof at each rate (fgprof.Start at 99 Hz, its fixed rate; its method,
 runtime.GoroutineProfile once per tick, at other rates). Medians of the rounds; slowdown = median /
-median without a profiler - 1. goperf's own CPU per second of recording comes from its summary line.
+median without a profiler - 1, of the workload's wall time and of the target's CPU time meanwhile (on a
+shared, loaded machine the CPU time is the steadier of the two). goperf's own CPU per second of recording comes from its summary line.
 
 usage: bench/e2e_goroutines.py [--goperf build/goperf] [--rounds 7] [--n 1000,10000] [--hz 19,99]
 """
@@ -49,14 +50,15 @@ def run(exe, goperf, n, cond):
         target.stdin.write("go\n")
         target.stdin.flush()
         line = target.stdout.readline()
-        elapsed = int(re.search(r"elapsed (\d+)", line).group(1)) / 1e9
+        m = re.search(r"elapsed (\d+) cpu (\d+)", line)
+        elapsed, cpu = int(m.group(1)) / 1e9, int(m.group(2)) / 1e9
         if rec:
             rec.send_signal(signal.SIGINT)
             err = rec.stderr.read()
             rec.wait()
             m = re.search(r"([\d.]+) ms of goperf CPU per second", err)
             cpu_per_s = float(m.group(1)) if m else None
-        return elapsed, cpu_per_s
+        return elapsed, cpu, cpu_per_s
     finally:
         target.kill()
         target.wait()
@@ -76,24 +78,29 @@ def main():
     rates = [int(h) for h in a.hz.split(",")]
     conds = [("none", 0)] + [(k, h) for k in ("goperf", "fgprof") for h in rates]
     rng = random.Random(18)
-    print(f"| goroutines | profiler | rate | workload median (s) | slowdown | goperf CPU ms/s |")
-    print("|---|---|---|---|---|---|")
+    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | target CPU (s) | target CPU added |"
+          " goperf CPU ms/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in a.n.split(",")):
         times = {c: [] for c in conds}
+        tcpu = {c: [] for c in conds}
         cpus = {c: [] for c in conds}
         for _ in range(a.rounds):
             order = conds[:]
             rng.shuffle(order)
             for c in order:
-                t, cpu = run(exe, a.goperf, n, c)
+                t, tc, cpu = run(exe, a.goperf, n, c)
                 times[c].append(t)
+                tcpu[c].append(tc)
                 if cpu is not None:
                     cpus[c].append(cpu)
         base = statistics.median(times[("none", 0)])
+        cbase = statistics.median(tcpu[("none", 0)])
         for c in conds:
-            med = statistics.median(times[c])
+            med, cmed = statistics.median(times[c]), statistics.median(tcpu[c])
             cpu = f"{statistics.median(cpus[c]):.1f}" if cpus[c] else ""
-            print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {cpu} |", flush=True)
+            print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {cmed:.3f} |"
+                  f" {100 * (cmed / cbase - 1):+.1f}% | {cpu} |", flush=True)
 
 
 if __name__ == "__main__":

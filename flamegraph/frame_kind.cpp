@@ -39,6 +39,9 @@ std::string_view go_package(std::string_view f) {
 FrameKind classify_frame(std::string_view function, std::string_view file, std::string_view mapping_file) {
   if (starts_with(mapping_file, "[kernel") || ends_with(function, "_[k]")) return FrameKind::kKernel;
   if (function.empty() || function == "[unknown]" || is_hex_address(function)) return FrameKind::kUnknown;
+  // "[chan receive]", "[running]", ...: bracketed, no mapping, not the kernel's ("[kernel]").
+  if (starts_with(function, "[") && ends_with(function, "]") && mapping_file.empty() && function != "[kernel]")
+    return FrameKind::kState;
   // cgo's trampolines are C (runtime/cgo/gcc_*.c), although some carry Go-looking names.
   if (starts_with(function, "_cgo_") || starts_with(function, "x_cgo_") || starts_with(function, "crosscall")) {
     return FrameKind::kNative;
@@ -75,6 +78,7 @@ const char* frame_kind_name(FrameKind kind) {
     case FrameKind::kNative: return "native";
     case FrameKind::kKernel: return "kernel";
     case FrameKind::kUnknown: return "unknown";
+    case FrameKind::kState: return "goroutine state";
   }
   return "unknown";
 }

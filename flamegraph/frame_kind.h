@@ -14,6 +14,7 @@ enum class FrameKind : uint8_t {
   kNative,   // C code: cgo callees, libc, anything not named like a Go function
   kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
   kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]")
+  kState,    // a goroutine state at the root of a goroutine-state profile ("[chan receive]"): flamegraph/state_roots.h
 };
 
 // `file` is the function's source file and `mapping_file` its location's mapping's filename ("" when unknown).

@@ -7,6 +7,7 @@ their own busy and waiting time. The target must never be stopped: its threads' 
 /proc/PID/task/*/stat while goperf records, and SIGKILL of goperf must leave it running.
 """
 import collections
+import json
 import os
 import pathlib
 import random
@@ -231,3 +232,58 @@ def test_bad_input(goperf, args, code, message):
     assert res.returncode == code, res.stderr
     lines = [line for line in res.stderr.splitlines() if "no hardware cycles" not in line]
     assert len(lines) == 1 and message in lines[0], res.stderr
+
+
+def test_report_state_roots(goperf, workdir):
+    exe = gotargets.build("gstates", TOOLCHAINS[-1], gotargets.Variant())
+    target, dump = start_target(exe, workdir)
+    out = workdir / "r.pb.gz"
+    try:
+        res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "2", "-p", str(target.pid), "-o",
+                              str(out)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+    finally:
+        target.kill()
+        target.wait()
+    prof = pprof_decode.load(out)
+    wall = wall_by(prof, lambda s, st: s["labels"]["state"])
+    sleep_state = next(iter(runtime_dump(dump)[0]["main.sleeper"]))
+
+    def report(*args):
+        r = subprocess.run([goperf, "report", "-i", str(out), *args], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    folded = [line.rsplit(" ", 1) for line in report("--format", "folded").splitlines()]
+    roots = collections.Counter()
+    for stack, n in folded:
+        roots[stack.split(";")[0]] += int(n) / 1e9
+    assert set(roots) == {f"[{s}]" for s in wall}, (roots, wall)
+    for s, seconds in wall.items():
+        assert abs(roots[f"[{s}]"] - seconds) < 1e-6 * max(1, seconds)
+    plain = report("--format", "folded", "--no-state-roots")
+    assert not any(line.startswith("[") and line.split(";")[0][1:-1] in wall for line in plain.splitlines())
+    only = report("--format", "folded", "--tagfocus", f"state=^{sleep_state}$")
+    assert only and all(line.startswith(f"[{sleep_state}];") for line in only.splitlines())
+    without = report("--format", "folded", "--tagignore", f"state=^{sleep_state}$")
+    assert without and not any(line.startswith(f"[{sleep_state}];") for line in without.splitlines())
+    # top: goroutine-seconds per function; the state frames carry each state's total.
+    top = report("--format", "text")
+    row = next(line for line in top.splitlines() if line.endswith(f"[{sleep_state}]"))
+    cum = row.split()[3]
+    seconds = float(cum[:-2]) / 1000 if cum.endswith("ms") else float(cum.rstrip("s"))
+    assert abs(seconds - wall[sleep_state]) <= 0.01 * wall[sleep_state] + 0.01, (row, wall[sleep_state])
+    # SVG: state frames coloured by state (distinct, not the grey of unknown frames).
+    svg = report("--format", "svg", "-o", "-")
+    rects = {(float(x), float(y)): fill for x, y, fill in
+             re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="\d+" fill="(#[0-9a-f]{6})"', svg)}
+    fills = {}
+    for x, y, name in re.findall(r'<text x="([\d.]+)" y="([\d.]+)">\[([^\]<]*)\]</text>', svg):
+        if name in wall:
+            fills[name] = rects[(float(x) - 3, float(y) - 11)]
+    grey = {f for f in fills.values() if f[1:3] == f[3:5] == f[5:7]}
+    # ... and of their own kind in the tooltips (KINDS[6] in flamegraph/svg_script.cpp).
+    data = {key: json.loads(val) for key, val in re.findall(r'\n(names|n|k):(\[[^\n]*\]),', svg)}
+    kinds = {data["names"][name] : kind & 7 for name, kind in zip(data["n"], data["k"])}
+    assert {kinds[f"[{s}]"] for s in wall} == {6}, kinds
+    assert len(fills) >= 2 and len(set(fills.values())) == len(fills) and not grey, fills
