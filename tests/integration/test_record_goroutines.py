@@ -287,3 +287,50 @@ def test_report_state_roots(goperf, workdir):
     kinds = {data["names"][name] : kind & 7 for name, kind in zip(data["n"], data["k"])}
     assert {kinds[f"[{s}]"] for s in wall} == {6}, kinds
     assert len(fills) >= 2 and len(set(fills.values())) == len(fills) and not grey, fills
+
+
+def cumulative_shares(prof, functions, skip=lambda stack: False):
+    total, per = 0.0, collections.Counter()
+    for s, (stack, _) in zip(prof.samples, prof.stacks()):
+        if skip(stack):
+            continue
+        v = s["values"][-1]
+        total += v
+        for f in functions:
+            if f in stack:
+                per[f] += v
+    return {f: per[f] / total for f in functions}
+
+
+def test_against_fgprof(goperf, workdir):
+    tc = TOOLCHAINS[-1]
+    try:
+        exe = gotargets.build("gfgprof", tc, gotargets.Variant())
+    except RuntimeError as e:
+        pytest.skip(f"tests/targets/gfgprof needs github.com/felixge/fgprof from the Go module proxy: {e}")
+    oracle = workdir / "fgprof.pb.gz"
+    target = subprocess.Popen([str(exe), "-o", str(oracle), "-d", "4s"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    out = workdir / "ours.pb.gz"
+    try:
+        assert target.stdout.readline().startswith("ready")
+        rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-F", "99", "-d", "4", "-p", str(target.pid),
+                                "-o", str(out)], stderr=subprocess.PIPE, text=True)
+        rec.stderr.readline()  # ticks start now: so does fgprof
+        target.stdin.write("go\n")
+        target.stdin.flush()
+        err = rec.stderr.read()
+        assert rec.wait(timeout=60) == 0, err
+        assert target.stdout.readline().startswith("done")
+    finally:
+        target.kill()
+        target.wait()
+    functions = ["main.waitChan", "main.sleepy", "main.lockish", "main.spin", "main.main", "time.Sleep",
+                 "runtime.gopark"]
+    theirs = cumulative_shares(pprof_decode.load(oracle), functions)
+    # runtime.GoroutineProfile leaves out its caller, fgprof's own sampling goroutine.
+    ours = cumulative_shares(pprof_decode.load(out), functions,
+                             skip=lambda stack: any(f.startswith("github.com/felixge/fgprof") for f in stack))
+    print({f: (round(ours[f], 3), round(theirs[f], 3)) for f in functions})
+    for f in functions:
+        assert abs(ours[f] - theirs[f]) <= 0.03, (f, ours, theirs)
