@@ -47,7 +47,15 @@ bool alive(uint32_t pid) {
 
 }  // namespace
 
-int record_goroutines(const RecordOptions& o, const std::string& prog, const std::string& output) {
+std::string goroutines_output(const std::string& cpu_output) {
+  const std::string ext = ".pb.gz";
+  const bool has_ext = cpu_output.size() > ext.size() && cpu_output.compare(cpu_output.size() - ext.size(), ext.size(), ext) == 0;
+  return (has_ext ? cpu_output.substr(0, cpu_output.size() - ext.size()) : cpu_output) + ".goroutines.pb.gz";
+}
+
+int record_goroutines(const RecordOptions& o, const std::string& prog, const std::string& output,
+                      const std::atomic<int>* stop_signal) {
+  const std::atomic<int>& stop = stop_signal ? *stop_signal : g_stop;
   const uint32_t pid = o.pids[0];
   const int64_t period = static_cast<int64_t>(1000000000 / o.frequency_hz);
   SampleSymbolizerOptions so;
@@ -62,11 +70,13 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
   if (!(*sampler)->note().empty()) std::fprintf(stderr, "goperf record: %s\n", (*sampler)->note().c_str());
   if (std::getenv("GOPERF_GOROUTINES_NO_REUSE")) (*sampler)->set_reuse(false);
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  if (stop_signal == nullptr) {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
   if (!o.quiet) {
     std::fprintf(stderr, "goperf record: sampling the goroutines of %s (pid %u) at %llu Hz; Ctrl-C to stop\n",
@@ -83,8 +93,8 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
   for (;;) {
     const int64_t wake = std::min(next, deadline);
     sleep_until(wake);
-    if (g_stop.load() != 0) {
-      stop_reason = g_stop.load() == SIGINT ? "interrupted" : "terminated";
+    if (stop.load() != 0) {
+      stop_reason = stop.load() == SIGINT ? "interrupted" : "terminated";
       break;
     }
     const int64_t now = clock_ns(CLOCK_MONOTONIC);

@@ -94,7 +94,6 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
   if (o.goroutines) {
     if (!o.command.empty()) throw po::error("-e goroutines samples a running process: give -p PID");
     if (o.pids.size() > 1) throw po::error("-e goroutines samples one process: give one PID");
-    if (!o.event.empty()) throw po::error("-e goroutines cannot be combined with another event yet");
     if (o.frequency_hz > 1000) throw po::error("-e goroutines takes at most -F 1000");
   }
   if (o.frequency_hz == 0) throw po::validation_error(po::validation_error::invalid_option_value, "frequency", "0");

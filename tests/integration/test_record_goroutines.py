@@ -334,3 +334,26 @@ def test_against_fgprof(goperf, workdir):
     print({f: (round(ours[f], 3), round(theirs[f], 3)) for f in functions})
     for f in functions:
         assert abs(ours[f] - theirs[f]) <= 0.03, (f, ours, theirs)
+
+
+def test_goroutines_with_cpu(goperf, workdir):
+    exe = gotargets.build("gstates", TOOLCHAINS[-1], gotargets.Variant())
+    target, dump = start_target(exe, workdir)
+    out = workdir / "both.pb.gz"
+    try:
+        res = subprocess.run([goperf, "record", "-e", "goroutines,cpu-clock", "-d", "2", "-p", str(target.pid),
+                              "-o", str(out)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+    finally:
+        target.kill()
+        target.wait()
+    states = workdir / "both.goroutines.pb.gz"
+    assert f"wrote {states}" in res.stderr and f"wrote {out}" in res.stderr, res.stderr
+    cpu, g = pprof_decode.load(out), pprof_decode.load(states)
+    assert cpu.sample_types[-1] == ("cpu", "nanoseconds")
+    assert any("main.busy" in stack for stack, _ in cpu.stacks())
+    assert g.sample_types == [("goroutines", "count"), ("wall", "nanoseconds")]
+    chan_state = next(iter(runtime_dump(dump)[0]["main.blockedOnChan"]))
+    got = sum(s["values"][1] for s, (st, _) in zip(g.samples, g.stacks())
+              if s["labels"]["state"] == chan_state and "main.blockedOnChan" in st) / 1e9
+    assert abs(got - K * g.duration / 1e9) <= 0.02 * K * g.duration / 1e9, got
