@@ -6,6 +6,7 @@ channel, M on a locked mutex, J asleep, for the whole recording); what the targe
 their own busy and waiting time. The target must never be stopped: its threads' states are read from
 /proc/PID/task/*/stat while goperf records, and SIGKILL of goperf must leave it running.
 """
+import base64
 import collections
 import json
 import os
@@ -13,10 +14,12 @@ import pathlib
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -357,3 +360,95 @@ def test_goroutines_with_cpu(goperf, workdir):
     got = sum(s["values"][1] for s, (st, _) in zip(g.samples, g.stacks())
               if s["labels"]["state"] == chan_state and "main.blockedOnChan" in st) / 1e9
     assert abs(got - K * g.duration / 1e9) <= 0.02 * K * g.duration / 1e9, got
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_etcd_under_put_load(goperf, workdir):
+    """Debian's stripped etcd under a put load: the states of its own SIGQUIT dump (taken right after
+    the recording, under the same load) are all in the profile, with as many goroutines per state."""
+    if not pathlib.Path("/usr/bin/etcd").exists():
+        pytest.skip("needs Debian's etcd-server (/usr/bin/etcd)")
+    client, peer = _free_port(), _free_port()
+    err = open(workdir / "etcd.err", "w+b")
+    etcd = subprocess.Popen(
+        ["/usr/bin/etcd", "--data-dir", str(workdir / "etcd-data"), "--name", "g",
+         "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
+         "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-cluster", f"g=http://127.0.0.1:{peer}", "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=err, env=dict(os.environ, GOTRACEBACK="all"))
+    stop = threading.Event()
+
+    def put(i):
+        body = json.dumps({"key": base64.b64encode(f"k{i % 100}".encode()).decode(),
+                           "value": base64.b64encode(os.urandom(64)).decode()}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{client}/v3/kv/put", data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            r.read()
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            try:
+                put(i)
+            except OSError:
+                time.sleep(0.05)
+            i += 1
+
+    workers = []
+    try:
+        for _ in range(100):
+            try:
+                put(0)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("etcd did not start")
+        workers = [threading.Thread(target=load) for _ in range(4)]
+        for w in workers:
+            w.start()
+        time.sleep(0.5)
+        out = workdir / "etcd.pb.gz"
+        res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "3", "-p", str(etcd.pid), "-o",
+                              str(out)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert etcd.poll() is None, "etcd must keep running"
+        etcd.send_signal(signal.SIGQUIT)
+        etcd.wait(timeout=60)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        if etcd.poll() is None:
+            etcd.kill()
+            etcd.wait()
+    err.seek(0)
+    dump = err.read().decode(errors="replace")
+    # The dump of a SIGQUIT shows the system goroutines too (GC workers, the finalizer loop, ...): the
+    # profile leaves them out as runtime/pprof and a GOTRACEBACK=all dump do (isSystemGoroutine: the
+    # goroutine's function is in package runtime, runtime.main excepted).
+    counts = collections.Counter()
+    for block in dump.split("\n\n"):
+        m = re.search(r"^goroutine \d+ \[([^\]]*)\]:", block, re.M)
+        if not m:
+            continue
+        body = block[m.end():].split("\ncreated by ")[0]
+        functions = [f for f in re.findall(r"^([^\s(][^(]*)\(", body, re.M) if f != "runtime.goexit"]
+        if not functions or (functions[-1].startswith("runtime.") and functions[-1] != "runtime.main"):
+            continue
+        counts[m.group(1).split(",")[0]] += 1
+    assert sum(counts.values()) > 50, dump[-2000:]
+    prof = pprof_decode.load(out)
+    duration = prof.duration / 1e9
+    ours = {k: v / duration for k, v in wall_by(prof, lambda s, st: s["labels"]["state"]).items()}
+    print("etcd goroutines per state, dump vs goperf:", {k: (n, round(ours.get(k, 0), 1)) for k, n in counts.items()})
+    missing = set(counts) - set(ours)
+    assert not missing, (missing, counts, ours)
+    for state, n in counts.items():
+        # Goroutines come and go with the requests: a few either way, or 15% of the many.
+        assert abs(ours[state] - n) <= max(3, 0.15 * n), (state, ours[state], n, counts, ours)
