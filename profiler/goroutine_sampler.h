@@ -1,5 +1,5 @@
 // GoroutineSampler: the ticks of `goperf record -e goroutines`. At each tick every goroutine of a live
-// process (system goroutines left out, as runtime/pprof's goroutine profile and the SIGQUIT dump do)
+// process (system goroutines left out, as runtime/pprof's goroutine profile and fgprof do)
 // becomes one sample: its stack (unwind::GoroutineStacks: read from outside, the target never
 // stopped), and labels `state` (the words of the runtime's dump header), `goroutine` (its id) and its
 // pprof labels. Samples go to a SampleSymbolizer made with `goroutines = true`.
