@@ -41,6 +41,9 @@ FrameKind classify_frame(std::string_view function, std::string_view file, std::
   if (function.empty() || function == "[unknown]" || function == kTruncatedFrame || is_hex_address(function)) {
     return FrameKind::kUnknown;
   }
+  // "[chan receive]", "[running]", ...: bracketed, no mapping, not the kernel's ("[kernel]").
+  if (starts_with(function, "[") && ends_with(function, "]") && mapping_file.empty() && function != "[kernel]")
+    return FrameKind::kState;
   // cgo's trampolines are C (runtime/cgo/gcc_*.c), although some carry Go-looking names.
   if (starts_with(function, "_cgo_") || starts_with(function, "x_cgo_") || starts_with(function, "crosscall")) {
     return FrameKind::kNative;
@@ -77,6 +80,7 @@ const char* frame_kind_name(FrameKind kind) {
     case FrameKind::kNative: return "native";
     case FrameKind::kKernel: return "kernel";
     case FrameKind::kUnknown: return "unknown";
+    case FrameKind::kState: return "goroutine state";
   }
   return "unknown";
 }

@@ -14,6 +14,7 @@ enum class FrameKind : uint8_t {
   kNative,   // C code: cgo callees, libc, anything not named like a Go function
   kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
   kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]"), and kTruncatedFrame
+  kState,    // a goroutine state at the root of a goroutine-state profile ("[chan receive]"): flamegraph/state_roots.h
 };
 
 // The frame a recorded stack ends in when its walk could not reach the stack's root (goexit, mstart,

@@ -28,6 +28,26 @@ std::vector<bool> match_locations(const Profile& p, const std::regex& re) {
   return out;
 }
 
+using TagRegexes = std::vector<std::pair<std::string, std::regex>>;
+
+Result<TagRegexes> compile_tags(const std::string& option, const std::vector<std::pair<std::string, std::string>>& in) {
+  TagRegexes out;
+  for (const auto& [key, pattern] : in) {
+    auto re = compile(option + " " + key, pattern);
+    if (!re) return std::move(re).error();
+    out.emplace_back(key, std::move(re).value());
+  }
+  return out;
+}
+
+// Does the sample's label `key` match `re` (numeric labels as decimal text)?
+bool tag_matches(const Sample& s, const std::string& key, const std::regex& re) {
+  for (const Label& l : s.labels) {
+    if (l.key == key && std::regex_search(l.str.empty() ? std::to_string(l.num) : l.str, re)) return true;
+  }
+  return false;
+}
+
 bool any_location(const Sample& s, const std::vector<bool>& m) {
   for (uint32_t l : s.locations) {
     if (l < m.size() && m[l]) return true;
@@ -50,26 +70,18 @@ Result<Profile> filter_profile(Profile p, const FilterOptions& o) {
     if (!re) return std::move(re).error();
     ignore = match_locations(p, *re);
   }
-  std::vector<std::pair<std::string, std::regex>> tags;
-  for (const auto& [key, pattern] : o.tagfocus) {
-    auto re = compile("--tagfocus " + key, pattern);
-    if (!re) return std::move(re).error();
-    tags.emplace_back(key, std::move(re).value());
-  }
+  auto tags = compile_tags("--tagfocus", o.tagfocus);
+  if (!tags) return std::move(tags).error();
+  auto untags = compile_tags("--tagignore", o.tagignore);
+  if (!untags) return std::move(untags).error();
   std::vector<Sample> kept;
   kept.reserve(p.samples.size());
   for (Sample& s : p.samples) {
     if (!o.focus.empty() && !any_location(s, focus)) continue;
     if (!o.ignore.empty() && any_location(s, ignore)) continue;
     bool tags_ok = true;
-    for (const auto& [key, re] : tags) {
-      bool hit = false;
-      for (const Label& l : s.labels) {
-        if (l.key != key) continue;
-        hit = hit || std::regex_search(l.str.empty() ? std::to_string(l.num) : l.str, re);
-      }
-      tags_ok = tags_ok && hit;
-    }
+    for (const auto& [key, re] : *tags) tags_ok = tags_ok && tag_matches(s, key, re);
+    for (const auto& [key, re] : *untags) tags_ok = tags_ok && !tag_matches(s, key, re);
     if (!tags_ok) continue;
     kept.push_back(std::move(s));
   }

@@ -16,8 +16,10 @@ struct FilterOptions {
   // Keep samples whose label `key` matches the regex; numeric labels are matched as decimal text.
   // Every pair must match (pprof's rule across keys).
   std::vector<std::pair<std::string, std::string>> tagfocus;
+  // Then drop samples whose label `key` matches (pprof's -tagignore).
+  std::vector<std::pair<std::string, std::string>> tagignore;
 
-  bool empty() const { return focus.empty() && ignore.empty() && tagfocus.empty(); }
+  bool empty() const { return focus.empty() && ignore.empty() && tagfocus.empty() && tagignore.empty(); }
 };
 
 // kInvalidArgument for a regex that does not compile. Functions, locations and mappings are kept as they

@@ -32,6 +32,15 @@ Rgb frame_color(FrameKind kind, std::string_view name, bool inlined) {
     case FrameKind::kRuntime: r = 215 + 40 * v; g = 60 + 50 * w; b = 60 + 40 * v; break;     // red
     case FrameKind::kNative: r = 150 + 50 * v; g = 110 + 40 * w; b = 200 + 55 * v; break;    // purple
     case FrameKind::kKernel: r = 230 + 25 * v; g = 140 + 50 * w; b = 20 + 40 * v; break;     // orange
+    case FrameKind::kState: {  // one hue per state, all around the wheel, so states tell apart at a glance
+      const double h = v * 6.0, x = 1.0 - std::fabs(std::fmod(h, 2.0) - 1.0);
+      const int sector = static_cast<int>(h) % 6;
+      const double c[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x}, {0, x, 1}, {x, 0, 1}, {1, 0, x}};
+      r = 90 + 150 * c[sector][0];
+      g = 90 + 150 * c[sector][1];
+      b = 90 + 150 * c[sector][2];
+      break;
+    }
     default: r = g = b = 170 + 30 * v; break;                                                  // grey
   }
   if (inlined) {

@@ -26,7 +26,7 @@ text { font-family: Verdana, "DejaVu Sans", sans-serif; font-size: 12px; fill: #
 const char* const kSvgScript = R"JS(
 "use strict";
 var svgns = "http://www.w3.org/2000/svg";
-var KINDS = ["Go: program", "Go: standard library", "Go: runtime", "cgo / C", "kernel", "unknown"];
+var KINDS = ["Go: program", "Go: standard library", "Go: runtime", "cgo / C", "kernel", "unknown", "goroutine state"];
 var N = D.n.length, rects, parent, end, curx, curw, fills, painted = [], zoomed = -1, searchre = null;
 var details, matchedtext, unzoombtn, searchbtn, tip, tipbox, tiptext, labels;
 

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "bpf/bpf_sampler.h"
 #include "bpf/go_target.h"
@@ -24,6 +25,7 @@
 #include "profiler/perf_sampler.h"
 #include "profiler/record_child.h"
 #include "profiler/record_drain.h"
+#include "profiler/record_goroutines.h"
 #include "profiler/record_options.h"
 #include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
@@ -234,6 +236,7 @@ int run_record(const Args& args) {
     }
     return fail(st.error().message());
   }
+  if (o.goroutines && o.event.empty()) return record_goroutines(o, prog, output);  // profiler/record_goroutines.cpp
 
   auto backend = make_sampler(o, sampling, pids, child.has_value());
   const EventSpec& event = sampling.event;
@@ -269,6 +272,8 @@ int run_record(const Args& args) {
   for (const auto& note : backend->notes) std::fprintf(stderr, "goperf record: %s\n", note.c_str());
 
   if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
+  std::thread goroutines;  // -e goroutines,EVENT: the goroutine states beside, into their own file
+  if (o.goroutines) goroutines = std::thread([&] { record_goroutines(o, prog, goroutines_output(output), &g_stop_signal); });
   SampleDrain drain(*sampler);
   drain.start();
   std::vector<unwind::OwnedRawSample> batch;
@@ -324,6 +329,10 @@ int run_record(const Args& args) {
   }
   drain.finish();
   while (consume(0)) {
+  }
+  if (goroutines.joinable()) {
+    if (stop_reason == "target exited" && g_stop_signal.load() == 0) g_stop_signal.store(SIGTERM);
+    goroutines.join();
   }
   const int64_t duration = now_ns(CLOCK_MONOTONIC) - start;
   if (tty) std::fprintf(stderr, "\n");

@@ -11,6 +11,7 @@
 #include "flamegraph/output_format.h"
 #include "flamegraph/profile_filter.h"
 #include "flamegraph/profile_reader.h"
+#include "flamegraph/state_roots.h"
 #include "flamegraph/text_writer.h"
 #include "profiler/commands.h"
 #include "profiler/report_options.h"
@@ -60,9 +61,10 @@ std::string stem(const std::string& path) {
 Result<fg::Profile> load(const std::string& path, const ReportOptions& o) {
   auto p = fg::read_profile(path);
   if (!p) return std::move(p).error();
-  fg::FilterOptions filter{o.focus, o.ignore, o.tagfocus};
+  fg::FilterOptions filter{o.focus, o.ignore, o.tagfocus, o.tagignore};
   auto filtered = fg::filter_profile(std::move(p).value(), filter);
   if (!filtered) return std::move(filtered).error();
+  if (o.state_roots) fg::add_state_roots(*filtered);
   if (o.sample_index >= 0 && static_cast<size_t>(o.sample_index) >= filtered->sample_types.size()) {
     return make_error(ErrorCode::kInvalidArgument, path + " has " + std::to_string(filtered->sample_types.size()) +
                                                        " sample types; --sample-index " +
@@ -110,6 +112,7 @@ int run_report(const Args& args) {
   // Folded text rendered as an SVG with nothing to filter takes the fast path below.
   std::optional<fg::MappedFile> fast_folded;
   if (format == fg::OutputFormat::kSvg && !o.lines && o.focus.empty() && o.ignore.empty() && o.tagfocus.empty() &&
+      o.tagignore.empty() &&
       o.input != "-") {
     if (auto file = fg::MappedFile::open(o.input); file && fg::is_folded_text(file->data())) {
       fast_folded.emplace(std::move(file).value());

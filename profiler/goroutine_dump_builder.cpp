@@ -15,8 +15,10 @@
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
+#include "unwind/goroutine_walk_start.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
+#include "unwind/system_goroutine.h"
 
 namespace goperf::profiler {
 
@@ -154,21 +156,6 @@ std::string_view printed(DumpStorage& store, std::string_view name, int minor) {
   if (name == "runtime.gopanic") return "panic";
   if (minor >= 21 && name.find('[') != std::string_view::npos) return store.keep(print_name(name, minor));
   return name;
-}
-
-bool is_system_goroutine(const Pclntab& tab, uint64_t link_startpc) {
-  auto f = tab.find_func(link_startpc);
-  if (!f) return false;
-  switch (f->kind) {
-    case FuncKind::kRuntimeMain:
-    case FuncKind::kCorostart:
-    case FuncKind::kHandleAsyncEvent:
-      return false;
-    case FuncKind::kRunfinq:
-      return true;  // unless it is running a finalizer (fingStatus), which a snapshot cannot tell cheaply
-    default:
-      return f->name.rfind("runtime.", 0) == 0;
-  }
 }
 
 }  // namespace
@@ -323,7 +310,7 @@ struct GoroutineDumpBuilder::Impl {
 
   bool is_system(uint64_t startpc) {
     auto [it, fresh] = system_starts.try_emplace(startpc);
-    if (fresh) it->second = is_system_goroutine(tab, startpc - bias);
+    if (fresh) it->second = unwind::is_system_goroutine(tab, startpc - bias);
     return it->second;
   }
 
@@ -399,28 +386,8 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
   } else if (st == unwind::kGrunning) {
     walk = false;  // running on a thread we could not identify: sched is stale
   } else {
-    // unwinder.initAt / traceback1: syscall state first, then a VDSO call, then g.sched.
     opt.innermost_exact = false;
-    start.pc = g.sched_pc;
-    start.sp = g.sched_sp;
-    start.fp = g.sched_bp;
-    start.lr = g.sched_lr;
-    if (in_syscall || g.syscallsp != 0) {
-      start.pc = g.syscallpc;
-      start.sp = g.syscallsp;
-      start.fp = 0;
-      start.lr = 0;
-    }
-    if (m && m->vdso_sp != 0) {
-      start.pc = m->vdso_pc;
-      start.sp = m->vdso_sp;
-    }
-    if (start.pc == 0 && start.sp != 0) {
-      if (auto r = in.memory->read_u64(start.sp)) {
-        start.pc = *r;
-        start.sp += 8;
-      }
-    }
+    start = unwind::parked_walk_start(g, m, *in.memory);
   }
   if (walk) {
     auto r = walker.walk(start, opt, std::span<PhysicalFrame>(buf));

@@ -35,6 +35,20 @@ std::vector<uint32_t> parse_pids(const std::vector<std::string>& values) {
   return pids;
 }
 
+// "goroutines" in -e's comma-separated list sets o.goroutines and leaves the other events in o.event.
+void take_goroutines_event(RecordOptions& o) {
+  std::stringstream ss(o.event);
+  std::string item, rest;
+  while (std::getline(ss, item, ',')) {
+    if (item == "goroutines") {
+      o.goroutines = true;
+    } else if (!item.empty()) {
+      rest += (rest.empty() ? "" : ",") + item;
+    }
+  }
+  if (o.goroutines) o.event = rest;
+}
+
 }  // namespace
 
 bool parse_record_options(const Args& args, RecordOptions& o) {
@@ -53,12 +67,13 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
   desc.add_options()
       ("help,h", "show this help")
       ("pid,p", po::value<std::vector<std::string>>(&pid_values), "process ids to sample (comma separated)")
-      ("frequency,F", po::value<uint64_t>(&o.frequency_hz)->default_value(99), "samples per second per thread")
+      ("frequency,F", po::value<uint64_t>(&o.frequency_hz), "samples per second per thread (default 99; 19 for "
+                                                            "-e goroutines)")
       ("duration,d", po::value<double>(&o.duration_s)->default_value(0), "seconds to record (0: until Ctrl-C)")
       ("event,e", po::value<std::string>(&o.event), "event: cpu-clock, task-clock, cycles, instructions, a libpfm4 "
                                                    "name, or tick: CPU time at the scheduler tick, no interrupt of its "
                                                    "own (plus cpu-clock above the tick's rate) (default: cycles, else "
-                                                   "cpu-clock)")
+                                                   "cpu-clock); goroutines: every goroutine's state and stack at each tick")
       ("backend", po::value<std::string>(&o.backend)->default_value("auto"),
        "sampler: auto (bpf where the kernel and permissions allow, else perf), bpf or perf")
       ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
@@ -75,10 +90,17 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
     return false;
   }
   o.pids = parse_pids(pid_values);
+  take_goroutines_event(o);
+  if (!vm.count("frequency")) o.frequency_hz = o.goroutines && o.event.empty() ? 19 : 99;
   if (o.pids.empty() && o.command.empty()) throw po::error("give -p PID or -- CMD ARGS");
   if (!o.pids.empty() && !o.command.empty()) throw po::error("give either -p PID or -- CMD, not both");
   if (o.backend != "perf" && o.backend != "bpf" && o.backend != "auto") {
     throw po::validation_error(po::validation_error::invalid_option_value, "backend", o.backend);
+  }
+  if (o.goroutines) {
+    if (!o.command.empty()) throw po::error("-e goroutines samples a running process: give -p PID");
+    if (o.pids.size() > 1) throw po::error("-e goroutines samples one process: give one PID");
+    if (o.frequency_hz > 1000) throw po::error("-e goroutines takes at most -F 1000");
   }
   if (o.frequency_hz == 0) throw po::validation_error(po::validation_error::invalid_option_value, "frequency", "0");
   if (o.duration_s < 0) throw po::validation_error(po::validation_error::invalid_option_value, "duration");

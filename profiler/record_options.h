@@ -13,9 +13,10 @@ namespace goperf::profiler {
 struct RecordOptions {
   std::vector<uint32_t> pids;         // -p PID[,PID]
   std::vector<std::string> command;   // -- CMD ARGS
-  uint64_t frequency_hz = 99;         // -F
+  uint64_t frequency_hz = 99;         // -F (19 with -e goroutines alone)
   double duration_s = 0;              // -d, 0 = until Ctrl-C or the target's exit
-  std::string event;                  // -e, "" = default (cycles, else cpu-clock)
+  std::string event;                  // -e, "" = default (cycles, else cpu-clock); "goroutines" taken out
+  bool goroutines = false;            // -e goroutines: goroutine states and stacks at each tick
   std::string backend = "auto";       // --backend auto|bpf|perf
   std::string output;                 // -o, "" = <prog>-<pid>-<YYYYmmdd-HHMMSS>.pb.gz
   uint32_t stack_bytes = 0;           // --stack-bytes, 0 = the backend's default

@@ -10,7 +10,8 @@ namespace po = boost::program_options;
 namespace goperf::profiler {
 
 bool parse_report_options(const Args& args, ReportOptions& o) {
-  std::vector<std::string> tagfocus;
+  std::vector<std::string> tagfocus, tagignore;
+  bool no_state_roots = false;
   po::options_description desc(
       "usage: goperf report [-i FILE] [-o FILE] [--format svg|folded|pprof|text|top] [options]\n\n"
       "Renders a profile (pprof, gzip or not, from goperf, runtime/pprof or anyone; or folded stacks) as an\n"
@@ -34,6 +35,9 @@ bool parse_report_options(const Args& args, ReportOptions& o) {
       ("focus", po::value<std::string>(&o.focus), "keep samples with a function matching this regex")
       ("ignore", po::value<std::string>(&o.ignore), "drop samples with a function matching this regex")
       ("tagfocus", po::value<std::vector<std::string>>(&tagfocus), "keep samples whose label KEY matches: KEY=RE")
+      ("tagignore", po::value<std::vector<std::string>>(&tagignore), "drop samples whose label KEY matches: KEY=RE")
+      ("no-state-roots", po::bool_switch(&no_state_roots),
+       "goroutine-state profiles (record -e goroutines): no [state] frame at the root of each stack")
       ("lines", po::bool_switch(&o.lines), "one frame per function:line instead of per function")
       ("sample-index", po::value<int>(&o.sample_index)->default_value(-1),
        "which sample value (0-based; default: the profile's default, e.g. cpu for CPU profiles)");
@@ -47,13 +51,20 @@ bool parse_report_options(const Args& args, ReportOptions& o) {
     o.help = true;
     return false;
   }
-  for (const std::string& t : tagfocus) {
-    const size_t eq = t.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw po::validation_error(po::validation_error::invalid_option_value, "tagfocus", t);
+  auto key_re = [](const std::vector<std::string>& in, const char* option) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& t : in) {
+      const size_t eq = t.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw po::validation_error(po::validation_error::invalid_option_value, option, t);
+      }
+      out.emplace_back(t.substr(0, eq), t.substr(eq + 1));
     }
-    o.tagfocus.emplace_back(t.substr(0, eq), t.substr(eq + 1));
-  }
+    return out;
+  };
+  o.tagfocus = key_re(tagfocus, "tagfocus");
+  o.tagignore = key_re(tagignore, "tagignore");
+  o.state_roots = !no_state_roots;
   if (o.width < 200 || o.width > 100000) throw po::error("--width must be between 200 and 100000");
   if (!(o.min_width >= 0)) throw po::error("--minwidth must be >= 0");
   return true;

@@ -22,6 +22,8 @@ struct ReportOptions {
   std::string diff_base;             // --diff BASE
   std::string focus, ignore;         // --focus RE, --ignore RE
   std::vector<std::pair<std::string, std::string>> tagfocus;  // --tagfocus KEY=RE (repeatable)
+  std::vector<std::pair<std::string, std::string>> tagignore;  // --tagignore KEY=RE (repeatable)
+  bool state_roots = true;           // goroutine-state profiles: "[state]" frames at the root (--no-state-roots)
   bool lines = false;                // --lines
   int sample_index = -1;             // --sample-index N (-1: the profile's default)
   bool help = false;

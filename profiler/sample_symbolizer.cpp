@@ -113,6 +113,7 @@ struct SampleSymbolizer::Impl {
   std::array<flamegraph::Label, 3 + kMaxGoLabels> label_buf;  // the current sample's labels
 
   static std::vector<flamegraph::ValueType> sample_types(const SampleSymbolizerOptions& o) {
+    if (o.goroutines) return {{"goroutines", "count"}, {"wall", "nanoseconds"}};
     if (o.time_based) return {{"samples", "count"}, {"cpu", "nanoseconds"}};
     return {{"samples", "count"}, {o.event_name, "count"}};
   }
@@ -120,8 +121,9 @@ struct SampleSymbolizer::Impl {
   explicit Impl(SampleSymbolizerOptions o)
       : options(std::move(o)),
         builder(sample_types(options),
-                options.time_based ? flamegraph::ValueType{"cpu", "nanoseconds"}
-                                   : flamegraph::ValueType{options.event_name, "count"},
+                options.goroutines   ? flamegraph::ValueType{"wall", "nanoseconds"}
+                : options.time_based ? flamegraph::ValueType{"cpu", "nanoseconds"}
+                                     : flamegraph::ValueType{options.event_name, "count"},
                 static_cast<int64_t>(options.period)) {
     for (uint32_t pid : options.pids) process(pid);
   }
@@ -609,6 +611,25 @@ SampleSymbolizer::~SampleSymbolizer() = default;
 void SampleSymbolizer::add(const unwind::RawSample& sample) { impl_->add(sample); }
 
 const SymbolizerStats& SampleSymbolizer::stats() const { return impl_->stats; }
+
+void SampleSymbolizer::append_locations(uint32_t pid, std::span<const unwind::PhysicalFrame> frames,
+                                        std::vector<uint32_t>& out) {
+  Impl::Process& p = impl_->process(pid);
+  for (const auto& f : frames) {
+    auto [loc, unknown] = impl_->frame_location(p, f.pc, f.exact_pc);
+    out.push_back(loc);
+    ++impl_->stats.frames;
+    if (unknown) ++impl_->stats.unknown_frames;
+  }
+}
+
+uint32_t SampleSymbolizer::named_location(std::string_view name) { return impl_->builder.add_named_location(name); }
+
+void SampleSymbolizer::add_sample(std::span<const uint32_t> locations, std::span<const int64_t> values,
+                                  std::span<const flamegraph::Label> labels) {
+  ++impl_->stats.samples;
+  impl_->builder.add_sample(locations, values, labels);
+}
 
 flamegraph::Profile SampleSymbolizer::finish(int64_t start_unix_ns, int64_t duration_ns) {
   impl_->name_kernel_frames();

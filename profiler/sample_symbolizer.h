@@ -8,11 +8,14 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "flamegraph/profile.h"
 #include "unwind/sampler.h"
+#include "unwind/stack_walker.h"
 
 namespace goperf::profiler {
 
@@ -24,6 +27,8 @@ struct SampleSymbolizerOptions {
   bool thread_label = true;        // label each sample with its thread id ("thread")
   bool kernel_symbols = true;      // name kernel frames from /proc/kallsyms when readable
   bool walker_pc_cache = true;     // remember the walker's per-pc lookups (false: benchmarks of the cold path)
+  // Goroutine sampling (record -e goroutines): sample types goroutines/count and wall/nanoseconds.
+  bool goroutines = false;
 };
 
 struct SymbolizerStats {
@@ -58,6 +63,14 @@ class SampleSymbolizer {
   SampleSymbolizer& operator=(const SampleSymbolizer&) = delete;
 
   void add(const unwind::RawSample& sample);
+
+  // For stacks walked elsewhere (the goroutine sampler): the locations of physical frames (innermost
+  // first) appended to `out`; a location with one synthetic function name; a sample of such locations
+  // (leaf first) with one value per sample type.
+  void append_locations(uint32_t pid, std::span<const unwind::PhysicalFrame> frames, std::vector<uint32_t>& out);
+  uint32_t named_location(std::string_view name);
+  void add_sample(std::span<const uint32_t> locations, std::span<const int64_t> values,
+                  std::span<const flamegraph::Label> labels);
 
   // Ends the profile: start time (wall clock, ns since the epoch) and duration.
   flamegraph::Profile finish(int64_t start_unix_ns, int64_t duration_ns);

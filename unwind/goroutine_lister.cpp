@@ -142,19 +142,42 @@ Result<GoroutineList> GoroutineLister::list(const Memory& memory, bool include_d
   return out;
 }
 
+// The allgs array and how many of its entries are g's, safe against a running allgadd as the runtime's
+// own lock-free readers are (src/runtime/proc.go atomicAllG, forEachGRace): allgadd stores allgptr
+// before allglen, so reading allglen first and allgptr second gives an array holding at least that
+// many g's (allgs only grows; an array replaced by a larger one keeps its entries); they are used
+// when allgptr is the header's array (it is the same global's value unless a grow is under way).
+// Otherwise the slice header, with its array pointer read again so that a header torn by a grow is
+// not used.
+Result<std::pair<uint64_t, uint64_t>> GoroutineLister::read_allgs_header(const Memory& memory) const {
+  uint64_t hdr = globals_.allgs + bias_;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto ptr = memory.read_u64(hdr), len = memory.read_u64(hdr + 8), cap = memory.read_u64(hdr + 16);
+    if (!ptr || !len || !cap) return make_error(ErrorCode::kUnavailable, "runtime.allgs is not readable");
+    if (globals_.allglen && globals_.allgptr) {
+      auto n = memory.read_u64(globals_.allglen + bias_);
+      auto p = memory.read_u64(globals_.allgptr + bias_);
+      if (n && p && *p == *ptr && *n <= kMaxGoroutines) return std::pair{*p, *n};  // else: growing now
+    }
+    if (*len > *cap || *len > kMaxGoroutines || (*len != 0 && *ptr == 0))
+      return make_error(ErrorCode::kFormat, "runtime.allgs looks corrupt (len " + std::to_string(*len) + ", cap " +
+                                                std::to_string(*cap) + ")");
+    auto again = memory.read_u64(hdr);
+    if (again && *again == *ptr) return std::pair{*ptr, *len};
+  }
+  return make_error(ErrorCode::kUnavailable, "runtime.allgs kept changing while read");
+}
+
 Status GoroutineLister::list_into(const Memory& memory, GoroutineList& out, bool include_dead) const {
   out.goroutines.clear();
   out.ms.clear();
   out.dead = 0;
-  uint64_t hdr = globals_.allgs + bias_;
-  auto ptr = memory.read_u64(hdr), len = memory.read_u64(hdr + 8), cap = memory.read_u64(hdr + 16);
-  if (!ptr || !len || !cap) return make_error(ErrorCode::kUnavailable, "runtime.allgs is not readable");
-  if (*len > *cap || *len > kMaxGoroutines || (*len != 0 && *ptr == 0))
-    return make_error(ErrorCode::kFormat, "runtime.allgs looks corrupt (len " + std::to_string(*len) + ", cap " +
-                                              std::to_string(*cap) + ")");
-  std::vector<uint64_t> gps(*len);
-  if (*len) {
-    auto st = memory.read(*ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gps.data()), gps.size() * 8));
+  auto header = read_allgs_header(memory);
+  if (!header) return std::move(header).error();
+  auto [ptr, len] = *header;
+  std::vector<uint64_t> gps(len);
+  if (len) {
+    auto st = memory.read(ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(gps.data()), gps.size() * 8));
     if (!st) return std::move(st).error().with_context("reading the allgs array");
   }
   std::vector<GoroutineInfo>& gs = out.goroutines;  // in allgs order; nil and dead entries removed below

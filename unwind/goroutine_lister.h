@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "symbolize/result.h"
@@ -83,6 +84,7 @@ class GoroutineLister {
 
  private:
   GoroutineInfo parse_g(std::span<const uint8_t> bytes, uint64_t g_addr) const;
+  Result<std::pair<uint64_t, uint64_t>> read_allgs_header(const Memory& memory) const;  // (array, length)
 
   const GoRuntimeLayout& layout_;
   RuntimeGlobals globals_;

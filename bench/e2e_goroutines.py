@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Workload slowdown under `goperf record -e goroutines` against fgprof at the same rate, side by side.
+
+The target is bench/targets/gload (built here with the newest Go; it links github.com/felixge/fgprof
+through the Go module proxy): -n idle goroutines (90% waiting on a channel, 10% waking every 100 ms)
+beside a fixed CPU workload whose wall time it prints. Conditions per round, in a shuffled order:
+no profiler, goperf at each rate, fgprof at each rate (fgprof.Start at 99 Hz, its fixed rate; its method,
+runtime.GoroutineProfile once per tick, at other rates). Medians of the rounds; slowdown = median /
+median without a profiler - 1, of the workload's wall time and of the target's CPU time meanwhile (on a
+shared, loaded machine the CPU time is the steadier of the two). goperf's own CPU per second of recording comes from its summary line.
+
+usage: bench/e2e_goroutines.py [--goperf build/goperf] [--rounds 7] [--n 1000,10000] [--hz 19,99]
+"""
+import argparse
+import os
+import pathlib
+import random
+import re
+import signal
+import statistics
+import subprocess
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def build():
+    out = pathlib.Path("/tmp/goperf-bench-gload")
+    env = dict(os.environ, CGO_ENABLED="0", GOTOOLCHAIN="local")
+    subprocess.run(["go", "build", "-ldflags=-s -w", "-o", str(out), "."], cwd=REPO / "bench/targets/gload",
+                   env=env, check=True)
+    return out
+
+
+def run(exe, goperf, n, cond):
+    kind, hz = cond
+    args = [str(exe), "-n", str(n)]
+    if kind == "fgprof":
+        args += ["-fgprof", str(hz)]
+    target = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    rec = None
+    cpu_per_s = None
+    try:
+        assert target.stdout.readline().startswith("ready")
+        if kind == "goperf":
+            rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-F", str(hz), "-p", str(target.pid),
+                                    "-o", "/dev/shm/goperf-bench-g.pb.gz"], stderr=subprocess.PIPE, text=True)
+            rec.stderr.readline()  # sampling starts
+            time.sleep(0.3)
+        target.stdin.write("go\n")
+        target.stdin.flush()
+        line = target.stdout.readline()
+        m = re.search(r"elapsed (\d+) cpu (\d+)", line)
+        elapsed, cpu = int(m.group(1)) / 1e9, int(m.group(2)) / 1e9
+        if rec:
+            rec.send_signal(signal.SIGINT)
+            err = rec.stderr.read()
+            rec.wait()
+            m = re.search(r"([\d.]+) ms of goperf CPU per second", err)
+            cpu_per_s = float(m.group(1)) if m else None
+        return elapsed, cpu, cpu_per_s
+    finally:
+        target.kill()
+        target.wait()
+        if rec and rec.poll() is None:
+            rec.kill()
+            rec.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--goperf", default=str(REPO / "build/goperf"))
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--n", default="1000,10000")
+    ap.add_argument("--hz", default="19,99")
+    a = ap.parse_args()
+    exe = build()
+    rates = [int(h) for h in a.hz.split(",")]
+    conds = [("none", 0)] + [(k, h) for k in ("goperf", "fgprof") for h in rates]
+    rng = random.Random(18)
+    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | target CPU (s) | target CPU added |"
+          " goperf CPU ms/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in (int(x) for x in a.n.split(",")):
+        times = {c: [] for c in conds}
+        tcpu = {c: [] for c in conds}
+        cpus = {c: [] for c in conds}
+        for _ in range(a.rounds):
+            order = conds[:]
+            rng.shuffle(order)
+            for c in order:
+                t, tc, cpu = run(exe, a.goperf, n, c)
+                times[c].append(t)
+                tcpu[c].append(tc)
+                if cpu is not None:
+                    cpus[c].append(cpu)
+        base = statistics.median(times[("none", 0)])
+        cbase = statistics.median(tcpu[("none", 0)])
+        for c in conds:
+            med, cmed = statistics.median(times[c]), statistics.median(tcpu[c])
+            cpu = f"{statistics.median(cpus[c]):.1f}" if cpus[c] else ""
+            print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {cmed:.3f} |"
+                  f" {100 * (cmed / cbase - 1):+.1f}% | {cpu} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+// The tick loop of `goperf record -e goroutines`: ticks on an absolute schedule (CLOCK_MONOTONIC), each
+// weighing the wall time since the previous one, so that a late tick does not lose time.
+#include "profiler/record_goroutines.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "flamegraph/pprof_writer.h"
+#include "profiler/goroutine_sampler.h"
+#include "profiler/record_options.h"
+#include "profiler/sample_symbolizer.h"
+#include "unwind/ptrace_session.h"
+
+namespace goperf::profiler {
+namespace {
+
+int64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Returns early on a signal (Ctrl-C), for the loop to look at.
+void sleep_until(int64_t t) {
+  timespec ts{static_cast<time_t>(t / 1000000000), static_cast<long>(t % 1000000000)};
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+std::atomic<int> g_stop{0};
+void on_signal(int sig) { g_stop.store(sig); }
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "goperf record: %s\n", message.c_str());
+  return 1;
+}
+
+bool alive(uint32_t pid) {
+  auto st = unwind::read_process_status(static_cast<pid_t>(pid));
+  return st.exists && st.state != 'Z' && st.state != 'X';
+}
+
+}  // namespace
+
+std::string goroutines_output(const std::string& cpu_output) {
+  const std::string ext = ".pb.gz";
+  const bool has_ext = cpu_output.size() > ext.size() && cpu_output.compare(cpu_output.size() - ext.size(), ext.size(), ext) == 0;
+  return (has_ext ? cpu_output.substr(0, cpu_output.size() - ext.size()) : cpu_output) + ".goroutines.pb.gz";
+}
+
+int record_goroutines(const RecordOptions& o, const std::string& prog, const std::string& output,
+                      const std::atomic<int>* stop_signal) {
+  const std::atomic<int>& stop = stop_signal ? *stop_signal : g_stop;
+  const uint32_t pid = o.pids[0];
+  const int64_t period = static_cast<int64_t>(1000000000 / o.frequency_hz);
+  SampleSymbolizerOptions so;
+  so.pids = {pid};
+  so.event_name = "goroutines";
+  so.goroutines = true;
+  so.period = static_cast<uint64_t>(period);
+  so.thread_label = false;
+  SampleSymbolizer sink(so);
+  auto sampler = GoroutineSampler::open(pid, sink);
+  if (!sampler) return fail(sampler.error().message());
+  if (!(*sampler)->note().empty()) std::fprintf(stderr, "goperf record: %s\n", (*sampler)->note().c_str());
+  if (std::getenv("GOPERF_GOROUTINES_NO_REUSE")) (*sampler)->set_reuse(false);
+
+  if (stop_signal == nullptr) {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
+  const bool tty = isatty(STDERR_FILENO) && !o.quiet;
+  if (!o.quiet) {
+    std::fprintf(stderr, "goperf record: sampling the goroutines of %s (pid %u) at %llu Hz; Ctrl-C to stop\n",
+                 prog.c_str(), pid, static_cast<unsigned long long>(o.frequency_hz));
+  }
+  const int64_t start_unix = clock_ns(CLOCK_REALTIME);
+  const int64_t start = clock_ns(CLOCK_MONOTONIC);
+  const int64_t cpu_start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+  const int64_t deadline = o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
+  std::string stop_reason = "duration elapsed";
+  int64_t last = start, next = start, next_progress = start + 1000000000;
+  bool first = true;
+  int64_t covered = 0;  // the wall time the ticks stand for: the profile's duration
+  for (;;) {
+    const int64_t wake = std::min(next, deadline);
+    sleep_until(wake);
+    if (stop.load() != 0) {
+      stop_reason = stop.load() == SIGINT ? "interrupted" : "terminated";
+      break;
+    }
+    const int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now < wake) continue;  // woken early by another signal
+    if (next >= deadline) break;
+    // A tick stands for the wall time since the previous one: the period when on time, more after a
+    // late tick, so that no time is lost; the first one stands for one period.
+    const int64_t weight = first ? period : now - last;
+    first = false;
+    covered += weight;
+    if (!(*sampler)->tick(weight) && !alive(pid)) {
+      stop_reason = "target exited";
+      break;
+    }
+    last = now;
+    next += period;
+    if (next <= now) next = now + period;  // fell behind by more than a period: the gap goes to the next tick
+    if (tty && now >= next_progress) {
+      next_progress = now + 1000000000;
+      auto st = (*sampler)->stats();
+      std::fprintf(stderr, "\r  %.0fs  %llu ticks  %llu goroutine samples   ", (now - start) / 1e9,
+                   static_cast<unsigned long long>(st.ticks), static_cast<unsigned long long>(st.samples));
+      std::fflush(stderr);
+    }
+  }
+  const int64_t duration = clock_ns(CLOCK_MONOTONIC) - start;
+  // The profile's duration is the time its ticks stand for, so that goroutine-seconds divided by it are
+  // goroutines: the first tick stands for the period before it, the last ends at itself.
+  const int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
+  if (tty) std::fprintf(stderr, "\n");
+  (*sampler)->flush();
+  auto profile = sink.finish(start_unix, covered);
+  if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
+  auto st = (*sampler)->stats();
+  std::fprintf(stderr,
+               "goperf record: %s after %.1fs: %llu ticks, %llu goroutine samples (stacks: %llu walked, %llu unchanged, "
+               "%llu on a thread, %llu changed while read), %.1f ms of goperf CPU per second\n",
+               stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(st.ticks),
+               static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
+               static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
+               static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
+  std::fprintf(stderr, "goperf record: wrote %s\nview it with: goperf report -i %s\n", output.c_str(), output.c_str());
+  return 0;
+}
+
+}  // namespace goperf::profiler

@@ -1,0 +1,3 @@
+module goperf.test/gstates
+
+go 1.19
