@@ -9,6 +9,9 @@
 #include "symbolize/module.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/goroutine_lister.h"
+#include "unwind/process_memory.h"
+#include "unwind/runtime_globals.h"
 
 namespace goperf::bpf {
 
@@ -47,12 +50,38 @@ Result<std::string> configure_for_executable(BpfSamplerOptions& options, const s
   return configure_for_elf(options, **elf);
 }
 
+namespace {
+
+// A live Go process: the table chosen by version is checked against its goroutines (read without
+// stopping it) before its offsets go into the eBPF program; another known table where it does not fit
+// (unwind::verify_layout). Returns the note to print ("" when the version's measured table fits).
+std::string verify_for_process(BpfSamplerOptions& options, pid_t pid, const unwind::ModuleRef& exe) {
+  const symbolize::BuildInfo* bi = exe.module->build_info();
+  if (bi == nullptr) return "";
+  auto globals = unwind::find_runtime_globals(*exe.module);
+  if (!globals) return "";  // no goroutine list to check against: the table stays as chosen
+  unwind::ProcessMemory memory(pid);
+  auto verified = unwind::verify_layout(memory, *globals, exe.bias, bi->minor_version());
+  if (!verified) {
+    return "the Go runtime layout does not fit process " + std::to_string(pid) + "'s goroutines (" +
+           verified.error().message() + "): goroutine ids and labels may be wrong";
+  }
+  set_go_offsets(options, *verified->layout);
+  return unwind::layout_note(*verified, bi->minor_version(), true);
+}
+
+}  // namespace
+
 Result<std::string> configure_for_process(BpfSamplerOptions& options, pid_t pid) {
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return std::move(space).error();
   auto exe = (*space)->executable();
   if (!exe) return std::move(exe).error();
-  return configure_for_elf(options, exe->module->elf());
+  auto note = configure_for_elf(options, exe->module->elf());
+  if (!note) return note;
+  // The check's word replaces the version-only one (it says which table was found to fit, and how).
+  std::string checked = verify_for_process(options, pid, *exe);
+  return checked.empty() ? *note : checked;
 }
 
 }  // namespace goperf::bpf
