@@ -6,7 +6,6 @@ channel, M on a locked mutex, J asleep, for the whole recording); what the targe
 their own busy and waiting time. The target must never be stopped: its threads' states are read from
 /proc/PID/task/*/stat while goperf records, and SIGKILL of goperf must leave it running.
 """
-import base64
 import collections
 import json
 import os
@@ -14,16 +13,15 @@ import pathlib
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import etcd_server
 import gotargets  # noqa: E402
 import pprof_decode  # noqa: E402
 
@@ -362,71 +360,20 @@ def test_goroutines_with_cpu(goperf, workdir):
     assert abs(got - K * g.duration / 1e9) <= 0.02 * K * g.duration / 1e9, got
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_etcd_under_put_load(goperf, workdir):
     """Debian's stripped etcd under a put load: the states of its own SIGQUIT dump (taken right after
     the recording, under the same load) are all in the profile, with as many goroutines per state."""
-    if not pathlib.Path("/usr/bin/etcd").exists():
-        pytest.skip("needs Debian's etcd-server (/usr/bin/etcd)")
-    client, peer = _free_port(), _free_port()
     err = open(workdir / "etcd.err", "w+b")
-    etcd = subprocess.Popen(
-        ["/usr/bin/etcd", "--data-dir", str(workdir / "etcd-data"), "--name", "g",
-         "--listen-client-urls", f"http://127.0.0.1:{client}", "--advertise-client-urls", f"http://127.0.0.1:{client}",
-         "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-         "--initial-cluster", f"g=http://127.0.0.1:{peer}", "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=err, env=dict(os.environ, GOTRACEBACK="all"))
-    stop = threading.Event()
-
-    def put(i):
-        body = json.dumps({"key": base64.b64encode(f"k{i % 100}".encode()).decode(),
-                           "value": base64.b64encode(os.urandom(64)).decode()}).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{client}/v3/kv/put", data=body, method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:
-            r.read()
-
-    def load():
-        i = 0
-        while not stop.is_set():
-            try:
-                put(i)
-            except OSError:
-                time.sleep(0.05)
-            i += 1
-
-    workers = []
-    try:
-        for _ in range(100):
-            try:
-                put(0)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("etcd did not start")
-        workers = [threading.Thread(target=load) for _ in range(4)]
-        for w in workers:
-            w.start()
+    with etcd_server.EtcdUnderLoad(workdir, name="g", stderr=err, env={"GOTRACEBACK": "all"}) as etcd:
         time.sleep(0.5)
         out = workdir / "etcd.pb.gz"
         res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "3", "-p", str(etcd.pid), "-o",
                               str(out)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
-        assert etcd.poll() is None, "etcd must keep running"
-        etcd.send_signal(signal.SIGQUIT)
-        etcd.wait(timeout=60)
-    finally:
-        stop.set()
-        for w in workers:
-            w.join()
-        if etcd.poll() is None:
-            etcd.kill()
-            etcd.wait()
+        assert etcd.proc.poll() is None, "etcd must keep running"
+        etcd.stop_load()
+        etcd.proc.send_signal(signal.SIGQUIT)
+        etcd.proc.wait(timeout=60)
     err.seek(0)
     dump = err.read().decode(errors="replace")
     # The dump of a SIGQUIT shows the system goroutines too (GC workers, the finalizer loop, ...): the
