@@ -258,7 +258,7 @@ def check_exact_stacks(profile, mode, expected_stacks=None):
             exact += n
         else:
             wrong[";".join(stack)] += n
-    assert with_leaf >= 30, f"only {with_leaf} samples in {leaf} (of {considered} in the mode's code)"
+    assert with_leaf >= 50, f"only {with_leaf} samples in {leaf} (of {considered} in the mode's code)"
     assert exact / considered >= 0.99, f"{exact}/{considered} exact; others: {wrong.most_common(3)}"
 
 
