@@ -216,10 +216,10 @@ def _dead_pid():
 
 
 @pytest.mark.parametrize("args,code,message", [
-    (["-p", "DEAD"], 1, "not found"),
+    (["-p", "DEAD"], 1, "does not exist"),
     (["-p", "SLEEP"], 1, "is not a Go program"),
-    (["--", "true"], 2, "-e goroutines samples a running process"),
-    (["-p", "1,2"], 2, "-e goroutines samples one process"),
+    (["--", "true"], 1, "-e goroutines samples a running process"),
+    (["-p", "1,2"], 1, "-e goroutines samples one process"),
 ])
 def test_bad_input(goperf, args, code, message):
     sleeper = subprocess.Popen(["sleep", "30"])
@@ -334,6 +334,11 @@ def test_against_fgprof(goperf, workdir):
                              skip=lambda stack: any(f.startswith("github.com/felixge/fgprof") for f in stack))
     print({f: (round(ours[f], 3), round(theirs[f], 3)) for f in functions})
     for f in functions:
+        if f == "main.spin":
+            # It runs: a running goroutine's stack is not read (docs/goroutine_profiles.md), so main.spin
+            # appears only at ticks where it was runnable or preempted; its running time is under [running].
+            assert ours[f] <= theirs[f] + 0.03, (f, ours, theirs)
+            continue
         assert abs(ours[f] - theirs[f]) <= 0.03, (f, ours, theirs)
 
 
@@ -371,8 +376,8 @@ def test_etcd_under_put_load(goperf, workdir):
                               str(out)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
         assert etcd.proc.poll() is None, "etcd must keep running"
-        etcd.stop_load()
-        etcd.proc.send_signal(signal.SIGQUIT)
+        etcd.proc.send_signal(signal.SIGQUIT)  # under the same load
+
         etcd.proc.wait(timeout=60)
     err.seek(0)
     dump = err.read().decode(errors="replace")
