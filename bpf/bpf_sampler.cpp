@@ -369,6 +369,7 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
     }
   }
   s.kernel_chain = kernel;
+  s.on_g0_without_goroutine = (head.flags & GOPERF_F_NO_CURG) != 0;
   s.goid = head.goid;
   if (head.labels) {
     mem_.select(head.tgid);

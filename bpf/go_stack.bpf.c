@@ -290,7 +290,9 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
     s->goid = gf.goid;
     s->labels = gf.labels;
     __u64 c = 0, m_g0 = 0;
-    if (read_m(s, gf.m, &m_g0, &c) && c && c != g) {
+    bool have_m = read_m(s, gf.m, &m_g0, &c);
+    if (have_m && c == 0 && m_g0 == g) s->flags |= GOPERF_F_NO_CURG;
+    if (have_m && c && c != g) {
       on_system_stack = true;
       if (read_g(s, c, &cf)) {
         s->goid = cf.goid;

@@ -35,6 +35,9 @@
 /* On g0 serving m.curg (systemstack, morestack, cgo): stack2 is curg's stack from curg.sched.sp, and
  * switch_pc/switch_bp the rest of curg.sched, all read at the sample. */
 #define GOPERF_F_SWITCH 64u
+/* On g0 with m.curg == 0 (the scheduler after dropg, e.g. a preemption through morestack): no goroutine to
+ * continue on; the runtime's traceback ends at the system stack's top frame (morestack) too. */
+#define GOPERF_F_NO_CURG 128u
 
 /* Aggregation key: identical captured data (registers, stack bytes, goroutine, labels, kernel stack)
  * hash to the same key, so the kernel counts repeats instead of sending them again. */

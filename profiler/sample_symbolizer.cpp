@@ -406,6 +406,21 @@ struct SampleSymbolizer::Impl {
   // so the return address found above the caller's frame must still follow a call to that function (the
   // instruction before it, read from the executable), and the walk must reach the goroutine's top frame.
   // The eBPF backend copies the goroutine's part at the sample (RawSample::stack2) and never gets here.
+  // A walk on g0 that stops at runtime.morestack while the M had no goroutine at the sample (the scheduler
+  // after a preemption through morestack: newstack -> gopreempt_m -> schedule, curg dropped): whole, as
+  // the runtime's traceback ends there too; only where the sampler read m.curg at the sample (eBPF).
+  bool ends_at_morestack_without_goroutine(Process& p, const unwind::RawSample& s, const unwind::WalkResult& result) {
+    if (!s.on_g0_without_goroutine || result.reason != unwind::StopReason::kSpWrite || result.count == 0 ||
+        p.space == nullptr) {
+      return false;
+    }
+    const auto& last = physical[result.count - 1];
+    auto ref = p.space->find(last.exact_pc ? last.pc : last.pc - 1);
+    const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
+    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+    return f && f->kind == symbolize::FuncKind::kMorestack;
+  }
+
   unwind::WalkResult continue_after_vdso(Process& p, unwind::WalkResult result) {
     size_t n = result.count;
     if (result.reason != unwind::StopReason::kUnreadable || n == 0 || p.live == nullptr || p.space == nullptr) {
@@ -531,6 +546,7 @@ struct SampleSymbolizer::Impl {
     if (at_switch() && result.count > 0) result = continue_after_cgo(p, memory, result.count, result);
     if (at_switch()) result = continue_on_goroutine(p, s, result);
     if (result.reason == unwind::StopReason::kUnreadable) result = continue_after_vdso(p, result);
+    if (ends_at_morestack_without_goroutine(p, s, result)) result.reason = unwind::StopReason::kTopFrame;
     if (!result.complete()) ++stats.incomplete;
     return result;
   }

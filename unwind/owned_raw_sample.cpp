@@ -35,7 +35,7 @@ constexpr size_t field_count() {
 // A field added to RawSample stops the build here until assign() below handles it: a value is copied by
 // `sample_ = s`, but a span (or any other view) must get a buffer of its own and be re-pointed, or the
 // queued sample reads the sampler's memory after the callback (as stack2 once did).
-static_assert(field_count<RawSample>() == 16, "RawSample changed: update OwnedRawSample::assign and this count");
+static_assert(field_count<RawSample>() == 17, "RawSample changed: update OwnedRawSample::assign and this count");
 
 }  // namespace
 

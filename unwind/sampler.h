@@ -32,6 +32,10 @@ struct RawSample {
   // On g0 (systemstack, morestack): the goroutine it serves (m.curg) as saved at the switch
   // (curg.sched pc/sp/bp), read at the sample (eBPF); stack2 is then that goroutine's stack from sp.
   std::optional<RegisterSet> goroutine;
+  // On g0 with no goroutine (m.curg == 0), as read at the sample (eBPF): a walk that ends at morestack
+  // there is whole, as the runtime's own traceback ends there (src/runtime/traceback.go: it jumps from
+  // g0 to curg only when curg != nil). The perf backend cannot tell (false).
+  bool on_g0_without_goroutine = false;
   std::span<const uint64_t> kernel_chain; // kernel pcs, innermost first (empty when not captured)
   std::span<const uint64_t> user_chain;   // user pcs from the kernel's FP walk (empty when not captured)
   uint64_t goid = 0;             // goroutine id when the sampler read it (eBPF), else 0
