@@ -5,13 +5,13 @@ put load from threads of this process (HTTP on 127.0.0.1 only): the real-world t
         goperf ... -p etcd.pid
 """
 import base64
+import http.client
 import json
 import os
 import socket
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -44,21 +44,34 @@ class EtcdUnderLoad:
         self._stop = threading.Event()
         self._workers = [threading.Thread(target=self._load) for _ in range(workers)]
 
-    def put(self, i):
+    def put(self, i, conn=None):
+        """One put over `conn` (kept alive: the server's goroutines for it stay, so the goroutine population
+        is steady under load), or over a connection of its own."""
         body = json.dumps({"key": base64.b64encode(f"k{i % 100}".encode()).decode(),
-                           "value": base64.b64encode(os.urandom(64)).decode()}).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.client}/v3/kv/put", data=body, method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:
+                           "value": base64.b64encode(os.urandom(64)).decode()})
+        c = conn or http.client.HTTPConnection("127.0.0.1", self.client, timeout=5)
+        try:
+            c.request("POST", "/v3/kv/put", body=body, headers={"Content-Type": "application/json"})
+            r = c.getresponse()
             r.read()
+            if r.status != 200:
+                raise OSError(f"etcd answered {r.status}")
+        finally:
+            if conn is None:
+                c.close()
 
     def _load(self):
         i = 0
+        conn = http.client.HTTPConnection("127.0.0.1", self.client, timeout=5)
         while not self._stop.is_set():
             try:
-                self.put(i)
-            except OSError:
+                self.put(i, conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.client, timeout=5)
                 time.sleep(0.05)
             i += 1
+        conn.close()
 
     def __enter__(self):
         for _ in range(100):
