@@ -33,7 +33,9 @@ std::string version_text(const BuildStamp& stamp) {
   text += "binaries       Go 1." + std::to_string(kOldestPclntabGoMinor) + "-" + last +
           " (pclntab: info, addr2line, symbols of record and report)\n";
   text += "runtimes       Go " + first + "-" + last + " (goroutines and stacks: record, snapshot, core)\n";
-  text += "architectures  amd64, arm64 (binaries and cores); live processes: " + std::string(kHostArch) + "\n";
+  // arm64: info and addr2line read its binaries; its cores and live processes are not read yet.
+  text += "architectures  amd64, arm64 (binaries: info, addr2line); cores and live processes: " +
+          std::string(kHostArch) + "\n";
   return text;
 }
 
