@@ -41,12 +41,6 @@ int fail(const std::string& message) {
   return 1;
 }
 
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
@@ -84,8 +78,8 @@ std::string header_text(const Header& h) {
   o << "\nexecutable: " << h.executable << " (" << h.go_version << "; " << h.match << ")\n";
   o << "process: " << h.pid << ", " << h.threads << " threads, " << h.goroutines << " goroutines\n";
   if (h.signo != 0) {
-    o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << hex(static_cast<uint32_t>(h.code));
-    if (h.has_addr) o << " addr=" << hex(h.addr);
+    o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << hex_string(static_cast<uint32_t>(h.code));
+    if (h.has_addr) o << " addr=" << hex_string(h.addr);
     if (h.reraised_as != 0) o << ", then " << signal_name(h.reraised_as) << " from the runtime's crash handler";
     o << "\n";
   }

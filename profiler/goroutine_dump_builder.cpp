@@ -8,6 +8,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "profiler/json_string.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_args.h"
 #include "symbolize/elf_file.h"
@@ -43,12 +44,6 @@ bool show_func(std::string_view name, bool wrapper, bool first_frame, FuncKind c
     return false;
   if (name == "runtime.gopanic" && !first_frame) return true;
   return name.find('.') != std::string_view::npos && (name.rfind("runtime.", 0) != 0 || is_exported_runtime(name));
-}
-
-std::string hex_string(uint64_t v) {
-  char buf[24] = "0x";
-  auto r = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
-  return std::string(buf, r.ptr);
 }
 
 // funcNamePiecesForPrint (Go 1.21+): generic shapes print as [...]; gopanic prints as panic.

@@ -11,12 +11,6 @@ namespace goperf::profiler {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
 std::string goroutines(size_t n) { return std::to_string(n) + (n == 1 ? " goroutine" : " goroutines"); }
 
 }  // namespace
@@ -46,7 +40,7 @@ std::string GoroutineWaits::add(const GoroutineDump& g) {
   for (size_t i = 0; i < objects->size(); ++i) {
     const auto& w = (*objects)[i];
     out += i ? ",{\"kind\":" : "{\"kind\":";
-    out += json_string(w.kind) + ",\"address\":\"" + hex(w.address) + "\",\"len\":" + std::to_string(w.len) +
+    out += json_string(w.kind) + ",\"address\":\"" + hex_string(w.address) + "\",\"len\":" + std::to_string(w.len) +
            ",\"cap\":" + std::to_string(w.cap) + ",\"closed\":" + (w.closed ? "true" : "false") +
            ",\"direction\":" + json_string(w.direction) + "}";
     Waiters& n = objects_[w.address];
@@ -64,7 +58,7 @@ std::string GoroutineWaits::summary_text() const {
   });
   std::string out = "waits:\n";
   for (const Waiters* w : sorted) {
-    out += "chan " + hex(w->object.address) + " (cap " + std::to_string(w->object.cap) + ", len " +
+    out += "chan " + hex_string(w->object.address) + " (cap " + std::to_string(w->object.cap) + ", len " +
            std::to_string(w->object.len) + (w->object.closed ? ", closed" : "") + "): " +
            goroutines(w->receive) + " receive, " + std::to_string(w->send) + " send";
     if (w->other) out += ", " + std::to_string(w->other) + " neither (being woken)";

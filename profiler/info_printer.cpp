@@ -10,12 +10,6 @@
 namespace goperf::profiler {
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
-
 // strconv.Quote for the ASCII and UTF-8 text build settings hold.
 std::string go_quote(std::string_view s) {
   std::string out = "\"";
@@ -120,11 +114,11 @@ std::string format_info_text(const InfoReport& r) {
     out = r.path + ": unknown Go version (" + r.build_error + ")\n";
   }
   out += "platform: " + r.goos + "/" + r.goarch + "\n";
-  out += "pclntab: " + r.pclntab_version + " (magic " + hex(r.pclntab_magic) + "), " +
+  out += "pclntab: " + r.pclntab_version + " (magic " + hex_string(r.pclntab_magic) + "), " +
          (r.pclntab_scanned ? std::string("found by scanning the segments") : "section " + r.pclntab_section) +
-         ", at " + hex(r.pclntab_vaddr) + "\n";
-  out += "text start: " + hex(r.text_start) + "\n";
-  out += "moduledata: " + (r.moduledata_vaddr ? hex(*r.moduledata_vaddr) : std::string("not found")) + "\n";
+         ", at " + hex_string(r.pclntab_vaddr) + "\n";
+  out += "text start: " + hex_string(r.text_start) + "\n";
+  out += "moduledata: " + (r.moduledata_vaddr ? hex_string(*r.moduledata_vaddr) : std::string("not found")) + "\n";
   out += "functions: " + std::to_string(r.func_count) + "\n";
   out += "elf type: " + r.elf_type + (r.pie ? " (PIE)" : " (not PIE)") + "\n";
   out += std::string("pie: ") + (r.pie ? "yes" : "no") + "\n";

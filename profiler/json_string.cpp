@@ -1,6 +1,7 @@
 // JSON string literals, one escaping rule for every JSON output of goperf.
 #include "profiler/json_string.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace goperf::profiler {
@@ -30,6 +31,12 @@ std::string json_string(std::string_view s) {
   std::string out;
   append_json_string(out, s);
   return out;
+}
+
+std::string hex_string(uint64_t v) {
+  char buf[24] = "0x";
+  auto r = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
+  return std::string(buf, r.ptr);
 }
 
 }  // namespace goperf::profiler
