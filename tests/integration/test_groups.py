@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import etcd_server
 import goroutine_groups
 import gotargets
 import snapshot_dump
@@ -261,36 +262,16 @@ def test_diff_bad_old(goperf, binaries, tmp_path):
         t.close()
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @needs_panicparse
 def test_etcd_groups_match_panicparse(goperf, tmp_path):
     """Debian's stripped etcd, idle: --group of a snapshot equals panicparse's grouping of its SIGQUIT dump,
     leaving out the goroutines that started, ended or moved between the two (a timer fired)."""
-    import hostcheck
-    hostcheck.require_tool("etcd", "etcd-server")
-    client, peer = _free_port(), _free_port()
-    curl = f"http://127.0.0.1:{client}"
-    etcd = subprocess.Popen(["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", curl,
-                             "--advertise-client-urls", curl, "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "GOTRACEBACK": "all"})
-    try:
+    with etcd_server.EtcdUnderLoad(tmp_path, workers=0, stderr=subprocess.PIPE, env={"GOTRACEBACK": "all"}) as etcd:
         time.sleep(3)
-        assert etcd.poll() is None
+        assert etcd.proc.poll() is None
         doc = json.loads(run(goperf, "snapshot", "-p", str(etcd.pid), "--group", "--format", "json", "-q").stdout)
-        etcd.send_signal(signal.SIGQUIT)
-        _, err = etcd.communicate(timeout=60)
-    finally:
-        if etcd.poll() is None:
-            etcd.kill()
-            etcd.wait()
+        etcd.proc.send_signal(signal.SIGQUIT)
+        _, err = etcd.proc.communicate(timeout=60)
     dump = err.decode(errors="replace")
     oracle = snapshot_dump.parse(dump)
     ours = {g["id"]: g for g in doc["goroutines"]}

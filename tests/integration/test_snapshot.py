@@ -10,16 +10,14 @@ import re
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 
+import etcd_server
 import gotargets
-import hostcheck
 import snapshot_dump
 
 VARIANTS = {
@@ -328,50 +326,14 @@ def test_sigkill_during_snapshot_never_leaves_target_stopped(goperf, binaries):
         target.close()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_etcd_under_write_load(goperf, tmp_path):
-    hostcheck.require_tool("etcd", "etcd-server")
-    hostcheck.require_tool("etcdctl", "etcd-client")
-    client, peer = _free_port(), _free_port()
-    curl = f"http://127.0.0.1:{client}"
-    etcd = subprocess.Popen(["etcd", "--data-dir", str(tmp_path / "data"), "--listen-client-urls", curl,
-                             "--advertise-client-urls", curl, "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                             "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "GOTRACEBACK": "all"})
-    stop = threading.Event()
-
-    def load():
-        i = 0
-        while not stop.is_set():
-            subprocess.run(["etcdctl", "--endpoints", curl, "put", f"k{i % 50}", "v" * 64],
-                           capture_output=True, timeout=10)
-            i += 1
-
-    try:
-        for _ in range(100):
-            if subprocess.run(["etcdctl", "--endpoints", curl, "endpoint", "health"], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        loader = threading.Thread(target=load)
-        loader.start()
+    with etcd_server.EtcdUnderLoad(tmp_path, workers=1, stderr=subprocess.PIPE, env={"GOTRACEBACK": "all"}) as etcd:
         time.sleep(0.5)
         res = snapshot(goperf, etcd.pid)
-        assert etcd.poll() is None
-        stop.set()
-        loader.join()
-        etcd.send_signal(signal.SIGQUIT)
-        _, err = etcd.communicate(timeout=30)
-    finally:
-        stop.set()
-        if etcd.poll() is None:
-            etcd.kill()
-            etcd.wait()
+        assert etcd.proc.poll() is None
+        etcd.stop_load()
+        etcd.proc.send_signal(signal.SIGQUIT)
+        _, err = etcd.proc.communicate(timeout=30)
     ours = snapshot_dump.parse(res.stdout)
     oracle = snapshot_dump.parse(err.decode(errors="replace"))
     assert len(ours) > 20 and len(oracle) > 20
