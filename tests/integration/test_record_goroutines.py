@@ -394,13 +394,17 @@ def test_etcd_under_put_load(goperf, workdir):
         if not functions or (functions[-1].startswith("runtime.") and functions[-1] != "runtime.main"):
             continue
         counts[m.group(1).split(",")[0]] += 1
-    assert sum(counts.values()) > 50, dump[-2000:]
+    # etcd with the put load's connections runs some 40-60 of its own goroutines; fewer means the load
+    # never reached it and the comparison below would prove little.
+    assert sum(counts.values()) > 30, dump[-2000:]
     prof = pprof_decode.load(out)
     duration = prof.duration / 1e9
     ours = {k: v / duration for k, v in wall_by(prof, lambda s, st: s["labels"]["state"]).items()}
     print("etcd goroutines per state, dump vs goperf:", {k: (n, round(ours.get(k, 0), 1)) for k, n in counts.items()})
-    missing = set(counts) - set(ours)
+    # A state that only one to three goroutines held at the dump's instant (a syscall, runnable) may be a
+    # moment the profile never saw; the tolerance below allows the same.
+    missing = {state for state, n in counts.items() if n > 3} - set(ours)
     assert not missing, (missing, counts, ours)
     for state, n in counts.items():
         # Goroutines come and go with the requests: a few either way, or 15% of the many.
-        assert abs(ours[state] - n) <= max(3, 0.15 * n), (state, ours[state], n, counts, ours)
+        assert abs(ours.get(state, 0) - n) <= max(3, 0.15 * n), (state, ours.get(state, 0), n, counts, ours)
