@@ -180,7 +180,7 @@ Status BpfSampler::load() {
   cfg.g_goid_offset = options_.g_goid_offset;
   cfg.g_labels_offset = options_.g_labels_offset;
   cfg.tls_g_offset = options_.tls_g_offset;
-  cfg.capture_kernel = options_.capture_kernel ? 1 : 0;
+  cfg.capture_kernel = options_.capture_kernel && !options_.user_only ? 1 : 0;
   // One read of g covers every field the program takes from it (read_g in go_stack.bpf.c); a field past
   // GOPERF_G_SPAN_MAX is not read (0), which no Go version's layout comes near (labels at 344-360).
   uint32_t span = 0;
@@ -266,6 +266,7 @@ Status BpfSampler::attach_perf_events() {
     attr.sample_freq = options_.frequency_hz;
   }
   attr.inherit = 1;
+  attr.exclude_kernel = options_.user_only ? 1 : 0;
   attr.disabled = options_.enable_on_exec ? 1 : 0;
   attr.enable_on_exec = options_.enable_on_exec ? 1 : 0;
   auto open_on = [&](pid_t tid) -> Status {

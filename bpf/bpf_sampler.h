@@ -41,6 +41,8 @@ struct BpfSamplerOptions {
   int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel; on the tick, the
                                   // kernel stack is also what tells a kernel sample from a user one
+  bool user_only = false;         // --user-only: exclude_kernel on the perf event and no kernel stacks
+                                  // (not with the tick, which fires in the kernel)
   uint32_t drain_interval_ms = 1000;  // how often the in-kernel aggregation map is drained
   bool enable_on_exec = false;    // pids are children stopped before exec: count from their exec on
   // Sampling on the scheduler tick (unwind/tick_source.h), set from unwind::plan_sampling(). With

@@ -37,7 +37,10 @@ std::string_view go_package(std::string_view f) {
 }
 
 FrameKind classify_frame(std::string_view function, std::string_view file, std::string_view mapping_file) {
-  if (starts_with(mapping_file, "[kernel") || ends_with(function, "_[k]")) return FrameKind::kKernel;
+  // "[kernel]" alone: a kernel frame recorded where kallsyms hides the kernel's addresses.
+  if (starts_with(mapping_file, "[kernel") || ends_with(function, "_[k]") || function == "[kernel]") {
+    return FrameKind::kKernel;
+  }
   if (function.empty() || function == "[unknown]" || function == kTruncatedFrame || is_hex_address(function)) {
     return FrameKind::kUnknown;
   }

@@ -61,8 +61,9 @@ std::unique_ptr<ProfileWriter> make_writer(OutputFormat format, const RenderOpti
     case OutputFormat::kSvg: return std::make_unique<SvgWriter>(o.svg);
     case OutputFormat::kFolded: return std::make_unique<FoldedWriter>(FoldedWriter::Options{o.svg.tree, true});
     case OutputFormat::kPprof: return std::make_unique<PprofWriter>();
-    case OutputFormat::kText: return std::make_unique<TextWriter>(TextWriter::Options{o.svg.tree, 0});
-    case OutputFormat::kTop: return std::make_unique<TextWriter>(TextWriter::Options{o.svg.tree, o.top_rows});
+    case OutputFormat::kText: return std::make_unique<TextWriter>(TextWriter::Options{o.svg.tree, 0, o.cum, true});
+    case OutputFormat::kTop:
+      return std::make_unique<TextWriter>(TextWriter::Options{o.svg.tree, o.top_rows, o.cum, true});
   }
   return nullptr;
 }

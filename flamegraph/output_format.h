@@ -3,7 +3,7 @@
 //   folded .folded .collapsed .stacks  folded stacks
 //   pprof  .pb.gz .pprof .pb           gzip-compressed profile.proto
 //   text   .txt                        every function, flat and cumulative (go tool pprof -top)
-//   top    (no extension)              the first 10 rows of text
+//   top    (no extension)              the first rows of text (RenderOptions::top_rows)
 #pragma once
 
 #include <memory>
@@ -28,6 +28,7 @@ const char* output_extension(OutputFormat format);
 struct RenderOptions {
   SvgOptions svg;          // svg.tree is used for every format (value, lines, reverse)
   size_t top_rows = 10;    // for kTop
+  bool cum = false;        // kText, kTop: sorted by cumulative value
 };
 
 std::unique_ptr<ProfileWriter> make_writer(OutputFormat format, const RenderOptions& options);

@@ -1,6 +1,8 @@
 // ProfileFilter: each regex runs once per function (not per frame), then samples are checked by index.
 #include "flamegraph/profile_filter.h"
 
+#include <cstdint>
+#include <optional>
 #include <regex>
 
 namespace goperf::flamegraph {
@@ -28,22 +30,73 @@ std::vector<bool> match_locations(const Profile& p, const std::regex& re) {
   return out;
 }
 
-using TagRegexes = std::vector<std::pair<std::string, std::regex>>;
+// One --tagfocus/--tagignore KEY=VALUE. As pprof (internal/driver/driver_focus.go, compileTagFilter):
+// a VALUE that is a number or a range ("3", "3:5", "3:", ":5") matches numeric labels by value, exactly,
+// so goroutine=3 is not goroutine 33168; any other VALUE is a regular expression on string labels. Unlike
+// pprof, a single number also matches a string label equal to it (pprof.Do(ctx, pprof.Labels("worker",
+// "3")) is a string label, and worker=3 meaning nothing for it would surprise).
+struct TagFilter {
+  std::string key;
+  std::regex re;
+  bool numeric = false;
+  int64_t lo = INT64_MIN, hi = INT64_MAX;
+};
 
-Result<TagRegexes> compile_tags(const std::string& option, const std::vector<std::pair<std::string, std::string>>& in) {
-  TagRegexes out;
+std::optional<int64_t> parse_int(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  size_t i = text[0] == '-' || text[0] == '+' ? 1 : 0;
+  if (i == text.size() || text.size() > 19) return std::nullopt;
+  for (size_t j = i; j < text.size(); ++j) {
+    if (text[j] < '0' || text[j] > '9') return std::nullopt;
+  }
+  return std::stoll(text);
+}
+
+// "3" -> [3, 3]; "3:5" -> [3, 5]; "3:" -> [3, max]; ":5" -> [min, 5]; anything else: not numeric.
+bool parse_range(const std::string& value, TagFilter& f) {
+  const size_t colon = value.find(':');
+  if (colon == std::string::npos) {
+    auto v = parse_int(value);
+    if (!v) return false;
+    f.lo = f.hi = *v;
+    return true;
+  }
+  const std::string a = value.substr(0, colon), b = value.substr(colon + 1);
+  if (a.empty() && b.empty()) return false;
+  auto lo = a.empty() ? std::optional<int64_t>(INT64_MIN) : parse_int(a);
+  auto hi = b.empty() ? std::optional<int64_t>(INT64_MAX) : parse_int(b);
+  if (!lo || !hi) return false;
+  f.lo = *lo;
+  f.hi = *hi;
+  return true;
+}
+
+Result<std::vector<TagFilter>> compile_tags(const std::string& option,
+                                            const std::vector<std::pair<std::string, std::string>>& in) {
+  std::vector<TagFilter> out;
   for (const auto& [key, pattern] : in) {
-    auto re = compile(option + " " + key, pattern);
-    if (!re) return std::move(re).error();
-    out.emplace_back(key, std::move(re).value());
+    TagFilter f;
+    f.key = key;
+    f.numeric = parse_range(pattern, f);
+    if (!f.numeric) {
+      auto re = compile(option + " " + key, pattern);
+      if (!re) return std::move(re).error();
+      f.re = std::move(re).value();
+    }
+    out.push_back(std::move(f));
   }
   return out;
 }
 
-// Does the sample's label `key` match `re` (numeric labels as decimal text)?
-bool tag_matches(const Sample& s, const std::string& key, const std::regex& re) {
+bool tag_matches(const Sample& s, const TagFilter& f) {
   for (const Label& l : s.labels) {
-    if (l.key == key && std::regex_search(l.str.empty() ? std::to_string(l.num) : l.str, re)) return true;
+    if (l.key != f.key) continue;
+    const bool is_number = l.str.empty();
+    if (!f.numeric) {
+      if (!is_number && std::regex_search(l.str, f.re)) return true;
+    } else if (is_number ? l.num >= f.lo && l.num <= f.hi : f.lo == f.hi && l.str == std::to_string(f.lo)) {
+      return true;
+    }
   }
   return false;
 }
@@ -80,8 +133,8 @@ Result<Profile> filter_profile(Profile p, const FilterOptions& o) {
     if (!o.focus.empty() && !any_location(s, focus)) continue;
     if (!o.ignore.empty() && any_location(s, ignore)) continue;
     bool tags_ok = true;
-    for (const auto& [key, re] : *tags) tags_ok = tags_ok && tag_matches(s, key, re);
-    for (const auto& [key, re] : *untags) tags_ok = tags_ok && !tag_matches(s, key, re);
+    for (const TagFilter& f : *tags) tags_ok = tags_ok && tag_matches(s, f);
+    for (const TagFilter& f : *untags) tags_ok = tags_ok && !tag_matches(s, f);
     if (!tags_ok) continue;
     kept.push_back(std::move(s));
   }

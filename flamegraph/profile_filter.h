@@ -13,8 +13,9 @@ namespace goperf::flamegraph {
 struct FilterOptions {
   std::string focus;   // keep samples with a frame whose function matches (regex search, ECMAScript syntax)
   std::string ignore;  // then drop samples with a frame whose function matches
-  // Keep samples whose label `key` matches the regex; numeric labels are matched as decimal text.
-  // Every pair must match (pprof's rule across keys).
+  // Keep samples whose label `key` matches: a number or range ("3", "3:5", "3:", ":5") matches numeric
+  // labels by value (and a string label equal to the number), anything else is a regex on string labels
+  // (pprof's -tagfocus). Every pair must match (pprof's rule across keys).
   std::vector<std::pair<std::string, std::string>> tagfocus;
   // Then drop samples whose label `key` matches (pprof's -tagignore).
   std::vector<std::pair<std::string, std::string>> tagignore;

@@ -5,25 +5,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <unordered_map>
 
 namespace goperf::flamegraph {
 namespace {
 
+// pprof's number format (internal/measurement ScaledLabel): two decimals, ".00" dropped.
 std::string trim_float(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
   std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
+  if (s.size() > 3 && s.compare(s.size() - 3, 3, ".00") == 0) s.resize(s.size() - 3);
+  return s == "-0" ? "0" : s;
 }
 
+// pprof's percentages (internal/measurement Percentage): at least two significant digits.
 std::string percent(int64_t v, int64_t total) {
-  if (total == 0) return "0%";
-  return trim_float(100.0 * static_cast<double>(v) / static_cast<double>(total)) + "%";
+  const double ratio = total == 0 ? 0 : std::fabs(static_cast<double>(v) / static_cast<double>(total)) * 100;
+  char buf[32];
+  if (ratio >= 99.95 && ratio <= 100.05) return "  100%";
+  std::snprintf(buf, sizeof buf, ratio >= 1.0 ? "%5.2f%%" : "%5.2g%%", ratio);
+  return buf;
 }
 
 }  // namespace
@@ -47,23 +50,30 @@ std::string format_value(int64_t value, const std::string& unit) {
   return std::to_string(value);
 }
 
-Status TextWriter::write(const Profile& p, std::string& out) const {
-  const int vi = resolve_value_index(p, options_.tree.value_index);
-  const std::string unit = static_cast<size_t>(vi) < p.sample_types.size() ? p.sample_types[vi].unit : "";
-  // Function keys per location, innermost first (the sample's leaf is loc_keys[first location][0]).
-  std::unordered_map<std::string, uint32_t> key_index;
+namespace {
+
+// One row per function (or function:line): flat = value of samples whose innermost frame it is, cum =
+// value of samples with it anywhere on the stack, counted once per sample.
+struct Table {
   std::vector<std::string> keys;
   std::vector<bool> inlined_only;
+  std::vector<int64_t> flat, cum;
+  int64_t total = 0;
+};
+
+// Function keys per location, innermost first (a sample's leaf is loc_keys[first location][0]).
+std::vector<std::vector<uint32_t>> key_locations(const Profile& p, bool lines, Table& t) {
+  std::unordered_map<std::string, uint32_t> key_index;
   std::vector<std::vector<uint32_t>> loc_keys(p.locations.size());
   for (size_t i = 0; i < p.locations.size(); ++i) {
     const Location& loc = p.locations[i];
     auto add = [&](std::string name, bool inl) {
-      auto [it, ins] = key_index.emplace(name, static_cast<uint32_t>(keys.size()));
+      auto [it, ins] = key_index.emplace(name, static_cast<uint32_t>(t.keys.size()));
       if (ins) {
-        keys.push_back(std::move(name));
-        inlined_only.push_back(inl);
+        t.keys.push_back(std::move(name));
+        t.inlined_only.push_back(inl);
       } else if (!inl) {
-        inlined_only[it->second] = false;
+        t.inlined_only[it->second] = false;
       }
       loc_keys[i].push_back(it->second);
     };
@@ -72,60 +82,114 @@ Status TextWriter::write(const Profile& p, std::string& out) const {
       std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(loc.address));
       add(buf, false);
     }
-    for (size_t j = 0; j < loc.lines.size(); ++j) {
-      add(frame_name(p, loc.lines[j], options_.tree.lines), j + 1 != loc.lines.size());
-    }
+    for (size_t j = 0; j < loc.lines.size(); ++j) add(frame_name(p, loc.lines[j], lines), j + 1 != loc.lines.size());
   }
-  std::vector<int64_t> flat(keys.size(), 0), cum(keys.size(), 0);
-  std::vector<size_t> seen(keys.size(), SIZE_MAX);
-  int64_t total = 0;
+  return loc_keys;
+}
+
+Table tabulate(const Profile& p, int vi, bool lines) {
+  Table t;
+  const auto loc_keys = key_locations(p, lines, t);
+  t.flat.assign(t.keys.size(), 0);
+  t.cum.assign(t.keys.size(), 0);
+  std::vector<size_t> seen(t.keys.size(), SIZE_MAX);
   for (size_t si = 0; si < p.samples.size(); ++si) {
     const Sample& s = p.samples[si];
     if (static_cast<size_t>(vi) >= s.values.size()) continue;
     const int64_t v = s.values[vi];
-    total += v;
+    t.total += v;
     if (s.locations.empty()) continue;
     const auto& leaf = loc_keys[s.locations[0]];
-    if (!leaf.empty()) flat[leaf[0]] += v;
+    if (!leaf.empty()) t.flat[leaf[0]] += v;
     for (uint32_t loc : s.locations) {
       for (uint32_t k : loc_keys[loc]) {
         if (seen[k] == si) continue;  // recursion: count a function once per sample
         seen[k] = si;
-        cum[k] += v;
+        t.cum[k] += v;
       }
     }
   }
+  return t;
+}
+
+// pprof's orders (internal/graph: FlatNameOrder, CumNameOrder): by |flat| (or |cum|), ties by name.
+std::vector<uint32_t> row_order(const Table& t, bool cum) {
   std::vector<uint32_t> order;
-  for (uint32_t k = 0; k < keys.size(); ++k) {
-    if (flat[k] != 0 || cum[k] != 0) order.push_back(k);
+  for (uint32_t k = 0; k < t.keys.size(); ++k) {
+    if (t.flat[k] != 0 || t.cum[k] != 0) order.push_back(k);
   }
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    // pprof's "flat" order: by flat value, ties by name.
-    if (flat[a] != flat[b]) return std::llabs(flat[a]) > std::llabs(flat[b]);
-    return keys[a] < keys[b];
+    const auto& first = cum ? t.cum : t.flat;
+    if (first[a] != first[b]) return std::llabs(first[a]) > std::llabs(first[b]);
+    if (t.keys[a] != t.keys[b]) return t.keys[a] < t.keys[b];
+    return std::llabs(t.cum[a]) > std::llabs(t.cum[b]);
   });
+  return order;
+}
+
+// pprof's report header (internal/report ProfileLabels): the main binary, the value's type, when, for
+// how long, and the total.
+std::string header(const Profile& p, int vi, int64_t total, const std::string& unit) {
+  std::string out;
+  if (!p.mappings.empty() && !p.mappings[0].filename.empty()) {
+    const std::string& file = p.mappings[0].filename;
+    out += "File: " + file.substr(file.rfind('/') == std::string::npos ? 0 : file.rfind('/') + 1) + "\n";
+    if (!p.mappings[0].build_id.empty()) out += "Build ID: " + p.mappings[0].build_id + "\n";
+  }
+  for (const std::string& c : p.comments) {
+    if (!c.empty() && c[0] != '#') out += c + "\n";
+  }
+  if (static_cast<size_t>(vi) < p.sample_types.size()) out += "Type: " + p.sample_types[vi].type + "\n";
+  if (p.time_nanos != 0) {
+    const std::time_t t = static_cast<std::time_t>(p.time_nanos / 1000000000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[64];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    out += std::string("Time: ") + when + "\n";
+  }
+  if (p.duration_nanos != 0) {
+    // As pprof prints it, with the space before an empty ratio.
+    out += "Duration: " + format_value(p.duration_nanos, "nanoseconds") + ", Total samples = " +
+           format_value(total, unit) + " ";
+    if (unit == "nanoseconds" && total != 0) out += "(" + percent(total, p.duration_nanos) + ")";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+Status TextWriter::write(const Profile& p, std::string& out) const {
+  const int vi = resolve_value_index(p, options_.tree.value_index);
+  const std::string unit = static_cast<size_t>(vi) < p.sample_types.size() ? p.sample_types[vi].unit : "";
+  const Table t = tabulate(p, vi, options_.tree.lines);
+  const std::vector<uint32_t> order = row_order(t, options_.cum);
   size_t rows = order.size();
   if (options_.max_rows > 0) rows = std::min(rows, options_.max_rows);
   int64_t shown = 0;
-  for (size_t i = 0; i < rows; ++i) shown += flat[order[i]];
-  char line[256];
-  out += "Showing nodes accounting for " + format_value(shown, unit) + ", " + percent(shown, total) + " of " +
-         format_value(total, unit) + " total\n";
+  for (size_t i = 0; i < rows; ++i) shown += t.flat[order[i]];
+  if (options_.header) out += header(p, vi, t.total, unit);
+  std::string shown_share = percent(shown, t.total);
+  shown_share.erase(0, shown_share.find_first_not_of(' '));
+  out += "Showing nodes accounting for " + format_value(shown, unit) + ", " + shown_share + " of " +
+         format_value(t.total, unit) + " total\n";
   if (rows < order.size()) {
     out += "Showing top " + std::to_string(rows) + " nodes out of " + std::to_string(order.size()) + "\n";
   }
+  char line[256];
   std::snprintf(line, sizeof line, "%10s %6s %6s %10s %6s\n", "flat", "flat%", "sum%", "cum", "cum%");
   out += line;
   int64_t sum = 0;
   for (size_t i = 0; i < rows; ++i) {
     const uint32_t k = order[i];
-    sum += flat[k];
-    std::snprintf(line, sizeof line, "%10s %6s %6s %10s %6s  ", format_value(flat[k], unit).c_str(),
-                  percent(flat[k], total).c_str(), percent(sum, total).c_str(), format_value(cum[k], unit).c_str(),
-                  percent(cum[k], total).c_str());
+    sum += t.flat[k];
+    std::snprintf(line, sizeof line, "%10s %6s %6s %10s %6s  ", format_value(t.flat[k], unit).c_str(),
+                  percent(t.flat[k], t.total).c_str(), percent(sum, t.total).c_str(),
+                  format_value(t.cum[k], unit).c_str(), percent(t.cum[k], t.total).c_str());
     out += line;
-    out += keys[k];
-    if (inlined_only[k]) out += " (inline)";
+    out += t.keys[k];
+    if (t.inlined_only[k]) out += " (inline)";
     out.push_back('\n');
   }
   return {};

@@ -10,7 +10,9 @@ class TextWriter : public ProfileWriter {
  public:
   struct Options {
     TreeOptions tree;      // value and function:line (reverse does not apply)
-    size_t max_rows = 0;   // 0: every function (pprof -top); `report --format top` asks for 10
+    size_t max_rows = 0;   // 0: every function (pprof -top); `report --format top` asks for -n (10)
+    bool cum = false;      // sorted by cumulative value (pprof -top -cum), else by flat
+    bool header = false;   // pprof's header first: File, Type, Time, Duration and total
   };
   TextWriter() = default;
   explicit TextWriter(Options options) : options_(options) {}

@@ -1,8 +1,9 @@
-// goperf record: sample live Go processes into a gzip pprof profile.
-// Flow: resolve the event, attach the sampler (perf, or eBPF with --backend), drain samples into the
-// SampleSymbolizer until Ctrl-C / -d / the target's exit, then write the profile. The target is never
-// stopped or signalled.
+// goperf record: sample live Go processes into a gzip pprof profile (and the format -o's extension names).
+// Flow: prepare (targets, event, output), attach the sampler (eBPF or perf), drain samples into the
+// SampleSymbolizer until Ctrl-C / -d / the target's exit, then write the profile. A running target is
+// never stopped or signalled; a program started with -- CMD ends with the recording (record_child.h).
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,20 +14,24 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "bpf/bpf_sampler.h"
 #include "bpf/go_target.h"
-#include "flamegraph/pprof_writer.h"
+#include "flamegraph/process_roots.h"
 #include "profiler/commands.h"
 #include "profiler/perf_event_spec.h"
 #include "profiler/perf_sampler.h"
 #include "profiler/record_child.h"
 #include "profiler/record_drain.h"
 #include "profiler/record_goroutines.h"
+#include "profiler/record_no_samples.h"
 #include "profiler/record_options.h"
+#include "profiler/record_output.h"
 #include "profiler/record_sampling.h"
 #include "profiler/sample_symbolizer.h"
 #include "unwind/process_status.h"
@@ -130,6 +135,7 @@ Result<std::unique_ptr<unwind::Sampler>> make_bpf(const RecordOptions& o, const 
   bo.tick = sampling.tick;
   bo.plan = sampling.plan;
   bo.enable_on_exec = child;
+  bo.user_only = o.user_only || sampling.event.exclude_kernel;
   bo.stack_bytes = o.stack_bytes != 0 ? o.stack_bytes : kBpfStackBytes;
   // Go version -> g offsets, PT_TLS -> g's TLS slot: goroutine ids and pprof labels per sample.
   // A running target: the executable it mapped, whatever has become of its path since it started.
@@ -155,7 +161,7 @@ struct ChosenSampler {
 Result<ChosenSampler> make_sampler(const RecordOptions& o, const SamplingChoice& sampling,
                                    const std::vector<uint32_t>& pids, bool child) {
   auto tell = [&] {
-    if (!sampling.note.empty()) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
+    if (!sampling.note.empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", sampling.note.c_str());
   };
   ChosenSampler chosen;
   if (o.backend == "bpf" || o.backend == "auto") {
@@ -175,6 +181,7 @@ Result<ChosenSampler> make_sampler(const RecordOptions& o, const SamplingChoice&
   PerfSamplerOptions po;
   po.pids = pids;
   po.enable_on_exec = child;
+  po.user_only = o.user_only || sampling.event.exclude_kernel;
   po.event = sampling.event;
   po.tick = sampling.tick;
   po.plan = sampling.plan;
@@ -204,47 +211,68 @@ std::string complete_share(const SymbolizerStats& sym) {
   return text;
 }
 
-}  // namespace
 
-int run_record(const Args& args) {
+// One recording, from the parsed options to the written profile; each step below is one stage of it.
+struct Recording {
   RecordOptions o;
-  if (!parse_record_options(args, o)) return 0;
+  std::vector<uint32_t> pids;
+  std::string prog;
+  RecordOutput output;
+  SamplingChoice sampling;
+  std::optional<ChildProcess> child;
+  ChosenSampler backend;
+  std::optional<SampleSymbolizer> symbolizer;
+  std::vector<uint64_t> cpu_before;  // the targets' CPU time at the start (record_no_samples.h)
+  std::string stop_reason = "duration elapsed";
+  int64_t start_unix = 0, duration = 0;
 
-  // The targets first: a wrong -p is the one line printed, before any note about the event.
-  std::vector<uint32_t> pids = o.pids;
-  for (uint32_t pid : pids) {
+  bool user_only() const { return o.user_only || sampling.event.exclude_kernel; }
+  // Warnings and notes: not with -q, which prints errors only.
+  void note(const std::string& text) const {
+    if (!o.quiet && !text.empty()) std::fprintf(stderr, "goperf record: %s\n", text.c_str());
+  }
+  // A failure once the child is forked: it has not exec'd yet, so it is let go (it runs nothing).
+  int fail_before_exec(const std::string& message) {
+    if (child) (void)child->release();
+    return fail(message);
+  }
+};
+
+// Targets, event, child and output, each checked before anything is attached: a wrong -p is the one
+// line printed, before any note about the event.
+std::optional<int> prepare(Recording& r) {
+  r.pids = r.o.pids;
+  for (uint32_t pid : r.pids) {
     if (auto usable = unwind::check_target_process(static_cast<pid_t>(pid)); !usable) return fail(usable.error().message());
   }
-  auto chosen = choose_sampling(o.event, o.frequency_hz);
+  auto chosen = choose_sampling(r.o.event, r.o.frequency_hz);
   if (!chosen) return fail(chosen.error().message());
-  SamplingChoice sampling = std::move(*chosen);
-
-  std::string prog = o.command.empty() ? process_name(pids[0]) : o.command[0];
-
-  std::optional<ChildProcess> child;
-  if (!o.command.empty()) {
-    auto spawned = ChildProcess::spawn(o.command);
+  r.sampling = std::move(*chosen);
+  if (r.user_only() && r.sampling.tick) {
+    return fail("-e tick samples at the kernel's timer tick and cannot be user-only: use -e cpu-clock:u");
+  }
+  r.prog = r.o.command.empty() ? process_name(r.pids[0]) : r.o.command[0];
+  if (!r.o.command.empty()) {
+    auto spawned = ChildProcess::spawn(r.o.command);
     if (!spawned) return fail(spawned.error().message());
-    child.emplace(std::move(*spawned));
-    pids = {static_cast<uint32_t>(child->pid())};
+    r.child.emplace(std::move(*spawned));
+    r.pids = {static_cast<uint32_t>(r.child->pid())};
   }
-  std::string output = o.output.empty() ? default_output(prog, pids[0]) : o.output;
-  if (auto st = check_writable(output); !st) {
-    if (child) {
-      // The child has not exec'd yet: let it go and leave it alone.
-      (void)child->release();
-    }
-    return fail(st.error().message());
+  auto output = plan_record_output(r.o.output.empty() ? default_output(r.prog, r.pids[0]) : r.o.output);
+  if (!output) return r.fail_before_exec(output.error().message());
+  r.output = std::move(*output);
+  for (const std::string& path : {r.output.path, r.output.pprof_path}) {
+    if (auto st = check_writable(path); !st) return r.fail_before_exec(st.error().message());
   }
-  if (o.goroutines && o.event.empty()) return record_goroutines(o, prog, output);  // profiler/record_goroutines.cpp
+  r.note(high_rate_warning(r.o.frequency_hz));
+  return std::nullopt;
+}
 
-  auto backend = make_sampler(o, sampling, pids, child.has_value());
-  const EventSpec& event = sampling.event;
-  if (!backend) {
-    if (child) (void)child->release();
-    return fail(backend.error().message());
-  }
-  auto& sampler = backend->sampler;
+// The sampler attached and started, the child released into its program, Ctrl-C caught.
+std::optional<int> start_sampling(Recording& r) {
+  auto backend = make_sampler(r.o, r.sampling, r.pids, r.child.has_value());
+  if (!backend) return r.fail_before_exec(backend.error().message());
+  r.backend = std::move(*backend);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -253,69 +281,52 @@ int run_record(const Args& args) {
   sigaction(SIGTERM, &sa, nullptr);
 
   SampleSymbolizerOptions so;
-  so.pids = pids;
-  so.event_name = event.name;
-  so.time_based = event.time_based;
-  so.period = sampling.period(o.frequency_hz);
-  std::optional<SampleSymbolizer> symbolizer;
+  so.pids = r.pids;
+  so.event_name = r.sampling.event.name;
+  so.time_based = r.sampling.event.time_based;
+  so.period = r.sampling.period(r.o.frequency_hz);
+  so.kernel_symbols = !r.user_only();
   // A running target's modules are opened before sampling starts, so the first samples are drained
   // at once instead of waiting in the ring buffers.
-  if (!child) symbolizer.emplace(so);
+  if (!r.child) r.symbolizer.emplace(so);
+  for (uint32_t pid : r.pids) r.cpu_before.push_back(process_cpu_ticks(pid));
 
-  if (auto st = sampler->start(); !st) {
-    if (child) (void)child->release();
-    return fail(st.error().message());
+  if (auto st = r.backend.sampler->start(); !st) return r.fail_before_exec(st.error().message());
+  if (r.child) {
+    if (auto st = r.child->release(); !st) return fail(st.error().message());
   }
-  if (child) {
-    if (auto st = child->release(); !st) return fail(st.error().message());
+  for (const auto& note : r.backend.notes) r.note(note);
+  if (!r.symbolizer) r.symbolizer.emplace(so);  // after exec: the child's maps are its program's
+  return std::nullopt;
+}
+
+bool any_target_alive(Recording& r) {
+  if (r.child) return !r.child->exited();
+  for (uint32_t pid : r.pids) {
+    if (process_alive(pid)) return true;
   }
-  for (const auto& note : backend->notes) std::fprintf(stderr, "goperf record: %s\n", note.c_str());
+  return false;
+}
 
-  if (!symbolizer) symbolizer.emplace(so);  // after exec: the child's maps are its program's
-  std::thread goroutines;  // -e goroutines,EVENT: the goroutine states beside, into their own file
-  if (o.goroutines) goroutines = std::thread([&] { record_goroutines(o, prog, goroutines_output(output), &g_stop_signal); });
-  SampleDrain drain(*sampler);
-  drain.start();
-  std::vector<unwind::OwnedRawSample> batch;
-  auto consume = [&](int timeout_ms) {
-    bool more = drain.take(batch, timeout_ms);
-    for (const auto& b : batch) symbolizer->add(b.sample());
-    drain.recycle(batch);
-    return more;
-  };
-
-  const int64_t start_unix = now_ns(CLOCK_REALTIME);
+// Drains samples until Ctrl-C, -d or the targets' exit; the progress line on a terminal.
+void sample_until_stopped(Recording& r, SampleDrain& drain, const std::function<bool(int)>& consume) {
   const int64_t start = now_ns(CLOCK_MONOTONIC);
-  const int64_t deadline = o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
-  const bool tty = isatty(STDERR_FILENO) && !o.quiet;
+  const int64_t deadline = r.o.duration_s > 0 ? start + static_cast<int64_t>(r.o.duration_s * 1e9) : INT64_MAX;
+  const bool tty = isatty(STDERR_FILENO) && !r.o.quiet;
   int64_t next_progress = start + 1000000000;
   int64_t next_alive_check = start + 200000000;
-  std::string stop_reason = "duration elapsed";
-  if (!o.quiet) {
-    std::fprintf(stderr, "goperf record: sampling %s of %s (pid %u%s) at %llu Hz with %s; Ctrl-C to stop\n",
-                 sampling.tick ? "CPU time" : event.name.c_str(), prog.c_str(), pids[0], pids.size() > 1 ? ", ..." : "",
-                 static_cast<unsigned long long>(o.frequency_hz), backend_phrase(*backend).c_str());
-  } else if (!backend->fallback.empty()) {
-    std::fprintf(stderr, "goperf record: with the perf backend (%s)\n", backend->fallback.c_str());
-  }
   for (;;) {
     consume(100);
-    int64_t now = now_ns(CLOCK_MONOTONIC);
+    const int64_t now = now_ns(CLOCK_MONOTONIC);
     if (g_stop_signal.load() != 0) {
-      stop_reason = g_stop_signal.load() == SIGINT ? "interrupted" : "terminated";
+      r.stop_reason = g_stop_signal.load() == SIGINT ? "interrupted" : "terminated";
       break;
     }
     if (now >= deadline) break;
     if (now >= next_alive_check) {
       next_alive_check = now + 200000000;
-      bool any = false;
-      if (child) {
-        any = !child->exited();
-      } else {
-        for (uint32_t pid : pids) any = any || process_alive(pid);
-      }
-      if (!any) {
-        stop_reason = "target exited";
+      if (!any_target_alive(r)) {
+        r.stop_reason = "target exited";
         break;
       }
     }
@@ -327,53 +338,130 @@ int run_record(const Args& args) {
       std::fflush(stderr);
     }
   }
+  if (tty) std::fprintf(stderr, "\n");
+}
+
+// The whole recording: the start line, the drain loop, the goroutine sampler beside it (-e goroutines,EVENT).
+unwind::SamplerStats record_samples(Recording& r) {
+  std::thread goroutines;
+  if (r.o.goroutines) {
+    goroutines = std::thread([&] {
+      const std::string path = goroutines_output(r.output.pprof_path);
+      record_goroutines(r.o, r.prog, RecordOutput{path, flamegraph::OutputFormat::kPprof, path}, &g_stop_signal);
+    });
+  }
+  SampleDrain drain(*r.backend.sampler);
+  drain.start();
+  std::vector<unwind::OwnedRawSample> batch;
+  auto consume = [&](int timeout_ms) {
+    bool more = drain.take(batch, timeout_ms);
+    for (const auto& b : batch) r.symbolizer->add(b.sample());
+    drain.recycle(batch);
+    return more;
+  };
+  r.start_unix = now_ns(CLOCK_REALTIME);
+  const int64_t start = now_ns(CLOCK_MONOTONIC);
+  if (!r.o.quiet) {
+    std::fprintf(stderr, "goperf record: sampling %s%s of %s (pid %u%s) at %llu Hz with %s; Ctrl-C to stop\n",
+                 r.sampling.tick ? "CPU time" : r.sampling.event.name.c_str(), r.user_only() ? " (user only)" : "",
+                 r.prog.c_str(), r.pids[0], r.pids.size() > 1 ? ", ..." : "",
+                 static_cast<unsigned long long>(r.o.frequency_hz), backend_phrase(r.backend).c_str());
+  } else if (!r.backend.fallback.empty()) {
+    std::fprintf(stderr, "goperf record: with the perf backend (%s)\n", r.backend.fallback.c_str());
+  }
+  sample_until_stopped(r, drain, consume);
+  // As perf record does: a program goperf started ends with the recording (SIGTERM, then its own exit).
+  if (r.child && r.stop_reason != "target exited") r.child->terminate();
   drain.finish();
   while (consume(0)) {
   }
   if (goroutines.joinable()) {
-    if (stop_reason == "target exited" && g_stop_signal.load() == 0) g_stop_signal.store(SIGTERM);
+    if (r.stop_reason == "target exited" && g_stop_signal.load() == 0) g_stop_signal.store(SIGTERM);
     goroutines.join();
   }
-  const int64_t duration = now_ns(CLOCK_MONOTONIC) - start;
-  if (tty) std::fprintf(stderr, "\n");
+  r.duration = now_ns(CLOCK_MONOTONIC) - start;
+  return drain.stats();
+}
 
-  auto stats = drain.stats();
-  auto profile = symbolizer->finish(start_unix, duration);
-  if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
-  const auto& sym = symbolizer->stats();
-  for (const auto& why : sym.unusable_files) {
-    std::fprintf(stderr, "goperf record: %s: its frames are unknown\n", why.c_str());
+void print_verbose_stats(const SymbolizerStats& sym) {
+  std::fprintf(stderr, "goperf record: %llu incomplete stacks, %llu continued on the goroutine, %llu pcs symbolized\n",
+               static_cast<unsigned long long>(sym.incomplete), static_cast<unsigned long long>(sym.switched),
+               static_cast<unsigned long long>(sym.pc_cache_misses));
+  std::fprintf(stderr, "goperf record: truncated stacks by where the walk stopped:");
+  for (size_t i = 0; i < sym.truncated_by.size(); ++i) {
+    if (sym.truncated_by[i] == 0) continue;
+    const char* why = i + 1 == sym.truncated_by.size() ? "no walk" : unwind::to_string(static_cast<unwind::StopReason>(i));
+    std::fprintf(stderr, " %s %llu;", why, static_cast<unsigned long long>(sym.truncated_by[i]));
   }
-  std::fprintf(stderr,
-               "goperf record: %s after %.1fs: %llu samples, %llu lost, %s, %llu of %llu frames unknown, "
-               "%llu bytes from the kernel\n",
-               stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(stats.samples),
-               static_cast<unsigned long long>(stats.lost), complete_share(sym).c_str(),
-               static_cast<unsigned long long>(sym.unknown_frames), static_cast<unsigned long long>(sym.frames),
-               static_cast<unsigned long long>(stats.bytes_read));
-  if (o.verbose) {
+  std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "goperf record: stack copy used by complete walks:");
+  static constexpr const char* kBuckets[] = {"<=512B", "<=1K", "<=2K", "<=4K", "<=8K", "<=16K", "<=32K", ">32K"};
+  for (size_t i = 0; i < sym.window_used.size(); ++i) {
+    std::fprintf(stderr, " %s %llu", kBuckets[i], static_cast<unsigned long long>(sym.window_used[i]));
+  }
+  std::fprintf(stderr, "; continued above the copy (live) %llu, cut there %llu\n",
+               static_cast<unsigned long long>(sym.live_tail), static_cast<unsigned long long>(sym.window_cut));
+}
+
+// Why the profile is empty, in one line, from what the targets did meanwhile.
+std::string no_samples_reason(Recording& r) {
+  NoSampleFacts facts;
+  facts.pids = r.pids;
+  facts.cpu_before = r.cpu_before;
+  for (uint32_t pid : r.pids) facts.cpu_after.push_back(process_cpu_ticks(pid));
+  facts.prog = r.prog;
+  facts.seconds = r.duration / 1e9;
+  facts.target_exited = r.stop_reason == "target exited";
+  facts.child = r.child.has_value();
+  if (r.child && r.child->exited() && WIFEXITED(r.child->exit_status())) {
+    facts.child_exit_code = WEXITSTATUS(r.child->exit_status());
+  }
+  facts.user_only = r.user_only();
+  return explain_no_samples(facts);
+}
+
+// The profile (with a root frame per process when there are several) and the closing lines.
+int write_results(Recording& r, const unwind::SamplerStats& stats) {
+  auto profile = r.symbolizer->finish(r.start_unix, r.duration);
+  if (r.pids.size() > 1) {
+    std::map<int64_t, std::string> names;
+    for (uint32_t pid : r.pids) names[pid] = process_name(pid);
+    flamegraph::add_process_roots(profile, names);
+  }
+  const bool empty = profile.samples.empty();
+  const std::string why_empty = empty ? no_samples_reason(r) : "";
+  auto wrote = write_record_output(profile, r.output, r.prog + " (pid " + std::to_string(r.pids[0]) + "), " +
+                                                          r.sampling.event.name);
+  if (!wrote) return fail(wrote.error().message());
+  const auto& sym = r.symbolizer->stats();
+  for (const auto& why : sym.unusable_files) r.note(why + ": its frames are unknown");
+  if (empty) std::fprintf(stderr, "goperf record: %s\n", why_empty.c_str());
+  if (!r.o.quiet) {
     std::fprintf(stderr,
-                 "goperf record: %llu incomplete stacks, %llu continued on the goroutine, %llu pcs symbolized\n",
-                 static_cast<unsigned long long>(sym.incomplete), static_cast<unsigned long long>(sym.switched),
-                 static_cast<unsigned long long>(sym.pc_cache_misses));
-    std::fprintf(stderr, "goperf record: truncated stacks by where the walk stopped:");
-    for (size_t i = 0; i < sym.truncated_by.size(); ++i) {
-      if (sym.truncated_by[i] == 0) continue;
-      const char* why = i + 1 == sym.truncated_by.size() ? "no walk" : unwind::to_string(static_cast<unwind::StopReason>(i));
-      std::fprintf(stderr, " %s %llu;", why, static_cast<unsigned long long>(sym.truncated_by[i]));
-    }
-    std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "goperf record: stack copy used by complete walks:");
-    static constexpr const char* kBuckets[] = {"<=512B", "<=1K", "<=2K", "<=4K", "<=8K", "<=16K", "<=32K", ">32K"};
-    for (size_t i = 0; i < sym.window_used.size(); ++i) {
-      std::fprintf(stderr, " %s %llu", kBuckets[i], static_cast<unsigned long long>(sym.window_used[i]));
-    }
-    std::fprintf(stderr, "; continued above the copy (live) %llu, cut there %llu\n",
-                 static_cast<unsigned long long>(sym.live_tail), static_cast<unsigned long long>(sym.window_cut));
+                 "goperf record: %s after %.1fs: %llu samples, %llu lost, %s, %llu of %llu frames unknown, "
+                 "%llu bytes from the kernel\n",
+                 r.stop_reason.c_str(), r.duration / 1e9, static_cast<unsigned long long>(stats.samples),
+                 static_cast<unsigned long long>(stats.lost), complete_share(sym).c_str(),
+                 static_cast<unsigned long long>(sym.unknown_frames), static_cast<unsigned long long>(sym.frames),
+                 static_cast<unsigned long long>(stats.bytes_read));
+    if (r.o.verbose) print_verbose_stats(sym);
+    std::fprintf(stderr, "goperf record: %s\nview it with: goperf report -i %s\n", wrote->c_str(),
+                 r.output.pprof_path.c_str());
   }
-  std::fprintf(stderr, "goperf record: wrote %s\nview it with: goperf report -i %s\n", output.c_str(), output.c_str());
-  if (child && !child->exited()) child->wait(2000);  // let the child finish its own Ctrl-C handling
+  if (r.child && !r.child->exited()) r.child->wait(2000);  // let the child finish its own SIGTERM handling
   return 0;
+}
+
+}  // namespace
+
+int run_record(const Args& args) {
+  Recording r;
+  if (!parse_record_options(args, r.o)) return 0;
+  if (auto failed = prepare(r)) return *failed;
+  if (r.o.goroutines && r.o.event.empty()) return record_goroutines(r.o, r.prog, r.output);  // record_goroutines.cpp
+  if (auto failed = start_sampling(r)) return *failed;
+  const unwind::SamplerStats stats = record_samples(r);
+  return write_results(r, stats);
 }
 
 }  // namespace goperf::profiler

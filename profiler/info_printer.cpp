@@ -58,13 +58,14 @@ void format_mod(std::string& buf, const char* word, const symbolize::GoModule& m
   buf += '\n';
 }
 
+// A module as go version -m -json has it (debug.Module), under goperf's snake_case keys.
 std::string json_module(const symbolize::GoModule& m) {
-  std::string out = "{\"Path\": " + json_string(m.path);
-  if (!m.version.empty()) out += ", \"Version\": " + json_string(m.version);
-  if (!m.sum.empty()) out += ", \"Sum\": " + json_string(m.sum);
+  std::string out = "{\"path\": " + json_string(m.path);
+  if (!m.version.empty()) out += ", \"version\": " + json_string(m.version);
+  if (!m.sum.empty()) out += ", \"sum\": " + json_string(m.sum);
   if (m.replace) {
-    out += ", \"Replace\": {\"Path\": " + json_string(m.replace->first);
-    if (!m.replace->second.empty()) out += ", \"Version\": " + json_string(m.replace->second);
+    out += ", \"replace\": {\"path\": " + json_string(m.replace->first);
+    if (!m.replace->second.empty()) out += ", \"version\": " + json_string(m.replace->second);
     out += "}";
   }
   return out + "}";
@@ -136,16 +137,16 @@ std::string format_info_json(const InfoReport& r) {
   std::string out = "{\n  \"path\": " + json_string(r.path) + ",\n";
   if (r.build) {
     const auto& b = *r.build;
-    out += "  \"GoVersion\": " + json_string(b.go_version) + ",\n";
-    out += "  \"Path\": " + json_string(b.main_path) + ",\n";
-    out += "  \"Main\": " + json_module(b.main) + ",\n";
-    out += "  \"Deps\": [";
+    out += "  \"go_version\": " + json_string(b.go_version) + ",\n";
+    out += "  \"main_path\": " + json_string(b.main_path) + ",\n";
+    out += "  \"main\": " + json_module(b.main) + ",\n";
+    out += "  \"deps\": [";
     for (size_t i = 0; i < b.deps.size(); ++i) out += (i ? ", " : "") + json_module(b.deps[i]);
-    out += "],\n  \"Settings\": [";
+    out += "],\n  \"settings\": [";
     for (size_t i = 0; i < b.settings.size(); ++i) {
-      // As debug.BuildSetting's JSON: an empty Value is omitted.
-      out += (i ? ", " : "") + std::string("{\"Key\": ") + json_string(b.settings[i].first);
-      if (!b.settings[i].second.empty()) out += ", \"Value\": " + json_string(b.settings[i].second);
+      // As debug.BuildSetting's JSON: an empty value is omitted.
+      out += (i ? ", " : "") + std::string("{\"key\": ") + json_string(b.settings[i].first);
+      if (!b.settings[i].second.empty()) out += ", \"value\": " + json_string(b.settings[i].second);
       out += "}";
     }
     out += "],\n";
@@ -156,11 +157,13 @@ std::string format_info_json(const InfoReport& r) {
   auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
   field("goos", json_string(r.goos));
   field("goarch", json_string(r.goarch));
-  field("pclntab", "{\"version\": " + json_string(r.pclntab_version) + ", \"magic\": " + std::to_string(r.pclntab_magic) +
+  // Addresses (and the pclntab magic, a bit pattern) as hex strings, as in every goperf JSON.
+  auto hex = [](uint64_t v) { return json_string(hex_string(v)); };
+  field("pclntab", "{\"version\": " + json_string(r.pclntab_version) + ", \"magic\": " + hex(r.pclntab_magic) +
                        ", \"found_by\": " + json_string(r.pclntab_scanned ? "scan" : "section") +
-                       ", \"section\": " + json_string(r.pclntab_section) + ", \"vaddr\": " + std::to_string(r.pclntab_vaddr) + "}");
-  field("text_start", std::to_string(r.text_start));
-  field("moduledata", r.moduledata_vaddr ? std::to_string(*r.moduledata_vaddr) : "null");
+                       ", \"section\": " + json_string(r.pclntab_section) + ", \"vaddr\": " + hex(r.pclntab_vaddr) + "}");
+  field("text_start", hex(r.text_start));
+  field("moduledata", r.moduledata_vaddr ? hex(*r.moduledata_vaddr) : "null");
   field("functions", std::to_string(r.func_count));
   field("elf_type", json_string(r.elf_type));
   field("pie", boolean(r.pie));

@@ -57,19 +57,56 @@ Status pfm_init_once() {
   return {};
 }
 
+const Alias* find_alias(std::string_view name) {
+  for (const auto& a : kAliases) {
+    if (name == a.name) return &a;
+  }
+  return nullptr;
+}
+
+// perf's event modifiers (tools/perf/util/parse-events.l: u, k, h, G, H, p, P, S, D, ...): goperf
+// samples the program's user stacks, so only "u" (no kernel samples) and "uk" (both, the default) mean
+// something it can honour; the rest would be silently ignored, so they are refused.
+Result<bool> user_only_modifier(std::string_view name, std::string_view modifiers) {
+  bool user = false, kernel = false;
+  for (char c : modifiers) {
+    if (c == 'u') {
+      user = true;
+    } else if (c == 'k') {
+      kernel = true;
+    } else {
+      return make_error(ErrorCode::kInvalidArgument, "event '" + std::string(name) + "': the modifier '" +
+                                                         std::string(1, c) + "' is not supported (goperf takes :u)");
+    }
+  }
+  if (kernel && !user) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "event '" + std::string(name) + "': kernel-only sampling (:k) is not supported: goperf samples "
+                      "the program's stacks (use :u for user code only)");
+  }
+  return user && !kernel;
+}
+
 }  // namespace
 
 Result<EventSpec> resolve_event(std::string_view name) {
-  for (const auto& a : kAliases) {
-    if (name == a.name) {
-      EventSpec spec;
-      spec.name = a.name;
-      spec.type = a.type;
-      spec.config = a.config;
-      spec.time_based = a.time_based;
-      spec.tick = a.tick;
-      return spec;
-    }
+  std::string_view base = name;
+  bool user_only = false;
+  if (size_t colon = name.rfind(':'); colon != std::string_view::npos && find_alias(name.substr(0, colon))) {
+    auto modifier = user_only_modifier(name, name.substr(colon + 1));
+    if (!modifier) return std::move(modifier).error();
+    base = name.substr(0, colon);
+    user_only = *modifier;
+  }
+  if (const Alias* a = find_alias(base)) {
+    EventSpec spec;
+    spec.name = a->name;
+    spec.type = a->type;
+    spec.config = a->config;
+    spec.time_based = a->time_based;
+    spec.tick = a->tick;
+    spec.exclude_kernel = user_only;
+    return spec;
   }
   if (auto st = pfm_init_once(); !st) return std::move(st).error();
   perf_event_attr attr{};
@@ -89,6 +126,7 @@ Result<EventSpec> resolve_event(std::string_view name) {
   spec.config = attr.config;
   spec.config1 = attr.config1;
   spec.config2 = attr.config2;
+  spec.exclude_kernel = attr.exclude_kernel != 0;  // libpfm4's own ":u"
   spec.time_based = attr.type == PERF_TYPE_SOFTWARE &&
                     (attr.config == PERF_COUNT_SW_CPU_CLOCK || attr.config == PERF_COUNT_SW_TASK_CLOCK);
   return spec;

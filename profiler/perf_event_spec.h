@@ -21,9 +21,11 @@ struct EventSpec {
   uint64_t config2 = 0;
   bool time_based = false; // cpu-clock/task-clock: the period is in nanoseconds
   bool tick = false;       // "tick": CPU time sampled at the scheduler tick (record_sampling.h)
+  bool exclude_kernel = false;  // ":u" (perf's modifier, or libpfm4's): samples in user mode only
 };
 
-// Resolves an event name. kNotFound for a name neither perf nor libpfm4 knows.
+// Resolves an event name. kNotFound for a name neither perf nor libpfm4 knows. perf's modifiers after a
+// generic name: ":u" (user mode only) and ":uk" are honoured; any other (":k", ":p", ":h", ...) is refused.
 Result<EventSpec> resolve_event(std::string_view name);
 
 // Whether this host can open the event at all (a hardware event on a machine without a PMU cannot).

@@ -98,7 +98,9 @@ class PerfSampler final : public unwind::Sampler {
  public:
   // The tick needs the kernel callchain (it tells whether the tick interrupted the kernel).
   explicit PerfSampler(PerfSamplerOptions o)
-      : o_(std::move(o)), kernel_chain_(o_.kernel_callchain || o_.plan.tick_every > 0) {}
+      : o_(std::move(o)), kernel_chain_(!o_.user_only && (o_.kernel_callchain || o_.plan.tick_every > 0)) {
+    kernel_samples_ = !o_.user_only;
+  }
   ~PerfSampler() override {
     for (auto& r : rings_) {
       if (r.base) munmap(r.base, r.map_size);

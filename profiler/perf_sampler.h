@@ -26,6 +26,7 @@ struct PerfSamplerOptions {
   uint32_t stack_bytes = 8192;     // user stack copied per sample (multiple of 8, < 64 KiB)
   uint32_t ring_pages = 1024;      // per CPU (power of two); halved while the kernel refuses it
   bool kernel_callchain = true;    // ask for the kernel part of the callchain (needs paranoid <= 1 or root)
+  bool user_only = false;          // --user-only: exclude_kernel, no kernel callchain (not with the tick)
   // Sampling on the scheduler tick (unwind/tick_source.h), from unwind::plan_sampling(): with
   // plan.tick_every > 0, an event on the tracepoint timer:hrtimer_expire_entry (tick_tracepoint_id),
   // filtered to the tick's handler, samples every Nth tick a target thread takes; with plan.clock_hz > 0,

@@ -2,6 +2,8 @@
 #include "profiler/record_child.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,12 +19,17 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv) {
   if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     return make_error(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
   }
+  const pid_t parent = getpid();
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return make_error(ErrorCode::kIo, std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    // SIGTERM when goperf dies, whatever kills it (SIGKILL included); it survives the exec. A goperf that
+    // died before the prctl took effect left this child reparented already: end it here.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
     close(go[1]);
     close(err[0]);
     char byte;
@@ -70,6 +77,10 @@ bool ChildProcess::exited() {
     status_ = st;
   }
   return exited_;
+}
+
+void ChildProcess::terminate() {
+  if (!exited()) kill(pid_, SIGTERM);
 }
 
 bool ChildProcess::wait(int timeout_ms) {

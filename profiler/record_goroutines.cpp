@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "flamegraph/pprof_writer.h"
 #include "profiler/goroutine_sampler.h"
 #include "profiler/record_options.h"
+#include "profiler/record_output.h"
 #include "profiler/sample_symbolizer.h"
 #include "unwind/ptrace_session.h"
 
@@ -53,7 +53,7 @@ std::string goroutines_output(const std::string& cpu_output) {
   return (has_ext ? cpu_output.substr(0, cpu_output.size() - ext.size()) : cpu_output) + ".goroutines.pb.gz";
 }
 
-int record_goroutines(const RecordOptions& o, const std::string& prog, const std::string& output,
+int record_goroutines(const RecordOptions& o, const std::string& prog, const RecordOutput& output,
                       const std::atomic<int>* stop_signal) {
   const std::atomic<int>& stop = stop_signal ? *stop_signal : g_stop;
   const uint32_t pid = o.pids[0];
@@ -67,7 +67,7 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
   SampleSymbolizer sink(so);
   auto sampler = GoroutineSampler::open(pid, sink);
   if (!sampler) return fail(sampler.error().message());
-  if (!(*sampler)->note().empty()) std::fprintf(stderr, "goperf record: %s\n", (*sampler)->note().c_str());
+  if (!(*sampler)->note().empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", (*sampler)->note().c_str());
   if (std::getenv("GOPERF_GOROUTINES_NO_REUSE")) (*sampler)->set_reuse(false);
 
   if (stop_signal == nullptr) {
@@ -127,7 +127,9 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
   if (tty) std::fprintf(stderr, "\n");
   (*sampler)->flush();
   auto profile = sink.finish(start_unix, covered);
-  if (auto st = flamegraph::write_pprof_file(profile, output); !st) return fail(st.error().message());
+  auto wrote = write_record_output(profile, output, prog + " (pid " + std::to_string(pid) + "), goroutines");
+  if (!wrote) return fail(wrote.error().message());
+  if (o.quiet) return 0;
   auto st = (*sampler)->stats();
   std::fprintf(stderr,
                "goperf record: %s after %.1fs: %llu ticks, %llu goroutine samples (stacks: %llu walked, %llu unchanged, "
@@ -136,7 +138,8 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const std
                static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
                static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
                static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
-  std::fprintf(stderr, "goperf record: wrote %s\nview it with: goperf report -i %s\n", output.c_str(), output.c_str());
+  std::fprintf(stderr, "goperf record: %s\nview it with: goperf report -i %s\n", wrote->c_str(),
+               output.pprof_path.c_str());
   return 0;
 }
 

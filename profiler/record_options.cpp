@@ -1,6 +1,8 @@
 // `goperf record` options. Everything after "--" is the command to run, untouched.
 #include "profiler/record_options.h"
 
+#include "profiler/duration_text.h"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -59,17 +61,22 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
     own.erase(dashdash, own.end());
   }
   std::vector<std::string> pid_values;
+  std::string duration_text = "0";
   po::options_description desc(
       "usage: goperf record -p PID[,PID] | -- CMD [ARGS]  [options]\n\n"
       "Samples the CPU use of running Go programs (stripped or not) and writes a gzip pprof profile.\n"
-      "Stops on Ctrl-C, after -d seconds, or when the target exits; the profile is written in every case.\n\n"
+      "Stops on Ctrl-C, after -d, or when the target exits; the profile is written in every case.\n"
+      "The format follows -o's extension: .pb.gz (pprof), .svg (flame graph), .folded, .txt (top table); with\n"
+      "any but .pb.gz the pprof is written beside it (x.svg -> x.pb.gz), for goperf report and go tool pprof.\n"
+      "A program started with -- CMD ends with goperf (SIGTERM when goperf stops, SIGKILL if goperf dies).\n\n"
       "options");
   desc.add_options()
       ("help,h", "show this help")
       ("pid,p", po::value<std::vector<std::string>>(&pid_values), "process ids to sample (comma separated)")
       ("frequency,F", po::value<uint64_t>(&o.frequency_hz), "samples per second per thread (default 99; 19 for "
                                                             "-e goroutines)")
-      ("duration,d", po::value<double>(&o.duration_s)->default_value(0), "seconds to record (0: until Ctrl-C)")
+      ("duration,d", po::value<std::string>(&duration_text), "how long to record: 10s, 1m, 500ms, or seconds "
+                                                             "(default 0: until Ctrl-C)")
       ("event,e", po::value<std::string>(&o.event), "event: cpu-clock, task-clock, cycles, instructions, a libpfm4 "
                                                    "name, or tick: CPU time at the scheduler tick, no interrupt of its "
                                                    "own (plus cpu-clock above the tick's rate) (default: cycles, else "
@@ -79,7 +86,9 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
       ("output,o", po::value<std::string>(&o.output), "output file (default <prog>-<pid>-<time>.pb.gz)")
       ("stack-bytes", po::value<uint32_t>(&o.stack_bytes)->default_value(0),
        "user stack copied per sample (0: 8192 with perf, the stack up to 32768 with bpf)")
-      ("quiet,q", po::bool_switch(&o.quiet), "no progress line")
+      ("user-only", po::bool_switch(&o.user_only), "the program's own (user) code only: no samples or frames in "
+                                                   "the kernel (as an event's :u modifier, -e cpu-clock:u)")
+      ("quiet,q", po::bool_switch(&o.quiet), "print errors only")
       ("verbose,v", po::bool_switch(&o.verbose), "print unwinding statistics (stack copy use, caches) at the end");
   po::variables_map vm;
   po::store(po::command_line_parser(own).options(desc).run(), vm);
@@ -103,7 +112,9 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
     if (o.frequency_hz > 1000) throw po::error("-e goroutines takes at most -F 1000");
   }
   if (o.frequency_hz == 0) throw po::validation_error(po::validation_error::invalid_option_value, "frequency", "0");
-  if (o.duration_s < 0) throw po::validation_error(po::validation_error::invalid_option_value, "duration");
+  auto duration = parse_duration_seconds(duration_text);
+  if (!duration) throw po::validation_error(po::validation_error::invalid_option_value, "duration", duration_text);
+  o.duration_s = *duration;
   if (o.stack_bytes % 8 != 0 || o.stack_bytes > 60000) {
     throw po::error("--stack-bytes must be a multiple of 8 below 60000");
   }

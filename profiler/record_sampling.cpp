@@ -76,6 +76,20 @@ Result<SamplingChoice> choose_sampling(std::string_view event_name, uint64_t hz)
   return c;
 }
 
+std::string high_rate_warning(uint64_t hz) {
+  if (hz <= 1000) return "";
+  std::ifstream in("/proc/sys/kernel/perf_event_max_sample_rate");
+  long max_rate = -1;
+  if (in) in >> max_rate;
+  std::string text = "-F " + std::to_string(hz) + " is above 1 kHz: each sample interrupts the program and copies "
+                     "its stack, so the cost grows with the rate while 99-999 Hz already give a precise profile";
+  if (max_rate > 0) {
+    text += " (kernel.perf_event_max_sample_rate=" + std::to_string(max_rate) +
+            " here; the kernel lowers it when samples take too long)";
+  }
+  return text;
+}
+
 Result<int> tick_tracepoint_for_perf(const SamplingChoice& choice) {
   if (!choice.tick) return -1;
   auto id = unwind::tracepoint_id("timer", "hrtimer_expire_entry");

@@ -36,6 +36,11 @@ struct SamplingChoice {
 // this host cannot open, or `-e tick` where the tick cannot be used.
 Result<SamplingChoice> choose_sampling(std::string_view event_name, uint64_t hz);
 
+// Above 1 kHz a warning ("" at or below): every sample interrupts a thread and copies its registers and
+// stack, so the cost grows with the rate while the profile's precision hardly does; the kernel's
+// kernel.perf_event_max_sample_rate is named, since the kernel lowers it when sampling takes too long.
+std::string high_rate_warning(uint64_t hz);
+
 // The perf backend samples the tick with an event on the tracepoint timer:hrtimer_expire_entry: its id,
 // after checking this process may open it (it needs kernel samples: kernel.perf_event_paranoid <= 1,
 // or CAP_PERFMON); -1 when the plan does not use the tick. An error says why it cannot be opened.

@@ -1,5 +1,5 @@
 // ReportOptions: `goperf report` command line (Boost.Program_options). Usage errors are thrown as
-// boost::program_options::error (exit code 2); a bad --format value is left to the command (exit 1).
+// boost::program_options::error; main.cpp prints them in one line, exit status 1, as every bad input.
 #pragma once
 
 #include <string>
@@ -11,7 +11,8 @@
 namespace goperf::profiler {
 
 struct ReportOptions {
-  std::string input;                 // -i, "" = the newest *.pb.gz in the current directory
+  std::vector<std::string> inputs;   // -i (repeatable, globs expanded), none = the newest *.pb.gz here;
+                                     // several are merged as `go tool pprof a b` merges them
   std::string output;                // -o, "" = <input stem>.svg (svg, pprof) or stdout (folded, text, top)
   std::string format;                // --format, "" = from -o's extension, else svg
   std::string title;                 // --title, "" = "Flame Graph: <input>"
@@ -26,6 +27,9 @@ struct ReportOptions {
   bool state_roots = true;           // goroutine-state profiles: "[state]" frames at the root (--no-state-roots)
   bool lines = false;                // --lines
   int sample_index = -1;             // --sample-index N (-1: the profile's default)
+  size_t node_count = 10;            // -n/--nodecount: rows of --format top
+  bool cum = false;                  // --cum: top and text sorted by cumulative value
+  bool quiet = false;                // -q: errors only
   bool help = false;
 };
 

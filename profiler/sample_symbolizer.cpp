@@ -496,15 +496,25 @@ struct SampleSymbolizer::Impl {
     ++stats.window_used[bucket];
   }
 
-  // Kernel locations get their function and lose their address, like the named ones of user code
-  // without a mapping (address 0, no mapping: what pprof readers take for a kernel frame).
+  // Kernel locations get their function and keep their address, under one "[kernel]" mapping (as
+  // perf's [kernel.kallsyms]): readers tell kernel frames by it, and pprof leaves "[...]" mappings
+  // unsymbolized (profile.Mapping.Unsymbolizable).
   void name_kernel_frames() {
     if (unnamed_kernel.empty()) return;
     KernelSymbols symbols("/proc/kallsyms");
+    flamegraph::Mapping kernel;
+    kernel.filename = "[kernel]";
+    kernel.start = UINT64_MAX;
+    kernel.has_functions = symbols.readable();
+    for (auto [pc, loc] : unnamed_kernel) {
+      kernel.start = std::min(kernel.start, pc);
+      kernel.limit = std::max(kernel.limit, pc + 1);
+    }
+    const int32_t mapping = builder.add_mapping(kernel);
     for (auto [pc, loc] : unnamed_kernel) {
       uint32_t fn = builder.add_function(symbols.readable() ? symbols.name(pc) : "[kernel]");
       auto& location = builder.profile().locations[loc];
-      location.address = 0;
+      location.mapping = mapping;
       location.lines.assign(1, flamegraph::Line{fn, 0});
     }
     unnamed_kernel.clear();

@@ -119,6 +119,14 @@ class Profile:
         """Function names at a location, innermost (inlined) first; [] when unknown."""
         return [self.function_name(fid) for fid, _ in self.locations[loc_id]["lines"]]
 
+    def is_kernel(self, loc_id):
+        """A kernel frame: under goperf's "[kernel]" mapping, or (older profiles) no mapping and no address."""
+        loc = self.locations[loc_id]
+        if loc["mapping"] == 0:
+            return loc["address"] == 0
+        m = self.mappings.get(loc["mapping"], {})
+        return self.strings[m.get(5, 0)].startswith("[kernel")
+
     def line_stacks(self, skip_kernel=False):
         """(stack of (function, file, line) leaf first, samples count) per sample; unknown frames are
         ('?', '', 0)."""
@@ -127,7 +135,7 @@ class Profile:
             frames = []
             for lid in s["locs"]:
                 loc = self.locations[lid]
-                if skip_kernel and loc["address"] == 0 and loc["mapping"] == 0:
+                if skip_kernel and self.is_kernel(lid):
                     continue
                 lines = [(self.function_name(fid), self.strings[self.functions[fid].get(4, 0)], line)
                          for fid, line in loc["lines"]]
@@ -142,7 +150,7 @@ class Profile:
             names = []
             for lid in s["locs"]:
                 loc = self.locations[lid]
-                if skip_kernel and loc["address"] == 0 and loc["mapping"] == 0:
+                if skip_kernel and self.is_kernel(lid):
                     continue
                 names += self.frames(lid) or ["?"]
             out.append((tuple(names), s["values"][0]))

@@ -348,9 +348,8 @@ def test_tick_samples_known_stacks(goperf, tmp_path, mode):
     if mode == "syscall":
         in_kernel = tick_frames = 0
         for s in prof.samples:
-            # Kernel frames: locations without a mapping or an address (as stacks(skip_kernel=True) drops them).
-            kernel = [n for lid in s["locs"] if prof.locations[lid]["address"] == 0 and prof.locations[lid]["mapping"] == 0
-                      for n in prof.frames(lid)]
+            # Kernel frames: as stacks(skip_kernel=True) drops them.
+            kernel = [n for lid in s["locs"] if prof.is_kernel(lid) for n in prof.frames(lid)]
             n = s["values"][0]
             if kernel and kernel[-1].startswith("entry_SYSCALL_64"):
                 in_kernel += n

@@ -84,6 +84,15 @@ def test_info_equals_go_version_m(goperf, builds, tcname, target, variant):
         assert f["text start"] == f"{text_start:#x}"
 
 
+def snake_case_keys(value):
+    """go version -m -json's keys as goperf spells them: GoVersion -> go_version, Path -> path."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): snake_case_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_case_keys(v) for v in value]
+    return value
+
+
 @pytest.mark.parametrize("variant", [V(), V(pie=True, cgo=True, stripped=False)], ids=lambda v: v.name)
 def test_info_json_equals_go_version_m_json(goperf, builds, variant):
     tc = gotargets.toolchain("go1.26") or gotargets.toolchain("go1.27.3")
@@ -93,8 +102,13 @@ def test_info_json_equals_go_version_m_json(goperf, builds, variant):
         binary = str(builds[("symbols", tcname, variant)])
         want = json.loads(tc.tool("version", "-m", "-json", binary))
         got = json.loads(info(goperf, "--json", binary))
-        for key in ("GoVersion", "Path", "Main", "Deps", "Settings"):
-            assert got[key] == want[key], key
+        # goperf's JSON keys are snake_case (GoVersion -> go_version); the module path is main_path, since
+        # path is the file's.
+        for key, ours in (("GoVersion", "go_version"), ("Path", "main_path"), ("Main", "main"), ("Deps", "deps"),
+                          ("Settings", "settings")):
+            assert got[ours] == snake_case_keys(want[key]), key
+        assert all(re.fullmatch(r"[a-z0-9_]+", k) for k in got), list(got)
+        assert re.fullmatch(r"0x[0-9a-f]+", got["text_start"]) and re.fullmatch(r"0x[0-9a-f]+", got["pclntab"]["vaddr"])
         assert got["pie"] == variant.pie and got["stripped"] == variant.stripped and got["cgo"] == variant.cgo
 
 

@@ -47,7 +47,7 @@ def executable_ranges(pid):
 
 
 def user_stacks(prof):
-    """(function names leaf first, count, addresses) per sample. Kernel frames (address 0, no mapping) are
+    """(function names leaf first, count, addresses) per sample. Kernel frames (pprof_decode's is_kernel) are
     left out, but not goperf's [truncated] frame, which has neither either."""
     out = []
     for s in prof.samples:
@@ -55,7 +55,7 @@ def user_stacks(prof):
         for lid in s["locs"]:
             loc = prof.locations[lid]
             frames = prof.frames(lid)
-            if loc["address"] == 0 and loc["mapping"] == 0 and frames != [TRUNCATED]:
+            if prof.is_kernel(lid) and frames != [TRUNCATED]:
                 continue
             names += frames or ["?"]
             if loc["address"] != 0:

@@ -130,9 +130,7 @@ def test_kernel_share_is_the_kernels_own_account(goperf, tmp_path, prof_exe):
                 continue
             n = s["values"][0]
             total += n
-            # Kernel frames: locations without a mapping or an address.
-            kernel = [f for lid in s["locs"] if prof.locations[lid]["address"] == 0
-                      and prof.locations[lid]["mapping"] == 0 for f in prof.frames(lid)]
+            kernel = [f for lid in s["locs"] if prof.is_kernel(lid) for f in prof.frames(lid)]
             if kernel:
                 in_kernel += n
                 # The innermost frame is what was interrupted, never the tick's own handler (the frames
