@@ -231,9 +231,9 @@ struct Recording {
   void note(const std::string& text) const {
     if (!o.quiet && !text.empty()) std::fprintf(stderr, "goperf record: %s\n", text.c_str());
   }
-  // A failure once the child is forked: it has not exec'd yet, so it is let go (it runs nothing).
+  // A failure once the child is forked: it has not exec'd yet, and exits without running the command.
   int fail_before_exec(const std::string& message) {
-    if (child) (void)child->release();
+    if (child) child->abandon();
     return fail(message);
   }
 };
@@ -252,15 +252,18 @@ std::optional<int> prepare(Recording& r) {
     return fail("-e tick samples at the kernel's timer tick and cannot be user-only: use -e cpu-clock:u");
   }
   r.prog = r.o.command.empty() ? process_name(r.pids[0]) : r.o.command[0];
+  if (!r.o.output.empty()) {
+    auto output = plan_record_output(r.o.output);
+    if (!output) return fail(output.error().message());
+    r.output = std::move(*output);
+  }
   if (!r.o.command.empty()) {
     auto spawned = ChildProcess::spawn(r.o.command);
     if (!spawned) return fail(spawned.error().message());
     r.child.emplace(std::move(*spawned));
     r.pids = {static_cast<uint32_t>(r.child->pid())};
   }
-  auto output = plan_record_output(r.o.output.empty() ? default_output(r.prog, r.pids[0]) : r.o.output);
-  if (!output) return r.fail_before_exec(output.error().message());
-  r.output = std::move(*output);
+  if (r.o.output.empty()) r.output = *plan_record_output(default_output(r.prog, r.pids[0]));  // named by the pid
   for (const std::string& path : {r.output.path, r.output.pprof_path}) {
     if (auto st = check_writable(path); !st) return r.fail_before_exec(st.error().message());
   }
@@ -366,8 +369,6 @@ unwind::SamplerStats record_samples(Recording& r) {
                  r.sampling.tick ? "CPU time" : r.sampling.event.name.c_str(), r.user_only() ? " (user only)" : "",
                  r.prog.c_str(), r.pids[0], r.pids.size() > 1 ? ", ..." : "",
                  static_cast<unsigned long long>(r.o.frequency_hz), backend_phrase(r.backend).c_str());
-  } else if (!r.backend.fallback.empty()) {
-    std::fprintf(stderr, "goperf record: with the perf backend (%s)\n", r.backend.fallback.c_str());
   }
   sample_until_stopped(r, drain, consume);
   // As perf record does: a program goperf started ends with the recording (SIGTERM, then its own exit).

@@ -33,8 +33,10 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv) {
     close(go[1]);
     close(err[0]);
     char byte;
-    while (read(go[0], &byte, 1) < 0 && errno == EINTR) {
+    ssize_t n;
+    while ((n = read(go[0], &byte, 1)) < 0 && errno == EINTR) {
     }
+    if (n != 1) _exit(127);  // abandoned: goperf could not start recording, so the command does not run
     execvp(cargv[0], cargv.data());
     int e = errno;
     (void)!write(err[1], &e, sizeof(e));
@@ -77,6 +79,13 @@ bool ChildProcess::exited() {
     status_ = st;
   }
   return exited_;
+}
+
+void ChildProcess::abandon() {
+  if (go_fd_ >= 0) close(go_fd_);
+  if (err_fd_ >= 0) close(err_fd_);
+  go_fd_ = err_fd_ = -1;
+  wait(2000);
 }
 
 void ChildProcess::terminate() {

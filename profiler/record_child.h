@@ -20,6 +20,8 @@ class ChildProcess {
   static Result<ChildProcess> spawn(const std::vector<std::string>& argv);
   // Lets the child exec. Fails with the exec error (command not found, not executable).
   Status release();
+  // Before release(): the child exits without running the command (goperf failed to start), and is reaped.
+  void abandon();
   // Non-blocking: true once the child has exited (its status is then in exit_status()).
   bool exited();
   // SIGTERM to the program if it is still running (the recording stopped first).

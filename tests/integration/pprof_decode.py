@@ -120,10 +120,11 @@ class Profile:
         return [self.function_name(fid) for fid, _ in self.locations[loc_id]["lines"]]
 
     def is_kernel(self, loc_id):
-        """A kernel frame: under goperf's "[kernel]" mapping, or (older profiles) no mapping and no address."""
+        """A kernel frame: under goperf's "[kernel]" mapping, or (older profiles) no mapping and no address
+        (goperf's [truncated] marker aside)."""
         loc = self.locations[loc_id]
         if loc["mapping"] == 0:
-            return loc["address"] == 0
+            return loc["address"] == 0 and self.frames(loc_id) != ["[truncated]"]
         m = self.mappings.get(loc["mapping"], {})
         return self.strings[m.get(5, 0)].startswith("[kernel")
 
@@ -135,7 +136,7 @@ class Profile:
             frames = []
             for lid in s["locs"]:
                 loc = self.locations[lid]
-                if skip_kernel and self.is_kernel(lid):
+                if skip_kernel and (self.is_kernel(lid) or (loc["address"] == 0 and loc["mapping"] == 0)):
                     continue
                 lines = [(self.function_name(fid), self.strings[self.functions[fid].get(4, 0)], line)
                          for fid, line in loc["lines"]]
@@ -150,7 +151,7 @@ class Profile:
             names = []
             for lid in s["locs"]:
                 loc = self.locations[lid]
-                if skip_kernel and self.is_kernel(lid):
+                if skip_kernel and (self.is_kernel(lid) or (loc["address"] == 0 and loc["mapping"] == 0)):
                     continue
                 names += self.frames(lid) or ["?"]
             out.append((tuple(names), s["values"][0]))

@@ -143,7 +143,7 @@ def test_record_and_report_in_empty_root(empty_root):
     try:
         assert target.stdout.readline().startswith("ready")
         # The default backend: without /sys (no kernel BTF) `auto` records with perf.
-        res = empty_root.run("record", "-q", "-F", "999", "-d", "2", "-p", str(target.pid), "-o", "/inline.pb.gz")
+        res = empty_root.run("record", "-F", "999", "-d", "2", "-p", str(target.pid), "-o", "/inline.pb.gz")
     finally:
         target.kill()
         target.wait()

@@ -62,7 +62,7 @@ def record(goperf, out, argv, hz=999, extra=(), timeout=60):
     """Runs `goperf record -- argv` with the perf backend (or the --backend in extra) and returns the
     completed process."""
     backend = () if "--backend" in extra else ("--backend", "perf")
-    return subprocess.run([goperf, "record", "-q", *backend, "-F", str(hz), "-o", str(out), *extra, "--", *argv],
+    return subprocess.run([goperf, "record", *backend, "-F", str(hz), "-o", str(out), *extra, "--", *argv],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -363,7 +363,7 @@ def test_attach_by_pid_and_target_exit(goperf, workdir):
         assert target.stdout.readline().startswith("ready")
         out = workdir / "attach.pb.gz"
         t0 = time.monotonic()
-        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-p", str(target.pid), "-d", "30",
+        res = subprocess.run([goperf, "record", "--backend", "perf", "-F", "999", "-p", str(target.pid), "-d", "30",
                               "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
@@ -382,7 +382,7 @@ def test_ctrl_c_writes_the_profile(goperf, workdir):
     try:
         assert target.stdout.readline().startswith("ready")
         out = workdir / "sigint.pb.gz"
-        rec = subprocess.Popen([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-p", str(target.pid),
+        rec = subprocess.Popen([goperf, "record", "--backend", "perf", "-F", "999", "-p", str(target.pid),
                                 "-o", str(out)],
                                stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
@@ -400,7 +400,7 @@ def test_ctrl_c_writes_the_profile(goperf, workdir):
 
 def test_default_output_name(goperf, workdir):
     exe = gotargets.build("prof", TOOLCHAINS[-1], gotargets.Variant())
-    res = subprocess.run([goperf, "record", "-q", "-F", "99", "--", str(exe), "-mode", "inline", "-seconds", "0.5"],
+    res = subprocess.run([goperf, "record", "-F", "99", "--", str(exe), "-mode", "inline", "-seconds", "0.5"],
                          capture_output=True, text=True, timeout=60, cwd=workdir)
     assert res.returncode == 0, res.stderr
     files = list(workdir.glob(f"{exe.name}-*-*-*.pb.gz"))
@@ -413,7 +413,7 @@ def test_default_output_name(goperf, workdir):
 def test_etcd_under_write_load(goperf, workdir):
     with etcd_server.EtcdUnderLoad(workdir, name="rec") as etcd:
         out = workdir / "etcd.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "499", "-d", "4", "-p", str(etcd.pid),
+        res = subprocess.run([goperf, "record", "--backend", "perf", "-F", "499", "-d", "4", "-p", str(etcd.pid),
                               "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
@@ -474,7 +474,7 @@ def test_two_pids(goperf, workdir):
         for t in targets:
             assert t.stdout.readline().startswith("ready")
         out = workdir / "two.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "--backend", "perf", "-F", "999", "-d", "1.5", "-p",
+        res = subprocess.run([goperf, "record", "--backend", "perf", "-F", "999", "-d", "1.5", "-p",
                               ",".join(str(t.pid) for t in targets), "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr

@@ -174,7 +174,7 @@ def test_sigkill_leaves_target_running(goperf, workdir):
     rng = random.Random(18)
     try:
         for _ in range(6):
-            rec = subprocess.Popen([goperf, "record", "-q", "-e", "goroutines", "-F", "99", "-p", str(target.pid),
+            rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-F", "99", "-p", str(target.pid),
                                     "-o", str(workdir / "k.pb.gz")], stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.02, 0.8))
             rec.kill()
@@ -240,7 +240,7 @@ def test_report_state_roots(goperf, workdir):
     target, dump = start_target(exe, workdir)
     out = workdir / "r.pb.gz"
     try:
-        res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "2", "-p", str(target.pid), "-o",
+        res = subprocess.run([goperf, "record", "-e", "goroutines", "-d", "2", "-p", str(target.pid), "-o",
                               str(out)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
     finally:
@@ -372,7 +372,7 @@ def test_etcd_under_put_load(goperf, workdir):
     with etcd_server.EtcdUnderLoad(workdir, name="g", stderr=err, env={"GOTRACEBACK": "all"}) as etcd:
         time.sleep(0.5)
         out = workdir / "etcd.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "-e", "goroutines", "-d", "3", "-p", str(etcd.pid), "-o",
+        res = subprocess.run([goperf, "record", "-e", "goroutines", "-d", "3", "-p", str(etcd.pid), "-o",
                               str(out)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
         assert etcd.proc.poll() is None, "etcd must keep running"

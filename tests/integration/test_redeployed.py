@@ -136,7 +136,7 @@ def test_record_names_frames_from_the_running_file(goperf, tmp_path, tc, scenari
     other = gotargets.build("hang", tc, STRIPPED)
     with Running(prof_bin, ["-mode", "inline", "-seconds", "30"], scenario, replacement=other) as t:
         out = tmp_path / "p.pb.gz"
-        res = subprocess.run([goperf, "record", "-q", "-F", "999", "-d", "1.5", "--backend", backend,
+        res = subprocess.run([goperf, "record", "-F", "999", "-d", "1.5", "--backend", backend,
                               "-p", str(t.pid), "-o", str(out)], capture_output=True, text=True, timeout=90)
         assert res.returncode == 0, res.stderr
         assert "frames are unknown" not in res.stderr and "not recorded" not in res.stderr, res.stderr
@@ -213,7 +213,7 @@ def test_without_map_files(goperf, tmp_path):
 
     with Running(prof_bin, ["-seconds", "30"], "deleted") as t:
         out = tmp_path / "cgo.pb.gz"
-        res = subprocess.run(NO_MAP_FILES + [goperf, "record", "-q", "-F", "999", "-d", "1.5", "--backend", "perf",
+        res = subprocess.run(NO_MAP_FILES + [goperf, "record", "-F", "999", "-d", "1.5", "--backend", "perf",
                                              "-p", str(t.pid), "-o", str(out)], capture_output=True, text=True,
                              timeout=90)
         assert res.returncode == 0, res.stderr
@@ -244,7 +244,7 @@ def test_a_file_not_shown_to_be_the_mapped_one_is_never_used(goperf, tmp_path):
     other = gotargets.build("hang", tc, cgo)
     with Running(prof_bin, ["-seconds", "30"], "replaced", replacement=other, loader=LOADER) as t:
         out = tmp_path / "refused.pb.gz"
-        argv = [goperf, "record", "-q", "-F", "999", "-d", "1", "--backend", "perf", "-p", str(t.pid), "-o", str(out)]
+        argv = [goperf, "record", "-F", "999", "-d", "1", "--backend", "perf", "-p", str(t.pid), "-o", str(out)]
         res = subprocess.run(NO_MAP_FILES + argv, capture_output=True, text=True, timeout=90)
         assert res.returncode == 0, res.stderr
         said = [line for line in res.stderr.splitlines() if "its frames are unknown" in line]
