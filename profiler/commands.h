@@ -1,6 +1,6 @@
 // The goperf sub-commands. Each takes its arguments (after the sub-command name) and returns the exit
-// code: 0 success, 1 failure (one line on stderr), 2 usage. Option errors are thrown as
-// boost::program_options::error and turned into exit code 2 by main.cpp.
+// code: 0 success, 1 failure (one line on stderr). Option errors are thrown as
+// boost::program_options::error and turned into one line and exit code 1 by main.cpp, as any bad input.
 #pragma once
 
 #include <string>
