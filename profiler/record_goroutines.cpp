@@ -45,6 +45,17 @@ bool alive(uint32_t pid) {
   return st.exists && st.state != 'Z' && st.state != 'X';
 }
 
+// The closing line: why it stopped, what was sampled, and goperf's own CPU cost.
+void print_summary(const std::string& stop_reason, int64_t duration, int64_t cpu, const GoroutineSamplerStats& st) {
+  std::fprintf(stderr,
+               "goperf record: %s after %.1fs: %llu ticks, %llu goroutine samples (stacks: %llu walked, %llu unchanged, "
+               "%llu on a thread, %llu changed while read), %.1f ms of goperf CPU per second\n",
+               stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(st.ticks),
+               static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
+               static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
+               static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
+}
+
 }  // namespace
 
 std::string goroutines_output(const std::string& cpu_output) {
@@ -130,14 +141,7 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const Rec
   auto wrote = write_record_output(profile, output, prog + " (pid " + std::to_string(pid) + "), goroutines");
   if (!wrote) return fail(wrote.error().message());
   if (o.quiet) return 0;
-  auto st = (*sampler)->stats();
-  std::fprintf(stderr,
-               "goperf record: %s after %.1fs: %llu ticks, %llu goroutine samples (stacks: %llu walked, %llu unchanged, "
-               "%llu on a thread, %llu changed while read), %.1f ms of goperf CPU per second\n",
-               stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(st.ticks),
-               static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
-               static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
-               static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
+  print_summary(stop_reason, duration, cpu, (*sampler)->stats());
   std::fprintf(stderr, "goperf record: %s\nview it with: goperf report -i %s\n", wrote->c_str(),
                output.pprof_path.c_str());
   return 0;
