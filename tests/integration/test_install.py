@@ -127,11 +127,13 @@ def test_snapshot_of_a_process_outside_the_root(empty_root):
 
 def folded_counts(text):
     """`goperf report --format folded` as {leaf-first stack: samples}, in pprof_decode's terms: inlined
-    frames lose their `_[i]`, and a location without a function (folded shows its address) is '?'."""
+    frames lose their `_[i]` and kernel frames their `_[k]`, and a location without a function (folded
+    shows its address) is '?'."""
     counts = collections.Counter()
     for line in text.splitlines():
         stack, n = line.rsplit(" ", 1)
-        frames = ["?" if re.fullmatch(r"0x[0-9a-f]+", f) else f.removesuffix("_[i]") for f in stack.split(";")]
+        frames = ["?" if re.fullmatch(r"0x[0-9a-f]+", f) else f.removesuffix("_[i]").removesuffix("_[k]")
+                  for f in stack.split(";")]
         counts[tuple(reversed(frames))] += int(n)
     return counts
 
