@@ -68,7 +68,7 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
       "Stops on Ctrl-C, after -d, or when the target exits; the profile is written in every case.\n"
       "The format follows -o's extension: .pb.gz (pprof), .svg (flame graph), .folded, .txt (top table); with\n"
       "any but .pb.gz the pprof is written beside it (x.svg -> x.pb.gz), for goperf report and go tool pprof.\n"
-      "A program started with -- CMD ends with goperf (SIGTERM when goperf stops, SIGKILL if goperf dies).\n\n"
+      "A program started with -- CMD ends with goperf: SIGTERM when the recording stops or goperf dies.\n\n"
       "options");
   desc.add_options()
       ("help,h", "show this help")
@@ -113,7 +113,7 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
   }
   if (o.frequency_hz == 0) throw po::validation_error(po::validation_error::invalid_option_value, "frequency", "0");
   auto duration = parse_duration_seconds(duration_text);
-  if (!duration) throw po::validation_error(po::validation_error::invalid_option_value, "duration", duration_text);
+  if (!duration) throw po::error("-d '" + duration_text + "' is no duration: give 500ms, 10s, 1m or a number of seconds");
   o.duration_s = *duration;
   if (o.stack_bytes % 8 != 0 || o.stack_bytes > 60000) {
     throw po::error("--stack-bytes must be a multiple of 8 below 60000");
