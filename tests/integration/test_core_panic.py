@@ -1,0 +1,51 @@
+"""goperf core's header against the Go runtime as oracle: each crash target dies with GOTRACEBACK=crash, and the
+panic lines goperf reads from the core (g._panic and its links) must equal the first lines the runtime printed on
+stderr (printpanics), for every toolchain; a fatal error says its message is not in memory rather than guess;
+the signal code is named as the kernel names it."""
+import json
+
+import pytest
+
+import gotargets
+from test_core import EXE, crash, run_core
+
+PANIC_MODES = ["panic", "nil", "nilmap", "customerr", "nested", "repanic", "named"]
+
+
+def runtime_panic_lines(stderr):
+    """The runtime's printpanics output: from the first "panic: " line up to the blank line or the
+    "[signal ..." line dopanic_m prints after it."""
+    lines = stderr.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("panic: "))
+    out = []
+    for line in lines[start:]:
+        if not line or line.startswith("[signal "):
+            break
+        out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("tc", gotargets.toolchains(), ids=lambda t: t.name)
+@pytest.mark.parametrize("mode", PANIC_MODES)
+def test_panic_header_equals_runtime(goperf, tc, mode, tmp_path):
+    binary = gotargets.build("crash", tc, EXE)
+    core, stderr = crash(binary, mode, tmp_path)
+    want = runtime_panic_lines(stderr)
+    ours = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)["header"]
+    assert ours["panic"].splitlines() == want, (ours["panic"], stderr[:600])
+    text = run_core(goperf, str(binary), str(core)).stdout
+    assert "\n" + "\n".join(want) + "\n" in text, text[:600]
+    # The runtime's crash() ends the process with SIGABRT sent by tgkill.
+    assert ours["signal_name"] == "SIGABRT" and ours["signal_code_name"] == "SI_TKILL", ours
+    assert "code=SI_TKILL" in text
+
+
+@pytest.mark.parametrize("tc", gotargets.toolchains(), ids=lambda t: t.name)
+@pytest.mark.parametrize("mode", ["mapwrite", "deadlock"])
+def test_fatal_error_is_said_not_guessed(goperf, tc, mode, tmp_path):
+    binary = gotargets.build("crash", tc, EXE)
+    core, stderr = crash(binary, mode, tmp_path)
+    assert "fatal error: " in stderr, stderr[:400]
+    ours = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)["header"]
+    assert ours["panic"].startswith("fatal error: ") and "not kept in memory" in ours["panic"], ours
+    assert "panic: " not in ours["panic"]
