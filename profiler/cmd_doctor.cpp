@@ -9,6 +9,7 @@
 #include "profiler/commands.h"
 #include "profiler/doctor_checks.h"
 #include "profiler/json_string.h"
+#include "profiler/pid_option.h"
 #include "unwind/process_status.h"
 
 namespace po = boost::program_options;
@@ -41,6 +42,7 @@ std::string doctor_json(int pid, const std::vector<CheckResult>& results, int fa
 
 int run_doctor(const Args& args) {
   int pid = 0;
+  std::string pid_text;
   bool json = false;
   po::options_description desc(
       "usage: goperf doctor [-p PID] [--json]\n\n"
@@ -48,7 +50,7 @@ int run_doctor(const Args& args) {
       "(ptrace) and keep cores of it, whether a panic of it will leave a core (GOTRACEBACK, core limits), and\n"
       "which program it runs; each failed check (FIX) says exactly what to change. Exits 1 when any check says FIX.\n\n"
       "options");
-  desc.add_options()("help,h", "show this help")("pid,p", po::value<int>(&pid), "check attaching to and cores of this process")(
+  desc.add_options()("help,h", "show this help")("pid,p", po::value<std::string>(&pid_text), "check attaching to and cores of this process")(
       "json", po::bool_switch(&json), "print the checks as JSON");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -57,7 +59,7 @@ int run_doctor(const Args& args) {
     std::cout << desc << "\n";
     return 0;
   }
-  if (vm.count("pid") && pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
+  if (vm.count("pid")) pid = parse_pid(pid_text);
   auto ctx = current_doctor_context(pid);
   if (pid != 0) {
     // A kernel thread or a zombie has no limits or core filter worth changing: the checks would suggest fixes

@@ -219,7 +219,8 @@ def test_root_target_checked_by_nobody(goperf, hang, tmp_path):
     assert f"sudo goperf record -p {h.pid}" in rec.stderr and "sysctl" not in rec.stderr, rec.stderr
     snap = subprocess.run(["runuser", "-u", "nobody", "--", goperf, "snapshot", "-p", str(h.pid)],
                           capture_output=True, text=True, timeout=60)
-    assert snap.returncode == 1, snap.stderr
+    assert snap.returncode == 1 and f"sudo goperf snapshot -p {h.pid}" in snap.stderr, snap.stderr
+    assert len(snap.stderr.strip().splitlines()) == 1, snap.stderr
     # And the change doctor names works: as root, both succeed.
     snap = subprocess.run([goperf, "snapshot", "-p", str(h.pid)], capture_output=True, text=True, timeout=60)
     assert snap.returncode == 0, snap.stderr
