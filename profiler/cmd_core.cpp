@@ -13,6 +13,7 @@
 
 #include "profiler/commands.h"
 #include "profiler/json_string.h"
+#include "profiler/core_crash_site.h"
 #include "profiler/core_options.h"
 #include "profiler/core_panic_header.h"
 #include "profiler/core_signal_frame.h"
@@ -78,6 +79,7 @@ struct Header {
   uint64_t goid = 0;  // 0: the crashing thread ran no goroutine (scheduler, C thread)
   std::string thread_g;  // "", "g0", "gsignal"
   std::string panic;     // the runtime's "panic: ..." lines, or its "fatal error:" line (core_panic_header.h)
+  CrashSite site;        // the crashing goroutine's first frame of the program's own code
   size_t threads = 0, goroutines = 0;
 };
 
@@ -94,6 +96,8 @@ std::string header_text(const Header& h) {
     o << "\n";
   }
   o << h.panic;
+  if (!h.site.function.empty())
+    o << "in: " << h.site.function << " at " << h.site.file << ":" << h.site.line << "\n";
   o << "crashing thread: " << h.tid;
   if (h.goid != 0) o << ", goroutine " << h.goid;
   if (!h.thread_g.empty()) o << " (thread on its " << h.thread_g << " stack)";
@@ -110,6 +114,9 @@ std::string header_json(const Header& h) {
     << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code
     << ",\"signal_code_name\":" << json_string(h.signo ? signal_code_name(h.signo, h.code) : "")
     << ",\"panic\":" << json_string(h.panic);
+  if (!h.site.function.empty())
+    o << ",\"crash_site\":{\"function\":" << json_string(h.site.function) << ",\"file\":" << json_string(h.site.file)
+      << ",\"line\":" << h.site.line << ",\"pc\":" << json_string(hex_string(h.site.pc)) << "}";
   if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
   if (h.reraised_as != 0) o << ",\"died_of\":" << h.reraised_as;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
@@ -258,6 +265,14 @@ int run_core(const Args& args) {
     }
   }
 
+  if (h.goid != 0) {
+    // The crashing goroutine is first in the list (rotated above): walk it alone for its own frame.
+    unwind::GoroutineList one;
+    one.goroutines.push_back(list->goroutines.front());
+    in.list = &one;
+    h.site = find_crash_site(in, 0);
+    in.list = nullptr;
+  }
   // The runtime aborted by itself (crash() raises SIGABRT with tgkill) without a panic: a fatal error (throw or
   // fatal). Its message was throw's argument, printed to stderr and kept nowhere goperf can find soundly.
   if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)

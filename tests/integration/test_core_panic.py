@@ -25,6 +25,23 @@ def runtime_panic_lines(stderr):
     return out
 
 
+def runtime_crash_site(stderr):
+    """The first frame of the first goroutine the runtime printed that is not the runtime's own:
+    (function, file, line)."""
+    lines = stderr.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("goroutine "))
+    for name, loc in zip(lines[i + 1::2], lines[i + 2::2]):
+        if not name or not loc.startswith("\t"):
+            break
+        func = name[:name.rindex("(")]
+        if func == "panic" or func.startswith("runtime.") or func.startswith("internal/runtime/"):
+            continue
+        where = loc.strip().split(" ")[0]
+        file, line = where.rsplit(":", 1)
+        return func, file, int(line)
+    return None
+
+
 @pytest.mark.parametrize("tc", gotargets.toolchains(), ids=lambda t: t.name)
 @pytest.mark.parametrize("mode", PANIC_MODES)
 def test_panic_header_equals_runtime(goperf, tc, mode, tmp_path):
@@ -38,6 +55,11 @@ def test_panic_header_equals_runtime(goperf, tc, mode, tmp_path):
     # The runtime's crash() ends the process with SIGABRT sent by tgkill.
     assert ours["signal_name"] == "SIGABRT" and ours["signal_code_name"] == "SI_TKILL", ours
     assert "code=SI_TKILL" in text
+    # The program's own frame where it happened, as the runtime's traceback of the panicking goroutine shows it.
+    func, file, line = runtime_crash_site(stderr)
+    site = ours["crash_site"]
+    assert (site["function"], site["file"], site["line"]) == (func, file, line), (site, stderr[:800])
+    assert f"\nin: {func} at {file}:{line}\n" in text
 
 
 @pytest.mark.parametrize("tc", gotargets.toolchains(), ids=lambda t: t.name)
