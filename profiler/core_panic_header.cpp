@@ -117,11 +117,43 @@ std::string format_panic_chain(const unwind::Memory& memory, const std::vector<u
   return out;
 }
 
+namespace {
+
+// The runtime's signal names (src/runtime/sigtab_linux_generic.go, the same in 1.19 and 1.26): signame().
+constexpr const char* kRuntimeSignalNames[] = {
+    "SIGNONE: no trap", "SIGHUP: terminal line hangup", "SIGINT: interrupt", "SIGQUIT: quit",
+    "SIGILL: illegal instruction", "SIGTRAP: trace trap", "SIGABRT: abort", "SIGBUS: bus error",
+    "SIGFPE: floating-point exception", "SIGKILL: kill", "SIGUSR1: user-defined signal 1",
+    "SIGSEGV: segmentation violation", "SIGUSR2: user-defined signal 2", "SIGPIPE: write to broken pipe",
+    "SIGALRM: alarm clock", "SIGTERM: termination", "SIGSTKFLT: stack fault", "SIGCHLD: child status has changed",
+    "SIGCONT: continue", "SIGSTOP: stop, unblockable", "SIGTSTP: keyboard stop", "SIGTTIN: background read from tty",
+    "SIGTTOU: background write to tty", "SIGURG: urgent condition on socket", "SIGXCPU: cpu limit exceeded",
+    "SIGXFSZ: file size limit exceeded", "SIGVTALRM: virtual alarm clock", "SIGPROF: profiling alarm clock",
+    "SIGWINCH: window size change", "SIGIO: i/o now possible", "SIGPWR: power failure restart",
+    "SIGSYS: bad system call"};
+
+// dopanic_m's line after the panics when the goroutine's panic came from a signal (sigpanic set g.sig):
+// "[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=0x4a2c23]".
+std::string signal_line(const unwind::Memory& m, const unwind::GoRuntimeLayout& layout, uint64_t g_addr) {
+  const auto& g = layout.g;
+  if (g.sig == 0) return "";
+  auto sig = m.read_value<uint32_t>(g_addr + g.sig);
+  auto code = m.read_u64(g_addr + g.sigcode0), addr = m.read_u64(g_addr + g.sigcode1), pc = m.read_u64(g_addr + g.sigpc);
+  if (!sig || *sig == 0 || !code || !addr || !pc) return "";
+  std::string name = *sig < std::size(kRuntimeSignalNames) ? kRuntimeSignalNames[*sig]
+                     : *sig <= 64                          ? "signal " + std::to_string(*sig)
+                                                           : hex_string(*sig);
+  return "[signal " + name + " code=" + hex_string(*code) + " addr=" + hex_string(*addr) + " pc=" + hex_string(*pc) + "]\n";
+}
+
+}  // namespace
+
 std::string crashing_panic_text(const unwind::Memory& memory, const unwind::GoRuntimeLayout& layout, uint64_t g_addr,
                                 uint64_t stack_lo, uint64_t stack_hi, uint64_t types_base) {
   auto chain = unwind::read_panic_chain(memory, layout, g_addr, stack_lo, stack_hi);
   if (!chain) return "panic: (goperf cannot read the panic: " + chain.error().message() + ")\n";
-  return format_panic_chain(memory, *chain, types_base, layout.go_minor);
+  std::string text = format_panic_chain(memory, *chain, types_base, layout.go_minor);
+  return text.empty() ? text : text + signal_line(memory, layout, g_addr);
 }
 
 std::string signal_code_name(int signo, int code) {

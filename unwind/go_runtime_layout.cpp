@@ -188,6 +188,9 @@ void add_panic_layouts(std::array<GoRuntimeLayout, 9>& t) {
     else if (l.go_minor == 25) p = {8, 24, 96, 98, 97};
     else p = {0, 16, 88, 90, 89};
     l.moduledata.types = l.go_minor == 19 ? 280 : 296;
+    // g.sig..sigpc, measured (tests/fixtures/layouts); left unknown for the derived versions.
+    if (l.go_minor == 19) l.g.sig = 240, l.g.sigcode0 = 272, l.g.sigcode1 = 280, l.g.sigpc = 288;
+    if (l.go_minor >= 26) l.g.sig = 224, l.g.sigcode0 = 256, l.g.sigcode1 = 264, l.g.sigpc = 272;
   }
 }
 

@@ -30,6 +30,9 @@ struct GLayout {
   uint32_t gopc = 0, ancestors = 0, startpc = 0;
   uint32_t labels = 0;        // unsafe.Pointer (pprof label map)
   uint32_t panic_ = 32;       // *_panic, the newest panic of this goroutine (32 in every version 1.19 - 1.27)
+  // The signal sigpanic turned into a panic (uint32 sig; uintptr sigcode0, sigcode1, sigpc); 0: not known
+  // for this version (only the measured tables have them).
+  uint32_t sig = 0, sigcode0 = 0, sigcode1 = 0, sigpc = 0;
 };
 
 // runtime._panic (src/runtime/runtime2.go): the fields printpanics reads. Always on its goroutine's stack.

@@ -13,13 +13,13 @@ PANIC_MODES = ["panic", "nil", "nilmap", "customerr", "nested", "repanic", "name
 
 
 def runtime_panic_lines(stderr):
-    """The runtime's printpanics output: from the first "panic: " line up to the blank line or the
-    "[signal ..." line dopanic_m prints after it."""
+    """The runtime's printpanics output and the "[signal ...]" line dopanic_m prints after it for a panic
+    that came from a signal: from the first "panic: " line up to the blank line."""
     lines = stderr.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("panic: "))
     out = []
     for line in lines[start:]:
-        if not line or line.startswith("[signal "):
+        if not line:
             break
         out.append(line)
     return out
