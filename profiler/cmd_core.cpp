@@ -13,7 +13,9 @@
 
 #include "profiler/commands.h"
 #include "profiler/json_string.h"
+#include "profiler/core_crash_site.h"
 #include "profiler/core_options.h"
+#include "profiler/core_panic_header.h"
 #include "profiler/core_signal_frame.h"
 #include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
@@ -57,6 +59,14 @@ std::string core_program(const unwind::CoreFile& core) {
   return who + " (pid " + std::to_string(p.pid) + (args.empty() ? "" : ": " + args) + ")";
 }
 
+// moduledata.types of the program: the base of its type names (0 when not found: names are then unreadable).
+uint64_t types_base(const unwind::Memory& mem, const unwind::RuntimeGlobals& g, uint64_t bias,
+                    const unwind::GoRuntimeLayout& layout) {
+  if (g.firstmoduledata == 0) return 0;
+  auto v = mem.read_u64(g.firstmoduledata + bias + layout.moduledata.types);
+  return v ? *v : 0;
+}
+
 bool is_fault(int sig) { return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP; }
 
 struct Header {
@@ -68,6 +78,8 @@ struct Header {
   uint32_t pid = 0, tid = 0;
   uint64_t goid = 0;  // 0: the crashing thread ran no goroutine (scheduler, C thread)
   std::string thread_g;  // "", "g0", "gsignal"
+  std::string panic;     // the runtime's "panic: ..." lines, or its "fatal error:" line (core_panic_header.h)
+  CrashSite site;        // the crashing goroutine's first frame of the program's own code
   size_t threads = 0, goroutines = 0;
 };
 
@@ -78,11 +90,14 @@ std::string header_text(const Header& h) {
   o << "\nexecutable: " << h.executable << " (" << h.go_version << "; " << h.match << ")\n";
   o << "process: " << h.pid << ", " << h.threads << " threads, " << h.goroutines << " goroutines\n";
   if (h.signo != 0) {
-    o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << hex_string(static_cast<uint32_t>(h.code));
+    o << "signal: " << signal_name(h.signo) << " (" << sigdescr_np(h.signo) << ") code=" << signal_code_name(h.signo, h.code);
     if (h.has_addr) o << " addr=" << hex_string(h.addr);
     if (h.reraised_as != 0) o << ", then " << signal_name(h.reraised_as) << " from the runtime's crash handler";
     o << "\n";
   }
+  o << h.panic;
+  if (!h.site.function.empty())
+    o << "in: " << h.site.function << " at " << h.site.file << ":" << h.site.line << "\n";
   o << "crashing thread: " << h.tid;
   if (h.goid != 0) o << ", goroutine " << h.goid;
   if (!h.thread_g.empty()) o << " (thread on its " << h.thread_g << " stack)";
@@ -96,7 +111,12 @@ std::string header_json(const Header& h) {
     << ",\"executable\":" << json_string(h.executable) << ",\"go_version\":" << json_string(h.go_version)
     << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"threads\":" << h.threads
     << ",\"goroutines\":" << h.goroutines << ",\"signal\":" << h.signo
-    << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code;
+    << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code
+    << ",\"signal_code_name\":" << json_string(h.signo ? signal_code_name(h.signo, h.code) : "")
+    << ",\"panic\":" << json_string(h.panic);
+  if (!h.site.function.empty())
+    o << ",\"crash_site\":{\"function\":" << json_string(h.site.function) << ",\"file\":" << json_string(h.site.file)
+      << ",\"line\":" << h.site.line << ",\"pc\":" << json_string(hex_string(h.site.pc)) << "}";
   if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
   if (h.reraised_as != 0) o << ",\"died_of\":" << h.reraised_as;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
@@ -237,11 +257,26 @@ int run_core(const Args& args) {
       for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
         if (gs[i].g_addr != tg->curg) continue;
         h.goid = gs[i].goid;
+        h.panic = crashing_panic_text(mem, *choice.layout, gs[i].g_addr, gs[i].stack_lo, gs[i].stack_hi,
+                                      types_base(mem, *globals, *bias, *choice.layout));
         std::rotate(gs.begin(), gs.begin() + static_cast<std::ptrdiff_t>(i), gs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
         break;
       }
     }
   }
+
+  if (h.goid != 0) {
+    // The crashing goroutine is first in the list (rotated above): walk it alone for its own frame.
+    unwind::GoroutineList one;
+    one.goroutines.push_back(list->goroutines.front());
+    in.list = &one;
+    h.site = find_crash_site(in, 0);
+    in.list = nullptr;
+  }
+  // The runtime aborted by itself (crash() raises SIGABRT with tgkill) without a panic: a fatal error (throw or
+  // fatal). Its message was throw's argument, printed to stderr and kept nowhere goperf can find soundly.
+  if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)
+    h.panic = "fatal error: (message not kept in memory: the runtime printed it to the program's stderr)\n";
 
   FILE* out = opt.output.empty() ? stdout : std::fopen(opt.output.c_str(), "wb");
   if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "profiler/commands.h"
+#include "profiler/process_owner.h"
 #include "profiler/info_options.h"
 #include "profiler/info_printer.h"
 #include "profiler/info_report.h"
@@ -20,6 +21,8 @@ namespace {
 Result<std::shared_ptr<const symbolize::Module>> process_executable(int pid) {
   // A missing process, a kernel thread, a zombie or a thread id: the same words as every command.
   if (auto usable = unwind::check_target_process(pid); !usable) return std::move(usable).error();
+  if (auto advice = other_user_advice(pid, "info -p " + std::to_string(pid)); !advice.empty())
+    return make_error(ErrorCode::kPermission, advice);
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return std::move(space).error();
   auto exe = (*space)->executable();

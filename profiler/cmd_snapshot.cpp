@@ -18,6 +18,7 @@
 #include <iostream>
 
 #include "profiler/commands.h"
+#include "profiler/process_owner.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/dump_origin.h"
 #include "profiler/goroutine_diff.h"
@@ -243,6 +244,8 @@ int run_snapshot(const Args& args) {
 
   // Everything that needs no stop happens first: files, pclntab, runtime globals.
   if (auto usable = unwind::check_target_process(pid); !usable) return fail(usable.error().message());
+  // Another user's process: say whose and the real change, before /proc answers "Permission denied".
+  if (auto advice = other_user_advice(pid, "snapshot -p " + std::to_string(pid)); !advice.empty()) return fail(advice);
   auto pst = unwind::read_process_status(pid);
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return fail(space.error().message());

@@ -89,6 +89,8 @@ DoctorContext current_doctor_context(int pid) {
   DoctorContext c;
   c.pid = pid;
   c.root = geteuid() == 0;
+  c.uid = getuid();
+  c.gid = getgid();
   if (auto status = read_text("/proc/self/status")) {
     if (auto v = status_field(*status, "CapEff")) c.cap_eff = std::strtoull(v->c_str(), nullptr, 16);
   }
@@ -163,14 +165,15 @@ std::vector<CheckResult> check_bpf(const DoctorContext& c) {
   } else if (has_cap(c, kCapSysAdmin)) {
     out.push_back(ok("bpf", "CAP_BPF", "CAP_SYS_ADMIN held (covers BPF on kernels before 5.8)"));
   } else {
-    out.push_back(bad("bpf", "CAP_BPF", CheckState::kFail, "neither CAP_BPF+CAP_PERFMON nor CAP_SYS_ADMIN is held",
+    // A warning, not a FIX: record falls back to the perf backend, so nothing is blocked.
+    out.push_back(bad("bpf", "CAP_BPF", CheckState::kWarn, "neither CAP_BPF+CAP_PERFMON nor CAP_SYS_ADMIN is held",
                       "run as root, or `setcap cap_bpf,cap_perfmon+ep $(command -v goperf)`; "
                       "until then record falls back to the perf backend"));
   }
   if (access((c.sys_root + "/kernel/btf/vmlinux").c_str(), R_OK) == 0) {
     out.push_back(ok("bpf", "BTF", "/sys/kernel/btf/vmlinux present (CO-RE programs load)"));
   } else {
-    out.push_back(bad("bpf", "BTF", CheckState::kFail, "/sys/kernel/btf/vmlinux is missing",
+    out.push_back(bad("bpf", "BTF", CheckState::kWarn, "/sys/kernel/btf/vmlinux is missing",
                       "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (most distribution kernels since 5.4), "
                       "else record falls back to the perf backend"));
   }
@@ -227,10 +230,9 @@ std::vector<CheckResult> check_ptrace(const DoctorContext& c) {
 
 std::vector<CheckResult> run_doctor_checks(const DoctorContext& ctx) {
   std::vector<CheckResult> all;
-  for (auto* f : {check_perf, check_bpf, check_ptrace, check_cores, check_target}) {
-    auto part = f(ctx);
-    all.insert(all.end(), part.begin(), part.end());
-  }
+  auto add = [&all](std::vector<CheckResult> part) { all.insert(all.end(), part.begin(), part.end()); };
+  for (auto* f : {check_perf, check_bpf, check_ptrace, check_owner, check_cores, check_target}) add(f(ctx));
+  add(check_panic_core(ctx, all));
   return all;
 }
 

@@ -22,6 +22,7 @@ struct CheckResult {
 struct DoctorContext {
   int pid = 0;                // -p PID, 0 = this process
   bool root = false;          // euid 0
+  unsigned uid = 0, gid = 0;  // real uid and gid: what the kernel compares with the target's (REALCREDS)
   unsigned long long cap_eff = 0;  // CapEff of this process
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
@@ -35,8 +36,13 @@ std::vector<CheckResult> check_ptrace(const DoctorContext& ctx);
 std::vector<CheckResult> check_cores(const DoctorContext& ctx);
 // With a PID: the program it runs, read from the file it mapped even if that was deleted or replaced.
 std::vector<CheckResult> check_target(const DoctorContext& ctx);
+// With a PID: whose process it is, against the caller: may goperf sample it (perf, eBPF) and attach to it?
+std::vector<CheckResult> check_owner(const DoctorContext& ctx);
+// GOTRACEBACK of the target (its /proc/PID/environ; this environment's without a PID), then whether a panic
+// will leave a core, from it and the core checks in `so_far`.
+std::vector<CheckResult> check_panic_core(const DoctorContext& ctx, const std::vector<CheckResult>& so_far);
 
-// Every check, in the order above.
+// Every check, in the order above (owner right after ptrace, the panic checks after the core checks).
 std::vector<CheckResult> run_doctor_checks(const DoctorContext& ctx);
 
 const char* to_string(CheckState s);

@@ -23,7 +23,8 @@ std::vector<CheckResult> check_target(const DoctorContext& c) {
   if (!space) {
     return {result(CheckState::kFail, space.error().message(),
                    space.error().code() == ErrorCode::kPermission
-                       ? "run goperf as the process's user, or give it CAP_SYS_PTRACE"
+                       ? "run `sudo goperf doctor -p " + std::to_string(c.pid) +
+                             "` (or goperf as the process's user), or `sudo setcap cap_sys_ptrace+ep $(command -v goperf)`"
                        : "check the PID (`pgrep -a NAME`)")};
   }
   auto exe = (*space)->executable();

@@ -1,6 +1,8 @@
 // `goperf info` options: a binary path or a live process.
 #include "profiler/info_options.h"
 
+#include "profiler/pid_option.h"
+
 #include <boost/program_options.hpp>
 
 #include <iostream>
@@ -10,6 +12,7 @@ namespace po = boost::program_options;
 namespace goperf::profiler {
 
 bool parse_info_options(const Args& args, InfoOptions& o) {
+  std::string pid;
   po::options_description desc(
       "usage: goperf info BINARY | -p PID  [--json]\n\n"
       "Shows what a Go binary (stripped or not) says about itself: the Go version, main module, dependencies\n"
@@ -18,7 +21,7 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
       "options");
   desc.add_options()
       ("help,h", "show this help")
-      ("pid,p", po::value<int>(&o.pid),
+      ("pid,p", po::value<std::string>(&pid),
        "a live process: the executable it runs, read through the process (also when deleted or replaced since)")
       ("json", po::bool_switch(&o.json), "print JSON (build info fields named as `go version -m -json`)");
   po::options_description hidden;
@@ -35,7 +38,7 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
     return false;
   }
   if (vm.count("pid") && !o.binary.empty()) throw po::error("give either BINARY or -p PID, not both");
-  if (vm.count("pid") && o.pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
+  if (vm.count("pid")) o.pid = parse_pid(pid);
   if (o.binary.empty() && o.pid == 0) throw po::error("give a BINARY or -p PID");
   return true;
 }

@@ -2,6 +2,8 @@
 // Record layouts follow include/uapi/linux/perf_event.h (PERF_RECORD_SAMPLE field order).
 #include "profiler/perf_sampler.h"
 
+#include "profiler/process_owner.h"
+
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -65,6 +67,9 @@ long read_sysctl(const char* path) {
 
 Error open_error(int err, const PerfSamplerOptions& o, uint32_t pid) {
   if (err == EACCES || err == EPERM) {
+    // Another user's process: perf_event_paranoid is not what stops it (profiler/process_owner.h).
+    if (auto advice = other_user_advice(static_cast<pid_t>(pid), "record -p " + std::to_string(pid)); !advice.empty())
+      return make_error(ErrorCode::kPermission, "perf_event_open denied: " + advice);
     long paranoid = read_sysctl("/proc/sys/kernel/perf_event_paranoid");
     return make_error(ErrorCode::kPermission,
                       "perf_event_open on process " + std::to_string(pid) +

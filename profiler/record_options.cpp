@@ -2,6 +2,7 @@
 #include "profiler/record_options.h"
 
 #include "profiler/duration_text.h"
+#include "profiler/pid_option.h"
 
 #include <boost/program_options.hpp>
 
@@ -24,12 +25,7 @@ std::vector<uint32_t> parse_pids(const std::vector<std::string>& values) {
       size_t end = std::min(v.find(',', begin), v.size());
       std::string item = v.substr(begin, end - begin);
       if (item.empty()) throw po::error("-p '" + v + "': an empty entry in the process id list");
-      if (!std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; }) || item.size() > 9) {
-        throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
-      }
-      uint32_t pid = static_cast<uint32_t>(std::stoul(item));
-      if (pid == 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid", item);
-      pids.push_back(pid);
+      pids.push_back(static_cast<uint32_t>(parse_pid(item)));
       if (end == v.size()) break;
       begin = end + 1;
     }

@@ -1,6 +1,8 @@
 // `goperf snapshot` options, also readable from an options file (--options-file, one `key = value` a line).
 #include "profiler/snapshot_options.h"
 
+#include "profiler/pid_option.h"
+
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -14,7 +16,7 @@ namespace goperf::profiler {
 
 bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
   std::string options_file;
-  std::string format;
+  std::string format, pid;
   std::string traceback = "system";
   po::options_description desc(
       "usage: goperf snapshot -p PID [--format text|json] [-o FILE] [--group] [--filter RE] [--diff OLD.json]\n\n"
@@ -24,7 +26,7 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
       "options");
   desc.add_options()
       ("help,h", "show this help")
-      ("pid,p", po::value<int>(&o.pid), "the process to dump")
+      ("pid,p", po::value<std::string>(&pid), "the process to dump")
       ("format", po::value<std::string>(&format), "text (the runtime's format) or json")
       ("output,o", po::value<std::string>(&o.output), "write to FILE instead of stdout (.json selects json)")
       ("traceback", po::value<std::string>(&traceback),
@@ -55,7 +57,7 @@ bool parse_snapshot_options(const Args& args, SnapshotOptions& o) {
     return false;
   }
   if (!vm.count("pid")) throw po::error("give the process with -p PID");
-  if (o.pid <= 0) throw po::validation_error(po::validation_error::invalid_option_value, "pid");
+  o.pid = parse_pid(pid);
   if (format.empty()) {
     const std::string& out = o.output;
     format = out.size() > 5 && out.compare(out.size() - 5, 5, ".json") == 0 ? "json" : "text";

@@ -91,9 +91,12 @@ GoRuntimeLayout make(int minor, bool measured, GLayout g, MLayout m, ModuledataL
   return l;
 }
 
+void add_panic_layouts(std::array<GoRuntimeLayout, 9>& t);
+
 const std::array<GoRuntimeLayout, 9>& tables() {
   // gobuf with ret (<= 1.24): sp 0, pc 8, g 16, ctxt 24, ret 32, lr 40, bp 48; 1.25+: no ret.
-  static const std::array<GoRuntimeLayout, 9> kTables = {
+  static const std::array<GoRuntimeLayout, 9> kTables = [] {
+    std::array<GoRuntimeLayout, 9> t = {
       // 1.19: measured (go1.19.8).
       make(19, true,
            make_g({0, 8, 48, 56, 56, 64, 72, 80, 96, 104, 112, 120, 0, 128, 144, 152, 168, 176, 232, 0, 296, 304,
@@ -164,8 +167,31 @@ const std::array<GoRuntimeLayout, 9>& tables() {
            make_md({0, 8, 128, 152, 160, 168, 176, 184, 192, 200, 208, 216, 224, 232, 240, 248, 272, 344, 360, 472,
                     560, 568}),
            48, 44, 16, kWait26),
-  };
+    };
+    add_panic_layouts(t);
+    return t;
+  }();
   return kTables;
+}
+
+// _panic and moduledata.types per version. Measured (DWARF, tests/fixtures/layouts): 1.19 (argp, arg, link, pc,
+// sp, recovered, aborted, goexit), 1.26 and 1.27 (arg first: argp is gone; repanicked after recovered).
+// Derived: 1.20 - 1.21 as 1.19 (go1.20.6 / go1.21 sources); 1.22 - 1.24 from the 1.22 rewrite (argp, arg,
+// link, startPC, startSP, sp, lr, fp, retpc, deferBitsPtr, slotsPtr, recovered, goexit, deferreturn);
+// 1.25 adds repanicked (go1.25 release notes: "[recovered, repanicked]"), argp assumed still present.
+// A chain read with a derived table is checked (unwind/panic_chain.cpp) before it is printed.
+void add_panic_layouts(std::array<GoRuntimeLayout, 9>& t) {
+  for (auto& l : t) {
+    PanicLayout& p = l.panic_;
+    if (l.go_minor <= 21) p = {8, 24, 48, 50, 0};
+    else if (l.go_minor <= 24) p = {8, 24, 96, 97, 0};
+    else if (l.go_minor == 25) p = {8, 24, 96, 98, 97};
+    else p = {0, 16, 88, 90, 89};
+    l.moduledata.types = l.go_minor == 19 ? 280 : 296;
+    // g.sig..sigpc, measured (tests/fixtures/layouts); left unknown for the derived versions.
+    if (l.go_minor == 19) l.g.sig = 240, l.g.sigcode0 = 272, l.g.sigcode1 = 280, l.g.sigpc = 288;
+    if (l.go_minor >= 26) l.g.sig = 224, l.g.sigcode0 = 256, l.g.sigcode1 = 264, l.g.sigpc = 272;
+  }
 }
 
 constexpr string_view kStatus[] = {"idle",   "runnable", "running",   "syscall", "waiting", "moribund",

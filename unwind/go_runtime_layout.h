@@ -29,6 +29,18 @@ struct GLayout {
   uint32_t parent_goid = 0;   // uint64, 1.21+; 0 when absent
   uint32_t gopc = 0, ancestors = 0, startpc = 0;
   uint32_t labels = 0;        // unsafe.Pointer (pprof label map)
+  uint32_t panic_ = 32;       // *_panic, the newest panic of this goroutine (32 in every version 1.19 - 1.27)
+  // The signal sigpanic turned into a panic (uint32 sig; uintptr sigcode0, sigcode1, sigpc); 0: not known
+  // for this version (only the measured tables have them).
+  uint32_t sig = 0, sigcode0 = 0, sigcode1 = 0, sigpc = 0;
+};
+
+// runtime._panic (src/runtime/runtime2.go): the fields printpanics reads. Always on its goroutine's stack.
+struct PanicLayout {
+  uint32_t arg = 0;         // any: {*_type, data}
+  uint32_t link = 0;        // *_panic, the earlier panic
+  uint32_t recovered = 0, goexit = 0;  // bool
+  uint32_t repanicked = 0;  // bool, 1.25+; 0 when absent
 };
 
 struct MLayout {
@@ -49,6 +61,7 @@ struct ModuledataLayout {
   uint32_t minpc = 0, maxpc = 0, text = 0, etext = 0;
   uint32_t noptrdata = 0, enoptrdata = 0, data = 0, edata = 0, bss = 0, ebss = 0, noptrbss = 0, enoptrbss = 0;
   uint32_t end = 0, gofunc = 0, textsectmap = 0, modulename = 0, next = 0;
+  uint32_t types = 0;  // base of the type descriptors: a _type's str (nameOff) is relative to it
 };
 
 // g.atomicstatus values (src/runtime/runtime2.go). The scan bit may be or-ed in.
@@ -64,6 +77,7 @@ struct GoRuntimeLayout {
   GLayout g;
   MLayout m;
   ModuledataLayout moduledata;
+  PanicLayout panic_;
   uint32_t gobuf_size = 0;
   uint32_t func_size = 0;          // fixed part of runtime._func
   uint32_t inlined_call_size = 0;  // runtime.inlinedCall

@@ -15,7 +15,7 @@ LINE_RE = re.compile(r"^(ok|warn|FIX)\s+(\S+)\s+(\S+(?: \S+)?)\s+(.*)$")
 
 def doctor(goperf, *args):
     p = subprocess.run([goperf, "doctor", *args], capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
+    assert p.returncode in (0, 1) and p.stderr == "", p.stderr
     checks = {}
     lines = p.stdout.splitlines()
     for i, line in enumerate(lines):
@@ -23,6 +23,8 @@ def doctor(goperf, *args):
         if m:
             fix = lines[i + 1].split("->", 1)[1].strip() if i + 1 < len(lines) and "->" in lines[i + 1] else ""
             checks[m.group(3).strip()] = (m.group(1), m.group(4), fix)
+    # Exit status 1 exactly when some check says FIX.
+    assert p.returncode == (1 if any(c[0] == "FIX" for c in checks.values()) else 0), p.stdout
     return checks, p.stdout
 
 
@@ -61,7 +63,8 @@ def test_perf_checks_agree_with_kernel(goperf):
 def test_bpf_and_ptrace_checks(goperf):
     checks, out = doctor(goperf)
     btf = pathlib.Path("/sys/kernel/btf/vmlinux").exists()
-    assert checks["BTF"][0] == ("ok" if btf else "FIX"), out
+    # Without BTF record falls back to the perf backend: a warning, not a FIX.
+    assert checks["BTF"][0] == ("ok" if btf else "warn"), out
     scope = pathlib.Path("/proc/sys/kernel/yama/ptrace_scope")
     if scope.exists():
         assert f"= {int(scope.read_text())}" in checks["ptrace_scope"][1], out

@@ -84,6 +84,16 @@ def test_missing_process(goperf):
     assert_same_line_everywhere(goperf, p.pid, f"process {p.pid} does not exist")
 
 
+@pytest.mark.parametrize("value", ["0", "abc", "-5", "12x", "99999999999"])
+def test_not_a_process_id(goperf, value):
+    """A -p value that is no process id: one wording in every command (the usage error's exit status, 1)."""
+    messages = set()
+    for args in commands_on(value):
+        line = one_line(run(goperf, *args), 1, f"-p '{value}': not a process id (a positive number)")
+        messages.add(line.split(": ", 1)[1].split(" (see goperf ")[0])
+    assert len(messages) == 1, messages
+
+
 def test_kernel_thread(goperf):
     pid = kernel_thread()
     before = state(pid)

@@ -6,9 +6,15 @@
 //	mapwrite  fatal error: concurrent map writes
 //	deadlock  fatal error: all goroutines are asleep - deadlock!
 //	hang      prints "ready" and blocks forever (for gcore and SIGQUIT)
+//	nilmap    assignment to entry in nil map (a runtime.Error)
+//	customerr an explicit panic with a custom error type whose message has two lines
+//	nested    a panic in a deferred call while panicking
+//	repanic   a recovered value panicked again
+//	named     a panic with a value of a named integer type
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -106,6 +112,42 @@ func crashMapWrites() {
 }
 
 //go:noinline
+func crashNilMap(k string) {
+	var m map[string]int
+	m[k] = 1
+}
+
+type configError struct {
+	key  string
+	line int
+}
+
+func (e *configError) Error() string { return fmt.Sprintf("bad key %q\nat line %d", e.key, e.line) }
+
+//go:noinline
+func crashCustomError() { panic(&configError{"listen", 7}) }
+
+//go:noinline
+func crashNested() {
+	defer func() { panic("second, from a deferred call") }()
+	panic("first")
+}
+
+//go:noinline
+func crashRepanic() {
+	defer func() {
+		r := recover()
+		panic(r)
+	}()
+	panic(errors.New("again"))
+}
+
+type exitCode int
+
+//go:noinline
+func crashNamed() { panic(exitCode(42)) }
+
+//go:noinline
 func crashDeadlock() { sink += <-never }
 
 //go:noinline
@@ -135,10 +177,20 @@ func run(mode string) {
 		crashMapWrites()
 	case "deadlock":
 		crashDeadlock()
+	case "nilmap":
+		crashNilMap("k")
+	case "customerr":
+		crashCustomError()
+	case "nested":
+		crashNested()
+	case "repanic":
+		crashRepanic()
+	case "named":
+		crashNamed()
 	case "hang":
 		hang()
 	default:
-		fmt.Fprintln(os.Stderr, "usage: crash nil|panic|mapwrite|deadlock|hang")
+		fmt.Fprintln(os.Stderr, "usage: crash nil|panic|mapwrite|deadlock|hang|nilmap|customerr|nested|repanic|named")
 		os.Exit(2)
 	}
 }
