@@ -15,6 +15,7 @@
 #include "profiler/json_string.h"
 #include "profiler/core_options.h"
 #include "profiler/core_signal_frame.h"
+#include "profiler/dump_origin.h"
 #include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_reader.h"
@@ -69,6 +70,7 @@ struct Header {
   uint64_t goid = 0;  // 0: the crashing thread ran no goroutine (scheduler, C thread)
   std::string thread_g;  // "", "g0", "gsignal"
   size_t threads = 0, goroutines = 0;
+  DumpOrigin origin;  // pid and time of the core (snapshot --diff reads them back)
 };
 
 std::string header_text(const Header& h) {
@@ -94,7 +96,10 @@ std::string header_json(const Header& h) {
   std::ostringstream o;
   o << "{\"core\":" << json_string(h.core) << ",\"compression\":" << json_string(h.compression)
     << ",\"executable\":" << json_string(h.executable) << ",\"go_version\":" << json_string(h.go_version)
-    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"threads\":" << h.threads
+    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid;
+  char taken[48];
+  std::snprintf(taken, sizeof taken, ",\"taken_at\":%.6f", h.origin.taken_at);
+  o << taken << ",\"threads\":" << h.threads
     << ",\"goroutines\":" << h.goroutines << ",\"signal\":" << h.signo
     << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code;
   if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
@@ -243,6 +248,7 @@ int run_core(const Args& args) {
     }
   }
 
+  h.origin = core_dump_origin(opt.core, h.pid);
   FILE* out = opt.output.empty() ? stdout : std::fopen(opt.output.c_str(), "wb");
   if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   const bool json = opt.format == "json";
@@ -300,9 +306,7 @@ int run_core(const Args& args) {
   }
   std::string tail = json ? "\n]}}\n" : "";
   if (old_dump) {
-    DumpOrigin origin;
-    origin.pid = h.pid;
-    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, origin);
+    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, h.origin);
     tail = json ? format_goroutine_diff_json(diff) : format_goroutine_diff_text(diff);
   } else if (opt.group) {
     auto groups = grouper.take_groups();

@@ -383,7 +383,7 @@ int run_snapshot(const Args& args) {
   GoroutineFilter filter(o.filter);
   GoroutineGrouper grouper(level);
   size_t kept = 0;
-  GoroutineWaits waits(pmem, minor);  // the live process: sudogs and channels were not copied
+  GoroutineWaits waits(pmem, minor, now);  // the live process: sudogs and channels were not copied
   std::string wait_fields;
   bool first = true;
   for (size_t i = 0; i < (*builder)->size(); ++i) {
