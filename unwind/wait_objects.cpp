@@ -91,7 +91,8 @@ Result<std::vector<WaitObject>> from_frames(const Memory& m, uint64_t g, std::sp
     auto pd = poll_desc_on_stack(m, g, frames, l);
     if (!pd) return pd.error();
     if (*pd) out.push_back(**pd);
-  } else if (find_frame(frames, "time.Sleep") <= 2) {  // runtime.timeSleep, linknamed time.Sleep, under gopark
+  } else if (size_t at = find_frame(frames, "time.Sleep"); at < frames.size() && at <= 2) {
+    // runtime.timeSleep, linknamed time.Sleep, right under gopark
     if (auto s = add(sleep_timer(m, g, l)); !s) return s.error();
   }
   return out;

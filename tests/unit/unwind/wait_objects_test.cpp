@@ -131,7 +131,8 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   EXPECT_FALSE(read_wait_objects(m, g, {}, l, queues).ok());
 }
 
-// A stack range [lo, hi) in `m`, every word zero but `words` (placed from lo on).
+// A stack range [lo, hi) in `m` (a frame and its caller's, whose argument spill area is scanned too),
+// every word zero but `words` (placed from lo + 8 on).
 void stack(MapMemory& m, uint64_t lo, uint64_t hi, std::initializer_list<uint64_t> words) {
   for (uint64_t a = lo; a < hi; a += 8) m.words[a] = 0;
   uint64_t a = lo;
@@ -147,6 +148,7 @@ TEST(WaitObjectsTest, Go126SemaphoreOnWaitingNamesTheSyncObjectFromTheFrames) {
   m.words[s + l.sudog_elem] = mu + l.mutex_sema;
   m.words[s + l.sudog_waitlink] = 0;
   m.words[mu] = 1 | (5 << 3);  // locked, 5 waiters
+  m.words[mu + l.mutex_sema] = 0;
   m.words[mu + l.rwmutex_reader_count] = 0;
   m.words[mu + l.rwmutex_reader_wait] = 0;
   std::vector<WaitFrame> frames = {{"runtime.gopark"}, {"runtime.semacquire1"},
@@ -180,7 +182,7 @@ TEST(WaitObjectsTest, Go119WaitGroupSudogIsFoundOnTheStackOnlyWhenItsGIsTheGorou
   const uint64_t g = 0x1000, other = 0x1800, s = 0x20000, decoy = 0x30000, wg = 0x40000;
   m.words[g + l.g_waiting] = 0;
   // semacquire1's frame holds a decoy sudog of another goroutine, a pointer into the stack, and its own.
-  stack(m, 0x7040, 0x7080, {decoy, 0x7050, s});
+  stack(m, 0x7040, 0x70a0, {decoy, 0x7050, s});
   m.words[decoy + l.sudog_g] = other;
   m.words[decoy + l.sudog_elem] = 0x50000;
   m.words[s + l.sudog_g] = g;
@@ -208,9 +210,11 @@ TEST(WaitObjectsTest, Go119CondIsTheStackWordWhoseNotifyListHoldsTheGoroutine) {
   MapMemory m;
   const uint64_t g = 0x1000, other = 0x1800, s1 = 0x20000, s2 = 0x21000, c = 0x40000, not_cond = 0x48000;
   m.words[g + l.g_waiting] = 0;
-  stack(m, 0x7100, 0x7140, {not_cond, c});
+  stack(m, 0x7100, 0x7160, {not_cond, c});
   const uint64_t list = c + l.cond_notify, other_list = not_cond + l.cond_notify;
-  m.words[other_list + l.notify_head] = s1;  // a list without this goroutine
+  m.words[other_list + l.notify_head] = 0x22000;  // a list without this goroutine
+  m.words[0x22000 + l.sudog_g] = other;
+  m.words[0x22000 + l.sudog_next] = 0;
   m.words[list + l.notify_wait] = 3;
   m.words[list + l.notify_notify] = 1;
   m.words[list + l.notify_head] = s1;
@@ -235,7 +239,7 @@ TEST(WaitObjectsTest, PollDescIsTheStackWordThatPointsToItselfAndHoldsTheGorouti
     MapMemory m;
     const uint64_t g = 0x1000, pd = 0x60000, fake = 0x68000;
     m.words[g + l.g_waiting] = 0;
-    stack(m, 0x7000, 0x70a0, {fake, pd});
+    stack(m, 0x7000, 0x70c0, {fake, pd});
     m.words[fake + l.poll_self] = 0;  // not a pollDesc
     m.words[pd + l.poll_self] = pd;
     m.words[pd + l.poll_rg] = 0;
