@@ -277,7 +277,8 @@ int run_core(const Args& args) {
     }
     filter_and_group(*dump, filter, opt.group || old_dump ? &grouper : nullptr);
     std::vector<std::string> wait_fields(dump->goroutines.size());
-    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i) wait_fields[i] = waits.add(dump->goroutines[i]);
+    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i)
+      wait_fields[i] = waits.add(dump->goroutines[i], json);
     if (old_dump) {
       kept += dump->goroutines.size();
       if (end == list->goroutines.size()) break;

@@ -6,6 +6,7 @@
 
 #include "profiler/json_string.h"
 #include "unwind/goroutine_lister.h"
+#include "unwind/process_memory.h"
 
 namespace goperf::profiler {
 
@@ -38,7 +39,40 @@ std::string mutex_fields(uint32_t state) {
 }  // namespace
 
 GoroutineWaits::GoroutineWaits(const unwind::Memory& memory, int go_minor, int64_t now)
-    : memory_(&memory), go_minor_(go_minor), now_(now), layout_(unwind::wait_layout_for(go_minor)) {}
+    : process_(dynamic_cast<const unwind::ProcessMemory*>(&memory)),
+      memory_(&memory),
+      words_(&memory_, process_),
+      go_minor_(go_minor),
+      now_(now),
+      layout_(unwind::wait_layout_for(go_minor)) {}
+
+void GoroutineWaits::prefetch(const unwind::GoroutineList& list) {
+  if (layout_ == nullptr || process_ == nullptr) return;  // a core's memory is a mapped file: no system calls
+  const unwind::WaitLayout& l = *layout_;
+  std::vector<uint64_t> addrs;
+  for (const auto& g : list.goroutines)
+    if (g.base_status() == unwind::kGwaiting) addrs.push_back(g.g_addr + l.g_waiting);
+  words_.prefetch(addrs);
+  std::vector<uint64_t> sudogs;
+  for (uint64_t a : addrs)
+    if (auto s = words_.read_u64(a); s && *s != 0) sudogs.push_back(*s);
+  addrs.clear();
+  for (uint64_t s : sudogs)
+    for (uint32_t field : {l.sudog_waitlink, l.sudog_c}) addrs.push_back(s + field);
+  words_.prefetch(addrs);
+  std::vector<uint64_t> chans;
+  for (uint64_t s : sudogs)
+    if (auto c = words_.read_u64(s + l.sudog_c); c && *c != 0) chans.push_back(*c);
+  std::sort(chans.begin(), chans.end());
+  chans.erase(std::unique(chans.begin(), chans.end()), chans.end());
+  addrs.clear();
+  for (uint64_t c : chans) {
+    for (uint32_t field : {l.hchan_qcount, l.hchan_dataqsiz, l.hchan_closed, l.hchan_recvq, l.hchan_sendq})
+      addrs.push_back(c + field);
+    if (l.hchan_timer != unwind::WaitLayout::kNone) addrs.push_back(c + l.hchan_timer);
+  }
+  words_.prefetch(addrs);
+}
 
 std::string GoroutineWaits::object_json(const unwind::WaitObject& w) const {
   std::string out = "{\"kind\":" + json_string(w.kind);
@@ -85,7 +119,7 @@ void GoroutineWaits::count(const unwind::WaitObject& w) {
   (w.kind == "chan" && w.direction.empty() ? n.other : first ? n.first : second ? n.second : n.other)++;
 }
 
-std::string GoroutineWaits::add(const GoroutineDump& g) {
+std::string GoroutineWaits::add(const GoroutineDump& g, bool json) {
   if ((g.status & ~uint32_t{unwind::kGscan}) != unwind::kGwaiting) return "";
   std::string status(g.status_text);
   if (layout_ == nullptr) {
@@ -95,7 +129,7 @@ std::string GoroutineWaits::add(const GoroutineDump& g) {
   }
   frames_.clear();
   for (const auto& f : g.frames) frames_.push_back({f.function, f.sp, f.fp});
-  auto objects = unwind::read_wait_objects(memory_, g.g_addr, frames_, *layout_, lists_);
+  auto objects = unwind::read_wait_objects(words_, g.g_addr, g.status_text, frames_, *layout_, lists_);
   if (!objects) {
     ++failed_;
     return "\"waiting_on\":[{\"kind\":\"unknown\",\"why\":" + json_string(objects.error().message()) + "}],";
@@ -105,11 +139,10 @@ std::string GoroutineWaits::add(const GoroutineDump& g) {
     return "\"waiting_on\":[{\"kind\":\"unknown\",\"why\":" +
            json_string("goperf does not read what a goroutine in '" + status + "' waits on") + "}],";
   }
+  for (const auto& w : *objects) count(w);
+  if (!json) return "";
   std::string out = "\"waiting_on\":[";
-  for (size_t i = 0; i < objects->size(); ++i) {
-    out += (i ? "," : "") + object_json((*objects)[i]);
-    count((*objects)[i]);
-  }
+  for (size_t i = 0; i < objects->size(); ++i) out += (i ? "," : "") + object_json((*objects)[i]);
   return out + "],";
 }
 

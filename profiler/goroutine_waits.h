@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "profiler/goroutine_dump.h"
+#include "unwind/goroutine_lister.h"
 #include "unwind/cached_memory.h"
 #include "unwind/wait_objects.h"
+#include "unwind/word_cache.h"
 
 namespace goperf::profiler {
 
@@ -22,9 +24,12 @@ class GoroutineWaits {
   GoroutineWaits(const unwind::Memory& memory, int go_minor, int64_t now = 0);
   // False when this Go version's layouts were not measured: nothing is read, and the summary says so.
   bool known() const { return layout_ != nullptr; }
+  // Reads ahead, in a few batched reads of a live process, the words add() reads of every waiting
+  // goroutine of `list` (g.waiting, its sudog, the sudog's channel): nothing per goroutine is a system call.
+  void prefetch(const unwind::GoroutineList& list);
   // Reads what `g` waits on, counts it for the summary, and returns `"waiting_on":[...],` for the
-  // goroutine's JSON ("" for a goroutine that is not waiting).
-  std::string add(const GoroutineDump& g);
+  // goroutine's JSON ("" for a goroutine that is not waiting, and when `json` is false).
+  std::string add(const GoroutineDump& g, bool json = true);
   // One line per object, most waiters first (`chan 0x.. (cap C, len L): N goroutines receive, M send`),
   // then the sleeps, then what was not read.
   std::string summary_text() const;
@@ -37,7 +42,9 @@ class GoroutineWaits {
   std::string object_json(const unwind::WaitObject& w) const;
   void count(const unwind::WaitObject& w);
 
+  const unwind::ProcessMemory* process_;  // the live process (batched reads), or nullptr for a core
   unwind::CachedMemory memory_;  // sudogs and channels share pages: each page is read once
+  unwind::WordCache words_;      // over memory_: the words prefetch() read ahead
   unwind::WaitLists lists_;
   int go_minor_;
   int64_t now_;

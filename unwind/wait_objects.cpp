@@ -27,7 +27,8 @@ Status walk_list(const Memory& m, uint64_t head, uint32_t next_offset, std::unor
   return {};
 }
 
-Result<WaitObject> channel(const Memory& m, uint64_t c, uint64_t sudog, const WaitLayout& l, WaitLists& lists) {
+Result<WaitObject> channel(const Memory& m, uint64_t c, uint64_t sudog, std::string_view reason, const WaitLayout& l,
+                           WaitLists& lists) {
   WaitObject w;
   w.kind = "chan";
   w.address = c;
@@ -38,9 +39,15 @@ Result<WaitObject> channel(const Memory& m, uint64_t c, uint64_t sudog, const Wa
   w.len = *qcount;
   w.cap = *dataqsiz;
   w.closed = *closed != 0;
-  auto direction = lists.direction(m, c, sudog, l);
-  if (!direction) return Error(ErrorCode::kUnavailable, "reading the queues of a channel");
-  w.direction = *direction;
+  if (reason.starts_with("chan receive")) {  // "chan receive" and 1.27's "chan receive (durable)"
+    w.direction = "receive";
+  } else if (reason.starts_with("chan send")) {
+    w.direction = "send";
+  } else {
+    auto direction = lists.direction(m, c, sudog, l);
+    if (!direction) return Error(ErrorCode::kUnavailable, "reading the queues of a channel");
+    w.direction = *direction;
+  }
   if (l.hchan_timer != WaitLayout::kNone) {  // 1.23+: a timer channel keeps its timer (time.go, chan.go)
     auto timer = m.read_u64(c + l.hchan_timer);
     if (timer && *timer != 0) {
@@ -132,8 +139,9 @@ Result<bool> WaitLists::in_notify_list(const Memory& m, uint64_t list, uint64_t 
   return it->second.count(g) != 0;
 }
 
-Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_addr, std::span<const WaitFrame> frames,
-                                                  const WaitLayout& l, WaitLists& lists) {
+Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_addr, std::string_view reason,
+                                                  std::span<const WaitFrame> frames, const WaitLayout& l,
+                                                  WaitLists& lists) {
   std::vector<WaitObject> out;
   auto first = m.read_u64(g_addr + l.g_waiting);
   if (!first) return first.error().with_context("reading g.waiting");
@@ -143,7 +151,7 @@ Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_ad
     if (!c) return c.error().with_context("reading a sudog");
     Result<WaitObject> w = Error(ErrorCode::kUnavailable, "");
     if (*c != 0) {
-      w = channel(m, *c, s, l, lists);
+      w = channel(m, *c, s, reason, l, lists);
     } else if (l.sema_on_waiting) {
       auto elem = m.read_u64(s + l.sudog_elem);
       if (!elem) return elem.error().with_context("reading a sudog");

@@ -66,8 +66,11 @@ class WaitLists {
 
 // The objects goroutine `g_addr` waits on (a select lists every channel), read from g.waiting and, where
 // the runtime keeps the object only on the goroutine's stack, from the frames of `frames`. Empty when the
-// goroutine waits on nothing goperf reads. Fails when the memory cannot be read.
-Result<std::vector<WaitObject>> read_wait_objects(const Memory& memory, uint64_t g_addr,
+// goroutine waits on nothing goperf reads. Fails when the memory cannot be read. `reason` is the runtime's
+// wait reason: a goroutine in "chan receive" ("chan send") has its one sudog in the channel's receive
+// (send) queue until it is readied (chan.go chanrecv/chansend park with it); only a select's queues are
+// walked to tell in which queue each of its sudogs is.
+Result<std::vector<WaitObject>> read_wait_objects(const Memory& memory, uint64_t g_addr, std::string_view reason,
                                                   std::span<const WaitFrame> frames, const WaitLayout& layout,
                                                   WaitLists& lists);
 

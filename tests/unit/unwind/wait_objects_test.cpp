@@ -112,7 +112,7 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   chan(a, 0, 0, 0, s1, 0);
   chan(b, 2, 3, 1, 0, s2);
   WaitLists queues;
-  auto r = read_wait_objects(m, g, {}, l, queues);
+  auto r = read_wait_objects(m, g, "select", {}, l, queues);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].address, a);
@@ -124,11 +124,11 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   EXPECT_EQ((*r)[1].cap, 3u);
   EXPECT_TRUE((*r)[1].closed);
   m.words[g + l.g_waiting] = 0;
-  auto none = read_wait_objects(m, g, {}, l, queues);
+  auto none = read_wait_objects(m, g, "select", {}, l, queues);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   m.words[g + l.g_waiting] = 0x9000;  // a sudog that is not there
-  EXPECT_FALSE(read_wait_objects(m, g, {}, l, queues).ok());
+  EXPECT_FALSE(read_wait_objects(m, g, "select", {}, l, queues).ok());
 }
 
 // A stack range [lo, hi) in `m` (a frame and its caller's, whose argument spill area is scanned too),
@@ -155,7 +155,7 @@ TEST(WaitObjectsTest, Go126SemaphoreOnWaitingNamesTheSyncObjectFromTheFrames) {
                                    {"internal/sync.runtime_SemacquireMutex"}, {"internal/sync.(*Mutex).lockSlow"},
                                    {"internal/sync.(*Mutex).Lock"}, {"sync.(*Mutex).Lock"}, {"main.f"}};
   WaitLists lists;
-  auto r = read_wait_objects(m, g, frames, l, lists);
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].kind, "mutex");
@@ -163,14 +163,14 @@ TEST(WaitObjectsTest, Go126SemaphoreOnWaitingNamesTheSyncObjectFromTheFrames) {
   EXPECT_EQ((*r)[0].state, 1u | (5u << 3));
   // RWMutex.Lock waits first on its writer Mutex, at offset 0 of the RWMutex.
   frames.insert(frames.begin() + 6, WaitFrame{"sync.(*RWMutex).Lock"});
-  r = read_wait_objects(m, g, frames, l, lists);
+  r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ((*r)[0].kind, "rwmutex");
   EXPECT_EQ((*r)[0].direction, "write");
   EXPECT_EQ((*r)[0].address, mu);
   // Another user of the semaphore: the semaphore itself, not a guess at its owner.
   frames = {{"runtime.gopark"}, {"runtime.semacquire1"}, {"main.g"}};
-  r = read_wait_objects(m, g, frames, l, lists);
+  r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ((*r)[0].kind, "sema");
   EXPECT_EQ((*r)[0].address, mu + l.mutex_sema);
@@ -192,7 +192,7 @@ TEST(WaitObjectsTest, Go119WaitGroupSudogIsFoundOnTheStackOnlyWhenItsGIsTheGorou
                                    {"sync.runtime_Semacquire", 0x7080, 0x70a0},
                                    {"sync.(*WaitGroup).Wait", 0x70a0, 0x70e0}, {"main.f", 0x70e0, 0x7100}};
   WaitLists lists;
-  auto r = read_wait_objects(m, g, frames, l, lists);
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].kind, "waitgroup");
@@ -200,7 +200,7 @@ TEST(WaitObjectsTest, Go119WaitGroupSudogIsFoundOnTheStackOnlyWhenItsGIsTheGorou
   EXPECT_EQ((*r)[0].counter, 1);
   EXPECT_EQ((*r)[0].waiters, 6u);
   m.words[s + l.sudog_g] = other;  // no sudog of this goroutine: nothing is claimed
-  r = read_wait_objects(m, g, frames, l, lists);
+  r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_TRUE(r->empty());
 }
@@ -225,7 +225,7 @@ TEST(WaitObjectsTest, Go119CondIsTheStackWordWhoseNotifyListHoldsTheGoroutine) {
   std::vector<WaitFrame> frames = {{"runtime.gopark", 0x7000, 0x7040}, {"sync.runtime_notifyListWait", 0x7040, 0x7100},
                                    {"sync.(*Cond).Wait", 0x7100, 0x7140}, {"main.f", 0x7140, 0x7160}};
   WaitLists lists;
-  auto r = read_wait_objects(m, g, frames, l, lists);
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].kind, "cond");
@@ -248,7 +248,7 @@ TEST(WaitObjectsTest, PollDescIsTheStackWordThatPointsToItselfAndHoldsTheGorouti
     std::vector<WaitFrame> frames = {{"runtime.gopark", 0x7000, 0x7020}, {"runtime.netpollblock", 0x7020, 0x7060},
                                      {"internal/poll.runtime_pollWait", 0x7060, 0x70a0}, {"main.f", 0x70a0, 0x70c0}};
     WaitLists lists;
-    auto r = read_wait_objects(m, g, frames, l, lists);
+    auto r = read_wait_objects(m, g, "", frames, l, lists);
     ASSERT_TRUE(r.ok()) << r.error().message();
     ASSERT_EQ(r->size(), 1u) << minor;
     EXPECT_EQ((*r)[0].kind, "fd");
@@ -269,7 +269,7 @@ TEST(WaitObjectsTest, SleepGivesTheGoroutinesTimerAndDeadline) {
     else m.words[t + l.timer_nextwhen] = 123456789;
     std::vector<WaitFrame> frames = {{"runtime.gopark"}, {"time.Sleep"}, {"main.f"}};
     WaitLists lists;
-    auto r = read_wait_objects(m, g, frames, l, lists);
+    auto r = read_wait_objects(m, g, "", frames, l, lists);
     ASSERT_TRUE(r.ok()) << r.error().message();
     ASSERT_EQ(r->size(), 1u) << minor;
     EXPECT_EQ((*r)[0].kind, "timer");
