@@ -49,20 +49,37 @@ GoroutineWaits::GoroutineWaits(const unwind::Memory& memory, int go_minor, int64
 void GoroutineWaits::prefetch(const unwind::GoroutineList& list) {
   if (layout_ == nullptr || process_ == nullptr) return;  // a core's memory is a mapped file: no system calls
   const unwind::WaitLayout& l = *layout_;
+  ahead_.clear();
   std::vector<uint64_t> addrs;
   for (const auto& g : list.goroutines)
-    if (g.base_status() == unwind::kGwaiting) addrs.push_back(g.g_addr + l.g_waiting);
-  words_.prefetch(addrs);
-  std::vector<uint64_t> sudogs;
-  for (uint64_t a : addrs)
-    if (auto s = words_.read_u64(a); s && *s != 0) sudogs.push_back(*s);
+    if (g.base_status() == unwind::kGwaiting) {
+      ahead_.push_back({.g = g.g_addr});
+      addrs.push_back(g.g_addr + l.g_waiting);
+    }
+  std::vector<uint64_t> values(addrs.size());
+  std::unique_ptr<bool[]> ok(new bool[addrs.size() * 2 + 1]);
+  unwind::read_words(*process_, addrs, values, std::span<bool>(ok.get(), addrs.size()));
+  std::vector<size_t> with_sudog;  // indexes into ahead_
   addrs.clear();
-  for (uint64_t s : sudogs)
-    for (uint32_t field : {l.sudog_waitlink, l.sudog_c}) addrs.push_back(s + field);
-  words_.prefetch(addrs);
+  for (size_t i = 0; i < ahead_.size(); ++i) {
+    ahead_[i].has_waiting = ok[i];
+    ahead_[i].waiting = values[i];
+    if (!ok[i] || values[i] == 0) continue;
+    with_sudog.push_back(i);
+    addrs.push_back(values[i] + std::min(l.sudog_waitlink, l.sudog_c));  // ascending within the sudog
+    addrs.push_back(values[i] + std::max(l.sudog_waitlink, l.sudog_c));
+  }
+  values.assign(addrs.size(), 0);
+  unwind::read_words(*process_, addrs, values, std::span<bool>(ok.get(), addrs.size()));
   std::vector<uint64_t> chans;
-  for (uint64_t s : sudogs)
-    if (auto c = words_.read_u64(s + l.sudog_c); c && *c != 0) chans.push_back(*c);
+  const bool c_first = l.sudog_c < l.sudog_waitlink;
+  for (size_t k = 0; k < with_sudog.size(); ++k) {
+    unwind::WaitWords& w = ahead_[with_sudog[k]];
+    w.has_sudog = ok[2 * k] && ok[2 * k + 1];
+    w.c = values[2 * k + (c_first ? 0 : 1)];
+    w.waitlink = values[2 * k + (c_first ? 1 : 0)];
+    if (w.has_sudog && w.c != 0 && (chans.empty() || chans.back() != w.c)) chans.push_back(w.c);
+  }
   std::sort(chans.begin(), chans.end());
   chans.erase(std::unique(chans.begin(), chans.end()), chans.end());
   addrs.clear();
@@ -72,6 +89,18 @@ void GoroutineWaits::prefetch(const unwind::GoroutineList& list) {
     if (l.hchan_timer != unwind::WaitLayout::kNone) addrs.push_back(c + l.hchan_timer);
   }
   words_.prefetch(addrs);
+  next_ahead_ = 0;
+}
+
+const unwind::WaitWords* GoroutineWaits::words_ahead(uint64_t g) {
+  // Goroutines come in list order, some filtered out: look a little way ahead, never skip on a miss.
+  constexpr size_t kLookAhead = 64;
+  for (size_t i = next_ahead_; i < ahead_.size() && i < next_ahead_ + kLookAhead; ++i)
+    if (ahead_[i].g == g) {
+      next_ahead_ = i + 1;
+      return &ahead_[i];
+    }
+  return nullptr;
 }
 
 std::string GoroutineWaits::object_json(const unwind::WaitObject& w) const {
@@ -129,7 +158,8 @@ std::string GoroutineWaits::add(const GoroutineDump& g, bool json) {
   }
   frames_.clear();
   for (const auto& f : g.frames) frames_.push_back({f.function, f.sp, f.fp});
-  auto objects = unwind::read_wait_objects(words_, g.g_addr, g.status_text, frames_, *layout_, lists_);
+  auto objects =
+      unwind::read_wait_objects(words_, g.g_addr, g.status_text, frames_, *layout_, lists_, words_ahead(g.g_addr));
   if (!objects) {
     ++failed_;
     return "\"waiting_on\":[{\"kind\":\"unknown\",\"why\":" + json_string(objects.error().message()) + "}],";

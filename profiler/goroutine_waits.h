@@ -41,6 +41,7 @@ class GoroutineWaits {
   };
   std::string object_json(const unwind::WaitObject& w) const;
   void count(const unwind::WaitObject& w);
+  const unwind::WaitWords* words_ahead(uint64_t g);
 
   const unwind::ProcessMemory* process_;  // the live process (batched reads), or nullptr for a core
   unwind::CachedMemory memory_;  // sudogs and channels share pages: each page is read once
@@ -50,6 +51,8 @@ class GoroutineWaits {
   int64_t now_;
   const unwind::WaitLayout* layout_;
   std::vector<unwind::WaitFrame> frames_;  // reused for each goroutine
+  std::vector<unwind::WaitWords> ahead_;   // prefetch(): the waiting goroutines, in list order
+  size_t next_ahead_ = 0;                  // where add() looks first (goroutines come in list order)
   std::map<std::pair<std::string_view, uint64_t>, Waiters> objects_;
   size_t sleeping_ = 0;                     // goroutines in time.Sleep, each on its own timer
   int64_t sleep_min_ = 0, sleep_max_ = 0;   // their deadlines

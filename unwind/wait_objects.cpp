@@ -141,13 +141,15 @@ Result<bool> WaitLists::in_notify_list(const Memory& m, uint64_t list, uint64_t 
 
 Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_addr, std::string_view reason,
                                                   std::span<const WaitFrame> frames, const WaitLayout& l,
-                                                  WaitLists& lists) {
+                                                  WaitLists& lists, const WaitWords* ahead) {
   std::vector<WaitObject> out;
-  auto first = m.read_u64(g_addr + l.g_waiting);
+  if (ahead != nullptr && ahead->g != g_addr) ahead = nullptr;
+  auto first = ahead && ahead->has_waiting ? Result<uint64_t>(ahead->waiting) : m.read_u64(g_addr + l.g_waiting);
   if (!first) return first.error().with_context("reading g.waiting");
   uint64_t s = *first;
   for (int i = 0; s != 0 && i < kMaxSudogs; ++i) {
-    auto c = m.read_u64(s + l.sudog_c);
+    const bool read_ahead = i == 0 && ahead && ahead->has_sudog;
+    auto c = read_ahead ? Result<uint64_t>(ahead->c) : m.read_u64(s + l.sudog_c);
     if (!c) return c.error().with_context("reading a sudog");
     Result<WaitObject> w = Error(ErrorCode::kUnavailable, "");
     if (*c != 0) {
@@ -162,7 +164,7 @@ Result<std::vector<WaitObject>> read_wait_objects(const Memory& m, uint64_t g_ad
     // Only a select has more than one sudog; a semaphore's sudog uses waitlink for the other goroutines
     // waiting on the same address (sema.go semaRoot.queue), a notifyList's for nothing.
     if (*c == 0) break;
-    auto next = m.read_u64(s + l.sudog_waitlink);
+    auto next = read_ahead ? Result<uint64_t>(ahead->waitlink) : m.read_u64(s + l.sudog_waitlink);
     if (!next) return next.error().with_context("reading a sudog");
     s = *next;
   }

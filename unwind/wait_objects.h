@@ -64,6 +64,14 @@ class WaitLists {
   std::unordered_map<uint64_t, std::unordered_set<uint64_t>> notify_gs_;  // notifyList -> its goroutines
 };
 
+// Words of one goroutine read ahead in a batch (WaitWords are read for many goroutines at once): g.waiting
+// and its first sudog's c and waitlink, so that the common wait, one channel, costs no read of its own.
+struct WaitWords {
+  uint64_t g = 0;                        // whose
+  uint64_t waiting = 0, c = 0, waitlink = 0;
+  bool has_waiting = false, has_sudog = false;  // which of them were read
+};
+
 // The objects goroutine `g_addr` waits on (a select lists every channel), read from g.waiting and, where
 // the runtime keeps the object only on the goroutine's stack, from the frames of `frames`. Empty when the
 // goroutine waits on nothing goperf reads. Fails when the memory cannot be read. `reason` is the runtime's
@@ -72,6 +80,6 @@ class WaitLists {
 // walked to tell in which queue each of its sudogs is.
 Result<std::vector<WaitObject>> read_wait_objects(const Memory& memory, uint64_t g_addr, std::string_view reason,
                                                   std::span<const WaitFrame> frames, const WaitLayout& layout,
-                                                  WaitLists& lists);
+                                                  WaitLists& lists, const WaitWords* ahead = nullptr);
 
 }  // namespace goperf::unwind

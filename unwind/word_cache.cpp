@@ -67,23 +67,31 @@ void WordCache::prefetch(std::span<const uint64_t> addrs) {
       if (auto v = backing_->read_u64(a)) insert(a, *v);
     return;
   }
-  // One range per page touched, from its first word to the end of its last: the kernel pins each page
-  // once whatever the number of ranges in it, so a range per word would cost a pin per word.
+  std::vector<uint64_t> values(todo.size());
+  std::unique_ptr<bool[]> ok(new bool[todo.size()]);
+  read_words(*batch_, todo, values, std::span<bool>(ok.get(), todo.size()));
+  for (size_t i = 0; i < todo.size(); ++i)
+    if (ok[i]) insert(todo[i], values[i]);
+}
+
+void read_words(const ProcessMemory& memory, std::span<const uint64_t> addrs, std::span<uint64_t> out,
+                std::span<bool> ok) {
+  // The kernel pins each page of each range: a range per word would pin a page per word.
   struct Range {
     uint64_t lo, hi;
-    size_t first, last;  // todo[first, last)
+    size_t first, last;  // addrs[first, last)
   };
   std::vector<Range> ranges;
-  for (size_t i = 0; i < todo.size();) {
+  for (size_t i = 0; i < addrs.size();) {
     size_t j = i + 1;
-    while (j < todo.size() && (todo[j] >> 12) == (todo[i] >> 12)) ++j;
-    ranges.push_back({todo[i], todo[j - 1] + 8, i, j});
+    while (j < addrs.size() && (addrs[j] >> 12) == (addrs[i] >> 12) && addrs[j] >= addrs[j - 1]) ++j;
+    ranges.push_back({addrs[i], addrs[j - 1] + 8, i, j});
     i = j;
   }
   constexpr size_t kBatch = 1024;  // IOV_MAX
   std::vector<uint8_t> scratch;
   std::vector<iovec> remote, local;
-  std::unique_ptr<bool[]> ok(new bool[kBatch]);
+  bool done[kBatch];
   for (size_t b = 0; b < ranges.size(); b += kBatch) {
     const size_t n = std::min(kBatch, ranges.size() - b);
     size_t bytes = 0;
@@ -97,17 +105,15 @@ void WordCache::prefetch(std::span<const uint64_t> addrs) {
       remote[i] = {reinterpret_cast<void*>(r.lo), r.hi - r.lo};
       local[i] = {scratch.data() + at, r.hi - r.lo};
       at += r.hi - r.lo;
-      ok[i] = false;
+      done[i] = false;
     }
-    batch_->read_many(remote, local, std::span<bool>(ok.get(), n));
+    memory.read_many(remote, local, std::span<bool>(done, n));
     for (size_t i = 0; i < n; ++i) {
-      if (!ok[i]) continue;  // left to the backing
       const Range& r = ranges[b + i];
       const uint8_t* base = static_cast<const uint8_t*>(local[i].iov_base);
       for (size_t k = r.first; k < r.last; ++k) {
-        uint64_t v;
-        std::memcpy(&v, base + (todo[k] - r.lo), 8);
-        insert(todo[k], v);
+        ok[k] = done[i];
+        if (done[i]) std::memcpy(&out[k], base + (addrs[k] - r.lo), 8);
       }
     }
   }

@@ -13,6 +13,12 @@ namespace goperf::unwind {
 
 class ProcessMemory;
 
+// Reads the 8-byte word at addrs[i] into out[i] (ok[i]: whether it could be read) with one range per run of
+// ascending addresses in one page, IOV_MAX ranges per process_vm_readv; no copy of the pages is kept.
+// Addresses in about ascending order (objects read in allocation order) give few ranges.
+void read_words(const ProcessMemory& memory, std::span<const uint64_t> addrs, std::span<uint64_t> out,
+                std::span<bool> ok);
+
 class WordCache final : public Memory {
  public:
   // `backing` answers whatever was not read ahead; `batch`, when not null, is the same process's memory
