@@ -26,7 +26,8 @@ VARIANTS = {
 CASES = [(tc, v) for tc in gotargets.toolchains() for v in VARIANTS]
 # What the target starts, by the function each goroutine blocks in.
 EXPECTED = {"main.chanReceiver": 7, "main.selecter": 4, "main.mutexWaiter": 5, "main.rwReader": 3, "main.rwWriter": 1,
-            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3, "main.netReader": 1}
+            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3, "main.netReader": 1,
+            "main.timerReceiver": 1}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,7 @@ def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
     def limits():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     binary = binaries[(tc.name, variant)]
-    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash", "GODEBUG": "asynctimerchan=0"}, preexec_fn=limits)
     try:
         dump = t.sigquit_dump()
     finally:
@@ -148,7 +149,7 @@ def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
     waits = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--waits", "--format", "json").stdout)
     text = run(goperf, "core", str(binary), str(cores[0]), "--waits", "--group").stdout
     assert waits["header"]["taken_at"] == pytest.approx(os.stat(cores[0]).st_mtime, abs=1e-3)
-    check_waits(waits["dump"]["goroutines"], text, t.objects, dump, live=False)
+    check_waits(waits["dump"]["goroutines"], text, t.objects, dump, live=False, go_minor=int(tc.name.split(".")[1]))
 
 
 def test_filter(goperf, binaries):
@@ -296,14 +297,15 @@ def test_waits(goperf, binaries, tc, variant):
     """--waits: every blocked goroutine of the target names the object the target printed (%p) with the
     kind and state the target built (channels, mutex, RWMutex, WaitGroup, Cond, sleeps, pipes and a TCP
     read), and each is in the wait state the runtime's own SIGQUIT dump gives it."""
-    t = Waits(binaries[(tc.name, variant)])
+    # The module says go 1.19: Go 1.23+ would keep the old asynchronous timer channels, without hchan.timer.
+    t = Waits(binaries[(tc.name, variant)], env={"GODEBUG": "asynctimerchan=0"})
     try:
         doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--format", "json", "-q").stdout)
         text = run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--group", "-q").stdout
         dump = t.sigquit_dump()
     finally:
         t.close()
-    check_waits(doc["goroutines"], text, t.objects, dump, live=True)
+    check_waits(doc["goroutines"], text, t.objects, dump, live=True, go_minor=int(tc.name.split(".")[1]))
 
 
 # The runtime's wait reasons (runtime2.go waitReasonStrings) a goroutine waiting on each kind of object can
@@ -316,7 +318,7 @@ KIND_REASONS = {"chan": {"chan receive", "chan send", "select"},
 HOUR_NS = 3600 * 10**9
 
 
-def check_waits(goroutines, text, objects, dump, live, drop=()):
+def check_waits(goroutines, text, objects, dump, live, go_minor, drop=()):
     """What goperf read each goroutine waits on equals what the target built; the runtime's dump agrees on
     each one's wait state."""
     addr = {name: int(v, 16) for name, (kind, v) in objects.items() if kind != "fd"}
@@ -359,6 +361,15 @@ def check_waits(goroutines, text, objects, dump, live, drop=()):
         sorted(("fd", fd, "read") for fd in pipe_fds), pipes
     assert [[(w["kind"], w["fd"], w["direction"]) for w in ws] for ws in waits_of("main.netReader")] == \
         [[("fd", int(objects["tcp"][1]), "read")]]
+    # A timer's channel: from Go 1.23 (with synchronous timer channels) the channel keeps its timer
+    # (hchan.timer), firing 100 hours after start.
+    [[t]] = waits_of("main.timerReceiver")
+    assert (t["kind"], int(t["address"], 16), t["direction"]) == ("chan", addr["T"], "receive"), t
+    if go_minor >= 23:
+        assert int(t["timer"], 16) != 0 and t["when_ns"] > 0, t
+        assert not live or 99 * HOUR_NS < t["remaining_ns"] <= 100 * HOUR_NS, t
+    else:
+        assert "timer" not in t, t
     summary = text[text.index("\nwaits:\n") + 8:].splitlines()
     assert summary[0] == f"chan {addr['A']:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
     assert summary[1] == f"waitgroup {addr['W']:#x} (counter 1, 6 waiters): 6 goroutines wait", summary

@@ -3,7 +3,8 @@
 //
 //	7 receiving on channel A, 4 in a select on A and B, 5 on mutex M (locked by main), 3 in RLock and 1
 //	in Lock of RWMutex R (write-locked by main), 6 in Wait of WaitGroup W, 2 in Wait of Cond C, 9 sleeping,
-//	3 each reading its own pipe, 1 reading a TCP connection on the loopback.
+//	3 each reading its own pipe, 1 reading a TCP connection on the loopback, 1 receiving from the channel of
+//	timer T (firing in 100 hours).
 //
 // It prints one `name kind address` line per object, then "ready" once every goroutine is parked. Each
 // line "more" on stdin starts 50 more goroutines blocked forever in leak() and answers "more ready".
@@ -81,6 +82,9 @@ func netReader(c net.Conn) {
 }
 
 //go:noinline
+func timerReceiver(t *time.Timer) { <-t.C }
+
+//go:noinline
 func leak() { <-leakCh }
 
 func start(n int, f func()) {
@@ -131,8 +135,11 @@ func main() {
 		}
 		raw.Control(func(fd uintptr) { fmt.Printf("pipe%d fd %d\n", i, fd) })
 	}
+	timerT := time.NewTimer(100 * time.Hour)
+	go timerReceiver(timerT)
 	conns := netPair()
 	go netReader(conns[1])
+	fmt.Printf("T chan %p\n", timerT.C)
 	fmt.Printf("A chan %p\nB chan %p\nM mutex %p\nR rwmutex %p\nW waitgroup %p\nC cond %p\nCM mutex %p\n",
 		chanA, chanB, &mutexM, &rwR, &groupW, condC, &condMu)
 	settle()
