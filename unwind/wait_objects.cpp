@@ -55,6 +55,9 @@ Result<WaitObject> channel(const Memory& m, uint64_t c, uint64_t sudog, std::str
       if (!when) return when.error().with_context("reading a channel's timer");
       w.timer = *timer;
       w.when = *when;
+      // Its one-slot buffer is the runtime's: the program sees an unbuffered, empty channel (chan.go
+      // chancap/chanlen; hchan.timer is set only for synchronous timer channels, time.go newTimer).
+      w.len = w.cap = 0;
     }
   }
   return w;

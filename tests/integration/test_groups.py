@@ -365,11 +365,11 @@ def check_waits(goroutines, text, objects, dump, live, go_minor, drop=()):
     # (hchan.timer), firing 100 hours after start.
     [[t]] = waits_of("main.timerReceiver")
     assert (t["kind"], int(t["address"], 16), t["direction"]) == ("chan", addr["T"], "receive"), t
-    if go_minor >= 23:
-        assert int(t["timer"], 16) != 0 and t["when_ns"] > 0, t
+    if go_minor >= 23:  # unbuffered to the program (cap(t.C) == 0), as the runtime's chancap says
+        assert int(t["timer"], 16) != 0 and t["when_ns"] > 0 and (t["cap"], t["len"]) == (0, 0), t
         assert not live or 99 * HOUR_NS < t["remaining_ns"] <= 100 * HOUR_NS, t
-    else:
-        assert "timer" not in t, t
+    else:  # the old asynchronous timer channel: a buffer of 1
+        assert "timer" not in t and (t["cap"], t["len"]) == (1, 0), t
     summary = text[text.index("\nwaits:\n") + 8:].splitlines()
     assert summary[0] == f"chan {addr['A']:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
     assert summary[1] == f"waitgroup {addr['W']:#x} (counter 1, 6 waiters): 6 goroutines wait", summary
