@@ -17,6 +17,7 @@
 #include "profiler/core_options.h"
 #include "profiler/core_panic_header.h"
 #include "profiler/core_signal_frame.h"
+#include "profiler/dump_origin.h"
 #include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_reader.h"
@@ -81,6 +82,7 @@ struct Header {
   std::string panic;     // the runtime's "panic: ..." lines, or its "fatal error:" line (core_panic_header.h)
   CrashSite site;        // the crashing goroutine's first frame of the program's own code
   size_t threads = 0, goroutines = 0;
+  DumpOrigin origin;  // pid and time of the core (snapshot --diff reads them back)
 };
 
 std::string header_text(const Header& h) {
@@ -109,7 +111,10 @@ std::string header_json(const Header& h) {
   std::ostringstream o;
   o << "{\"core\":" << json_string(h.core) << ",\"compression\":" << json_string(h.compression)
     << ",\"executable\":" << json_string(h.executable) << ",\"go_version\":" << json_string(h.go_version)
-    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid << ",\"threads\":" << h.threads
+    << ",\"match\":" << json_string(h.match) << ",\"pid\":" << h.pid;
+  char taken[48];
+  std::snprintf(taken, sizeof taken, ",\"taken_at\":%.6f", h.origin.taken_at);
+  o << taken << ",\"threads\":" << h.threads
     << ",\"goroutines\":" << h.goroutines << ",\"signal\":" << h.signo
     << ",\"signal_name\":" << json_string(h.signo ? signal_name(h.signo) : "") << ",\"signal_code\":" << h.code
     << ",\"signal_code_name\":" << json_string(h.signo ? signal_code_name(h.signo, h.code) : "")
@@ -278,6 +283,7 @@ int run_core(const Args& args) {
   if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)
     h.panic = "fatal error: (message not kept in memory: the runtime printed it to the program's stderr)\n";
 
+  h.origin = core_dump_origin(opt.core, h.pid);
   FILE* out = opt.output.empty() ? stdout : std::fopen(opt.output.c_str(), "wb");
   if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));
   const bool json = opt.format == "json";
@@ -306,7 +312,8 @@ int run_core(const Args& args) {
     }
     filter_and_group(*dump, filter, opt.group || old_dump ? &grouper : nullptr);
     std::vector<std::string> wait_fields(dump->goroutines.size());
-    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i) wait_fields[i] = waits.add(dump->goroutines[i]);
+    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i)
+      wait_fields[i] = waits.add(dump->goroutines[i], json);
     if (old_dump) {
       kept += dump->goroutines.size();
       if (end == list->goroutines.size()) break;
@@ -335,9 +342,7 @@ int run_core(const Args& args) {
   }
   std::string tail = json ? "\n]}}\n" : "";
   if (old_dump) {
-    DumpOrigin origin;
-    origin.pid = h.pid;
-    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, origin);
+    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, h.origin);
     tail = json ? format_goroutine_diff_json(diff) : format_goroutine_diff_text(diff);
   } else if (opt.group) {
     auto groups = grouper.take_groups();

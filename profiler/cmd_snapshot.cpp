@@ -386,13 +386,14 @@ int run_snapshot(const Args& args) {
   GoroutineFilter filter(o.filter);
   GoroutineGrouper grouper(level);
   size_t kept = 0;
-  GoroutineWaits waits(pmem, minor);  // the live process: sudogs and channels were not copied
+  GoroutineWaits waits(pmem, minor, now);  // the live process: sudogs and channels were not copied
+  if (o.waits) waits.prefetch(list);
   std::string wait_fields;
   bool first = true;
   for (size_t i = 0; i < (*builder)->size(); ++i) {
     (*builder)->build(i, g);
     if (!filter.keeps(g, level)) continue;
-    if (o.waits) wait_fields = waits.add(g);
+    if (o.waits) wait_fields = waits.add(g, json);
     if (o.group || old_dump) grouper.add(g);
     if (old_dump) {
       ++kept;

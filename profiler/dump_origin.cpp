@@ -2,6 +2,7 @@
 // the boot time (/proc/stat btime).
 #include "profiler/dump_origin.h"
 
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,15 @@ DumpOrigin live_dump_origin(int pid) {
   o.taken_at = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
   const double ticks = start_ticks(pid), boot = boot_time();
   if (ticks > 0 && boot > 0) o.process_started_at = boot + ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return o;
+}
+
+DumpOrigin core_dump_origin(const std::string& core_path, int64_t pid) {
+  DumpOrigin o;
+  o.pid = pid;
+  struct stat st;
+  if (::stat(core_path.c_str(), &st) == 0)
+    o.taken_at = static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
   return o;
 }
 

@@ -16,6 +16,11 @@ struct DumpOrigin {
 // The origin of a dump of live process `pid` taken now.
 DumpOrigin live_dump_origin(int pid);
 
+// The origin of a core of process `pid`: taken when the kernel (or systemd-coredump) last wrote the core
+// file (its modification time; a copy that did not keep it shows the copy's time). The process's start
+// time is not in a core: 0.
+DumpOrigin core_dump_origin(const std::string& core_path, int64_t pid);
+
 // `"origin":{"pid":..,"taken_at":..,"process_started_at":..},` for a dump's JSON head.
 std::string dump_origin_json_field(const DumpOrigin& origin);
 

@@ -1,6 +1,7 @@
 // measure_layouts prints, as JSON, the layouts of the Go runtime structures goperf reads, measured
 // from the DWARF and the symbol table of an unstripped Go binary: field offsets of runtime.g, m,
-// gobuf, moduledata, _func, inlinedCall (nested structs flattened as "sched.sp"), the waitReason
+// gobuf, moduledata, _func, inlinedCall, the structures a goroutine waits on (sudog, hchan, timer,
+// pollDesc, notifyList, sync.Mutex, RWMutex, WaitGroup, Cond) (nested structs flattened as "sched.sp"), the waitReason
 // strings (runtime.waitReasonStrings read from the binary's data) and the funcID constants.
 //
 // Usage: measure_layouts BINARY > tests/fixtures/layouts/go1.XX.json (see scripts/measure_layouts.sh).
@@ -39,7 +40,8 @@ type output struct {
 
 var wanted = []string{"runtime.g", "runtime.m", "runtime.gobuf", "runtime.stack", "runtime.moduledata",
 	"runtime._func", "runtime.inlinedCall", "runtime.pcHeader", "runtime.functab", "runtime.textsect",
-	"runtime.sudog", "runtime.hchan", "runtime.waitq"}
+	"runtime.sudog", "runtime.hchan", "runtime.waitq", "runtime.timer", "runtime.pollDesc", "runtime.notifyList",
+	"sync.Mutex", "sync.RWMutex", "sync.WaitGroup", "sync.Cond"}
 
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "measure_layouts: "+format+"\n", args...)

@@ -25,8 +25,9 @@ VARIANTS = {
 }
 CASES = [(tc, v) for tc in gotargets.toolchains() for v in VARIANTS]
 # What the target starts, by the function each goroutine blocks in.
-EXPECTED = {"main.chanReceiver": 7, "main.selecter": 4, "main.mutexWaiter": 5, "main.rwReader": 3,
-            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3}
+EXPECTED = {"main.chanReceiver": 7, "main.selecter": 4, "main.mutexWaiter": 5, "main.rwReader": 3, "main.rwWriter": 1,
+            "main.groupWaiter": 6, "main.condWaiter": 2, "main.sleeper": 9, "main.pipeReader": 3, "main.netReader": 1,
+            "main.timerReceiver": 1}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,7 @@ def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
     def limits():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     binary = binaries[(tc.name, variant)]
-    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash"}, preexec_fn=limits)
+    t = Waits(binary, cwd=tmp_path, env={"GOTRACEBACK": "crash", "GODEBUG": "asynctimerchan=0"}, preexec_fn=limits)
     try:
         dump = t.sigquit_dump()
     finally:
@@ -144,10 +145,11 @@ def test_core_groups_match_panicparse(goperf, binaries, tc, variant, tmp_path):
     drop = moving(groups, dump) | {doc["header"]["crashing_goroutine"]}
     drop |= {g["id"] for g in doc["dump"]["goroutines"] if g["thread"] != 0}
     check_against_runtime(groups, dump, drop, tmp_path)
-    # --waits in the core: the same channels the target printed.
+    # --waits in the core: the same objects the target printed, each goroutine in the runtime's wait state.
     waits = json.loads(run(goperf, "core", str(binary), str(cores[0]), "--waits", "--format", "json").stdout)
     text = run(goperf, "core", str(binary), str(cores[0]), "--waits", "--group").stdout
-    check_channel_waits(waits["dump"]["goroutines"], text, t.objects)
+    assert waits["header"]["taken_at"] == pytest.approx(os.stat(cores[0]).st_mtime, abs=1e-3)
+    check_waits(waits["dump"]["goroutines"], text, t.objects, dump, live=False, go_minor=int(tc.name.split(".")[1]))
 
 
 def test_filter(goperf, binaries):
@@ -291,35 +293,92 @@ def test_etcd_groups_match_panicparse(goperf, tmp_path):
 
 
 @pytest.mark.parametrize("tc,variant", CASES, ids=[f"{tc.name}-{v}" for tc, v in CASES])
-def test_waits_channels(goperf, binaries, tc, variant):
-    """--waits: every goroutine blocked on a channel names the channel the target printed (%p), with its cap
-    and len; a select names both; waits goperf does not read yet say so."""
-    t = Waits(binaries[(tc.name, variant)])
+def test_waits(goperf, binaries, tc, variant):
+    """--waits: every blocked goroutine of the target names the object the target printed (%p) with the
+    kind and state the target built (channels, mutex, RWMutex, WaitGroup, Cond, sleeps, pipes and a TCP
+    read), and each is in the wait state the runtime's own SIGQUIT dump gives it."""
+    # The module says go 1.19: Go 1.23+ would keep the old asynchronous timer channels, without hchan.timer.
+    t = Waits(binaries[(tc.name, variant)], env={"GODEBUG": "asynctimerchan=0"})
     try:
         doc = json.loads(run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--format", "json", "-q").stdout)
         text = run(goperf, "snapshot", "-p", str(t.pid), "--waits", "--group", "-q").stdout
+        dump = t.sigquit_dump()
     finally:
         t.close()
-    check_channel_waits(doc["goroutines"], text, t.objects)
+    check_waits(doc["goroutines"], text, t.objects, dump, live=True, go_minor=int(tc.name.split(".")[1]))
 
 
-def check_channel_waits(goroutines, text, objects, drop=()):
-    """The channel waits goperf read equal what the target printed; the others say they were not read."""
-    a, b = int(objects["A"][1], 16), int(objects["B"][1], 16)
+# The runtime's wait reasons (runtime2.go waitReasonStrings) a goroutine waiting on each kind of object can
+# be in: 1.19 says "semacquire" for every semaphore; RWMutex.Lock waits first on its writer Mutex.
+KIND_REASONS = {"chan": {"chan receive", "chan send", "select"},
+                "mutex": {"sync.Mutex.Lock", "semacquire"},
+                "rwmutex": {"sync.RWMutex.RLock", "sync.RWMutex.Lock", "sync.Mutex.Lock", "semacquire"},
+                "waitgroup": {"sync.WaitGroup.Wait", "semacquire"}, "cond": {"sync.Cond.Wait"},
+                "timer": {"sleep"}, "fd": {"IO wait"}}
+HOUR_NS = 3600 * 10**9
+
+
+def check_waits(goroutines, text, objects, dump, live, go_minor, drop=()):
+    """What goperf read each goroutine waits on equals what the target built; the runtime's dump agrees on
+    each one's wait state."""
+    addr = {name: int(v, 16) for name, (kind, v) in objects.items() if kind != "fd"}
+    pipe_fds = {int(objects[f"pipe{i}"][1]) for i in range(3)}
+    oracle = snapshot_dump.parse(dump)
 
     def waits_of(fn):
-        return [[(w["kind"], int(w["address"], 16), w["cap"], w["len"], w["closed"], w["direction"])
-                 if w["kind"] == "chan" else (w["kind"],) for w in g["waiting_on"]]
-                for g in goroutines if any(f["function"] == fn for f in g["frames"]) and g["id"] not in drop]
-    assert waits_of("main.chanReceiver") == [[("chan", a, 0, 0, False, "receive")]] * 7
-    assert waits_of("main.selecter") == [[("chan", a, 0, 0, False, "receive"), ("chan", b, 3, 0, False, "receive")]] * 4
-    for fn in ("main.mutexWaiter", "main.rwReader", "main.groupWaiter", "main.condWaiter", "main.sleeper"):
-        ws = waits_of(fn)
-        assert len(ws) == EXPECTED[fn] and all(w[0][0] == "unknown" for w in ws), (fn, ws)
+        gs = [g for g in goroutines if any(f["function"] == fn for f in g["frames"]) and g["id"] not in drop]
+        for g in gs:  # the runtime's own view of the same goroutine
+            reason = oracle[g["id"]].status
+            assert all(reason in KIND_REASONS.get(w["kind"], ()) for w in g["waiting_on"]), (fn, reason, g)
+        return [g["waiting_on"] for g in gs]
+
+    def key(w, *fields):
+        return (w["kind"], int(w["address"], 16), *(w[f] for f in fields))
+    assert [[key(w, "cap", "len", "closed", "direction") for w in ws] for ws in waits_of("main.chanReceiver")] == \
+        [[("chan", addr["A"], 0, 0, False, "receive")]] * 7
+    assert [[key(w, "cap", "len", "closed", "direction") for w in ws] for ws in waits_of("main.selecter")] == \
+        [[("chan", addr["A"], 0, 0, False, "receive"), ("chan", addr["B"], 3, 0, False, "receive")]] * 4
+    # M is locked by main, 5 goroutines queue on it; the runtime does not record who holds a mutex.
+    assert [[key(w, "locked", "starving", "waiters", "holder") for w in ws] for ws in waits_of("main.mutexWaiter")] == \
+        [[("mutex", addr["M"], True, False, 5, "unknown")]] * 5
+    # R is write-locked by main: 3 readers wait on its reader semaphore, 1 writer on its writer Mutex.
+    assert [[key(w, "direction", "locked", "holder") for w in ws] for ws in waits_of("main.rwReader")] == \
+        [[("rwmutex", addr["R"], "read", True, "unknown")]] * 3
+    assert [[key(w, "direction", "locked", "waiters") for w in ws] for ws in waits_of("main.rwWriter")] == \
+        [[("rwmutex", addr["R"], "write", True, 1)]]
+    assert [[key(w, "counter", "waiters") for w in ws] for ws in waits_of("main.groupWaiter")] == \
+        [[("waitgroup", addr["W"], 1, 6)]] * 6
+    assert [[key(w, "waiters") for w in ws] for ws in waits_of("main.condWaiter")] == [[("cond", addr["C"], 2)]] * 2
+    sleeps = waits_of("main.sleeper")
+    assert len(sleeps) == 9 and all(len(ws) == 1 and ws[0]["kind"] == "timer" for ws in sleeps), sleeps
+    assert len({ws[0]["address"] for ws in sleeps}) == 9, "each sleeping goroutine has its own timer"
+    if live:  # time.Sleep(100 * time.Hour), started moments ago
+        assert all(99 * HOUR_NS < ws[0]["remaining_ns"] <= 100 * HOUR_NS for ws in sleeps), sleeps
+    else:
+        assert all("remaining_ns" not in ws[0] and ws[0]["when_ns"] > 100 * HOUR_NS for ws in sleeps), sleeps
+    pipes = waits_of("main.pipeReader")
+    assert sorted((ws[0]["kind"], ws[0]["fd"], ws[0]["direction"]) for ws in pipes) == \
+        sorted(("fd", fd, "read") for fd in pipe_fds), pipes
+    assert [[(w["kind"], w["fd"], w["direction"]) for w in ws] for ws in waits_of("main.netReader")] == \
+        [[("fd", int(objects["tcp"][1]), "read")]]
+    # A timer's channel: from Go 1.23 (with synchronous timer channels) the channel keeps its timer
+    # (hchan.timer), firing 100 hours after start.
+    [[t]] = waits_of("main.timerReceiver")
+    assert (t["kind"], int(t["address"], 16), t["direction"]) == ("chan", addr["T"], "receive"), t
+    if go_minor >= 23:  # unbuffered to the program (cap(t.C) == 0), as the runtime's chancap says
+        assert int(t["timer"], 16) != 0 and t["when_ns"] > 0 and (t["cap"], t["len"]) == (0, 0), t
+        assert not live or 99 * HOUR_NS < t["remaining_ns"] <= 100 * HOUR_NS, t
+    else:  # the old asynchronous timer channel: a buffer of 1
+        assert "timer" not in t and (t["cap"], t["len"]) == (1, 0), t
     summary = text[text.index("\nwaits:\n") + 8:].splitlines()
-    assert summary[0] == f"chan {a:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
-    assert summary[1] == f"chan {b:#x} (cap 3, len 0): 4 goroutines receive, 0 send", summary
-    # The mutex waiters' state (sync.Mutex.Lock, or semacquire before Go 1.20) is counted as not read.
-    status = next(g["status"] for g in goroutines if any(f["function"] == "main.mutexWaiter" for f in g["frames"]))
-    n = sum(1 for g in goroutines if g["status"] == status)
-    assert f"not read: {n} goroutines [{status}] (goperf reads channel waits only)" in summary, summary
+    assert summary[0] == f"chan {addr['A']:#x} (cap 0, len 0): 11 goroutines receive, 0 send", summary
+    assert summary[1] == f"waitgroup {addr['W']:#x} (counter 1, 6 waiters): 6 goroutines wait", summary
+    assert summary[2] == f"mutex {addr['M']:#x} (locked, 5 waiters, holder unknown): 5 goroutines wait", summary
+    assert summary[3] == f"chan {addr['B']:#x} (cap 3, len 0): 4 goroutines receive, 0 send", summary
+    assert f"rwmutex {addr['R']:#x} (write-locked, reader count {-(1 << 30) + 3}, holder unknown): " \
+        "3 goroutines wait to read, 1 to write" in summary, summary
+    assert f"cond {addr['C']:#x} (2 not notified): 2 goroutines wait" in summary, summary
+    for fd in pipe_fds | {int(objects["tcp"][1])}:
+        assert any(line.startswith(f"fd {fd} (pollDesc 0x") and line.endswith(": 1 goroutine waits to read, 0 to write")
+                   for line in summary), (fd, summary)
+    assert any(line.startswith("time.Sleep: 9 goroutines, each on its own timer") for line in summary), summary

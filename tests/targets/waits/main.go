@@ -1,9 +1,10 @@
 // waits: goroutines blocked on known objects, whose addresses the program prints (%p), so that what a
 // tool says each goroutine waits on can be checked exactly:
 //
-//	7 receiving on channel A, 4 in a select on A and B, 5 on mutex M (locked by main), 3 in RLock of
-//	RWMutex R (write-locked by main), 6 in Wait of WaitGroup W, 2 in Wait of Cond C, 9 sleeping, 3 each
-//	reading its own pipe.
+//	7 receiving on channel A, 4 in a select on A and B, 5 on mutex M (locked by main), 3 in RLock and 1
+//	in Lock of RWMutex R (write-locked by main), 6 in Wait of WaitGroup W, 2 in Wait of Cond C, 9 sleeping,
+//	3 each reading its own pipe, 1 reading a TCP connection on the loopback, 1 receiving from the channel of
+//	timer T (firing in 100 hours).
 //
 // It prints one `name kind address` line per object, then "ready" once every goroutine is parked. Each
 // line "more" on stdin starts 50 more goroutines blocked forever in leak() and answers "more ready".
@@ -13,6 +14,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -52,6 +54,9 @@ func mutexWaiter() { mutexM.Lock(); sink++ }
 func rwReader() { rwR.RLock(); sink++ }
 
 //go:noinline
+func rwWriter() { rwR.Lock(); sink++ }
+
+//go:noinline
 func groupWaiter() { groupW.Wait() }
 
 //go:noinline
@@ -69,6 +74,15 @@ func pipeReader(r *os.File) {
 	var buf [8]byte
 	r.Read(buf[:])
 }
+
+//go:noinline
+func netReader(c net.Conn) {
+	var buf [8]byte
+	c.Read(buf[:])
+}
+
+//go:noinline
+func timerReceiver(t *time.Timer) { <-t.C }
 
 //go:noinline
 func leak() { <-leakCh }
@@ -101,6 +115,8 @@ func main() {
 	start(4, selecter)
 	start(5, mutexWaiter)
 	start(3, rwReader)
+	settle() // the readers queue on R before the writer: RLock's semaphore, then Lock's
+	start(1, rwWriter)
 	start(6, groupWaiter)
 	start(2, condWaiter)
 	start(9, sleeper)
@@ -119,6 +135,11 @@ func main() {
 		}
 		raw.Control(func(fd uintptr) { fmt.Printf("pipe%d fd %d\n", i, fd) })
 	}
+	timerT := time.NewTimer(100 * time.Hour)
+	go timerReceiver(timerT)
+	conns := netPair()
+	go netReader(conns[1])
+	fmt.Printf("T chan %p\n", timerT.C)
 	fmt.Printf("A chan %p\nB chan %p\nM mutex %p\nR rwmutex %p\nW waitgroup %p\nC cond %p\nCM mutex %p\n",
 		chanA, chanB, &mutexM, &rwR, &groupW, condC, &condMu)
 	settle()
@@ -132,5 +153,30 @@ func main() {
 		}
 	}
 	runtime.KeepAlive(pipes)
+	runtime.KeepAlive(conns)
 	select {}
+}
+
+// netPair connects a client to a listener on the loopback and returns both ends (the server's second), and
+// prints the server end's fd.
+func netPair() []net.Conn {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	server, err := l.Accept()
+	if err != nil {
+		panic(err)
+	}
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		panic(err)
+	}
+	raw.Control(func(fd uintptr) { fmt.Printf("tcp fd %d\n", fd) })
+	return []net.Conn{client, server}
 }

@@ -1,51 +1,19 @@
-// The wait-object layouts must equal the fixtures scripts/measure_layouts.sh wrote from the DWARF of each
-// toolchain (tests/fixtures/layouts/go1.XX.json); read_wait_objects over a synthetic sudog list and channels.
+// read_wait_objects over synthetic runtime objects: a select's sudog list and channels, semaphores and
+// notifyLists on g.waiting (1.26+) or in the parked frames (1.19), pollDescs, sleeps.
 #include "unwind/wait_objects.h"
+#include "unwind/wait_layout.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "unwind/memory.h"
 
 namespace goperf::unwind {
 namespace {
-
-// The offset of `field` in `st` in a fixture (encoding/json with indentation: "name": "x", "offset": N).
-int64_t fixture_offset(const std::string& file, const std::string& st, const std::string& field) {
-  std::ifstream in(std::string(GOPERF_SOURCE_DIR) + "/tests/fixtures/layouts/" + file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string s = ss.str();
-  size_t at = s.find("\"" + st + "\": {");
-  if (at == std::string::npos) return -1;
-  size_t end = s.find(']', at);
-  size_t f = s.find("\"name\": \"" + field + "\"", at);
-  if (f == std::string::npos || f > end) return -1;
-  size_t o = s.find("\"offset\": ", f) + 10;
-  return std::stoll(s.substr(o, 24));
-}
-
-TEST(WaitLayoutTest, TablesEqualFixtures) {
-  for (auto [minor, file] : {std::pair{19, "go1.19.json"}, {26, "go1.26.json"}, {27, "go1.27.3.json"}}) {
-    const WaitLayout* l = wait_layout_for(minor);
-    ASSERT_NE(l, nullptr) << minor;
-    EXPECT_EQ(l->g_waiting, fixture_offset(file, "runtime.g", "waiting")) << file;
-    EXPECT_EQ(l->sudog_next, fixture_offset(file, "runtime.sudog", "next")) << file;
-    EXPECT_EQ(l->sudog_waitlink, fixture_offset(file, "runtime.sudog", "waitlink")) << file;
-    EXPECT_EQ(l->sudog_c, fixture_offset(file, "runtime.sudog", "c")) << file;
-    EXPECT_EQ(l->hchan_qcount, fixture_offset(file, "runtime.hchan", "qcount")) << file;
-    EXPECT_EQ(l->hchan_dataqsiz, fixture_offset(file, "runtime.hchan", "dataqsiz")) << file;
-    EXPECT_EQ(l->hchan_closed, fixture_offset(file, "runtime.hchan", "closed")) << file;
-    EXPECT_EQ(l->hchan_recvq, fixture_offset(file, "runtime.hchan", "recvq")) << file;
-    EXPECT_EQ(l->hchan_sendq, fixture_offset(file, "runtime.hchan", "sendq")) << file;
-  }
-  EXPECT_EQ(wait_layout_for(22), nullptr);  // not measured: no guess
-}
 
 class MapMemory : public Memory {
  public:
@@ -80,8 +48,8 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   m.words[s2 + l.sudog_next] = 0;
   chan(a, 0, 0, 0, s1, 0);
   chan(b, 2, 3, 1, 0, s2);
-  ChannelQueues queues;
-  auto r = read_wait_objects(m, g, l, queues);
+  WaitLists queues;
+  auto r = read_wait_objects(m, g, "select", {}, l, queues);
   ASSERT_TRUE(r.ok()) << r.error().message();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].address, a);
@@ -93,11 +61,158 @@ TEST(WaitObjectsTest, SelectListsEveryChannelWithItsQueue) {
   EXPECT_EQ((*r)[1].cap, 3u);
   EXPECT_TRUE((*r)[1].closed);
   m.words[g + l.g_waiting] = 0;
-  auto none = read_wait_objects(m, g, l, queues);
+  auto none = read_wait_objects(m, g, "select", {}, l, queues);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
   m.words[g + l.g_waiting] = 0x9000;  // a sudog that is not there
-  EXPECT_FALSE(read_wait_objects(m, g, l, queues).ok());
+  EXPECT_FALSE(read_wait_objects(m, g, "select", {}, l, queues).ok());
+}
+
+// A stack range [lo, hi) in `m` (a frame and its caller's, whose argument spill area is scanned too),
+// every word zero but `words` (placed from lo + 8 on).
+void stack(MapMemory& m, uint64_t lo, uint64_t hi, std::initializer_list<uint64_t> words) {
+  for (uint64_t a = lo; a < hi; a += 8) m.words[a] = 0;
+  uint64_t a = lo;
+  for (uint64_t w : words) m.words[a += 8] = w;
+}
+
+TEST(WaitObjectsTest, Go126SemaphoreOnWaitingNamesTheSyncObjectFromTheFrames) {
+  const WaitLayout& l = *wait_layout_for(26);
+  MapMemory m;
+  const uint64_t g = 0x1000, s = 0x2000, mu = 0x4000;
+  m.words[g + l.g_waiting] = s;
+  m.words[s + l.sudog_c] = 0;
+  m.words[s + l.sudog_elem] = mu + l.mutex_sema;
+  m.words[s + l.sudog_waitlink] = 0;
+  m.words[mu] = 1 | (5 << 3);  // locked, 5 waiters
+  m.words[mu + l.mutex_sema] = 0;
+  m.words[mu + l.rwmutex_reader_count] = 0;
+  m.words[mu + l.rwmutex_reader_wait] = 0;
+  std::vector<WaitFrame> frames = {{"runtime.gopark"}, {"runtime.semacquire1"},
+                                   {"internal/sync.runtime_SemacquireMutex"}, {"internal/sync.(*Mutex).lockSlow"},
+                                   {"internal/sync.(*Mutex).Lock"}, {"sync.(*Mutex).Lock"}, {"main.f"}};
+  WaitLists lists;
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].kind, "mutex");
+  EXPECT_EQ((*r)[0].address, mu);
+  EXPECT_EQ((*r)[0].state, 1u | (5u << 3));
+  // RWMutex.Lock waits first on its writer Mutex, at offset 0 of the RWMutex.
+  frames.insert(frames.begin() + 6, WaitFrame{"sync.(*RWMutex).Lock"});
+  r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ((*r)[0].kind, "rwmutex");
+  EXPECT_EQ((*r)[0].direction, "write");
+  EXPECT_EQ((*r)[0].address, mu);
+  // Another user of the semaphore: the semaphore itself, not a guess at its owner.
+  frames = {{"runtime.gopark"}, {"runtime.semacquire1"}, {"main.g"}};
+  r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ((*r)[0].kind, "sema");
+  EXPECT_EQ((*r)[0].address, mu + l.mutex_sema);
+}
+
+TEST(WaitObjectsTest, Go119WaitGroupSudogIsFoundOnTheStackOnlyWhenItsGIsTheGoroutine) {
+  const WaitLayout& l = *wait_layout_for(19);
+  MapMemory m;
+  const uint64_t g = 0x1000, other = 0x1800, s = 0x20000, decoy = 0x30000, wg = 0x40000;
+  m.words[g + l.g_waiting] = 0;
+  // semacquire1's frame holds a decoy sudog of another goroutine, a pointer into the stack, and its own.
+  stack(m, 0x7040, 0x70a0, {decoy, 0x7050, s});
+  m.words[decoy + l.sudog_g] = other;
+  m.words[decoy + l.sudog_elem] = 0x50000;
+  m.words[s + l.sudog_g] = g;
+  m.words[s + l.sudog_elem] = wg + l.waitgroup_sema;
+  m.words[wg + l.waitgroup_state] = (uint64_t{1} << 32) | 6;
+  std::vector<WaitFrame> frames = {{"runtime.gopark", 0x7000, 0x7040}, {"runtime.semacquire1", 0x7040, 0x7080},
+                                   {"sync.runtime_Semacquire", 0x7080, 0x70a0},
+                                   {"sync.(*WaitGroup).Wait", 0x70a0, 0x70e0}, {"main.f", 0x70e0, 0x7100}};
+  WaitLists lists;
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].kind, "waitgroup");
+  EXPECT_EQ((*r)[0].address, wg);
+  EXPECT_EQ((*r)[0].counter, 1);
+  EXPECT_EQ((*r)[0].waiters, 6u);
+  m.words[s + l.sudog_g] = other;  // no sudog of this goroutine: nothing is claimed
+  r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(r->empty());
+}
+
+TEST(WaitObjectsTest, Go119CondIsTheStackWordWhoseNotifyListHoldsTheGoroutine) {
+  const WaitLayout& l = *wait_layout_for(19);
+  MapMemory m;
+  const uint64_t g = 0x1000, other = 0x1800, s1 = 0x20000, s2 = 0x21000, c = 0x40000, not_cond = 0x48000;
+  m.words[g + l.g_waiting] = 0;
+  stack(m, 0x7100, 0x7160, {not_cond, c});
+  const uint64_t list = c + l.cond_notify, other_list = not_cond + l.cond_notify;
+  m.words[other_list + l.notify_head] = 0x22000;  // a list without this goroutine
+  m.words[0x22000 + l.sudog_g] = other;
+  m.words[0x22000 + l.sudog_next] = 0;
+  m.words[list + l.notify_wait] = 3;
+  m.words[list + l.notify_notify] = 1;
+  m.words[list + l.notify_head] = s1;
+  m.words[s1 + l.sudog_g] = other;
+  m.words[s1 + l.sudog_next] = s2;
+  m.words[s2 + l.sudog_g] = g;
+  m.words[s2 + l.sudog_next] = 0;
+  std::vector<WaitFrame> frames = {{"runtime.gopark", 0x7000, 0x7040}, {"sync.runtime_notifyListWait", 0x7040, 0x7100},
+                                   {"sync.(*Cond).Wait", 0x7100, 0x7140}, {"main.f", 0x7140, 0x7160}};
+  WaitLists lists;
+  auto r = read_wait_objects(m, g, "", frames, l, lists);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].kind, "cond");
+  EXPECT_EQ((*r)[0].address, c);
+  EXPECT_EQ((*r)[0].waiters, 2u);
+}
+
+TEST(WaitObjectsTest, PollDescIsTheStackWordThatPointsToItselfAndHoldsTheGoroutine) {
+  for (int minor : {19, 26}) {
+    const WaitLayout& l = *wait_layout_for(minor);
+    MapMemory m;
+    const uint64_t g = 0x1000, pd = 0x60000, fake = 0x68000;
+    m.words[g + l.g_waiting] = 0;
+    stack(m, 0x7000, 0x70c0, {fake, pd});
+    m.words[fake + l.poll_self] = 0;  // not a pollDesc
+    m.words[pd + l.poll_self] = pd;
+    m.words[pd + l.poll_rg] = 0;
+    m.words[pd + l.poll_wg] = g;
+    m.words[pd + l.poll_fd] = 7;
+    std::vector<WaitFrame> frames = {{"runtime.gopark", 0x7000, 0x7020}, {"runtime.netpollblock", 0x7020, 0x7060},
+                                     {"internal/poll.runtime_pollWait", 0x7060, 0x70a0}, {"main.f", 0x70a0, 0x70c0}};
+    WaitLists lists;
+    auto r = read_wait_objects(m, g, "", frames, l, lists);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->size(), 1u) << minor;
+    EXPECT_EQ((*r)[0].kind, "fd");
+    EXPECT_EQ((*r)[0].address, pd);
+    EXPECT_EQ((*r)[0].fd, 7);
+    EXPECT_EQ((*r)[0].direction, "write");
+  }
+}
+
+TEST(WaitObjectsTest, SleepGivesTheGoroutinesTimerAndDeadline) {
+  for (int minor : {19, 26}) {
+    const WaitLayout& l = *wait_layout_for(minor);
+    MapMemory m;
+    const uint64_t g = 0x1000, t = 0x9000;
+    m.words[g + l.g_waiting] = 0;
+    m.words[g + l.g_timer] = t;
+    if (l.g_sleep_when != WaitLayout::kNone) m.words[g + l.g_sleep_when] = 123456789;
+    else m.words[t + l.timer_nextwhen] = 123456789;
+    std::vector<WaitFrame> frames = {{"runtime.gopark"}, {"time.Sleep"}, {"main.f"}};
+    WaitLists lists;
+    auto r = read_wait_objects(m, g, "", frames, l, lists);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->size(), 1u) << minor;
+    EXPECT_EQ((*r)[0].kind, "timer");
+    EXPECT_EQ((*r)[0].address, t);
+    EXPECT_EQ((*r)[0].when, 123456789);
+  }
 }
 
 }  // namespace
