@@ -19,6 +19,7 @@
 namespace goperf::unwind {
 class Memory;
 class AddressSpace;
+class GoTarget;
 }  // namespace goperf::unwind
 
 namespace goperf::profiler {
@@ -79,10 +80,10 @@ struct ThreadRegisters {
 struct DumpInput {
   const unwind::Memory* memory = nullptr;        // the target's memory (or copies of it)
   const unwind::AddressSpace* space = nullptr;
-  const unwind::GoRuntimeLayout* layout = nullptr;
+  const unwind::GoTarget* target = nullptr;      // which g each thread runs
+  const unwind::GoRuntimeLayout* layout = nullptr;  // the target's layout
   std::vector<ThreadRegisters> threads;          // registers of every thread (live: ptrace; core: NT_PRSTATUS)
   const unwind::GoroutineList* list = nullptr;
-  std::vector<int64_t> tls_offsets;              // unwind::tls_g_offsets(executable)
   int64_t now_nanotime = 0;                      // the target's nanotime() at the snapshot; 0: no minutes
   std::string go_version;
   int go_minor = 0;

@@ -16,6 +16,7 @@
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
+#include "unwind/go_target.h"
 #include "unwind/goroutine_walk_start.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
@@ -187,9 +188,7 @@ struct GoroutineDumpBuilder::Impl {
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
         buf(kMaxPhysicalFrames) {
     for (const auto& th : in.threads) {
-      auto f = tab.find_func(th.regs.pc - bias);
-      bool in_go = f && !(f->flag & Pclntab::kFlagAsm);
-      auto tg = unwind::current_g(*in.memory, th.regs, in_go, *in.layout, in.tls_offsets);
+      auto tg = in.target->current_g(*in.memory, th.regs);
       if (tg && tg->curg) running[tg->curg] = {&th, *tg};
     }
     for (const auto& m : in.list->ms) ms[m.addr] = &m;
@@ -408,7 +407,7 @@ GoroutineDumpBuilder::GoroutineDumpBuilder(std::unique_ptr<Impl> impl) : impl_(s
 GoroutineDumpBuilder::~GoroutineDumpBuilder() = default;
 
 Result<std::unique_ptr<GoroutineDumpBuilder>> GoroutineDumpBuilder::create(const DumpInput& in) {
-  if (!in.memory || !in.space || !in.layout || !in.list)
+  if (!in.memory || !in.space || !in.target || !in.layout || !in.list)
     return make_error(ErrorCode::kInvalidArgument, "incomplete goroutine dump input");
   auto go = in.space->go_module();
   if (!go) return make_error(ErrorCode::kFormat, "no Go module in the address space");
