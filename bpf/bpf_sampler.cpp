@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "bpf/label_reader.h"
-#include "unwind/process_threads.h"
+#include "unwind/thread_perf_events.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/process_memory.h"
 
@@ -245,17 +245,11 @@ Status BpfSampler::attach_perf_events() {
     attr.freq = 1;
     attr.sample_freq = options_.frequency_hz;
   }
-  attr.inherit = 1;
-  attr.disabled = options_.enable_on_exec ? 1 : 0;
-  attr.enable_on_exec = options_.enable_on_exec ? 1 : 0;
-  auto open_on = [&](pid_t tid) -> Status {
-    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) {
-      int e = errno;
-      if (e == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
-      return make_error(e == EACCES || e == EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
-                        "perf_event_open on thread " + std::to_string(tid) + ": " + strerror(e));
-    }
+  unwind::set_thread_event_flags(attr, options_.enable_on_exec);
+  auto open_on = [&](pid_t tid, uint32_t) -> Status {
+    auto opened = unwind::open_thread_event(attr, tid, -1);
+    if (!opened) return std::move(opened).error();
+    const int fd = *opened;
     bpf_link* link = bpf_program__attach_perf_event(skel_->progs.goperf_sample, fd);
     if (!link) {
       int e = errno;
@@ -265,14 +259,7 @@ Status BpfSampler::attach_perf_events() {
     links_.emplace_back(link);  // the link owns fd: destroying it closes the event
     return {};
   };
-  for (uint32_t pid : options_.pids) {
-    if (options_.enable_on_exec) {
-      if (auto st = open_on(static_cast<pid_t>(pid)); !st) return st;
-      continue;
-    }
-    if (auto st = unwind::attach_threads(static_cast<pid_t>(pid), open_on); !st) return st;
-  }
-  return {};
+  return unwind::open_on_target_threads(options_.pids, options_.enable_on_exec, open_on);
 }
 
 int BpfSampler::on_record(void* ctx, void* data, size_t size) {
