@@ -14,7 +14,7 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/go_functions.h"
 #include "unwind/address_space.h"
 #include "unwind/go_target.h"
 #include "unwind/goroutine_walk_start.h"
@@ -25,7 +25,6 @@
 namespace goperf::profiler {
 
 using symbolize::FuncKind;
-using symbolize::Pclntab;
 using unwind::GoroutineInfo;
 using unwind::PhysicalFrame;
 using unwind::RegisterSet;
@@ -57,26 +56,6 @@ std::string print_name(std::string_view name, int minor) {
       return std::string(name.substr(0, i)) + "[...]" + std::string(name.substr(j + 1));
   }
   return std::string(name);
-}
-
-// Go 1.19/1.20 gentraceback passes printArgs the pc it reached walking up the inline tree (the call
-// site of the outermost inlined call, entry + inlinedCall.parentPc), not the frame's own pc: liveness
-// of spilled arguments is read there.
-uint64_t outermost_call_pc(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t pc, int minor) {
-  const Pclntab* tab = module.pclntab();
-  auto tree = tab->funcdata(f, Pclntab::kFuncdataInlTree);
-  if (!tree) return pc;
-  const uint64_t size = minor >= 20 ? 16 : 20, parent_off = minor >= 20 ? 8 : 16;
-  for (int depth = 0; depth < 100; ++depth) {
-    auto ix = tab->pcdata(f, Pclntab::kPcdataInlTreeIndex, pc);
-    if (!ix || *ix < 0) break;
-    auto bytes = module.elf().read(*tree + static_cast<uint64_t>(*ix) * size + parent_off, 4);
-    if (!bytes) break;
-    int32_t parent_pc;
-    std::memcpy(&parent_pc, bytes->data(), 4);
-    pc = f.entry + static_cast<uint32_t>(parent_pc);
-  }
-  return pc;
 }
 
 // Strings the dumps' views point into: the names a pc or a creator symbolizes to (when they differ
@@ -164,7 +143,6 @@ struct GoroutineDumpBuilder::Impl {
   };
 
   const DumpInput& in;
-  const Pclntab& tab;
   const uint64_t bias;
   std::unique_ptr<unwind::PcInfoCache> walk_cache = std::make_unique<unwind::PcInfoCache>();
   const unwind::StackWalker walker;
@@ -180,9 +158,8 @@ struct GoroutineDumpBuilder::Impl {
   std::unordered_map<uint64_t, OnThread> running;
   std::unordered_map<uint64_t, const unwind::MInfo*> ms;
 
-  Impl(const DumpInput& input, const Pclntab& t, uint64_t b)
+  Impl(const DumpInput& input, uint64_t b)
       : in(input),
-        tab(t),
         bias(b),
         walker(*input.memory, *input.space, walk_cache.get()),
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
@@ -199,8 +176,7 @@ struct GoroutineDumpBuilder::Impl {
     PcSymbols& info = it->second;
     if (!fresh) return info;
     auto ref = in.space->find(pf.pc);
-    const Pclntab* t = ref ? ref->module->pclntab() : nullptr;
-    auto f = t ? t->find_func(ref->link_pc) : std::nullopt;
+    auto f = ref ? symbolize::find_go_func(*ref->module, ref->link_pc) : std::nullopt;
     if (!f) {
       PcSymbols::Logical l;
       if (ref) {
@@ -220,7 +196,7 @@ struct GoroutineDumpBuilder::Impl {
     info.go = true;
     info.entry = f->entry + ref->bias;
     uint64_t sym_pc = (!pf.exact_pc && ref->link_pc > f->entry) ? ref->link_pc - 1 : ref->link_pc;
-    uint64_t args_pc = in.go_minor < 21 ? outermost_call_pc(*ref->module, *f, sym_pc, in.go_minor) : sym_pc;
+    uint64_t args_pc = in.go_minor < 21 ? symbolize::outermost_inline_call_pc(*ref->module, *f, sym_pc) : sym_pc;
     info.args = go_args_program(*ref->module, *f, args_pc);
     tmp.clear();
     t->frames(*f, sym_pc, tmp);
@@ -288,12 +264,11 @@ struct GoroutineDumpBuilder::Impl {
     if (!fresh) return c;
     // printcreatedby: the physical function at gopc, line at gopc - PCQuantum.
     auto ref = in.space->find(gopc);
-    const Pclntab* ctab = ref ? ref->module->pclntab() : nullptr;
-    if (auto f = ctab ? ctab->find_func(ref->link_pc) : std::nullopt) {
+    if (auto f = ref ? symbolize::find_go_func(*ref->module, ref->link_pc) : std::nullopt) {
       c.known = true;
       c.function = printed(*store, f->name, in.go_minor);
       uint64_t tracepc = ref->link_pc > f->entry ? ref->link_pc - 1 : ref->link_pc;
-      auto [file, line] = ctab->file_line(*f, tracepc);
+      auto [file, line] = symbolize::go_file_line(*ref->module, *f, tracepc);
       c.file = file;
       c.line = line;
       c.offset = ref->link_pc - f->entry;
@@ -304,7 +279,7 @@ struct GoroutineDumpBuilder::Impl {
 
   bool is_system(uint64_t startpc) {
     auto [it, fresh] = system_starts.try_emplace(startpc);
-    if (fresh) it->second = unwind::is_system_goroutine(tab, startpc - bias);
+    if (fresh) it->second = in.target->is_system_goroutine(startpc);
     return it->second;
   }
 
@@ -412,7 +387,7 @@ Result<std::unique_ptr<GoroutineDumpBuilder>> GoroutineDumpBuilder::create(const
   auto go = in.space->go_module();
   if (!go) return make_error(ErrorCode::kFormat, "no Go module in the address space");
   return std::unique_ptr<GoroutineDumpBuilder>(
-      new GoroutineDumpBuilder(std::make_unique<Impl>(in, *go->module->pclntab(), go->bias)));
+      new GoroutineDumpBuilder(std::make_unique<Impl>(in, go->bias)));
 }
 
 size_t GoroutineDumpBuilder::size() const { return impl_->in.list->goroutines.size(); }
