@@ -199,7 +199,7 @@ struct GoroutineDumpBuilder::Impl {
     uint64_t args_pc = in.go_minor < 21 ? symbolize::outermost_inline_call_pc(*ref->module, *f, sym_pc) : sym_pc;
     info.args = go_args_program(*ref->module, *f, args_pc);
     tmp.clear();
-    t->frames(*f, sym_pc, tmp);
+    symbolize::go_frames(*ref->module, *f, sym_pc, tmp);
     for (const auto& fr : tmp) {
       PcSymbols::Logical l;
       l.function = printed(*store, fr.function, in.go_minor);

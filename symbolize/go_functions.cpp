@@ -21,6 +21,10 @@ std::pair<std::string_view, int> go_file_line(const Module& module, const FuncIn
   return tab != nullptr ? tab->file_line(f, link_pc) : std::pair<std::string_view, int>{};
 }
 
+void go_frames(const Module& module, const FuncInfo& f, uint64_t lookup_pc, std::vector<Frame>& out) {
+  if (const Pclntab* tab = module.pclntab()) tab->frames(f, lookup_pc, out);
+}
+
 uint64_t outermost_inline_call_pc(const Module& module, const FuncInfo& f, uint64_t link_pc) {
   const Pclntab* tab = module.pclntab();
   if (tab == nullptr) return link_pc;

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "symbolize/frame.h"
 #include "symbolize/func_info.h"
 #include "symbolize/result.h"
 
@@ -22,6 +24,10 @@ std::optional<FuncInfo> find_go_func(const Module& module, uint64_t link_pc);
 std::optional<FuncInfo> find_go_func_by_name(const Module& module, std::string_view name);
 // file:line of f's own tables at link_pc (no inline expansion).
 std::pair<std::string_view, int> go_file_line(const Module& module, const FuncInfo& f, uint64_t link_pc);
+
+// Appends the frames at lookup_pc in f, innermost first: each inlined call, then f itself (as
+// runtime.CallersFrames). Callers pass pc-1 for return addresses. Frame.pc and entry are link-time.
+void go_frames(const Module& module, const FuncInfo& f, uint64_t lookup_pc, std::vector<Frame>& out);
 
 // The pc Go 1.19/1.20's gentraceback hands printArgs for a frame at link_pc: the call site of the
 // outermost call inlined there (entry + inlinedCall.parentPc, walked up the inline tree), since argument
