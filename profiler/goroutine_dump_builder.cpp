@@ -1,4 +1,4 @@
-// build_goroutine_dump: which stack each goroutine is on and where its walk starts (mirrors
+// GoroutineDumpBuilder: which stack each goroutine is on and where its walk starts (mirrors
 // src/runtime/traceback.go traceback1/unwinder.initAt and tracebackothers), the walk itself
 // (unwind::StackWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
 #include <algorithm>
@@ -398,18 +398,5 @@ void GoroutineDumpBuilder::build(size_t i, GoroutineDump& out, bool keep_args) {
 }
 
 std::shared_ptr<const void> GoroutineDumpBuilder::storage() const { return impl_->store; }
-
-Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& in) {
-  auto builder = GoroutineDumpBuilder::create(in);
-  if (!builder) return std::move(builder).error();
-  GoroutineDumpResult out;
-  out.go_version = in.go_version;
-  out.go_minor = in.go_minor;
-  out.threads = in.threads.size();
-  out.goroutines.resize((*builder)->size());
-  for (size_t i = 0; i < out.goroutines.size(); ++i) (*builder)->build(i, out.goroutines[i], true);
-  out.storage = (*builder)->storage();
-  return out;
-}
 
 }  // namespace goperf::profiler
