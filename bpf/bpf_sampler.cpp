@@ -17,8 +17,9 @@
 #include <unordered_map>
 
 #include "bpf/label_reader.h"
-#include "unwind/process_threads.h"
+#include "unwind/thread_perf_events.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/process_memory.h"
 
 #ifdef GOPERF_HAVE_BPF
 #include <bpf/bpf.h>
@@ -30,20 +31,6 @@
 #endif
 
 namespace goperf::bpf {
-
-void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& layout) {
-  options.g_stack_hi_offset = layout.g.stack_hi;
-  options.g_m_offset = layout.g.m;
-  options.m_curg_offset = layout.m.curg;
-  options.m_g0_offset = layout.m.g0;
-  options.m_vdso_sp_offset = layout.m.vdso_sp;
-  options.g_sched_sp_offset = layout.g.sched_sp;
-  options.g_sched_pc_offset = layout.g.sched_pc;
-  options.g_sched_bp_offset = layout.g.sched_bp;
-  options.g_goid_offset = layout.g.goid;
-  options.g_labels_offset = layout.g.labels;
-  options.go_minor = layout.go_minor;
-}
 
 #ifndef GOPERF_HAVE_BPF
 
@@ -68,29 +55,17 @@ int quiet_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   return 0;
 }
 
-// /proc/PID/mem, opened once per process.
-class ProcMemReader final : public RemoteReader {
+// The memory of each sampled process, for the label sets its samples point to.
+class ProcessMemories {
  public:
-  ~ProcMemReader() override {
-    for (auto& [pid, fd] : fds_)
-      if (fd >= 0) close(fd);
-  }
-  void select(uint32_t pid) {
-    auto it = fds_.find(pid);
-    if (it == fds_.end()) {
-      std::string path = "/proc/" + std::to_string(pid) + "/mem";
-      it = fds_.emplace(pid, open(path.c_str(), O_RDONLY | O_CLOEXEC)).first;
-    }
-    fd_ = it->second;
-  }
-  bool read(uint64_t addr, std::span<uint8_t> out) override {
-    if (fd_ < 0) return false;
-    return pread(fd_, out.data(), out.size(), static_cast<off_t>(addr)) == static_cast<ssize_t>(out.size());
+  const unwind::Memory& of(uint32_t pid) {
+    auto it = memories_.find(pid);
+    if (it == memories_.end()) it = memories_.emplace(pid, std::make_unique<unwind::ProcessMemory>(static_cast<pid_t>(pid))).first;
+    return *it->second;
   }
 
  private:
-  std::unordered_map<uint32_t, int> fds_;
-  int fd_ = -1;
+  std::unordered_map<uint32_t, std::unique_ptr<unwind::ProcessMemory>> memories_;
 };
 
 struct SkelDeleter {
@@ -121,7 +96,7 @@ struct Cached {
 
 class BpfSampler final : public unwind::Sampler {
  public:
-  explicit BpfSampler(BpfSamplerOptions options) : options_(std::move(options)), labels_(options_.go_minor) {}
+  explicit BpfSampler(BpfSamplerOptions options) : options_(std::move(options)), labels_(options_.layout ? options_.layout->go_minor : 0) {}
   ~BpfSampler() override { detach(); }
 
   Status load();
@@ -154,7 +129,7 @@ class BpfSampler final : public unwind::Sampler {
   // ask for BPF_F_REUSE_STACKID), and on the tick every record has one, user space or not.
   std::unordered_map<int32_t, std::vector<uint64_t>> kstacks_;
   LabelReader labels_;
-  ProcMemReader mem_;
+  ProcessMemories memories_;
   const Sink* sink_ = nullptr;
   unwind::SamplerStats stats_;
   bool started_ = false;
@@ -169,16 +144,21 @@ Status BpfSampler::load() {
   skel_.reset(raw);
   auto& cfg = skel_->rodata->cfg;
   cfg.stack_bytes = std::min<uint32_t>(options_.stack_bytes, GOPERF_MAX_STACK_BYTES);
-  cfg.g_stack_hi_offset = options_.g_stack_hi_offset;
-  cfg.g_m_offset = options_.g_m_offset;
-  cfg.m_curg_offset = options_.m_curg_offset;
-  cfg.m_g0_offset = options_.m_g0_offset;
-  cfg.m_vdso_sp_offset = options_.m_vdso_sp_offset;
-  cfg.g_sched_sp_offset = options_.g_sched_sp_offset;
-  cfg.g_sched_pc_offset = options_.g_sched_pc_offset;
-  cfg.g_sched_bp_offset = options_.g_sched_bp_offset;
-  cfg.g_goid_offset = options_.g_goid_offset;
-  cfg.g_labels_offset = options_.g_labels_offset;
+  if (const unwind::GoRuntimeLayout* l = options_.layout) {
+    // Samples on g0/gsignal are charged to m.curg, as runtime/pprof does; a vDSO call runs on g0's stack
+    // with g unchanged (m.vdsoSP: its caller's sp on the goroutine's stack); g.sched is where a goroutine
+    // that g0 serves (systemstack, morestack) resumes; sp must lie under g.stack.hi for g to be trusted.
+    cfg.g_stack_hi_offset = l->g.stack_hi;
+    cfg.g_m_offset = l->g.m;
+    cfg.m_curg_offset = l->m.curg;
+    cfg.m_g0_offset = l->m.g0;
+    cfg.m_vdso_sp_offset = l->m.vdso_sp;
+    cfg.g_sched_sp_offset = l->g.sched_sp;
+    cfg.g_sched_pc_offset = l->g.sched_pc;
+    cfg.g_sched_bp_offset = l->g.sched_bp;
+    cfg.g_goid_offset = l->g.goid;
+    cfg.g_labels_offset = l->g.labels;
+  }
   cfg.tls_g_offset = options_.tls_g_offset;
   cfg.capture_kernel = options_.capture_kernel && !options_.user_only ? 1 : 0;
   // One read of g covers every field the program takes from it (read_g in go_stack.bpf.c); a field past
@@ -265,18 +245,12 @@ Status BpfSampler::attach_perf_events() {
     attr.freq = 1;
     attr.sample_freq = options_.frequency_hz;
   }
-  attr.inherit = 1;
+  unwind::set_thread_event_flags(attr, options_.enable_on_exec);
   attr.exclude_kernel = options_.user_only ? 1 : 0;
-  attr.disabled = options_.enable_on_exec ? 1 : 0;
-  attr.enable_on_exec = options_.enable_on_exec ? 1 : 0;
-  auto open_on = [&](pid_t tid) -> Status {
-    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) {
-      int e = errno;
-      if (e == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
-      return make_error(e == EACCES || e == EPERM ? ErrorCode::kPermission : ErrorCode::kUnsupported,
-                        "perf_event_open on thread " + std::to_string(tid) + ": " + strerror(e));
-    }
+  auto open_on = [&](pid_t tid, uint32_t) -> Status {
+    auto opened = unwind::open_thread_event(attr, tid, -1);
+    if (!opened) return std::move(opened).error();
+    const int fd = *opened;
     bpf_link* link = bpf_program__attach_perf_event(skel_->progs.goperf_sample, fd);
     if (!link) {
       int e = errno;
@@ -286,14 +260,7 @@ Status BpfSampler::attach_perf_events() {
     links_.emplace_back(link);  // the link owns fd: destroying it closes the event
     return {};
   };
-  for (uint32_t pid : options_.pids) {
-    if (options_.enable_on_exec) {
-      if (auto st = open_on(static_cast<pid_t>(pid)); !st) return st;
-      continue;
-    }
-    if (auto st = unwind::attach_threads(static_cast<pid_t>(pid), open_on); !st) return st;
-  }
-  return {};
+  return unwind::open_on_target_threads(options_.pids, options_.enable_on_exec, open_on);
 }
 
 int BpfSampler::on_record(void* ctx, void* data, size_t size) {
@@ -373,8 +340,7 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
   s.on_g0_without_goroutine = (head.flags & GOPERF_F_NO_CURG) != 0;
   s.goid = head.goid;
   if (head.labels) {
-    mem_.select(head.tgid);
-    s.labels = labels_.get(head.tgid, head.labels, mem_);
+    s.labels = labels_.get(head.tgid, head.labels, memories_.of(head.tgid));
   }
   (*sink_)(s);
 }

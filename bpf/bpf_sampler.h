@@ -24,21 +24,12 @@ struct BpfSamplerOptions {
   uint32_t perf_type = 1;         // PERF_TYPE_SOFTWARE
   uint64_t perf_config = 0;       // PERF_COUNT_SW_CPU_CLOCK
   uint32_t stack_bytes = 16384;   // how much of the user stack to copy per sample
-  // Go runtime offsets (from unwind::GoRuntimeLayout) for the goroutine id and labels; 0 = not read.
-  uint32_t g_goid_offset = 0;
-  uint32_t g_labels_offset = 0;
+  // The Go runtime layout of the target (unwind::GoTarget, or the version's table for a program about to
+  // start): the loader writes the g/m offsets the program reads into its rodata. Null: none are read
+  // (not a Go program), and label sets are recognised from their bytes.
+  const unwind::GoRuntimeLayout* layout = nullptr;
   int64_t tls_g_offset = -8;      // where g lives relative to fs_base when r14 cannot be trusted
-  // Added by the eBPF backend (all from unwind::GoRuntimeLayout; 0 = not read):
-  uint32_t g_stack_hi_offset = 0; // g.stack.hi: sp must lie in [stack.lo, stack.hi) for g to be trusted,
-                                  // and the copy stops at stack.hi (stack.lo is the word before)
-  uint32_t g_m_offset = 0;        // g.m and m.curg: samples on g0/gsignal are charged to m.curg, as
-  uint32_t m_curg_offset = 0;     // runtime/pprof does
-  uint32_t m_g0_offset = 0;       // m.g0 (0 in every Go version): a vDSO call runs on g0's stack, g unchanged
-  uint32_t m_vdso_sp_offset = 0;  // m.vdsoSP: the vDSO caller's caller's sp, on the goroutine's stack
-  uint32_t g_sched_sp_offset = 0; // g.sched.sp: the top of what a vDSO call left on g0's stack, and
-  uint32_t g_sched_pc_offset = 0; // with .pc and .bp where a goroutine that g0 serves (systemstack,
-  uint32_t g_sched_bp_offset = 0; // morestack) resumes
-  int go_minor = 0;               // Go 1.N of the target: picks the label-set layout; 0 = guess
+                                  // (unwind::tls_g_offsets(executable).front())
   bool capture_kernel = true;     // kernel stack ids for samples taken in the kernel; on the tick, the
                                   // kernel stack is also what tells a kernel sample from a user one
   bool user_only = false;         // --user-only: exclude_kernel on the perf event and no kernel stacks
@@ -53,10 +44,6 @@ struct BpfSamplerOptions {
   std::optional<unwind::TickSource> tick;
   unwind::SamplingPlan plan;
 };
-
-// Fills the Go runtime fields of options (g.stack.hi, g.m, m.curg, goid, labels, go_minor) from the
-// layout of the target's Go version; the TLS slot is left as given.
-void set_go_offsets(BpfSamplerOptions& options, const unwind::GoRuntimeLayout& layout);
 
 // Whether the eBPF sampler can run here; the error says what is missing (CAP_BPF, BTF, program type).
 Status bpf_available();

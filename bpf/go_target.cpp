@@ -1,45 +1,32 @@
-// Go version and TLS slot of a target executable (a file, or the one a live process mapped), for the
+// The layout and TLS slot of a target executable (a file, or the one a live process mapped), for the
 // eBPF program's rodata.
 #include "bpf/go_target.h"
-
-#include <elf.h>
 
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/go_target.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/process_memory.h"
-#include "unwind/runtime_globals.h"
 
 namespace goperf::bpf {
 
-int64_t tls_g_offset(uint64_t tls_memsz, uint64_t tls_align) {
-  if (tls_memsz == 0) return -8;
-  uint64_t align = tls_align ? tls_align : 1;
-  uint64_t block = (tls_memsz + align - 1) / align * align;
-  return -static_cast<int64_t>(block);
-}
-
 namespace {
 
-Result<std::string> configure_for_elf(BpfSamplerOptions& options, const symbolize::ElfFile& elf) {
-  for (const auto& seg : elf.segments()) {
-    if (seg.type == PT_TLS) options.tls_g_offset = tls_g_offset(seg.memsz, seg.align);
-  }
+// The version's table, unverified. Returns the note for the user.
+std::string configure_for_elf(BpfSamplerOptions& options, const symbolize::ElfFile& elf) {
+  options.tls_g_offset = unwind::tls_g_offsets(elf).front();
   auto info = symbolize::BuildInfo::read(elf);
-  if (!info) {
-    return std::string("no Go build information in " + elf.path() +
-                       ": goroutine ids and labels are not recorded");
-  }
+  if (!info) return "no Go build information in " + elf.path() + ": goroutine ids and labels are not recorded";
   auto choice = unwind::layout_for_go_minor(info->minor_version());
-  set_go_offsets(options, *choice.layout);
+  options.layout = choice.layout;
   if (!choice.exact_version) {
-    return std::string("no runtime layout for " + info->go_version + ": using Go 1." +
-                       std::to_string(choice.layout->go_minor) + "'s for goroutine ids and labels");
+    return "no runtime layout for " + info->go_version + ": using Go 1." + std::to_string(choice.layout->go_minor) +
+           "'s for goroutine ids and labels";
   }
-  return std::string();
+  return "";
 }
 
 }  // namespace
@@ -50,38 +37,22 @@ Result<std::string> configure_for_executable(BpfSamplerOptions& options, const s
   return configure_for_elf(options, **elf);
 }
 
-namespace {
-
-// A live Go process: the table chosen by version is checked against its goroutines (read without
-// stopping it) before its offsets go into the eBPF program; another known table where it does not fit
-// (unwind::verify_layout). Returns the note to print ("" when the version's measured table fits).
-std::string verify_for_process(BpfSamplerOptions& options, pid_t pid, const unwind::ModuleRef& exe) {
-  const symbolize::BuildInfo* bi = exe.module->build_info();
-  if (bi == nullptr) return "";
-  auto globals = unwind::find_runtime_globals(*exe.module);
-  if (!globals) return "";  // no goroutine list to check against: the table stays as chosen
-  unwind::ProcessMemory memory(pid);
-  auto verified = unwind::verify_layout(memory, *globals, exe.bias, bi->minor_version());
-  if (!verified) {
-    return "the Go runtime layout does not fit process " + std::to_string(pid) + "'s goroutines (" +
-           verified.error().message() + "): goroutine ids and labels may be wrong";
-  }
-  set_go_offsets(options, *verified->layout);
-  return unwind::layout_note(*verified, bi->minor_version(), true);
-}
-
-}  // namespace
-
 Result<std::string> configure_for_process(BpfSamplerOptions& options, pid_t pid) {
   auto space = unwind::AddressSpace::for_process(pid);
   if (!space) return std::move(space).error();
   auto exe = (*space)->executable();
   if (!exe) return std::move(exe).error();
-  auto note = configure_for_elf(options, exe->module->elf());
-  if (!note) return note;
+  std::string note = configure_for_elf(options, exe->module->elf());
+  if (exe->module->build_info() == nullptr) return note;
+  unwind::ProcessMemory memory(pid);
+  auto target = unwind::GoTarget::open(memory, *exe->module, exe->bias, "process " + std::to_string(pid));
+  // No goroutine list to check against (a Go shared library, an unknown code shape): the table stays.
+  if (!target && target.error().code() == ErrorCode::kNotFound) return note;
+  if (!target) return target.error().message() + ": goroutine ids and labels may be wrong";
   // The check's word replaces the version-only one (it says which table was found to fit, and how).
-  std::string checked = verify_for_process(options, pid, *exe);
-  return checked.empty() ? *note : checked;
+  options.layout = &(*target)->layout();
+  options.tls_g_offset = (*target)->tls_g_offsets().front();
+  return (*target)->layout_note();
 }
 
 }  // namespace goperf::bpf

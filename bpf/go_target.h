@@ -1,6 +1,6 @@
-// Go runtime facts the eBPF program needs about a target executable, found in the executable itself:
-// its Go version (buildinfo) selects the g/m offsets (unwind::GoRuntimeLayout), its PT_TLS segment
-// gives where the runtime keeps g relative to the thread pointer.
+// Go runtime facts the eBPF program needs about a target: the layout of its g and m (from its Go version,
+// and verified against a live process's goroutines by unwind::GoTarget) and where the runtime keeps g
+// relative to the thread pointer (unwind::tls_g_offsets).
 #pragma once
 
 #include <sys/types.h>
@@ -12,17 +12,13 @@
 
 namespace goperf::bpf {
 
-// Fills options' Go runtime fields for the executable at exe_path (a program about to be started).
-// Returns a warning to show the user ("" when none): not a Go program, unknown Go version.
+// Sets options' layout and TLS slot for the executable at exe_path (a program about to be started: the
+// version's table, nothing to verify it against). Returns a warning to show the user ("" when none):
+// not a Go program, unknown Go version.
 Result<std::string> configure_for_executable(BpfSamplerOptions& options, const std::string& exe_path);
-// The same for the executable a live process runs: the file it mapped, opened through the process and
-// checked to be that one (unwind/mapped_file.h), whatever has become of its path since it started.
+// The same for a live process, through unwind::GoTarget: the file it mapped, opened through the process,
+// and the layout checked against its goroutines. A layout that fits none of them is a warning (the
+// profile is still taken; goroutine ids and labels may be wrong), in GoTarget's words.
 Result<std::string> configure_for_process(BpfSamplerOptions& options, pid_t pid);
-
-// The offset of g from the thread pointer (fs_base) for an executable whose PT_TLS segment has this
-// size and alignment: the executable's TLS block ends at the thread pointer (x86-64 TLS variant II) and
-// runtime.tlsg is its first variable (src/cmd/link/internal/ld/sym.go sets Tlsoffset = -8 for the
-// internal linker, which is this formula for an 8-byte block). No PT_TLS: -8.
-int64_t tls_g_offset(uint64_t tls_memsz, uint64_t tls_align);
 
 }  // namespace goperf::bpf

@@ -7,6 +7,8 @@
 #include <array>
 #include <cstring>
 
+#include "unwind/memory.h"
+
 namespace goperf::bpf {
 namespace {
 
@@ -19,21 +21,21 @@ uint64_t word(const uint8_t* p) {
   return v;
 }
 
-bool read_string(RemoteReader& mem, uint64_t ptr, uint64_t len, std::string& out) {
+bool read_string(const unwind::Memory& mem, uint64_t ptr, uint64_t len, std::string& out) {
   if (len > kMaxString) return false;
   out.assign(len, '\0');
   if (len == 0) return true;
-  return mem.read(ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), len));
+  return static_cast<bool>(mem.read(ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), len)));
 }
 
 // A Go string header (ptr, len) at p, read into out.
-bool read_go_string(RemoteReader& mem, const uint8_t* p, std::string& out) {
+bool read_go_string(const unwind::Memory& mem, const uint8_t* p, std::string& out) {
   return read_string(mem, word(p), word(p + 8), out);
 }
 
 }  // namespace
 
-bool LabelReader::decode_slice(uint64_t labels, RemoteReader& mem, Entry& out) {
+bool LabelReader::decode_slice(uint64_t labels, const unwind::Memory& mem, Entry& out) {
   std::array<uint8_t, 24> hdr{};
   if (!mem.read(labels, hdr)) return false;
   uint64_t data = word(hdr.data()), len = word(hdr.data() + 8), cap = word(hdr.data() + 16);
@@ -50,7 +52,7 @@ bool LabelReader::decode_slice(uint64_t labels, RemoteReader& mem, Entry& out) {
 
 // hmap (runtime/map.go before swiss maps): count@0, B@9, buckets@16, oldbuckets@24. A bucket of
 // map[string]string: tophash[8], keys[8]string, elems[8]string, overflow pointer = 272 bytes.
-bool LabelReader::decode_map(uint64_t labels, RemoteReader& mem, Entry& out) {
+bool LabelReader::decode_map(uint64_t labels, const unwind::Memory& mem, Entry& out) {
   uint64_t hmap = 0;
   if (!mem.read(labels, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&hmap), 8))) return false;
   if (hmap == 0) return true;  // nil map: no labels
@@ -86,7 +88,7 @@ bool LabelReader::decode_map(uint64_t labels, RemoteReader& mem, Entry& out) {
 }
 
 std::span<const std::pair<std::string_view, std::string_view>> LabelReader::get(uint32_t pid, uint64_t labels,
-                                                                                 RemoteReader& mem) {
+                                                                                 const unwind::Memory& mem) {
   if (labels == 0) return {};
   auto key = std::make_pair(pid, labels);
   auto it = cache_.find(key);

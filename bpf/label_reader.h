@@ -11,14 +11,11 @@
 #include <utility>
 #include <vector>
 
-namespace goperf::bpf {
+namespace goperf::unwind {
+class Memory;
+}
 
-// Reads target memory: returns false when [addr, addr+out.size()) is not readable.
-class RemoteReader {
- public:
-  virtual ~RemoteReader() = default;
-  virtual bool read(uint64_t addr, std::span<uint8_t> out) = 0;
-};
+namespace goperf::bpf {
 
 using LabelPairs = std::vector<std::pair<std::string_view, std::string_view>>;
 
@@ -30,7 +27,7 @@ class LabelReader {
 
   // The labels at `labels` (g.labels) of process pid, sorted by key; empty when none or unreadable.
   std::span<const std::pair<std::string_view, std::string_view>> get(uint32_t pid, uint64_t labels,
-                                                                     RemoteReader& mem);
+                                                                     const unwind::Memory& mem);
   size_t cached() const { return cache_.size(); }
 
  private:
@@ -38,8 +35,8 @@ class LabelReader {
     std::vector<std::pair<std::string, std::string>> owned;
     LabelPairs views;
   };
-  bool decode_slice(uint64_t labels, RemoteReader& mem, Entry& out);
-  bool decode_map(uint64_t labels, RemoteReader& mem, Entry& out);
+  bool decode_slice(uint64_t labels, const unwind::Memory& mem, Entry& out);
+  bool decode_map(uint64_t labels, const unwind::Memory& mem, Entry& out);
 
   int go_minor_;
   std::map<std::pair<uint32_t, uint64_t>, Entry> cache_;

@@ -20,7 +20,7 @@
 #include "profiler/addr2line_printer.h"
 #include "profiler/commands.h"
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/go_functions.h"
 
 namespace goperf::profiler {
 namespace {
@@ -200,9 +200,7 @@ int run_addr2line(const Args& args) {
     return 1;
   }
   if (!(*module)->is_go()) {
-    auto why = symbolize::Pclntab::load((*module)->elf_ptr());
-    std::string message = why.ok() ? o.binary + ": not a Go program (no Go function table)" : why.error().message();
-    std::fprintf(stderr, "goperf addr2line: %s\n", message.c_str());
+    std::fprintf(stderr, "goperf addr2line: %s\n", symbolize::not_go_error(**module, o.binary).message().c_str());
     return 1;
   }
   std::unique_ptr<Addr2linePrinter> printer;

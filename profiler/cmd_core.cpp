@@ -2,39 +2,37 @@
 // runtime layouts and writers as `goperf snapshot`, with CoreMemory standing in for the live process.
 #include <signal.h>
 
-#include <algorithm>
-#include <optional>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "profiler/commands.h"
 #include "profiler/json_string.h"
-#include "profiler/core_crash_site.h"
 #include "profiler/core_options.h"
 #include "profiler/core_panic_header.h"
+#include "profiler/core_crash_site.h"
 #include "profiler/core_signal_frame.h"
 #include "profiler/dump_origin.h"
-#include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_reader.h"
-#include "profiler/goroutine_filter.h"
-#include "profiler/goroutine_groups.h"
+#include "profiler/goroutine_dump_writer.h"
 #include "profiler/goroutine_waits.h"
-#include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
 #include "unwind/core_executable.h"
 #include "unwind/core_file.h"
 #include "unwind/core_memory.h"
+#include "unwind/go_target.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/goroutine_lister.h"
-#include "unwind/runtime_globals.h"
 
 namespace goperf::profiler {
 namespace {
@@ -128,231 +126,227 @@ std::string header_json(const Header& h) {
   return o.str();
 }
 
-}  // namespace
+// The executable a core was made of, found and checked against the core.
+struct CoreExecutable {
+  std::string path;  // absolute: the address space takes only paths starting with '/' for file-backed mappings
+  std::shared_ptr<const symbolize::Module> module;
+  uint64_t bias = 0;
+  std::string match;  // how it was matched to the core, for the header
+};
 
-int run_core(const Args& args) {
-  CoreOptions opt;
-  if (!parse_core_options(args, opt)) return 0;
-
-  std::optional<RecordedDump> old_dump;  // --diff
-  if (!opt.diff.empty()) {
-    auto old = read_goroutine_dump_json(opt.diff, TracebackLevel::kSystem);
-    if (!old) return fail(old.error().message());
-    old_dump = std::move(*old);
+// BINARY, else the file NT_FILE names (under --sysroot); empty with the error printed when none.
+Result<std::string> executable_path(const CoreOptions& opt, const unwind::CoreMemory& mem,
+                                    const unwind::CoreMappedFile* exe_map) {
+  if (!opt.binary.empty()) return std::filesystem::absolute(opt.binary).lexically_normal().string();
+  if (exe_map == nullptr)
+    return make_error(ErrorCode::kNotFound, opt.core + ": the core names no executable (no NT_FILE/auxv): give BINARY before CORE");
+  std::string path = mem.local_path(exe_map->path);
+  if (path.empty()) {
+    std::string wanted = unwind::strip_deleted_suffix(exe_map->path);
+    return make_error(ErrorCode::kNotFound, "cannot find the executable " + opt.sysroot + wanted +
+                                                " the core was made from: give it as BINARY before CORE" +
+                                                (opt.sysroot.empty() ? " (or --sysroot DIR)" : ""));
   }
-  auto core = unwind::CoreFile::open(opt.core);
-  if (!core) return fail(core.error().message());
-  auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
-  if (!memory) return fail(memory.error().message());
-  const unwind::CoreMemory& mem = **memory;
+  return std::filesystem::absolute(path).lexically_normal().string();
+}
 
-  // The executable: BINARY, else the file NT_FILE names (under --sysroot).
-  const unwind::CoreMappedFile* exe_map = (*core)->executable_mapping();
-  std::string exe_path = opt.binary;
-  if (exe_path.empty()) {
-    if (exe_map == nullptr) return fail(opt.core + ": the core names no executable (no NT_FILE/auxv): give BINARY before CORE");
-    exe_path = mem.local_path(exe_map->path);
-    if (exe_path.empty()) {
-      std::string wanted = unwind::strip_deleted_suffix(exe_map->path);
-      return fail("cannot find the executable " + opt.sysroot + wanted + " the core was made from: give it as BINARY before CORE" +
-                  (opt.sysroot.empty() ? " (or --sysroot DIR)" : ""));
-    }
-  }
-  // Absolute: the address space takes only paths starting with '/' for file-backed mappings.
-  exe_path = std::filesystem::absolute(exe_path).lexically_normal().string();
-  auto module = symbolize::Module::open(exe_path);
-  if (!module) return fail(module.error().message());
-  const symbolize::ElfFile& exe = (*module)->elf();
-  if ((*module)->pclntab() == nullptr) return fail(exe_path + ": not a Go program (no pclntab): goperf core reads cores of Go programs");
-  if (exe.machine() != (*core)->elf().machine()) return fail(exe_path + ": built for another machine than the core");
-
+Status open_executable(const CoreOptions& opt, const unwind::CoreFile& core, const unwind::CoreMemory& mem,
+                       CoreExecutable& out) {
+  const unwind::CoreMappedFile* exe_map = core.executable_mapping();
+  auto path = executable_path(opt, mem, exe_map);
+  if (!path) return std::move(path).error();
+  out.path = *path;
+  auto module = symbolize::Module::open(out.path);
+  if (!module) return std::move(module).error();
+  out.module = *module;
+  const symbolize::ElfFile& exe = out.module->elf();
+  if (!out.module->is_go()) return make_error(ErrorCode::kFormat, out.path + ": not a Go program (no pclntab): goperf core reads cores of Go programs");
+  if (exe.machine() != core.elf().machine()) return make_error(ErrorCode::kFormat, out.path + ": built for another machine than the core");
   auto bias = unwind::core_load_bias(mem, exe);
-  if (!bias) {
-    if (!opt.force) return fail("the core has no mapping of " + exe_path + ": it is a core of " + core_program(**core) +
-                                  " (--force to try anyway)");
-    bias = 0;
-  }
-  auto match = unwind::match_core_executable(mem, exe, *bias);
+  if (!bias && !opt.force)
+    return make_error(ErrorCode::kFormat, "the core has no mapping of " + out.path + ": it is a core of " +
+                                              core_program(core) + " (--force to try anyway)");
+  out.bias = bias ? *bias : 0;
+  auto match = unwind::match_core_executable(mem, exe, out.bias);
   if (match.verdict == unwind::CoreMatch::Verdict::kMismatch && !opt.force) {
-    if (exe_map == nullptr || unwind::strip_deleted_suffix(exe_map->path) == exe_path)
-      return fail(exe_path + " does not match the core: " + match.how + " (--force to go on anyway)");
-    return fail(opt.core + " is a core of " + core_program(**core) + ", not of " + exe_path + ": " + match.how +
-                " (--force to go on anyway)");
+    if (exe_map == nullptr || unwind::strip_deleted_suffix(exe_map->path) == out.path)
+      return make_error(ErrorCode::kFormat, out.path + " does not match the core: " + match.how + " (--force to go on anyway)");
+    return make_error(ErrorCode::kFormat, opt.core + " is a core of " + core_program(core) + ", not of " + out.path +
+                                              ": " + match.how + " (--force to go on anyway)");
   }
-  std::string match_text = match.verdict == unwind::CoreMatch::Verdict::kMatch    ? "matches the core by " + match.how
-                           : match.verdict == unwind::CoreMatch::Verdict::kUnknown ? "not verified: " + match.how
-                                                                                   : "MISMATCH, forced: " + match.how;
+  out.match = match.verdict == unwind::CoreMatch::Verdict::kMatch    ? "matches the core by " + match.how
+              : match.verdict == unwind::CoreMatch::Verdict::kUnknown ? "not verified: " + match.how
+                                                                      : "MISMATCH, forced: " + match.how;
+  return {};
+}
 
-  // Address space from NT_FILE, with the executable we checked standing for its mappings.
+// Address space from NT_FILE, with the executable we checked standing for its mappings.
+std::unique_ptr<unwind::AddressSpace> core_address_space(const unwind::CoreFile& core, const unwind::CoreMemory& mem,
+                                                         const CoreExecutable& exe) {
+  const unwind::CoreMappedFile* exe_map = core.executable_mapping();
   std::vector<unwind::AddressSpace::FileMapping> files;
-  for (const auto& f : (*core)->mapped_files()) {
+  for (const auto& f : core.mapped_files()) {
     std::string local = mem.local_path(f.path);
     bool is_exe = exe_map != nullptr && f.path == exe_map->path;
-    files.push_back({f.start, f.end, f.file_offset, is_exe ? exe_path : (local.empty() ? f.path : local)});
+    files.push_back({f.start, f.end, f.file_offset, is_exe ? exe.path : (local.empty() ? f.path : local)});
   }
   auto space = unwind::AddressSpace::from_file_mappings(files);
-  space->set_module(exe_path, *module);
+  space->set_module(exe.path, exe.module);
+  return space;
+}
 
-  const symbolize::BuildInfo* bi = (*module)->build_info();
-  int minor = bi != nullptr ? bi->minor_version() : 0;
-  auto globals = unwind::find_runtime_globals(**module);
-  if (!globals) return fail(exe_path + ": " + globals.error().message());
-  // The table for this Go version, checked against the core's g's before it is trusted.
-  auto verified = unwind::verify_layout(mem, *globals, *bias, minor);
-  if (!verified) return fail("reading the goroutines from the core: " + verified.error().message());
-  unwind::LayoutChoice choice = *verified;
-  if (auto note = unwind::layout_note(choice, minor, true); !note.empty())
-    std::fprintf(stderr, "goperf core: %s\n", note.c_str());
-  unwind::GoroutineLister lister(*choice.layout, *globals, *bias, unwind::find_wait_reasons(exe));
-  auto list = lister.list(mem);
-  if (!list) return fail("reading the goroutines from the core: " + list.error().message());
-
-  CrossedSignal first_signal;  // the signal the runtime's handler caught before it aborted
-  DumpInput in;
-  in.memory = &mem;
-  in.space = space.get();
-  in.layout = choice.layout;
-  for (const auto& t : (*core)->threads()) {
-    // Threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown from where the signal hit.
+// Every thread's registers; threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown
+// from where the signal hit. Returns the first signal the runtime's handler caught before it aborted.
+CrossedSignal thread_registers(const unwind::CoreFile& core, const unwind::CoreMemory& mem,
+                               const unwind::AddressSpace& space, std::vector<ThreadRegisters>& out) {
+  CrossedSignal first_signal;
+  for (const auto& t : core.threads()) {
     unwind::RegisterSet regs = t.regs;
     // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
     CrossedSignal crossed;
-    for (int depth = 0; depth < 4 && cross_signal_frame(mem, *space, regs, &crossed); depth++) {
+    for (int depth = 0; depth < 4 && cross_signal_frame(mem, space, regs, &crossed); depth++) {
     }
     if (crossed.signo != 0 && first_signal.signo == 0 && t.cursig != 0) first_signal = crossed;
-    in.threads.push_back({static_cast<int>(t.tid), regs});
+    out.push_back({static_cast<int>(t.tid), regs});
   }
-  in.tls_offsets = unwind::tls_g_offsets(exe);
-  in.go_version = bi ? bi->go_version : "";
-  in.go_minor = choice.layout->go_minor;
+  return first_signal;
+}
 
-  Header h;
-  h.core = opt.core;
-  h.compression = (*core)->compression() ? (*core)->compression() : "";
-  h.executable = exe_path;
-  h.go_version = in.go_version.empty() ? "Go version unknown" : in.go_version;
-  h.match = match_text;
-  h.pid = (*core)->process().pid;
-  h.threads = (*core)->threads().size();
-  h.goroutines = list->goroutines.size();
-  const auto& sig = (*core)->signal();
-  const unwind::CoreThread* crashing = (*core)->crashing_thread();
+// The header's signal: the one the core says, or the one the runtime caught before it died of another
+// (crash -> dieFromSignal -> SIGABRT).
+void set_signal(const unwind::CoreFile& core, const CrossedSignal& first_signal, Header& h) {
+  const auto& sig = core.signal();
+  const unwind::CoreThread* crashing = core.crashing_thread();
   h.signo = sig.present ? sig.signo : (crashing ? crashing->cursig : 0);
   h.code = sig.code;
   h.has_addr = sig.present && is_fault(sig.signo) && sig.code > 0;  // si_code > 0: sent by the kernel
   h.addr = sig.addr;
   if (first_signal.signo != 0 && first_signal.signo != h.signo) {
-    // The runtime caught this signal and then died with another (crash -> dieFromSignal -> SIGABRT).
     h.reraised_as = h.signo;
     h.signo = first_signal.signo;
     h.code = first_signal.code;
     h.addr = first_signal.addr;
     h.has_addr = is_fault(first_signal.signo) && first_signal.code > 0;
   }
-  if (crashing != nullptr) {
-    h.tid = crashing->tid;
-    if (h.pid == 0) h.pid = crashing->tid;
-    auto f = (*module)->pclntab()->find_func(crashing->regs.pc - *bias);
-    bool in_go = f && !(f->flag & symbolize::Pclntab::kFlagAsm);
-    if (auto tg = unwind::current_g(mem, crashing->regs, in_go, *choice.layout, in.tls_offsets)) {
-      if (tg->kind == unwind::ThreadG::Kind::kG0) h.thread_g = "g0";
-      if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
-      // The runtime prints the crashing goroutine first (traceback.go tracebackothers after the current g).
-      auto& gs = list->goroutines;
-      for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
-        if (gs[i].g_addr != tg->curg) continue;
-        h.goid = gs[i].goid;
-        h.panic = crashing_panic_text(mem, *choice.layout, gs[i].g_addr, gs[i].stack_lo, gs[i].stack_hi,
-                                      types_base(mem, *globals, *bias, *choice.layout));
-        std::rotate(gs.begin(), gs.begin() + static_cast<std::ptrdiff_t>(i), gs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-        break;
-      }
-    }
-  }
+}
 
+// The crashing thread, the g it ran, and that goroutine moved to the front of the list: the runtime
+// prints the crashing goroutine first (traceback.go tracebackothers after the current g).
+void set_crashing_thread(const unwind::CoreFile& core, const unwind::GoTarget& target, unwind::GoroutineList& list,
+                         Header& h) {
+  const unwind::CoreThread* crashing = core.crashing_thread();
+  if (crashing == nullptr) return;
+  h.tid = crashing->tid;
+  if (h.pid == 0) h.pid = crashing->tid;
+  auto tg = target.current_g(target.memory(), crashing->regs);
+  if (!tg) return;
+  if (tg->kind == unwind::ThreadG::Kind::kG0) h.thread_g = "g0";
+  if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
+  auto& gs = list.goroutines;
+  for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
+    if (gs[i].g_addr != tg->curg) continue;
+    h.goid = gs[i].goid;
+    h.panic = crashing_panic_text(target.memory(), target.layout(), gs[i].g_addr, gs[i].stack_lo, gs[i].stack_hi,
+                                  types_base(target.memory(), target.globals(), target.bias(), target.layout()));
+    std::rotate(gs.begin(), gs.begin() + static_cast<std::ptrdiff_t>(i), gs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    break;
+  }
+}
+
+// The crashing goroutine's own frame (it is first in the list), and for an abort with no panic the fatal
+// error the runtime printed: throw's argument, printed to stderr and kept nowhere goperf can find soundly.
+void set_crash_site(DumpInput& in, Header& h) {
   if (h.goid != 0) {
-    // The crashing goroutine is first in the list (rotated above): walk it alone for its own frame.
     unwind::GoroutineList one;
-    one.goroutines.push_back(list->goroutines.front());
+    one.goroutines.push_back(in.list->goroutines.front());
+    const unwind::GoroutineList* all = in.list;
     in.list = &one;
     h.site = find_crash_site(in, 0);
-    in.list = nullptr;
+    in.list = all;
   }
-  // The runtime aborted by itself (crash() raises SIGABRT with tgkill) without a panic: a fatal error (throw or
-  // fatal). Its message was throw's argument, printed to stderr and kept nowhere goperf can find soundly.
+  // crash() raises SIGABRT with tgkill: the runtime aborted by itself (throw or fatal).
   if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)
     h.panic = "fatal error: (message not kept in memory: the runtime printed it to the program's stderr)\n";
+}
 
-  h.origin = core_dump_origin(opt.core, h.pid);
-  FILE* out = opt.output.empty() ? stdout : std::fopen(opt.output.c_str(), "wb");
-  if (out == nullptr) return fail(opt.output + ": cannot write: " + std::strerror(errno));
-  const bool json = opt.format == "json";
-  std::string head = json ? "{\"header\":" + header_json(h) + ",\"dump\":" : header_text(h);
-  if (!old_dump) std::fwrite(head.data(), 1, head.size(), out);
-  // Goroutines are walked, symbolized and written in batches, so that memory stays bounded however many
-  // goroutines the core holds (the dump of one batch is freed before the next is built).
-  constexpr size_t kBatch = 2048;
-  unwind::GoroutineList batch;
-  batch.ms = list->ms;
-  batch.dead = list->dead;
-  in.list = &batch;
-  bool any = false;
-  GoroutineFilter filter(opt.filter);
-  GoroutineGrouper grouper;
-  size_t kept = 0;
+Status make_request(const CoreOptions& opt, DumpRequest& r) {
+  r.format = opt.format;
+  r.filter = opt.filter;
+  r.group = opt.group;
+  r.waits = opt.waits;
+  r.level = TracebackLevel::kSystem;
+  if (opt.diff.empty()) return {};
+  auto old = read_goroutine_dump_json(opt.diff, TracebackLevel::kSystem);
+  if (!old) return std::move(old).error();
+  r.old_dump = std::move(*old);
+  r.diff_path = opt.diff;
+  return {};
+}
+
+Status write_output(const std::string& output, DumpInput& in, DumpRequest& request, const unwind::Memory& mem) {
+  auto builder = GoroutineDumpBuilder::create(in);
+  if (!builder) return std::move(builder).error();
+  int fd = STDOUT_FILENO;
+  if (!output.empty()) {
+    fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return make_error(ErrorCode::kIo, output + ": cannot write: " + std::strerror(errno));
+  }
+  DumpSink sink(fd);
   GoroutineWaits waits(mem, in.go_minor);
-  for (size_t start = 0; start < list->goroutines.size() || (start == 0 && json); start += kBatch) {
-    size_t end = std::min(list->goroutines.size(), start + kBatch);
-    batch.goroutines.assign(list->goroutines.begin() + static_cast<std::ptrdiff_t>(start),
-                            list->goroutines.begin() + static_cast<std::ptrdiff_t>(end));
-    auto dump = build_goroutine_dump(in);
-    if (!dump) {
-      if (out != stdout) std::fclose(out);
-      return fail(dump.error().message());
-    }
-    filter_and_group(*dump, filter, opt.group || old_dump ? &grouper : nullptr);
-    std::vector<std::string> wait_fields(dump->goroutines.size());
-    for (size_t i = 0; opt.waits && i < dump->goroutines.size(); ++i)
-      wait_fields[i] = waits.add(dump->goroutines[i], json);
-    if (old_dump) {
-      kept += dump->goroutines.size();
-      if (end == list->goroutines.size()) break;
-      continue;
-    }
-    std::string text;
-    if (json) {
-      // Splice the batch's goroutine array into one document: {"go_version":..,"goroutines":[ ... \n]}.
-      std::string part;
-      append_goroutine_dump_json_head(part, dump->go_version, dump->threads);
-      for (size_t i = 0; i < dump->goroutines.size(); ++i)
-        append_goroutine_dump_json(part, dump->goroutines[i], i == 0, wait_fields[i]);
-      append_goroutine_dump_json_tail(part);
-      size_t open = part.find("\"goroutines\":[") + 14, close = part.rfind("\n]}");
-      if (start == 0) text = part.substr(0, open);
-      std::string items = part.substr(open, close - open);
-      if (!items.empty() && any) text += ",";
-      if (!items.empty()) any = true;
-      text += items;
-    } else if (!opt.group && !dump->goroutines.empty()) {
-      text = (any ? "\n" : "") + format_goroutine_dump_text(*dump);
-      any = true;
-    }
-    std::fwrite(text.data(), 1, text.size(), out);
-    if (end == list->goroutines.size()) break;
-  }
-  std::string tail = json ? "\n]}}\n" : "";
-  if (old_dump) {
-    auto diff = diff_goroutine_dumps(std::move(*old_dump), opt.diff, grouper.take_groups(), kept, h.origin);
-    tail = json ? format_goroutine_diff_json(diff) : format_goroutine_diff_text(diff);
-  } else if (opt.group) {
-    auto groups = grouper.take_groups();
-    tail = json ? "\n],\"groups\":" : format_goroutine_groups_text(groups);
-    if (json) append_goroutine_groups_json(tail, groups);
-    if (json) tail += "}}\n";
-  }
-  if (opt.waits && !json && !old_dump) tail += "\n" + waits.summary_text();
-  std::fwrite(tail.data(), 1, tail.size(), out);
-  if (out != stdout && std::fclose(out) != 0) return fail(opt.output + ": cannot write: " + std::strerror(errno));
+  write_goroutine_dump(**builder, request, waits, in.go_version, in.threads.size(), in.go_minor, sink);
+  bool written = sink.ok();
+  if (fd != STDOUT_FILENO) written = ::close(fd) == 0 && written;
+  if (!written) return make_error(ErrorCode::kIo, (output.empty() ? std::string("the output") : output) + ": cannot write");
+  return {};
+}
+
+}  // namespace
+
+int run_core(const Args& args) {
+  CoreOptions opt;
+  if (!parse_core_options(args, opt)) return 0;
+  DumpRequest request;
+  if (auto st = make_request(opt, request); !st) return fail(st.error().message());
+  auto core = unwind::CoreFile::open(opt.core);
+  if (!core) return fail(core.error().message());
+  auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
+  if (!memory) return fail(memory.error().message());
+  const unwind::CoreMemory& mem = **memory;
+  CoreExecutable exe;
+  if (auto st = open_executable(opt, **core, mem, exe); !st) return fail(st.error().message());
+  auto space = core_address_space(**core, mem, exe);
+  auto target = unwind::GoTarget::open(mem, *exe.module, exe.bias, "the core");
+  if (!target) return fail(target.error().message());
+  if (!(*target)->layout_note().empty()) std::fprintf(stderr, "goperf core: %s\n", (*target)->layout_note().c_str());
+  auto list = (*target)->lister().list(mem);
+  if (!list) return fail("reading the goroutines from the core: " + list.error().message());
+
+  DumpInput in;
+  in.memory = &mem;
+  in.space = space.get();
+  in.target = target->get();
+  in.layout = &(*target)->layout();
+  in.list = &*list;
+  in.go_version = (*target)->go_version();
+  in.go_minor = (*target)->layout().go_minor;
+  const CrossedSignal first_signal = thread_registers(**core, mem, *space, in.threads);
+
+  Header h;
+  h.core = opt.core;
+  h.compression = (*core)->compression() ? (*core)->compression() : "";
+  h.executable = exe.path;
+  h.go_version = in.go_version.empty() ? "Go version unknown" : in.go_version;
+  h.match = exe.match;
+  h.pid = (*core)->process().pid;
+  h.threads = (*core)->threads().size();
+  h.goroutines = list->goroutines.size();
+  set_signal(**core, first_signal, h);
+  set_crashing_thread(**core, **target, *list, h);
+  set_crash_site(in, h);
+  h.origin = core_dump_origin(opt.core, h.pid);
+  request.header = opt.format == "json" ? header_json(h) : header_text(h);
+  request.origin = h.origin;
+  if (auto st = write_output(opt.output, in, request, mem); !st) return fail(st.error().message());
   return 0;
 }
 

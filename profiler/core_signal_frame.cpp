@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/go_functions.h"
 #include "unwind/address_space.h"
 #include "unwind/memory.h"
 #include "unwind/stack_walker.h"
@@ -23,8 +23,8 @@ constexpr uint64_t kScanBytes = 1024;  // sigtramp saves the host registers and 
 
 std::string_view function_at(const unwind::AddressSpace& space, uint64_t pc, uint64_t* entry) {
   auto ref = space.find(pc);
-  if (!ref || ref->module->pclntab() == nullptr) return {};
-  auto f = ref->module->pclntab()->find_func(ref->link_pc);
+  if (!ref) return {};
+  auto f = symbolize::find_go_func(*ref->module, ref->link_pc);
   if (!f) return {};
   *entry = f->entry + ref->bias;
   return f->name;
@@ -37,9 +37,8 @@ bool cross_signal_frame(const unwind::Memory& memory, const unwind::AddressSpace
   if (regs.arch != unwind::Arch::kAmd64) return false;
   auto go = space.go_module();
   if (!go) return false;
-  const symbolize::Pclntab* tab = go->module->pclntab();
-  std::optional<symbolize::FuncInfo> restorer = tab->find_func_by_name("runtime.sigreturn__sigaction");
-  if (!restorer) restorer = tab->find_func_by_name("runtime.sigreturn");
+  std::optional<symbolize::FuncInfo> restorer = symbolize::find_go_func_by_name(*go->module, "runtime.sigreturn__sigaction");
+  if (!restorer) restorer = symbolize::find_go_func_by_name(*go->module, "runtime.sigreturn");
   if (!restorer) return false;
   const uint64_t restorer_pc = restorer->entry + go->bias;
 

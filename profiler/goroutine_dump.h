@@ -19,14 +19,15 @@
 namespace goperf::unwind {
 class Memory;
 class AddressSpace;
+class GoTarget;
 }  // namespace goperf::unwind
 
 namespace goperf::profiler {
 
 class DumpBuffer;  // profiler/goroutine_dump_buffer.h
 
-// Strings are views: into the module's pclntab, or into tables owned by the builder (GoroutineDumpBuilder
-// or GoroutineDumpResult::storage), so that thousands of goroutines sharing frames allocate nothing each.
+// Strings are views: into the module's pclntab, or into tables owned by the builder
+// (GoroutineDumpBuilder::storage), so that thousands of goroutines sharing frames allocate nothing each.
 struct DumpFrame {
   std::string_view function;  // as the runtime prints it (gopanic -> panic, generics -> [...] for 1.21+)
   std::string_view file;
@@ -63,14 +64,6 @@ struct GoroutineDump {
   bool creator_shown = true;     // the runtime hides runtime.* creators at level 1
 };
 
-struct GoroutineDumpResult {
-  std::string go_version;        // "go1.23.5"
-  int go_minor = 0;
-  std::vector<GoroutineDump> goroutines;  // the runtime's order (allgs order)
-  size_t threads = 0;
-  std::shared_ptr<const void> storage;    // owns what the goroutines' string views point into
-};
-
 struct ThreadRegisters {
   int tid = 0;
   unwind::RegisterSet regs;
@@ -79,10 +72,10 @@ struct ThreadRegisters {
 struct DumpInput {
   const unwind::Memory* memory = nullptr;        // the target's memory (or copies of it)
   const unwind::AddressSpace* space = nullptr;
-  const unwind::GoRuntimeLayout* layout = nullptr;
+  const unwind::GoTarget* target = nullptr;      // which g each thread runs
+  const unwind::GoRuntimeLayout* layout = nullptr;  // the target's layout
   std::vector<ThreadRegisters> threads;          // registers of every thread (live: ptrace; core: NT_PRSTATUS)
   const unwind::GoroutineList* list = nullptr;
-  std::vector<int64_t> tls_offsets;              // unwind::tls_g_offsets(executable)
   int64_t now_nanotime = 0;                      // the target's nanotime() at the snapshot; 0: no minutes
   std::string go_version;
   int go_minor = 0;
@@ -113,10 +106,6 @@ class GoroutineDumpBuilder {
   std::unique_ptr<Impl> impl_;
 };
 
-// Walks and symbolizes every goroutine. Does not fail on one bad goroutine: its frames end with its
-// stop reason. Fails only when the input is unusable (no Go module in the address space).
-Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& input);
-
 // Which frames and goroutines the text shows, as GOTRACEBACK levels (src/runtime/runtime1.go).
 enum class TracebackLevel : uint8_t {
   kAll = 1,     // GOTRACEBACK=all: no system goroutines, runtime frames hidden (showframe)
@@ -124,20 +113,14 @@ enum class TracebackLevel : uint8_t {
                 // use this level: the runtime raises it for every runtime throw (gotraceback).
 };
 
-// The runtime's goroutine dump text for the dump's Go version (100-frame limit before 1.21, 50+50
-// elision since).
-std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level = TracebackLevel::kSystem);
-// The same text written to `out` one goroutine at a time (no whole-dump string). False on a write error.
-bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out,
-                               TracebackLevel level = TracebackLevel::kSystem);
-// One goroutine's text appended to `out` (the pieces of the above, for streamed output). The caller
-// puts "\n" between goroutines and skips system goroutines below kSystem.
+// One goroutine's text as the runtime prints it for the dump's Go version (100-frame limit before 1.21,
+// 50+50 elision since), appended to `out`. The caller (profiler/goroutine_dump_writer.cpp) puts "\n"
+// between goroutines and skips system goroutines below kSystem.
 void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int go_minor, TracebackLevel level);
 void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int go_minor, TracebackLevel level);
 
-// The same facts as JSON (every frame, hidden ones marked "shown": false).
-std::string format_goroutine_dump_json(const GoroutineDumpResult& dump);
-// Its pieces, for streamed output: head, then each goroutine (`first` for the first one), then tail.
+// The same facts as JSON (every frame, hidden ones marked "shown": false), in pieces for streamed
+// output: head, then each goroutine (`first` for the first one), then tail.
 // `fields` ("\"name\":value," pairs, e.g. dump_origin_json_field) go before "goroutines".
 void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads,
                                      std::string_view fields = {});

@@ -8,9 +8,7 @@
 #include <cstring>
 
 #include "profiler/goroutine_dump_buffer.h"
-#include "symbolize/elf_file.h"
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
 #include "unwind/memory.h"
 
 namespace goperf::profiler {
@@ -18,39 +16,8 @@ namespace goperf::profiler {
 namespace {
 
 constexpr uint8_t kEndSeq = 0xff, kStartAgg = 0xfe, kEndAgg = 0xfd, kDotdotdot = 0xfc, kOffsetTooLarge = 0xfb;
-constexpr size_t kMaxLen = (5 * 3 + 2) * 10 + 1;  // TraceArgsMaxLen
-
-std::span<const uint8_t> read_some(const symbolize::ElfFile& elf, uint64_t addr, size_t max) {
-  for (size_t n = max; n > 0; n = n > 16 ? n / 2 : n - 1) {
-    if (auto r = elf.read(addr, n)) return *r;
-  }
-  return {};
-}
 
 }  // namespace
-
-GoArgsProgram go_args_program(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_sym_pc) {
-  GoArgsProgram p;
-  const symbolize::Pclntab* tab = module.pclntab();
-  if (!tab) return p;
-  auto info_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgInfo);
-  if (!info_addr) return p;
-  p.prog = read_some(module.elf(), *info_addr, kMaxLen);
-  if (p.prog.empty()) return p;
-  for (size_t i = 0; i < p.prog.size();) {
-    uint8_t o = p.prog[i++];
-    if (o == kEndSeq) break;
-    if (o >= kOffsetTooLarge) continue;  // the markers carry no size byte
-    if (i >= p.prog.size()) break;
-    p.extent = std::max<uint16_t>(p.extent, static_cast<uint16_t>(o + std::min<uint8_t>(p.prog[i++], 8)));
-  }
-  if (auto live_addr = tab->funcdata(f, symbolize::Pclntab::kFuncdataArgLiveInfo)) {
-    p.live = read_some(module.elf(), *live_addr, 256);
-    if (!p.live.empty()) p.start_offset = p.live[0];
-    p.live_idx = tab->pcdata(f, symbolize::Pclntab::kPcdataArgLiveIndex, link_sym_pc).value_or(-1);
-  }
-  return p;
-}
 
 void append_go_args(std::string& out, const GoArgsProgram& p, const unwind::Memory& memory, uint64_t argp) {
   const std::span<const uint8_t> prog = p.prog, live = p.live;

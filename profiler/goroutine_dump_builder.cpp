@@ -1,4 +1,4 @@
-// build_goroutine_dump: which stack each goroutine is on and where its walk starts (mirrors
+// GoroutineDumpBuilder: which stack each goroutine is on and where its walk starts (mirrors
 // src/runtime/traceback.go traceback1/unwinder.initAt and tracebackothers), the walk itself
 // (unwind::StackWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
 #include <algorithm>
@@ -14,8 +14,9 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/go_functions.h"
 #include "unwind/address_space.h"
+#include "unwind/go_target.h"
 #include "unwind/goroutine_walk_start.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
@@ -24,7 +25,6 @@
 namespace goperf::profiler {
 
 using symbolize::FuncKind;
-using symbolize::Pclntab;
 using unwind::GoroutineInfo;
 using unwind::PhysicalFrame;
 using unwind::RegisterSet;
@@ -56,26 +56,6 @@ std::string print_name(std::string_view name, int minor) {
       return std::string(name.substr(0, i)) + "[...]" + std::string(name.substr(j + 1));
   }
   return std::string(name);
-}
-
-// Go 1.19/1.20 gentraceback passes printArgs the pc it reached walking up the inline tree (the call
-// site of the outermost inlined call, entry + inlinedCall.parentPc), not the frame's own pc: liveness
-// of spilled arguments is read there.
-uint64_t outermost_call_pc(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t pc, int minor) {
-  const Pclntab* tab = module.pclntab();
-  auto tree = tab->funcdata(f, Pclntab::kFuncdataInlTree);
-  if (!tree) return pc;
-  const uint64_t size = minor >= 20 ? 16 : 20, parent_off = minor >= 20 ? 8 : 16;
-  for (int depth = 0; depth < 100; ++depth) {
-    auto ix = tab->pcdata(f, Pclntab::kPcdataInlTreeIndex, pc);
-    if (!ix || *ix < 0) break;
-    auto bytes = module.elf().read(*tree + static_cast<uint64_t>(*ix) * size + parent_off, 4);
-    if (!bytes) break;
-    int32_t parent_pc;
-    std::memcpy(&parent_pc, bytes->data(), 4);
-    pc = f.entry + static_cast<uint32_t>(parent_pc);
-  }
-  return pc;
 }
 
 // Strings the dumps' views point into: the names a pc or a creator symbolizes to (when they differ
@@ -163,7 +143,6 @@ struct GoroutineDumpBuilder::Impl {
   };
 
   const DumpInput& in;
-  const Pclntab& tab;
   const uint64_t bias;
   std::unique_ptr<unwind::PcInfoCache> walk_cache = std::make_unique<unwind::PcInfoCache>();
   const unwind::StackWalker walker;
@@ -179,17 +158,14 @@ struct GoroutineDumpBuilder::Impl {
   std::unordered_map<uint64_t, OnThread> running;
   std::unordered_map<uint64_t, const unwind::MInfo*> ms;
 
-  Impl(const DumpInput& input, const Pclntab& t, uint64_t b)
+  Impl(const DumpInput& input, uint64_t b)
       : in(input),
-        tab(t),
         bias(b),
         walker(*input.memory, *input.space, walk_cache.get()),
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
         buf(kMaxPhysicalFrames) {
     for (const auto& th : in.threads) {
-      auto f = tab.find_func(th.regs.pc - bias);
-      bool in_go = f && !(f->flag & Pclntab::kFlagAsm);
-      auto tg = unwind::current_g(*in.memory, th.regs, in_go, *in.layout, in.tls_offsets);
+      auto tg = in.target->current_g(*in.memory, th.regs);
       if (tg && tg->curg) running[tg->curg] = {&th, *tg};
     }
     for (const auto& m : in.list->ms) ms[m.addr] = &m;
@@ -200,8 +176,7 @@ struct GoroutineDumpBuilder::Impl {
     PcSymbols& info = it->second;
     if (!fresh) return info;
     auto ref = in.space->find(pf.pc);
-    const Pclntab* t = ref ? ref->module->pclntab() : nullptr;
-    auto f = t ? t->find_func(ref->link_pc) : std::nullopt;
+    auto f = ref ? symbolize::find_go_func(*ref->module, ref->link_pc) : std::nullopt;
     if (!f) {
       PcSymbols::Logical l;
       if (ref) {
@@ -221,10 +196,10 @@ struct GoroutineDumpBuilder::Impl {
     info.go = true;
     info.entry = f->entry + ref->bias;
     uint64_t sym_pc = (!pf.exact_pc && ref->link_pc > f->entry) ? ref->link_pc - 1 : ref->link_pc;
-    uint64_t args_pc = in.go_minor < 21 ? outermost_call_pc(*ref->module, *f, sym_pc, in.go_minor) : sym_pc;
+    uint64_t args_pc = in.go_minor < 21 ? symbolize::outermost_inline_call_pc(*ref->module, *f, sym_pc) : sym_pc;
     info.args = go_args_program(*ref->module, *f, args_pc);
     tmp.clear();
-    t->frames(*f, sym_pc, tmp);
+    symbolize::go_frames(*ref->module, *f, sym_pc, tmp);
     for (const auto& fr : tmp) {
       PcSymbols::Logical l;
       l.function = printed(*store, fr.function, in.go_minor);
@@ -289,12 +264,11 @@ struct GoroutineDumpBuilder::Impl {
     if (!fresh) return c;
     // printcreatedby: the physical function at gopc, line at gopc - PCQuantum.
     auto ref = in.space->find(gopc);
-    const Pclntab* ctab = ref ? ref->module->pclntab() : nullptr;
-    if (auto f = ctab ? ctab->find_func(ref->link_pc) : std::nullopt) {
+    if (auto f = ref ? symbolize::find_go_func(*ref->module, ref->link_pc) : std::nullopt) {
       c.known = true;
       c.function = printed(*store, f->name, in.go_minor);
       uint64_t tracepc = ref->link_pc > f->entry ? ref->link_pc - 1 : ref->link_pc;
-      auto [file, line] = ctab->file_line(*f, tracepc);
+      auto [file, line] = symbolize::go_file_line(*ref->module, *f, tracepc);
       c.file = file;
       c.line = line;
       c.offset = ref->link_pc - f->entry;
@@ -305,7 +279,7 @@ struct GoroutineDumpBuilder::Impl {
 
   bool is_system(uint64_t startpc) {
     auto [it, fresh] = system_starts.try_emplace(startpc);
-    if (fresh) it->second = unwind::is_system_goroutine(tab, startpc - bias);
+    if (fresh) it->second = in.target->is_system_goroutine(startpc);
     return it->second;
   }
 
@@ -408,12 +382,12 @@ GoroutineDumpBuilder::GoroutineDumpBuilder(std::unique_ptr<Impl> impl) : impl_(s
 GoroutineDumpBuilder::~GoroutineDumpBuilder() = default;
 
 Result<std::unique_ptr<GoroutineDumpBuilder>> GoroutineDumpBuilder::create(const DumpInput& in) {
-  if (!in.memory || !in.space || !in.layout || !in.list)
+  if (!in.memory || !in.space || !in.target || !in.layout || !in.list)
     return make_error(ErrorCode::kInvalidArgument, "incomplete goroutine dump input");
   auto go = in.space->go_module();
   if (!go) return make_error(ErrorCode::kFormat, "no Go module in the address space");
   return std::unique_ptr<GoroutineDumpBuilder>(
-      new GoroutineDumpBuilder(std::make_unique<Impl>(in, *go->module->pclntab(), go->bias)));
+      new GoroutineDumpBuilder(std::make_unique<Impl>(in, go->bias)));
 }
 
 size_t GoroutineDumpBuilder::size() const { return impl_->in.list->goroutines.size(); }
@@ -424,18 +398,5 @@ void GoroutineDumpBuilder::build(size_t i, GoroutineDump& out, bool keep_args) {
 }
 
 std::shared_ptr<const void> GoroutineDumpBuilder::storage() const { return impl_->store; }
-
-Result<GoroutineDumpResult> build_goroutine_dump(const DumpInput& in) {
-  auto builder = GoroutineDumpBuilder::create(in);
-  if (!builder) return std::move(builder).error();
-  GoroutineDumpResult out;
-  out.go_version = in.go_version;
-  out.go_minor = in.go_minor;
-  out.threads = in.threads.size();
-  out.goroutines.resize((*builder)->size());
-  for (size_t i = 0; i < out.goroutines.size(); ++i) (*builder)->build(i, out.goroutines[i], true);
-  out.storage = (*builder)->storage();
-  return out;
-}
 
 }  // namespace goperf::profiler

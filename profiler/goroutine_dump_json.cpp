@@ -111,17 +111,4 @@ void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool f
 
 void append_goroutine_dump_json_tail(std::string& out) { out += "\n]}\n"; }
 
-std::string format_goroutine_dump_json(const GoroutineDumpResult& dump) {
-  std::string out;
-  out.reserve(dump.goroutines.size() * 512);
-  append_goroutine_dump_json_head(out, dump.go_version, dump.threads);
-  bool first = true;
-  for (const auto& g : dump.goroutines) {
-    append_goroutine_dump_json(out, g, first);
-    first = false;
-  }
-  append_goroutine_dump_json_tail(out);
-  return out;
-}
-
 }  // namespace goperf::profiler

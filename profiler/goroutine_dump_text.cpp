@@ -141,34 +141,4 @@ void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int mi
   out += b.view();
 }
 
-std::string format_goroutine_dump_text(const GoroutineDumpResult& dump, TracebackLevel level) {
-  const bool system = level == TracebackLevel::kSystem;
-  DumpBuffer out;
-  bool first = true;
-  for (const auto& g : dump.goroutines) {
-    if (g.system && !system) continue;  // tracebackothers skips them below GOTRACEBACK=system
-    if (!first) out.append("\n");
-    first = false;
-    append_goroutine_dump_text(out, g, dump.go_minor, level);
-  }
-  return std::string(out.view());
-}
-
-bool write_goroutine_dump_text(const GoroutineDumpResult& dump, std::FILE* out, TracebackLevel level) {
-  const bool system = level == TracebackLevel::kSystem;
-  DumpBuffer buf;
-  bool first = true;
-  for (const auto& g : dump.goroutines) {
-    if (g.system && !system) continue;
-    if (!first) buf.append("\n");
-    first = false;
-    append_goroutine_dump_text(buf, g, dump.go_minor, level);
-    if (buf.size() > (1u << 20)) {
-      if (std::fwrite(buf.view().data(), 1, buf.size(), out) != buf.size()) return false;
-      buf.clear();
-    }
-  }
-  return std::fwrite(buf.view().data(), 1, buf.size(), out) == buf.size() && std::fflush(out) == 0;
-}
-
 }  // namespace goperf::profiler

@@ -203,11 +203,4 @@ void append_goroutine_dump_json_tail_with_groups(std::string& out, const std::ve
   out += "}\n";
 }
 
-void filter_and_group(GoroutineDumpResult& dump, GoroutineFilter& filter, GoroutineGrouper* grouper,
-                      TracebackLevel level) {
-  std::erase_if(dump.goroutines, [&](const GoroutineDump& g) { return !filter.keeps(g, level); });
-  if (grouper != nullptr)
-    for (const auto& g : dump.goroutines) grouper->add(g);
-}
-
 }  // namespace goperf::profiler

@@ -62,10 +62,4 @@ void append_goroutine_group_json(std::string& out, const GoroutineGroup& group);
 // array and adds "groups".
 void append_goroutine_dump_json_tail_with_groups(std::string& out, const std::vector<GoroutineGroup>& groups);
 
-class GoroutineFilter;  // profiler/goroutine_filter.h
-// For dumps built in batches (core): drops the goroutines `filter` does not keep, adds the others to
-// `grouper` when there is one.
-void filter_and_group(GoroutineDumpResult& dump, GoroutineFilter& filter, GoroutineGrouper* grouper,
-                      TracebackLevel level = TracebackLevel::kSystem);
-
 }  // namespace goperf::profiler

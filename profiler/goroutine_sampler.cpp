@@ -10,42 +10,21 @@
 #include "bpf/label_reader.h"
 #include "flamegraph/profile.h"
 #include "profiler/sample_symbolizer.h"
-#include "symbolize/build_info.h"
-#include "symbolize/elf_file.h"
-#include "symbolize/module.h"
-#include "unwind/address_space.h"
+#include "unwind/go_target.h"
 #include "unwind/goroutine_lister.h"
-#include "unwind/process_memory.h"
-#include "unwind/ptrace_session.h"
-#include "unwind/runtime_globals.h"
-#include "unwind/system_goroutine.h"
+#include "unwind/goroutine_stacks.h"
 
 namespace goperf::profiler {
 namespace {
 
 constexpr size_t kMaxGoLabels = 16;
 
-class LiveReader final : public bpf::RemoteReader {
- public:
-  explicit LiveReader(const unwind::Memory& memory) : memory_(memory) {}
-  bool read(uint64_t addr, std::span<uint8_t> out) override { return static_cast<bool>(memory_.read(addr, out)); }
-
- private:
-  const unwind::Memory& memory_;
-};
-
 }  // namespace
 
 struct GoroutineSampler::Impl {
   uint32_t pid = 0;
   SampleSymbolizer* sink = nullptr;
-  std::unique_ptr<unwind::AddressSpace> space;
-  std::unique_ptr<unwind::ProcessMemory> memory;
-  std::unique_ptr<LiveReader> reader;
-  const symbolize::Pclntab* pclntab = nullptr;
-  uint64_t bias = 0;
-  unwind::LayoutChoice layout;
-  std::unique_ptr<unwind::GoroutineLister> lister;
+  std::unique_ptr<unwind::GoTarget> target;
   std::unique_ptr<unwind::GoroutineStacks> stacks;
   std::unique_ptr<bpf::LabelReader> labels;
   std::string note;
@@ -71,7 +50,7 @@ struct GoroutineSampler::Impl {
 
   bool is_system(uint64_t startpc) {
     auto [it, fresh] = system_starts.try_emplace(startpc);
-    if (fresh) it->second = unwind::is_system_goroutine(*pclntab, startpc - bias);
+    if (fresh) it->second = target->is_system_goroutine(startpc);
     return it->second;
   }
 
@@ -87,7 +66,7 @@ struct GoroutineSampler::Impl {
     put("state", t.state, 0);
     put("goroutine", {}, static_cast<int64_t>(t.goid));
     if (t.labels != 0) {
-      for (const auto& [key, value] : labels->get(pid, t.labels, *reader)) {
+      for (const auto& [key, value] : labels->get(pid, t.labels, target->memory())) {
         if (n == label_buf.size()) break;
         put(key, value, 0);
       }
@@ -136,7 +115,7 @@ struct GoroutineSampler::Impl {
 
   Status tick(int64_t weight_ns) {
     ++stats.ticks;
-    if (auto st = lister->list_into(*memory, list); !st) {
+    if (auto st = target->lister().list_into(target->memory(), list); !st) {
       ++stats.failed_ticks;
       return st;
     }
@@ -158,39 +137,16 @@ GoroutineSampler::GoroutineSampler(std::unique_ptr<Impl> impl) : impl_(std::move
 GoroutineSampler::~GoroutineSampler() = default;
 
 Result<std::unique_ptr<GoroutineSampler>> GoroutineSampler::open(uint32_t pid, SampleSymbolizer& sink) {
-  const std::string who = "process " + std::to_string(pid);
   auto impl = std::make_unique<Impl>();
   impl->pid = pid;
   impl->sink = &sink;
-  auto space = unwind::AddressSpace::for_process(static_cast<pid_t>(pid));
-  if (!space) return std::move(space).error();
-  impl->space = std::move(*space);
-  auto go = impl->space->go_module();
-  if (!go) return make_error(ErrorCode::kFormat, who + " is not a Go program: no Go pclntab in its executable or libraries");
-  const symbolize::Module& mod = *go->module;
-  const symbolize::BuildInfo* bi = mod.build_info();
-  const int minor = bi ? bi->minor_version() : 0;
-  auto globals = unwind::find_runtime_globals(mod);
-  if (!globals) {
-    return make_error(globals.error().code(),
-                      "cannot find the goroutine list in " + mod.elf().path() + ": " + globals.error().message());
-  }
-  impl->memory = std::make_unique<unwind::ProcessMemory>(static_cast<pid_t>(pid));
-  auto choice = unwind::verify_layout(*impl->memory, *globals, go->bias, minor);
-  if (!choice) {
-    return make_error(choice.error().code(), "reading the goroutines of " + who + " (Go '" +
-                                                 (bi ? bi->go_version : std::string()) +
-                                                 "'): " + choice.error().message());
-  }
-  impl->layout = *choice;
-  impl->note = unwind::layout_note(*choice, minor, true);
-  impl->pclntab = mod.pclntab();
-  impl->bias = go->bias;
-  impl->lister = std::make_unique<unwind::GoroutineLister>(*choice->layout, *globals, go->bias,
-                                                           unwind::find_wait_reasons(mod.elf()));
-  impl->stacks = std::make_unique<unwind::GoroutineStacks>(*impl->memory, *impl->space, *impl->lister);
-  impl->labels = std::make_unique<bpf::LabelReader>(minor);
-  impl->reader = std::make_unique<LiveReader>(*impl->memory);
+  auto target = unwind::GoTarget::open_process(static_cast<pid_t>(pid));
+  if (!target) return std::move(target).error();
+  impl->target = std::move(*target);
+  const unwind::GoTarget& t = *impl->target;
+  impl->note = t.layout_note();
+  impl->stacks = std::make_unique<unwind::GoroutineStacks>(t.memory(), *t.space(), t.lister());
+  impl->labels = std::make_unique<bpf::LabelReader>(t.go_minor());
   impl->on_thread_loc = sink.named_location("[on a thread: stack not read]");
   impl->changed_loc = sink.named_location("[stack changed while read]");
   return std::unique_ptr<GoroutineSampler>(new GoroutineSampler(std::move(impl)));

@@ -9,7 +9,7 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "symbolize/native_symbols.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/go_functions.h"
 #include "unwind/go_runtime_layout.h"
 
 namespace goperf::profiler {
@@ -54,14 +54,8 @@ bool linked_externally(const symbolize::ElfFile& elf) {
 
 Result<InfoReport> collect_info(const symbolize::Module& module, const std::string& path) {
   const symbolize::ElfFile& elf = module.elf();
-  const symbolize::Pclntab* tab = module.pclntab();
-  if (tab == nullptr) {
-    // The loader's own error says why (it names the file); a table that loads here but not in the
-    // Module is still "not Go" to the user.
-    auto why = symbolize::Pclntab::load(module.elf_ptr());
-    return why.ok() ? make_error(ErrorCode::kFormat, path + ": not a Go program (no Go function table)")
-                    : why.error();
-  }
+  auto table = symbolize::go_function_table_facts(module, is_cgo_generated);
+  if (!table) return symbolize::not_go_error(module, path);
   InfoReport r;
   r.path = path;
   if (const symbolize::BuildInfo* bi = module.build_info()) {
@@ -83,24 +77,23 @@ Result<InfoReport> collect_info(const symbolize::Module& module, const std::stri
   if (r.goos.empty()) r.goos = "linux";
   if (r.goarch.empty()) r.goarch = machine_goarch(elf.machine());
 
-  r.pclntab_magic = tab->magic();
+  r.pclntab_magic = table->magic;
   r.pclntab_version = r.pclntab_magic == 0xfffffff0u ? "go1.18-go1.19" : r.pclntab_magic == 0xfffffff1u ? "go1.20+" : "unknown";
-  const auto& loc = tab->location();
-  r.pclntab_scanned = loc.source == symbolize::Pclntab::Location::Source::kScan;
-  r.pclntab_section = std::string(loc.section);
-  r.pclntab_vaddr = loc.vaddr;
-  r.text_start = tab->text_start();
-  r.moduledata_vaddr = tab->moduledata_vaddr();
-  r.func_count = tab->func_count();
+  r.pclntab_scanned = table->scanned;
+  r.pclntab_section = std::string(table->section);
+  r.pclntab_vaddr = table->vaddr;
+  r.text_start = table->text_start;
+  r.moduledata_vaddr = table->moduledata_vaddr;
+  r.func_count = table->func_count;
 
   r.elf_type = elf.type() == ET_EXEC ? "EXEC" : elf.type() == ET_DYN ? "DYN" : "other";
   r.pie = elf.is_pie();
   r.has_symtab = module.native_symbols().has_symtab();
   r.has_dwarf = elf.find_section(".debug_info").has_value() || elf.find_section(".zdebug_info").has_value();
   r.external_linker = linked_externally(elf);
-  for (size_t i = 0; i < r.func_count && !r.cgo_go_funcs; ++i) r.cgo_go_funcs = is_cgo_generated(tab->func_at(i).name);
+  r.cgo_go_funcs = table->cgo_generated;
   if (auto text = elf.find_section(".text"); text && r.func_count > 0) {
-    uint64_t go_start = tab->func_at(0).entry, go_end = tab->func_at(r.func_count - 1).end;
+    uint64_t go_start = table->go_start, go_end = table->go_end;
     uint64_t text_end = text->addr + text->size;
     if (go_start > text->addr) r.native_text_bytes += std::min(go_start, text_end) - text->addr;
     if (text_end > go_end) r.native_text_bytes += text_end - std::max(go_end, text->addr);

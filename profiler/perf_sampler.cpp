@@ -20,7 +20,7 @@
 #include <set>
 #include <string>
 
-#include "unwind/process_threads.h"
+#include "unwind/thread_perf_events.h"
 
 namespace goperf::profiler {
 namespace {
@@ -29,10 +29,6 @@ namespace {
 // r14 (the current g in Go's ABIInternal).
 constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8, kRegR14 = 22;
 constexpr uint64_t kRegMask = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp) | (1ULL << kRegR14);
-
-int perf_event_open(perf_event_attr* attr, int pid, int cpu, int group_fd, unsigned long flags) {
-  return static_cast<int>(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
-}
 
 std::vector<int> online_cpus() {
   std::vector<int> cpus;
@@ -123,15 +119,8 @@ class PerfSampler final : public unwind::Sampler {
     if (o_.frequency_hz == 0) return make_error(ErrorCode::kInvalidArgument, "sampling rate must be > 0");
     cpus_ = online_cpus();
     rings_.resize(cpus_.size());
-    for (uint32_t pid : o_.pids) {
-      if (o_.enable_on_exec) {
-        if (auto st = attach_task(static_cast<int>(pid), pid); !st) return st;
-        continue;
-      }
-      auto st = unwind::attach_threads(static_cast<pid_t>(pid), [&](pid_t tid) { return attach_task(tid, pid); });
-      if (!st) return st;
-    }
-    return {};
+    return unwind::open_on_target_threads(o_.pids, o_.enable_on_exec,
+                                          [&](pid_t tid, uint32_t pid) { return attach_task(tid, pid); });
   }
 
   Status poll(const Sink& sink, int timeout_ms) override {
@@ -207,12 +196,10 @@ class PerfSampler final : public unwind::Sampler {
     a.exclude_kernel = tick || kernel_samples_ ? 0 : 1;
     a.sample_regs_user = kRegMask;
     a.sample_stack_user = o_.stack_bytes;
-    a.inherit = 1;
+    unwind::set_thread_event_flags(a, o_.enable_on_exec);
     a.exclude_hv = 1;
     a.use_clockid = 1;
     a.clockid = CLOCK_MONOTONIC;
-    a.disabled = o_.enable_on_exec ? 1 : 0;
-    a.enable_on_exec = o_.enable_on_exec ? 1 : 0;
     a.watermark = 1;
     a.wakeup_watermark = static_cast<uint32_t>((static_cast<size_t>(o_.ring_pages) * page_size()) / 4);
     return a;
@@ -221,20 +208,21 @@ class PerfSampler final : public unwind::Sampler {
   // Opens one event of a thread on the CPU of `ring`, writing into that ring.
   Status open_on(int tid, uint32_t pid, size_t cpu_index, bool tick) {
     perf_event_attr a = make_attr(tick);
-    int fd = perf_event_open(&a, tid, cpus_[cpu_index], -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0 && !uses_tick() && (errno == EACCES || errno == EPERM) && kernel_samples_) {
+    int err = 0;
+    auto opened = unwind::open_thread_event(a, tid, cpus_[cpu_index], &err);
+    if (!opened && !uses_tick() && (err == EACCES || err == EPERM) && kernel_samples_) {
       // Kernel samples need paranoid <= 1 (or CAP_PERFMON): sample user time only.
       kernel_samples_ = false;
       kernel_chain_ = false;
       a = make_attr(tick);
-      fd = perf_event_open(&a, tid, cpus_[cpu_index], -1, PERF_FLAG_FD_CLOEXEC);
+      opened = unwind::open_thread_event(a, tid, cpus_[cpu_index], &err);
     }
-    if (fd < 0) {
-      int err = errno;
+    if (!opened) {
       if (err == ENODEV) return {};  // CPU went offline
-      if (err == ESRCH) return make_error(ErrorCode::kNotFound, "thread " + std::to_string(tid) + " gone");
+      if (err == ESRCH) return std::move(opened).error();
       return open_error(err, o_, pid);
     }
+    const int fd = *opened;
     fds_.push_back(fd);
     if (tick) {
       // Only the tick's own expiries: the tracepoint fires for every hrtimer of the CPU.

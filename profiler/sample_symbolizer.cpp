@@ -22,9 +22,9 @@
 #include "symbolize/frame.h"
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
-#include "symbolize/build_info.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/go_target.h"
 #include "unwind/mappings.h"
 #include "unwind/pc_info_cache.h"
 #include "unwind/process_memory.h"
@@ -347,13 +347,13 @@ struct SampleSymbolizer::Impl {
   }
 
   const unwind::GoRuntimeLayout* layout_of(Process& p) {
-    if (!p.layout_tried && p.space) {
+    if (!p.layout_tried && p.space && p.live) {
       p.layout_tried = true;
+      // The layout checked against the process's own goroutines, as every reader of a Go target takes it.
       auto go = p.space->go_module();
-      const symbolize::BuildInfo* info = go && go->module ? go->module->build_info() : nullptr;
-      if (info != nullptr) {
-        auto choice = unwind::layout_for_go_minor(info->minor_version());
-        if (choice.exact_version) p.layout = choice.layout;
+      if (go) {
+        auto target = unwind::GoTarget::open(*p.live, *go->module, go->bias, "process " + std::to_string(p.pid));
+        if (target) p.layout = &(*target)->layout();
       }
     }
     return p.layout;

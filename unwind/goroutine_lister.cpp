@@ -295,8 +295,7 @@ Result<LayoutChoice> verify_layout(const Memory& memory, const RuntimeGlobals& g
   });
   for (const GoRuntimeLayout* l : others)
     if (layout_fits(memory, gps, *l, text_lo, text_hi)) return LayoutChoice{l, false};
-  return make_error(ErrorCode::kFormat, "no known Go runtime layout matches the goroutines of this process (Go 1." +
-                                            std::to_string(minor) + ")");
+  return make_error(ErrorCode::kFormat, "no known layout fits them, Go 1." + std::to_string(minor));
 }
 
 Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc_in_go_code,
@@ -327,16 +326,25 @@ Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc
   return make_error(ErrorCode::kNotFound, "the thread runs no Go code (no g in R14 or TLS)");
 }
 
+int64_t tls_g_block_offset(uint64_t tls_memsz, uint64_t tls_align) {
+  if (tls_memsz == 0) return -8;
+  uint64_t align = tls_align ? tls_align : 1;
+  return -static_cast<int64_t>((tls_memsz + align - 1) / align * align);
+}
+
 std::vector<int64_t> tls_g_offsets(const symbolize::ElfFile& exe) {
-  std::vector<int64_t> out{-8};  // internal linking: runtime.tlsg is the only TLS word (Tlsoffset = -8)
+  std::vector<int64_t> out;
   for (const auto& seg : exe.segments()) {
     if (seg.type != PT_TLS || seg.memsz <= 8) continue;
-    // x86-64 variant II: the block ends at the thread pointer, rounded up to its alignment.
-    uint64_t align = seg.align ? seg.align : 1;
-    int64_t block = static_cast<int64_t>((seg.memsz + align - 1) / align * align);
-    for (int64_t off = 0; off + 8 <= static_cast<int64_t>(seg.memsz); off += 8)
+    // x86-64 variant II: the block ends at the thread pointer, rounded up to its alignment; the linker's
+    // slot (runtime.tlsg first in the block) is tried first, then -8, then every other word of the block.
+    const int64_t block = -tls_g_block_offset(seg.memsz, seg.align);
+    out.push_back(-block);
+    out.push_back(-8);
+    for (int64_t off = 8; off + 8 <= static_cast<int64_t>(seg.memsz); off += 8)
       if (off - block != -8) out.push_back(off - block);
   }
+  if (out.empty()) out.push_back(-8);  // internal linking: runtime.tlsg is the only TLS word (Tlsoffset = -8)
   return out;
 }
 

@@ -113,8 +113,15 @@ struct ThreadG {
 };
 Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc_in_go_code,
                           const GoRuntimeLayout& layout, const std::vector<int64_t>& tls_offsets);
-// Candidate offsets of runtime.tlsg from the thread pointer for this executable: {-8} plus, when
-// PT_TLS is larger than one word (C __thread variables share it), each 8-aligned slot of the block.
+// Candidate offsets of runtime.tlsg from the thread pointer for this executable, most likely first:
+// {-8} for a PT_TLS of one word (internal linking); when C __thread variables share the block (external
+// linking), the linker's slot (tls_g_block_offset), then -8, then each other 8-aligned slot of the block.
+// The eBPF program, which can try only one, takes the first.
 std::vector<int64_t> tls_g_offsets(const symbolize::ElfFile& exe);
+// The offset of g from the thread pointer (fs_base) for a PT_TLS segment of this size and alignment: the
+// executable's TLS block ends at the thread pointer (x86-64 TLS variant II) and runtime.tlsg is its first
+// variable (src/cmd/link/internal/ld/sym.go sets Tlsoffset = -8 for the internal linker, which is this
+// formula for an 8-byte block). No PT_TLS: -8.
+int64_t tls_g_block_offset(uint64_t tls_memsz, uint64_t tls_align);
 
 }  // namespace goperf::unwind

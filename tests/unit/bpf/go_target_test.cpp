@@ -1,19 +1,21 @@
-// configure_for_executable: the eBPF program's Go offsets come from the target's build info and PT_TLS.
+// configure_for_executable: the eBPF program's Go layout comes from the target's build info and PT_TLS.
 #include "bpf/go_target.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "unwind/go_runtime_layout.h"
+#include "unwind/goroutine_lister.h"
 
 namespace goperf::bpf {
 namespace {
 
 TEST(TlsGOffset, ExecutableTlsBlockEndsAtTheThreadPointer) {
-  EXPECT_EQ(tls_g_offset(0, 0), -8);    // no PT_TLS: the internal linker's Tlsoffset
-  EXPECT_EQ(tls_g_offset(8, 8), -8);    // Go alone: runtime.tlsg only
-  EXPECT_EQ(tls_g_offset(12, 8), -16);  // with C __thread variables (external linking)
-  EXPECT_EQ(tls_g_offset(8, 64), -64);
+  using unwind::tls_g_block_offset;
+  EXPECT_EQ(tls_g_block_offset(0, 0), -8);    // no PT_TLS: the internal linker's Tlsoffset
+  EXPECT_EQ(tls_g_block_offset(8, 8), -8);    // Go alone: runtime.tlsg only
+  EXPECT_EQ(tls_g_block_offset(12, 8), -16);  // with C __thread variables (external linking)
+  EXPECT_EQ(tls_g_block_offset(8, 64), -64);
 }
 
 TEST(ConfigureForExecutable, DebianEtcdIsGo119) {
@@ -24,13 +26,11 @@ TEST(ConfigureForExecutable, DebianEtcdIsGo119) {
   ASSERT_TRUE(note.ok()) << note.error().message();
   EXPECT_EQ(*note, "");
   const auto& l = *unwind::layout_for_go_minor(19).layout;
-  EXPECT_EQ(o.go_minor, 19);
-  EXPECT_EQ(o.g_goid_offset, l.g.goid);
-  EXPECT_EQ(o.g_labels_offset, l.g.labels);
-  EXPECT_EQ(o.g_labels_offset, 360u);  // go-internals.md, measured from DWARF of go1.19.8
-  EXPECT_EQ(o.m_curg_offset, 192u);
-  EXPECT_EQ(o.g_stack_hi_offset, 8u);
-  EXPECT_EQ(o.g_m_offset, 48u);
+  ASSERT_EQ(o.layout, &l);
+  EXPECT_EQ(o.layout->g.labels, 360u);  // go-internals.md, measured from DWARF of go1.19.8
+  EXPECT_EQ(o.layout->m.curg, 192u);
+  EXPECT_EQ(o.layout->g.stack_hi, 8u);
+  EXPECT_EQ(o.layout->g.m, 48u);
   EXPECT_EQ(o.tls_g_offset, -8);
 }
 
@@ -39,7 +39,7 @@ TEST(ConfigureForExecutable, NotGoSaysSo) {
   auto note = configure_for_executable(o, "/bin/true");
   ASSERT_TRUE(note.ok());
   EXPECT_NE(note->find("no Go build information"), std::string::npos) << *note;
-  EXPECT_EQ(o.g_goid_offset, 0u);
+  EXPECT_EQ(o.layout, nullptr);
 }
 
 TEST(ConfigureForExecutable, MissingFileIsAnError) {

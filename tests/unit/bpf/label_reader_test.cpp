@@ -7,19 +7,21 @@
 #include <cstring>
 #include <map>
 
+#include "unwind/memory.h"
+
 namespace goperf::bpf {
 namespace {
 
-class FakeMemory final : public RemoteReader {
+class FakeMemory final : public unwind::Memory {
  public:
-  bool read(uint64_t addr, std::span<uint8_t> out) override {
+  Status read(uint64_t addr, std::span<uint8_t> out) const override {
     for (size_t i = 0; i < out.size(); ++i) {
       auto it = bytes.find(addr + i);
-      if (it == bytes.end()) return false;
+      if (it == bytes.end()) return make_error(ErrorCode::kUnavailable, "unmapped");
       out[i] = it->second;
     }
     ++reads;
-    return true;
+    return {};
   }
   void put(uint64_t addr, const void* p, size_t n) {
     for (size_t i = 0; i < n; ++i) bytes[addr + i] = static_cast<const uint8_t*>(p)[i];
@@ -35,7 +37,7 @@ class FakeMemory final : public RemoteReader {
     put64(addr + 8, s.size());
   }
   std::map<uint64_t, uint8_t> bytes;
-  int reads = 0;
+  mutable int reads = 0;
 };
 
 TEST(LabelReader, DecodesSliceLayoutAndCaches) {
