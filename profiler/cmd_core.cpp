@@ -115,7 +115,7 @@ int run_core(const Args& args) {
     if (!old) return fail(old.error().message());
     old_dump = std::move(*old);
   }
-  auto core = unwind::CoreFile::open(opt.core);
+  auto core = unwind::CoreFile::open(opt.core, opt.binary);
   if (!core) return fail(core.error().message());
   auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
   if (!memory) return fail(memory.error().message());
@@ -125,7 +125,9 @@ int run_core(const Args& args) {
   const unwind::CoreMappedFile* exe_map = (*core)->executable_mapping();
   std::string exe_path = opt.binary;
   if (exe_path.empty()) {
-    if (exe_map == nullptr) return fail(opt.core + ": the core names no executable (no NT_FILE/auxv): give BINARY before CORE");
+    if (exe_map == nullptr && !(*core)->execfn().empty())
+      return fail("cannot find the executable " + (*core)->execfn() + " the core was made from (AT_EXECFN; the core has no NT_FILE): give it as BINARY before CORE");
+    if (exe_map == nullptr) return fail(opt.core + ": the core names no executable (no NT_FILE, no AT_EXECFN): give BINARY before CORE");
     exe_path = mem.local_path(exe_map->path);
     if (exe_path.empty()) {
       std::string wanted = unwind::strip_deleted_suffix(exe_map->path);

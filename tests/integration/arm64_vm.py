@@ -37,6 +37,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+ip link set lo up
 echo '/tmp/core.%p' > /proc/sys/kernel/core_pattern
 ulimit -c unlimited
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp TMPDIR=/tmp
@@ -188,12 +189,14 @@ def boot(files, commands, fetches=(), timeout=900, memory_mb=1024, workdir=None)
             "-nographic", "-no-reboot", "-nic", "none", "-kernel", str(VM_DIR / "vmlinuz"),
             "-initrd", str(initrd), "-append", "console=ttyAMA0 quiet loglevel=1 panic=-1 rdinit=/init"]
     start = time.monotonic()
+    log = workdir / "console.log"  # written as the guest runs: where a slow or stuck job shows its progress
     try:
-        proc = subprocess.run(args, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        with open(log, "wb") as out:
+            proc = subprocess.run(args, stdout=out, stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL)
     finally:
         initrd.unlink(missing_ok=True)
     wall = time.monotonic() - start
-    console = proc.stdout.decode(errors="replace")
+    console = log.read_text(errors="replace")
     results, fetched, up = _parse(console)
     if up is None or "@@@DONE" not in console:
         raise RuntimeError(f"the arm64 machine did not finish its job (qemu status {proc.returncode}):\n"
