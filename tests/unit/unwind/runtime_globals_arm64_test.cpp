@@ -53,7 +53,9 @@ TEST(RuntimeGlobalsArm64, DisassemblyMatchesSymbolTableForEveryToolchain) {
     EXPECT_EQ(found->allgs, oracle["runtime.allgs"]);
     EXPECT_EQ(found->allglen, oracle["runtime.allglen"]);
     EXPECT_EQ(found->allm, oracle["runtime.allm"]);
-    if (found->allgptr) EXPECT_EQ(found->allgptr, oracle["runtime.allgptr"]);
+    if (found->allgptr) {
+      EXPECT_EQ(found->allgptr, oracle["runtime.allgptr"]);
+    }
     const symbolize::BuildInfo* bi = (*module)->build_info();
     ASSERT_NE(bi, nullptr);
     EXPECT_EQ(found->m_alllink_offset, layout_for_go_minor(bi->minor_version()).layout->m.alllink);
