@@ -38,6 +38,14 @@ struct FieldStore {
 struct Disassembly {
   std::vector<Ref> refs;
   std::vector<FieldStore> stores;
+  std::vector<std::pair<uint64_t, unsigned>> writes;  // (instruction, register it writes), in order
+
+  // Whether reg is written by an instruction in (after, before).
+  bool written_between(unsigned reg, uint64_t after, uint64_t before) const {
+    for (const auto& [insn, r] : writes)
+      if (r == reg && insn > after && insn < before) return true;
+    return false;
+  }
 };
 
 // X and W views of one register are the same register for address tracking.
@@ -105,7 +113,10 @@ Disassembly disassemble(const symbolize::ElfFile& elf, uint64_t start, uint64_t 
     cs_regs read, written;
     uint8_t nread = 0, nwritten = 0;
     if (cs_regs_access(cs, insn, read, &nread, written, &nwritten) == CS_ERR_OK)
-      for (uint8_t i = 0; i < nwritten; i++) known[full(written[i])].reset();
+      for (uint8_t i = 0; i < nwritten; i++) {
+        known[full(written[i])].reset();
+        out.writes.emplace_back(insn->address, full(written[i]));
+      }
     if (insn->id == ARM64_INS_BL || insn->id == ARM64_INS_BLR) known.fill(std::nullopt);
     if (new_value && dest != 0) known[dest] = new_value;
   }
@@ -159,6 +170,7 @@ void from_mcommoninit(const Disassembly& d, RuntimeGlobals& g) {
     if (r.access != Access::kLoad || !written.count(r.target)) continue;
     for (const auto& s : d.stores) {
       if (s.insn <= r.insn || s.insn > r.insn + 64 || s.src != r.reg || s.disp < 256 || s.disp >= 1024) continue;
+      if (d.written_between(r.reg, r.insn, s.insn)) continue;  // the stored value is no longer the global's
       g.allm = r.target;
       g.m_alllink_offset = static_cast<uint32_t>(s.disp);
       return;

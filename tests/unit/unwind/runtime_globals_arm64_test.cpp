@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "symbolize/build_info.h"
+#include "symbolize/elf_file.h"
 #include "symbolize/module.h"
 #include "tests/unit/unwind/go_targets.h"
 #include "unwind/go_runtime_layout.h"
@@ -34,6 +35,15 @@ std::map<std::string, uint64_t> nm(const BuiltTarget& t) {
   return out;
 }
 
+// addr in `from` moved to the same offset of the same-named section of `to`.
+uint64_t same_place(const symbolize::Module& from, const symbolize::Module& to, uint64_t addr) {
+  for (const auto& sec : from.elf().sections()) {
+    if (sec.addr == 0 || addr < sec.addr || addr >= sec.addr + sec.size) continue;
+    if (auto other = to.elf().find_section(sec.name)) return other->addr + (addr - sec.addr);
+  }
+  return addr;
+}
+
 TEST(RuntimeGlobalsArm64, DisassemblyMatchesSymbolTableForEveryToolchain) {
   std::string error;
   std::vector<std::tuple<bool, bool, bool>> variants;
@@ -59,15 +69,16 @@ TEST(RuntimeGlobalsArm64, DisassemblyMatchesSymbolTableForEveryToolchain) {
     const symbolize::BuildInfo* bi = (*module)->build_info();
     ASSERT_NE(bi, nullptr);
     EXPECT_EQ(found->m_alllink_offset, layout_for_go_minor(bi->minor_version()).layout->m.alllink);
-    // -s -w keeps the text and data where they were for an internally linked build on arm64: the stripped
-    // twin must give the same addresses (its .go.buildinfo settings differ by a few bytes at most).
-    for (const auto& s : all) {
-      if (!s.stripped || s.toolchain != t.toolchain || s.pie != t.pie) continue;
-      auto stripped = symbolize::Module::open(s.path);
+    // The stripped twin (-s -w): the same globals, each at the same offset in its same-named section.
+    for (const auto& st : all) {
+      if (!st.stripped || st.toolchain != t.toolchain || st.pie != t.pie) continue;
+      auto stripped = symbolize::Module::open(st.path);
       ASSERT_TRUE(stripped);
       auto again = find_runtime_globals_without_symbols(**stripped);
       ASSERT_TRUE(again) << again.error().message();
-      EXPECT_NEAR(static_cast<double>(again->allgs), static_cast<double>(found->allgs), 64.0);
+      EXPECT_EQ(again->allgs, same_place(**module, **stripped, found->allgs));
+      EXPECT_EQ(again->allglen, same_place(**module, **stripped, found->allglen));
+      EXPECT_EQ(again->allm, same_place(**module, **stripped, found->allm));
     }
   }
 }
