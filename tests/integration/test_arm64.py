@@ -273,3 +273,14 @@ def test_arm64_core_with_an_amd64_binary(goperf, builds, tmp_path):
     p = subprocess.run([goperf, "core", str(amd64), str(core)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
     assert "another machine" in p.stderr
+
+
+def test_amd64_core_with_an_arm64_binary(goperf, builds, tmp_path):
+    """Bad input the other way round: an amd64 core given with the arm64 build of the same program."""
+    from test_core import crash
+    tc = TOOLCHAINS[-1]
+    core, _ = crash(gotargets.build("crash", tc, V()), "panic", tmp_path)
+    p = subprocess.run([goperf, "core", str(builds[("crash", tc.name, EXE)]), str(core)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert "another machine" in p.stderr
