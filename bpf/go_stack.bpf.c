@@ -244,11 +244,21 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
   s->period = weight;
   /* Direct loads: task and the pt_regs bpf_task_pt_regs returns are BTF pointers the verifier lets the
    * program read inline, where BPF_CORE_READ makes a probe-read helper call per field. */
+#if defined(__TARGET_ARCH_arm64)
+  /* arm64: g in R28, the frame pointer in R29, the thread pointer (tpidr_el0) in thread.uw.tp_value
+   * (arch/arm64/include/asm/processor.h); the record's amd64-named fields carry them. */
+  s->pc = uregs->pc;
+  s->sp = uregs->sp;
+  s->fp = uregs->regs[29];
+  s->r14 = uregs->regs[28];
+  s->fs_base = task->thread.uw.tp_value;
+#else
   s->pc = uregs->ip;
   s->sp = uregs->sp;
   s->fp = uregs->bp;
   s->r14 = uregs->r14;
   s->fs_base = task->thread.fsbase;
+#endif
   s->flags = flags;
   s->kstack_id = -1;
   s->g = 0;
@@ -448,6 +458,11 @@ int BPF_PROG(goperf_tick, struct hrtimer *timer, ktime_t *now) {
    * 3.5 us here), and user space keeps its frames past the timer interrupt's entry stub: none means
    * the tick came from user space after all (GOPERF_F_TICK). */
   struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_arm64)
+  /* arm64 keeps the system call number in syscallno, NO_SYSCALL (-1) for interrupts and exceptions. */
+  bool maybe_kernel = (int)BPF_CORE_READ(uregs, syscallno) >= 0;
+#else
   bool maybe_kernel = (long)BPF_CORE_READ(uregs, orig_ax) >= 0;
+#endif
   return take_sample(ctx, id, 1, cfg.tick_weight_ns, GOPERF_F_TICK, maybe_kernel && cfg.capture_kernel);
 }

@@ -135,11 +135,14 @@ struct CoreExecutable {
 };
 
 // BINARY, else the file NT_FILE names (under --sysroot); empty with the error printed when none.
-Result<std::string> executable_path(const CoreOptions& opt, const unwind::CoreMemory& mem,
+Result<std::string> executable_path(const CoreOptions& opt, const unwind::CoreFile& core, const unwind::CoreMemory& mem,
                                     const unwind::CoreMappedFile* exe_map) {
   if (!opt.binary.empty()) return std::filesystem::absolute(opt.binary).lexically_normal().string();
+  if (exe_map == nullptr && !core.execfn().empty())
+    return make_error(ErrorCode::kNotFound, "cannot find the executable " + core.execfn() +
+                                                " the core was made from (AT_EXECFN; the core has no NT_FILE): give it as BINARY before CORE");
   if (exe_map == nullptr)
-    return make_error(ErrorCode::kNotFound, opt.core + ": the core names no executable (no NT_FILE/auxv): give BINARY before CORE");
+    return make_error(ErrorCode::kNotFound, opt.core + ": the core names no executable (no NT_FILE, no AT_EXECFN): give BINARY before CORE");
   std::string path = mem.local_path(exe_map->path);
   if (path.empty()) {
     std::string wanted = unwind::strip_deleted_suffix(exe_map->path);
@@ -153,7 +156,7 @@ Result<std::string> executable_path(const CoreOptions& opt, const unwind::CoreMe
 Status open_executable(const CoreOptions& opt, const unwind::CoreFile& core, const unwind::CoreMemory& mem,
                        CoreExecutable& out) {
   const unwind::CoreMappedFile* exe_map = core.executable_mapping();
-  auto path = executable_path(opt, mem, exe_map);
+  auto path = executable_path(opt, core, mem, exe_map);
   if (!path) return std::move(path).error();
   out.path = *path;
   auto module = symbolize::Module::open(out.path);
@@ -307,7 +310,7 @@ int run_core(const Args& args) {
   if (!parse_core_options(args, opt)) return 0;
   DumpRequest request;
   if (auto st = make_request(opt, request); !st) return fail(st.error().message());
-  auto core = unwind::CoreFile::open(opt.core);
+  auto core = unwind::CoreFile::open(opt.core, opt.binary);
   if (!core) return fail(core.error().message());
   auto memory = unwind::CoreMemory::create(*core, {opt.binary, opt.sysroot});
   if (!memory) return fail(memory.error().message());

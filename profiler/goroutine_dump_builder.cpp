@@ -311,9 +311,14 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
   d.m_addr = g.m;
   if (m) d.m_id = m->id;
 
+  // The target's architecture, from its threads' registers (a core's NT_PRSTATUS, ptrace): saved contexts
+  // are walked by the same rules.
+  const unwind::Arch arch = in.threads.empty() ? unwind::Arch::kAmd64 : in.threads.front().regs.arch;
   RegisterSet start;
+  start.arch = arch;
   unwind::WalkOptions opt;
   RegisterSet target;
+  target.arch = arch;
   opt.stack_lo = g.stack_lo;
   opt.stack_hi = g.stack_hi;
   bool walk = true;
@@ -356,7 +361,7 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
     walk = false;  // running on a thread we could not identify: sched is stale
   } else {
     opt.innermost_exact = false;
-    start = unwind::parked_walk_start(g, m, *in.memory);
+    start = unwind::parked_walk_start(g, m, *in.memory, arch);
   }
   if (walk) {
     auto r = walker.walk(start, opt, std::span<PhysicalFrame>(buf));

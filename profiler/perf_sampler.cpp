@@ -25,10 +25,17 @@
 namespace goperf::profiler {
 namespace {
 
+#if defined(__aarch64__)
+// arm64 perf register numbers (arch/arm64/include/uapi/asm/perf_regs.h): x28 (g), x29 (fp), lr, sp, pc.
+constexpr int kRegX28 = 28, kRegX29 = 29, kRegLr = 30, kRegSp = 31, kRegPc = 32;
+constexpr uint64_t kRegMask =
+    (1ULL << kRegX28) | (1ULL << kRegX29) | (1ULL << kRegLr) | (1ULL << kRegSp) | (1ULL << kRegPc);
+#else
 // x86-64 perf register numbers (arch/x86/include/uapi/asm/perf_regs.h): the walker needs pc, sp, bp and
 // r14 (the current g in Go's ABIInternal).
 constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8, kRegR14 = 22;
 constexpr uint64_t kRegMask = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp) | (1ULL << kRegR14);
+#endif
 
 std::vector<int> online_cpus() {
   std::vector<int> cpus;
@@ -364,10 +371,19 @@ class PerfSampler final : public unwind::Sampler {
     uint64_t abi = u64();
     if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
       // Registers come in ascending bit order of the mask.
+#if defined(__aarch64__)
+      s.user_regs.arch = unwind::Arch::kArm64;
+      s.user_regs.g = u64();
+      s.user_regs.fp = u64();
+      s.user_regs.lr = u64();
+      s.user_regs.sp = u64();
+      s.user_regs.pc = u64();
+#else
       s.user_regs.fp = u64();
       s.user_regs.sp = u64();
       s.user_regs.pc = u64();
       s.user_regs.g = u64();
+#endif
     } else if (!s.in_kernel) {
       s.user_regs.pc = ip;
     }

@@ -14,6 +14,7 @@
 
 #include "symbolize/elf_file.h"
 #include "unwind/core_decompress.h"
+#include "unwind/core_executable_mappings.h"
 
 namespace goperf::unwind {
 namespace {
@@ -82,8 +83,11 @@ struct CoreFile::Impl {
   std::vector<std::pair<uint64_t, uint64_t>> auxv;
   CoreSignal signal;
   CoreProcessInfo process;
+  std::string execfn;
+  std::string executable;  // the caller's file of the program, for a core without NT_FILE
 
   Status parse();
+  void rebuild_executable_mappings();
   void parse_prstatus(std::span<const uint8_t> d);
   void parse_file_note(std::span<const uint8_t> d);
 };
@@ -158,7 +162,27 @@ Status CoreFile::Impl::parse() {
     }
   }
   if (threads.empty()) return make_error(ErrorCode::kFormat, path + ": core without NT_PRSTATUS notes (no threads)");
+  rebuild_executable_mappings();
   return {};
+}
+
+// AT_EXECFN points at the path the program was started with, on its dumped initial stack; a core without
+// NT_FILE (qemu-user) gets its executable's mappings from that file, or from the one the caller names.
+void CoreFile::Impl::rebuild_executable_mappings() {
+  std::optional<uint64_t> at_execfn, at_entry;
+  for (const auto& [type, value] : auxv) {
+    if (type == AT_EXECFN) at_execfn = value;
+    if (type == AT_ENTRY) at_entry = value;
+  }
+  if (at_execfn) {
+    for (const auto& s : segments) {
+      if (*at_execfn < s.vaddr || *at_execfn - s.vaddr >= s.filesz) continue;
+      execfn = cstring(bytes.subspan(s.offset, s.filesz), *at_execfn - s.vaddr, 4096);
+      break;
+    }
+  }
+  if (!files.empty() || !at_entry) return;
+  files = executable_mappings_from_auxv(executable.empty() ? execfn : executable, elf->machine(), *at_entry);
 }
 
 void CoreFile::Impl::parse_prstatus(std::span<const uint8_t> d) {
@@ -208,7 +232,7 @@ void CoreFile::Impl::parse_file_note(std::span<const uint8_t> d) {
 CoreFile::CoreFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CoreFile::~CoreFile() = default;
 
-Result<std::shared_ptr<const CoreFile>> CoreFile::open(const std::string& path) {
+Result<std::shared_ptr<const CoreFile>> CoreFile::open(const std::string& path, const std::string& executable) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     ErrorCode code = errno == ENOENT ? ErrorCode::kNotFound : errno == EACCES ? ErrorCode::kPermission : ErrorCode::kIo;
@@ -232,6 +256,7 @@ Result<std::shared_ptr<const CoreFile>> CoreFile::open(const std::string& path) 
     impl->map = std::move(*mapped);
   }
   impl->bytes = {impl->map->data, impl->map->size};
+  impl->executable = executable;
   if (auto s = impl->parse(); !s) return std::move(s).error();
   return std::shared_ptr<const CoreFile>(new CoreFile(std::move(impl)));
 }
@@ -252,6 +277,7 @@ const symbolize::ElfFile& CoreFile::elf() const { return *impl_->elf; }
 const std::vector<CoreSegment>& CoreFile::segments() const { return impl_->segments; }
 const std::vector<CoreThread>& CoreFile::threads() const { return impl_->threads; }
 const std::vector<CoreMappedFile>& CoreFile::mapped_files() const { return impl_->files; }
+const std::string& CoreFile::execfn() const { return impl_->execfn; }
 const std::vector<std::pair<uint64_t, uint64_t>>& CoreFile::auxv() const { return impl_->auxv; }
 const CoreSignal& CoreFile::signal() const { return impl_->signal; }
 const CoreProcessInfo& CoreFile::process() const { return impl_->process; }

@@ -58,7 +58,9 @@ class CoreFile {
  public:
   // Maps the core (decompressing it first when it is zstd/lz4/xz). Errors name the path and say what is
   // wrong: missing, empty, not ELF, an ELF that is not a core, truncated inside a segment.
-  static Result<std::shared_ptr<const CoreFile>> open(const std::string& path);
+  // executable: the program's file when the caller knows it; used only for a core without NT_FILE, whose
+  // executable mappings are rebuilt from it (else from the file AT_EXECFN names, core_executable_mappings.h).
+  static Result<std::shared_ptr<const CoreFile>> open(const std::string& path, const std::string& executable = {});
   // Over bytes the caller keeps alive for the lifetime of the result (fuzzing, tests). Not decompressed.
   static Result<std::shared_ptr<const CoreFile>> from_bytes(std::span<const uint8_t> bytes, std::string name);
   ~CoreFile();
@@ -72,7 +74,8 @@ class CoreFile {
 
   const std::vector<CoreSegment>& segments() const;        // PT_LOAD, sorted by vaddr
   const std::vector<CoreThread>& threads() const;          // NT_PRSTATUS order: the first took the signal
-  const std::vector<CoreMappedFile>& mapped_files() const; // NT_FILE, sorted by start
+  const std::vector<CoreMappedFile>& mapped_files() const; // NT_FILE (or rebuilt without it), sorted by start
+  const std::string& execfn() const;                       // AT_EXECFN's string, if dumped
   const std::vector<std::pair<uint64_t, uint64_t>>& auxv() const;
   std::optional<uint64_t> auxv_value(uint64_t type) const;
   const CoreSignal& signal() const;

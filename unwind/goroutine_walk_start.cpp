@@ -6,8 +6,9 @@
 
 namespace goperf::unwind {
 
-RegisterSet parked_walk_start(const GoroutineInfo& g, const MInfo* m, const Memory& memory) {
+RegisterSet parked_walk_start(const GoroutineInfo& g, const MInfo* m, const Memory& memory, Arch arch) {
   RegisterSet start;
+  start.arch = arch;
   start.pc = g.sched_pc;
   start.sp = g.sched_sp;
   start.fp = g.sched_bp;

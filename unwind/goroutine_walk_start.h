@@ -15,6 +15,6 @@ struct MInfo;
 // The registers to start from (pc is a return address: walk with innermost_exact = false). `m` is
 // g.m's MInfo when known (its vdso_pc/vdso_sp), else nullptr. A saved pc of 0 with an sp (a g
 // switched out by gogo's caller) takes the return address at sp, as the runtime does.
-RegisterSet parked_walk_start(const GoroutineInfo& g, const MInfo* m, const Memory& memory);
+RegisterSet parked_walk_start(const GoroutineInfo& g, const MInfo* m, const Memory& memory, Arch arch = Arch::kAmd64);
 
 }  // namespace goperf::unwind

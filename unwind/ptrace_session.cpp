@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include <set>
 
 #include "unwind/process_threads.h"
+#include "unwind/ptrace_registers.h"
 
 namespace goperf::unwind {
 
@@ -46,17 +46,6 @@ Error permission_error(pid_t pid) {
     if (!yama.empty()) msg += "; kernel.yama.ptrace_scope is " + yama;
   }
   return make_error(ErrorCode::kPermission, msg);
-}
-
-RegisterSet to_register_set(const user_regs_struct& r) {
-  RegisterSet regs;
-  regs.arch = Arch::kAmd64;
-  regs.pc = r.rip;
-  regs.sp = r.rsp;
-  regs.fp = r.rbp;
-  regs.g = r.r14;
-  regs.tls_base = r.fs_base;
-  return regs;
 }
 
 }  // namespace
@@ -158,8 +147,7 @@ Status PtraceSession::stop_all(int timeout_ms) {
   }
   // Registers of every stopped thread.
   for (auto& t : threads_) {
-    user_regs_struct r{};
-    if (ptrace(PTRACE_GETREGS, t.tid, nullptr, &r) == 0) t.regs = to_register_set(r);
+    if (auto regs = read_ptrace_registers(t.tid)) t.regs = *regs;
   }
   std::sort(threads_.begin(), threads_.end(), [](const auto& a, const auto& b) { return a.tid < b.tid; });
   if (threads_.empty()) return make_error(ErrorCode::kNotFound, "process " + std::to_string(pid_) + " exited");

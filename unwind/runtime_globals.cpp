@@ -20,6 +20,7 @@
 #include "symbolize/pclntab.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/memory.h"
+#include "unwind/runtime_globals_arm64.h"
 
 namespace goperf::unwind {
 namespace {
@@ -299,8 +300,9 @@ std::map<std::string_view, uint64_t> symtab_objects(const ElfFile& elf, const st
 Result<RuntimeGlobals> find_runtime_globals_without_symbols(const symbolize::Module& module) {
   const symbolize::Pclntab* tab = module.pclntab();
   if (!tab) return make_error(ErrorCode::kFormat, module.elf().path() + ": not a Go program (no pclntab)");
+  if (module.elf().machine() == EM_AARCH64) return find_runtime_globals_arm64(module);
   if (module.elf().machine() != EM_X86_64)
-    return make_error(ErrorCode::kUnsupported, module.elf().path() + ": locating runtime.allgs needs amd64 code");
+    return make_error(ErrorCode::kUnsupported, module.elf().path() + ": locating runtime.allgs needs amd64 or arm64 code");
   RuntimeGlobals g;
   g.source = "disassembly";
   g.firstmoduledata = tab->moduledata_vaddr().value_or(0);

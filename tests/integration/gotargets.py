@@ -78,11 +78,12 @@ class Variant:
     pie: bool = False
     cgo: bool = False
     stripped: bool = True
+    goarch: str = "amd64"   # "arm64": cross-built for the arm64 tests (test_arm64.py)
 
     @property
     def name(self):
         return "-".join(["pie" if self.pie else "exe", "cgo" if self.cgo else "nocgo",
-                         "stripped" if self.stripped else "syms"])
+                         "stripped" if self.stripped else "syms"] + ([self.goarch] if self.goarch != "amd64" else []))
 
 
 # The variants that matter for stack and symbol work: exe, PIE and cgo-linked, each stripped and not.
@@ -128,7 +129,9 @@ def build(name, tc, variant=Variant()):
             ldflags += ["-s", "-w"]
         if ldflags:
             args.append("-ldflags=" + " ".join(ldflags))
-        env = tc.environ(CGO_ENABLED="1" if variant.cgo else "0")
+        env = tc.environ(CGO_ENABLED="1" if variant.cgo else "0", GOARCH=variant.goarch)
+        if variant.cgo and variant.goarch == "arm64":
+            env["CC"] = "aarch64-linux-gnu-gcc"
         res = subprocess.run(args + ["."], cwd=src, env=env, capture_output=True, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"building {name} with {tc.name} ({variant.name}) failed:\n{res.stderr}")

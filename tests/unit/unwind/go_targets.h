@@ -17,17 +17,17 @@ struct BuiltTarget {
   bool pie = false, cgo = false, stripped = false;
 };
 
-// variants: tuples of (pie, cgo, stripped). Returns one BuiltTarget per toolchain x variant, empty
+// variants: tuples of (pie, cgo, stripped), built for goarch (GOARCH). Returns one BuiltTarget per toolchain x variant, empty
 // (with `error` set) when the builder fails.
 inline std::vector<BuiltTarget> build_go_targets(const std::string& name,
                                                  const std::vector<std::tuple<bool, bool, bool>>& variants,
-                                                 std::string* error) {
+                                                 std::string* error, const std::string& goarch = "amd64") {
   std::ostringstream py;
   py << "import sys; sys.path.insert(0, '" << GOPERF_SOURCE_DIR << "/tests/integration'); import gotargets as t\n"
      << "vs = [";
   for (auto [pie, cgo, stripped] : variants)
     py << "t.Variant(pie=" << (pie ? "True" : "False") << ", cgo=" << (cgo ? "True" : "False")
-       << ", stripped=" << (stripped ? "True" : "False") << "),";
+       << ", stripped=" << (stripped ? "True" : "False") << ", goarch='" << goarch << "'),";
   py << "]\nreq = [('" << name << "', tc, v) for tc in t.toolchains() for v in vs]\n"
      << "for (n, tc, v), p in zip(req, t.build_many(req)):\n"
      << "    print(tc.name, v.name, int(v.pie), int(v.cgo), int(v.stripped), p)\n";
