@@ -2,8 +2,6 @@
 // eBPF program's rodata.
 #include "bpf/go_target.h"
 
-#include <elf.h>
-
 #include "symbolize/build_info.h"
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
@@ -12,22 +10,14 @@
 #include "unwind/goroutine_lister.h"
 #include "unwind/process_memory.h"
 #include "unwind/runtime_globals.h"
+#include "unwind/tls_g.h"
 
 namespace goperf::bpf {
-
-int64_t tls_g_offset(uint64_t tls_memsz, uint64_t tls_align) {
-  if (tls_memsz == 0) return -8;
-  uint64_t align = tls_align ? tls_align : 1;
-  uint64_t block = (tls_memsz + align - 1) / align * align;
-  return -static_cast<int64_t>(block);
-}
 
 namespace {
 
 Result<std::string> configure_for_elf(BpfSamplerOptions& options, const symbolize::ElfFile& elf) {
-  for (const auto& seg : elf.segments()) {
-    if (seg.type == PT_TLS) options.tls_g_offset = tls_g_offset(seg.memsz, seg.align);
-  }
+  options.tls_g_offset = unwind::tls_g_offset(unwind::tls_segment(elf));
   auto info = symbolize::BuildInfo::read(elf);
   if (!info) {
     return std::string("no Go build information in " + elf.path() +

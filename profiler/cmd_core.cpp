@@ -14,7 +14,7 @@
 #include "profiler/commands.h"
 #include "profiler/json_string.h"
 #include "profiler/core_options.h"
-#include "profiler/core_signal_frame.h"
+#include "unwind/signal_frame.h"
 #include "profiler/goroutine_diff.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_reader.h"
@@ -182,7 +182,7 @@ int run_core(const Args& args) {
   auto list = lister.list(mem);
   if (!list) return fail("reading the goroutines from the core: " + list.error().message());
 
-  CrossedSignal first_signal;  // the signal the runtime's handler caught before it aborted
+  unwind::CrossedSignal first_signal;  // the signal the runtime's handler caught before it aborted
   DumpInput in;
   in.memory = &mem;
   in.space = space.get();
@@ -191,8 +191,8 @@ int run_core(const Args& args) {
     // Threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown from where the signal hit.
     unwind::RegisterSet regs = t.regs;
     // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
-    CrossedSignal crossed;
-    for (int depth = 0; depth < 4 && cross_signal_frame(mem, *space, regs, &crossed); depth++) {
+    unwind::CrossedSignal crossed;
+    for (int depth = 0; depth < 4 && unwind::cross_signal_frame(mem, *space, regs, &crossed); depth++) {
     }
     if (crossed.signo != 0 && first_signal.signo == 0 && t.cursig != 0) first_signal = crossed;
     in.threads.push_back({static_cast<int>(t.tid), regs});

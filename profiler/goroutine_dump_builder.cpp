@@ -27,7 +27,6 @@ using symbolize::FuncKind;
 using symbolize::Pclntab;
 using unwind::GoroutineInfo;
 using unwind::PhysicalFrame;
-using unwind::RegisterSet;
 
 namespace {
 
@@ -61,19 +60,15 @@ std::string print_name(std::string_view name, int minor) {
 // Go 1.19/1.20 gentraceback passes printArgs the pc it reached walking up the inline tree (the call
 // site of the outermost inlined call, entry + inlinedCall.parentPc), not the frame's own pc: liveness
 // of spilled arguments is read there.
-uint64_t outermost_call_pc(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t pc, int minor) {
-  const Pclntab* tab = module.pclntab();
-  auto tree = tab->funcdata(f, Pclntab::kFuncdataInlTree);
-  if (!tree) return pc;
-  const uint64_t size = minor >= 20 ? 16 : 20, parent_off = minor >= 20 ? 8 : 16;
+uint64_t outermost_call_pc(const Pclntab& tab, const symbolize::FuncInfo& f, uint64_t pc) {
+  std::span<const uint8_t> tree = tab.inline_tree(f);
+  if (tree.empty()) return pc;
   for (int depth = 0; depth < 100; ++depth) {
-    auto ix = tab->pcdata(f, Pclntab::kPcdataInlTreeIndex, pc);
+    auto ix = tab.pcdata(f, Pclntab::kPcdataInlTreeIndex, pc);
     if (!ix || *ix < 0) break;
-    auto bytes = module.elf().read(*tree + static_cast<uint64_t>(*ix) * size + parent_off, 4);
-    if (!bytes) break;
-    int32_t parent_pc;
-    std::memcpy(&parent_pc, bytes->data(), 4);
-    pc = f.entry + static_cast<uint32_t>(parent_pc);
+    auto call = tab.inlined_call(tree, *ix);
+    if (!call) break;
+    pc = f.entry + call->parent_pc_offset;
   }
   return pc;
 }
@@ -169,6 +164,7 @@ struct GoroutineDumpBuilder::Impl {
   const unwind::StackWalker walker;
   const bool arm64;
   std::vector<PhysicalFrame> buf;
+  unwind::GoroutineWalkStart walk_start;
   std::vector<symbolize::Frame> tmp;
   std::string scratch;
   std::shared_ptr<DumpStorage> store = std::make_shared<DumpStorage>();
@@ -221,7 +217,7 @@ struct GoroutineDumpBuilder::Impl {
     info.go = true;
     info.entry = f->entry + ref->bias;
     uint64_t sym_pc = (!pf.exact_pc && ref->link_pc > f->entry) ? ref->link_pc - 1 : ref->link_pc;
-    uint64_t args_pc = in.go_minor < 21 ? outermost_call_pc(*ref->module, *f, sym_pc, in.go_minor) : sym_pc;
+    uint64_t args_pc = in.go_minor < 21 ? outermost_call_pc(*t, *f, sym_pc) : sym_pc;
     info.args = go_args_program(*ref->module, *f, args_pc);
     tmp.clear();
     t->frames(*f, sym_pc, tmp);
@@ -313,7 +309,6 @@ struct GoroutineDumpBuilder::Impl {
 };
 
 void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d) {
-  const unwind::GLayout& gl = in.layout->g;
   std::vector<DumpFrame> frames = std::move(d.frames);
   frames.clear();
   d = GoroutineDump{};
@@ -337,55 +332,13 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
   d.m_addr = g.m;
   if (m) d.m_id = m->id;
 
-  RegisterSet start;
-  unwind::WalkOptions opt;
-  RegisterSet target;
-  opt.stack_lo = g.stack_lo;
-  opt.stack_hi = g.stack_hi;
-  bool walk = true;
   auto it = running.find(g.g_addr);
-  const bool in_syscall = st == unwind::kGsyscall && g.syscallsp != 0;
-  if (it != running.end() && !(in_syscall && it->second.tg.kind == unwind::ThreadG::Kind::kUser)) {
-    // On a thread: its registers are the truth (the runtime itself cannot print these).
-    const auto& on = it->second;
-    d.thread_id = on.thread->tid;
-    start = on.thread->regs;
-    opt.innermost_exact = true;
-    if (on.tg.kind != unwind::ThreadG::Kind::kUser) {
-      // On g0/gsignal (systemstack, mcall, a cgo call): walk the system stack, then the goroutine's.
-      target.arch = start.arch;
-      target.pc = in_syscall ? g.syscallpc : g.sched_pc;
-      target.sp = in_syscall ? g.syscallsp : g.sched_sp;
-      target.fp = in_syscall ? 0 : g.sched_bp;
-      target.lr = in_syscall ? 0 : g.sched_lr;
-      opt.switch_to = &target;
-      opt.switch_stack_lo = g.stack_lo;
-      opt.switch_stack_hi = g.stack_hi;
-      uint64_t lo = 0, hi = 0;
-      auto rlo = in.memory->read_value<uint64_t>(on.tg.g + gl.stack_lo);
-      auto rhi = in.memory->read_value<uint64_t>(on.tg.g + gl.stack_hi);
-      if (rlo && rhi) {
-        lo = *rlo;
-        hi = *rhi;
-      }
-      bool plausible = lo < hi && start.sp >= lo && start.sp < hi;
-      opt.stack_lo = plausible ? lo : 0;
-      opt.stack_hi = plausible ? hi : 0;
-    } else if (m && m->vdso_sp != 0) {
-      target.pc = m->vdso_pc;
-      target.sp = m->vdso_sp;
-      opt.switch_to = &target;
-      opt.switch_stack_lo = g.stack_lo;
-      opt.switch_stack_hi = g.stack_hi;
-    }
-  } else if (st == unwind::kGrunning) {
-    walk = false;  // running on a thread we could not identify: sched is stale
-  } else {
-    opt.innermost_exact = false;
-    start = unwind::parked_walk_start(g, m, *in.memory);
-  }
-  if (walk) {
-    auto r = walker.walk(start, opt, std::span<PhysicalFrame>(buf));
+  unwind::GoroutineThread thread;
+  if (it != running.end()) thread = {&it->second.thread->regs, it->second.tg};
+  unwind::choose_walk_start(g, m, it != running.end() ? &thread : nullptr, *in.memory, *in.layout, walk_start);
+  if (walk_start.on_thread) d.thread_id = it->second.thread->tid;
+  if (walk_start.walkable) {
+    auto r = walker.walk(walk_start.start, walk_start.options, std::span<PhysicalFrame>(buf));
     d.stop_reason = r.reason;
     symbolize(std::span<const PhysicalFrame>(buf.data(), r.count), d);
   } else {
