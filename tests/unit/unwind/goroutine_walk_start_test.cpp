@@ -159,19 +159,22 @@ TEST(ChooseWalkStart, ThreadOnG0OrGsignalSwitchesToTheGoroutinesSavedState) {
 }
 
 TEST(ChooseWalkStart, SpOutsideTheSystemStacksBoundsWalksUnbounded) {
-  WordMemory mem;
-  const uint64_t gsignal = 0xc000200000;
-  mem.put(gsignal + layout().g.stack_lo, 0xc000300000);
-  mem.put(gsignal + layout().g.stack_hi, 0xc000310000);
-  GoroutineInfo g = parked();
-  g.status = kGrunning;
-  RegisterSet regs;
-  regs.sp = 0x7ffc00001000;  // an alternate signal stack the runtime did not allocate
-  GoroutineThread thread{&regs, ThreadG{gsignal, 0, g.g_addr, ThreadG::Kind::kGsignal}};
-  GoroutineWalkStart w;
-  choose_walk_start(g, nullptr, &thread, mem, layout(), w);
-  EXPECT_EQ(w.options.stack_lo, 0u);
-  EXPECT_EQ(w.options.stack_hi, 0u);
+  // Above the stack (an alternate signal stack the runtime did not allocate), and below it.
+  for (uint64_t sp : {uint64_t{0x7ffc00001000}, uint64_t{0xc0002ff000}}) {
+    WordMemory mem;
+    const uint64_t gsignal = 0xc000200000;
+    mem.put(gsignal + layout().g.stack_lo, 0xc000300000);
+    mem.put(gsignal + layout().g.stack_hi, 0xc000310000);
+    GoroutineInfo g = parked();
+    g.status = kGrunning;
+    RegisterSet regs;
+    regs.sp = sp;
+    GoroutineThread thread{&regs, ThreadG{gsignal, 0, g.g_addr, ThreadG::Kind::kGsignal}};
+    GoroutineWalkStart w;
+    choose_walk_start(g, nullptr, &thread, mem, layout(), w);
+    EXPECT_EQ(w.options.stack_lo, 0u) << std::hex << sp;
+    EXPECT_EQ(w.options.stack_hi, 0u) << std::hex << sp;
+  }
 }
 
 // The walk from such a start: g0's frames, then the goroutine's, through systemstack.

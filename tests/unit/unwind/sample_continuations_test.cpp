@@ -85,15 +85,20 @@ TEST_F(SampleContinuationsTest, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSa
   EXPECT_EQ(out_[4].pc, func("runtime.goexit").entry + 1);
 }
 
+// A depth larger than the goroutine's stack: the pair is no asmcgocall frame's, whatever lies there.
 TEST_F(SampleContinuationsTest, CgoPairThatDoesNotFitTheGoroutineStackIsNotFollowed) {
   auto [pa, da] = body_pc(func("runtime.gopark"));
   auto [pcgo, dcgo] = body_pc(func("runtime.asmcgocall"));
-  const uint64_t sp1 = kWindow + da + 8, g = 0xc000050000;
+  auto [pcall, dcall] = body_pc(func("runtime.cgocall"));
+  const uint64_t sp1 = kWindow + da + 8, g = 0xc000050000, depth = 0x10000;
   window_.put(kWindow + da, pcgo);
-  window_.put(sp1, kGoroutineStackHi);  // deeper than the stack is large
+  window_.put(sp1, depth);
   window_.put(sp1 + 8, g);
   live_.put(g, kGoroutineStackLo);
   live_.put(g + 8, kGoroutineStackHi);
+  const uint64_t gsp = kGoroutineStackHi - depth;  // below the stack: frames that would walk
+  live_.put(gsp, pcall);
+  goroutine_frames_from(gsp + 8, pcall);
   RegisterSet regs;
   regs.pc = pa;
   regs.sp = kWindow;
