@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,15 +19,11 @@
 #include <set>
 #include <string>
 
+#include "unwind/perf_registers.h"
 #include "unwind/process_threads.h"
 
 namespace goperf::profiler {
 namespace {
-
-// x86-64 perf register numbers (arch/x86/include/uapi/asm/perf_regs.h): the walker needs pc, sp, bp and
-// r14 (the current g in Go's ABIInternal).
-constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8, kRegR14 = 22;
-constexpr uint64_t kRegMask = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp) | (1ULL << kRegR14);
 
 int perf_event_open(perf_event_attr* attr, int pid, int cpu, int group_fd, unsigned long flags) {
   return static_cast<int>(syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags));
@@ -198,7 +195,7 @@ class PerfSampler final : public unwind::Sampler {
     }
     // A tracepoint fires in the kernel: excluding the kernel would exclude every tick.
     a.exclude_kernel = tick || kernel_samples_ ? 0 : 1;
-    a.sample_regs_user = kRegMask;
+    a.sample_regs_user = unwind::perf_registers(unwind::host_arch()).mask;
     a.sample_stack_user = o_.stack_bytes;
     a.inherit = 1;
     a.exclude_hv = 1;
@@ -368,11 +365,10 @@ class PerfSampler final : public unwind::Sampler {
     }
     uint64_t abi = u64();
     if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
-      // Registers come in ascending bit order of the mask.
-      s.user_regs.fp = u64();
-      s.user_regs.sp = u64();
-      s.user_regs.pc = u64();
-      s.user_regs.g = u64();
+      const unwind::PerfRegisters& layout = unwind::perf_registers(unwind::host_arch());
+      std::array<uint64_t, unwind::kMaxPerfRegisters> values{};
+      for (size_t i = 0; i < layout.count; ++i) values[i] = u64();
+      layout.to_register_set(std::span<const uint64_t>(values.data(), layout.count), s.user_regs);
     } else if (!s.in_kernel) {
       s.user_regs.pc = ip;
     }
