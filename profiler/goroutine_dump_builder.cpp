@@ -1,6 +1,6 @@
 // build_goroutine_dump: which stack each goroutine is on and where its walk starts (mirrors
 // src/runtime/traceback.go traceback1/unwinder.initAt and tracebackothers), the walk itself
-// (unwind::StackWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
+// (unwind::GoroutineWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -16,9 +16,8 @@
 #include "symbolize/native_symbols.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
-#include "unwind/goroutine_walk_start.h"
+#include "unwind/goroutine_walker.h"
 #include "unwind/memory.h"
-#include "unwind/pc_info_cache.h"
 #include "unwind/system_goroutine.h"
 
 namespace goperf::profiler {
@@ -160,11 +159,9 @@ struct GoroutineDumpBuilder::Impl {
   const DumpInput& in;
   const Pclntab& tab;
   const uint64_t bias;
-  std::unique_ptr<unwind::PcInfoCache> walk_cache = std::make_unique<unwind::PcInfoCache>();
-  const unwind::StackWalker walker;
+  unwind::GoroutineWalker walker;
   const bool arm64;
   std::vector<PhysicalFrame> buf;
-  unwind::GoroutineWalkStart walk_start;
   std::vector<symbolize::Frame> tmp;
   std::string scratch;
   std::shared_ptr<DumpStorage> store = std::make_shared<DumpStorage>();
@@ -179,7 +176,7 @@ struct GoroutineDumpBuilder::Impl {
       : in(input),
         tab(t),
         bias(b),
-        walker(*input.memory, *input.space, walk_cache.get()),
+        walker(*input.memory, *input.space, *input.layout),
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
         buf(kMaxPhysicalFrames) {
     for (const auto& th : in.threads) {
@@ -335,15 +332,10 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
   auto it = running.find(g.g_addr);
   unwind::GoroutineThread thread;
   if (it != running.end()) thread = {&it->second.thread->regs, it->second.tg};
-  unwind::choose_walk_start(g, m, it != running.end() ? &thread : nullptr, *in.memory, *in.layout, walk_start);
-  if (walk_start.on_thread) d.thread_id = it->second.thread->tid;
-  if (walk_start.walkable) {
-    auto r = walker.walk(walk_start.start, walk_start.options, std::span<PhysicalFrame>(buf));
-    d.stop_reason = r.reason;
-    symbolize(std::span<const PhysicalFrame>(buf.data(), r.count), d);
-  } else {
-    d.stop_reason = unwind::StopReason::kUnknownPc;
-  }
+  auto w = walker.walk(g, m, it != running.end() ? &thread : nullptr, std::span<PhysicalFrame>(buf));
+  if (w.on_thread) d.thread_id = it->second.thread->tid;
+  d.stop_reason = w.result.reason;
+  if (w.walked) symbolize(std::span<const PhysicalFrame>(buf.data(), w.result.count), d);
 
   if (g.gopc != 0 && g.goid != 1) {
     const CreatorSymbols& c = creator(g.gopc);
