@@ -58,7 +58,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
   auto walked = out.first(result.count);
   if (std::any_of(walked.begin(), walked.end(), [](const PhysicalFrame& f) { return f.after_switch; })) ++w.switched;
   w.window = result;
-  w.window_used = top_of(walked, s.stack_base) - s.stack_base;
+  if (result.complete()) w.window_used = top_of(walked, s.stack_base) - s.stack_base;
   if (memory.tail_used()) ++w.live_tail;
   if (target.live != nullptr) {
     if (at_switch(result) && result.count > 0) result = continue_after_cgo(target, memory, state_->cgo_frames, out, result);

@@ -35,7 +35,7 @@ struct SampleTarget {
 struct SampleWalk {
   WalkResult result;          // all frames, continuations included
   WalkResult window;          // the walk over the sampled copy alone (before any continuation)
-  uint64_t window_used = 0;   // bytes of the copy the window's walk used (up to its highest sp/fp)
+  uint64_t window_used = 0;   // bytes of the copy a complete window walk used (up to its highest sp/fp)
   unsigned switched = 0;      // switches from the system stack to the goroutine (walker's, then m.curg's)
   unsigned live_tail = 0;     // reads of the live stack above the copy, and vDSO continuations
 };

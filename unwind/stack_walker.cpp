@@ -120,7 +120,8 @@ class Walk {
  public:
   Walk(const Memory& memory, const AddressSpace& space, PcInfoCache* cache, const RegisterSet& regs,
        const WalkOptions& options, std::span<PhysicalFrame> out)
-      : memory_(memory), space_(space), cache_(cache), rules_(frame_rules(regs.arch)), arch_(regs.arch),
+      : memory_(memory), space_(space), cache_(cache), rules_(frame_rules(regs.arch)),
+        call_bytes_(rules_.call_bytes()), arch_(regs.arch),
         options_(options), out_(out), pc_(regs.pc), sp_(regs.sp), fp_(regs.fp), lr_(regs.lr),
         lo_(options.stack_lo), hi_(options.stack_hi), exact_(options.innermost_exact) {}
 
@@ -155,6 +156,7 @@ class Walk {
   const AddressSpace& space_;
   PcInfoCache* cache_;
   const FrameRules& rules_;
+  const uint64_t call_bytes_;  // rules_.call_bytes(), asked once per walk
   const Arch arch_;
   const WalkOptions& options_;
   std::span<PhysicalFrame> out_;
@@ -232,7 +234,7 @@ Walk::Step Walk::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
   uint64_t gsp = options_.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
   auto ret = memory_.read_u64(gsp);
   if (!ret) return stop(StopReason::kUnreadable);
-  frame.fp = gsp + rules_.call_bytes();
+  frame.fp = gsp + call_bytes_;
   move_to_caller(*ret, frame.fp);
   fp_ = options_.switch_to->fp;
   lo_ = options_.switch_stack_lo;
@@ -270,7 +272,7 @@ Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
     if (switched_here) return s;
   }
   const int32_t delta = f.has_sp_delta ? f.sp_delta : 0;
-  if (f.has_sp_delta) frame.fp = sp_ + static_cast<int64_t>(delta) + rules_.call_bytes();
+  if (f.has_sp_delta) frame.fp = sp_ + static_cast<int64_t>(delta) + call_bytes_;
   if ((f.flag & Pclntab::kFlagTopFrame) || f.kind == FuncKind::kGoexit) return stop(StopReason::kTopFrame);
   // mcall runs fn on g0 with sp reset to g0's base: runtime/pprof's traceback ends there (mcall is
   // SPWRITE, traceback.go resolveInternal), and so does a profile's stack.
@@ -289,7 +291,7 @@ Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
   if (f.kind == FuncKind::kVdsoCall) {
     if (auto cfa = rules_.vdso_caller_cfa(delta, fp_, at.cfa)) {
       at.cfa = *cfa;
-      frame.fp = at.cfa + rules_.call_bytes();  // what the vDSO continuation reads from (sample_continuations.h)
+      frame.fp = at.cfa + call_bytes_;  // what the vDSO continuation reads from (sample_continuations.h)
       lo_ = hi_ = 0;  // a stack the walk has no bounds for
       left_system_stack = true;
     }
@@ -328,7 +330,7 @@ bool Walk::vdso_frame(PhysicalFrame& frame) {
   for (int i = 0; i < count; ++i) {
     auto ret = return_into_vdso_caller(slots[i]);
     if (!ret) continue;
-    frame.fp = slots[i] + rules_.call_bytes();
+    frame.fp = slots[i] + call_bytes_;
     move_to_caller(*ret, frame.fp);
     exact_ = false;
     return true;
