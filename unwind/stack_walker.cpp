@@ -115,7 +115,8 @@ bool can_be_frame(const PcInfo& info, bool exact) {
 }
 
 // One walk: the registers it carries from frame to frame, and one named step per kind of frame. Each
-// step either moves to the caller (Step::kNext) or ends the walk with a reason (Step::kStop).
+// step either moves to the caller (Step::kNext) or ends the walk with a reason (Step::kStop). The steps are
+// inlined into run(), so that the walk's state can live in registers as one loop's locals would.
 class Walk {
  public:
   Walk(const Memory& memory, const AddressSpace& space, PcInfoCache* cache, const RegisterSet& regs,
@@ -180,7 +181,7 @@ WalkResult Walk::run() {
 // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
 // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
 // `check_call`: the answer must say whether at_pc follows a call.
-const PcInfo* Walk::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) {
+[[gnu::always_inline]] inline const PcInfo* Walk::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) {
   const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
   if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
   *scratch = resolve(space_, modules_, at_pc, arch_, check_call);
@@ -190,7 +191,7 @@ const PcInfo* Walk::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool
 
 // One frame at pc_: a Go frame (pclntab) or a C frame (frame pointers); a word that cannot be a return
 // address leads back to the goroutine stack or ends the walk.
-Walk::Step Walk::next_frame() {
+[[gnu::always_inline]] inline Walk::Step Walk::next_frame() {
   if (n_ == out_.size()) return stop(StopReason::kFull);
   if (pc_ == 0) return stop(StopReason::kZeroPc);
   PcInfo resolved;
@@ -212,7 +213,7 @@ Walk::Step Walk::next_frame() {
 
 // Stack switch: continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp),
 // as traceback.go unwinder.resolveInternal does at unwindJumpStack functions (frame.pc = gp.m.curg.sched.pc).
-bool Walk::switch_stack() {
+[[gnu::always_inline]] inline bool Walk::switch_stack() {
   if (!options_.switch_to || switched_) return false;
   const RegisterSet& t = *options_.switch_to;
   pc_ = t.pc;
@@ -230,7 +231,7 @@ bool Walk::switch_stack() {
 
 // systemstack saved sp in curg.sched.sp (gosave_systemstack_switch, asm_amd64.s/asm_arm64.s): its
 // caller's return address is on top of the goroutine stack, at the systemstack frame's own delta.
-Walk::Step Walk::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
+[[gnu::always_inline]] inline Walk::Step Walk::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
   uint64_t gsp = options_.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
   auto ret = memory_.read_u64(gsp);
   if (!ret) return stop(StopReason::kUnreadable);
@@ -247,7 +248,7 @@ Walk::Step Walk::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
 // On the system stack, the switch points lead back to the goroutine (traceback.go resolveInternal's
 // unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
 // g.syscallsp/pc before switching). `switched_here` says whether the walk moved.
-Walk::Step Walk::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
+[[gnu::always_inline]] inline Walk::Step Walk::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
   switched_here = true;
   bool other_switch = !options_.switch_only_where_runtime_does &&
                       (f.kind == FuncKind::kMcall || f.kind == FuncKind::kAsmcgocall);
@@ -263,7 +264,7 @@ Walk::Step Walk::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame,
 
 // A Go frame: its size from the pcsp table, the return address above it (traceback.go unwinder.next,
 // funcspdelta), and the runtime's ends of a stack (TOPFRAME, goexit, mcall, SPWRITE).
-Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
+[[gnu::always_inline]] inline Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
   frame.is_go = true;
   ++n_;
   if (!switched_ && options_.switch_to) {
@@ -305,13 +306,17 @@ Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
   if (hi_ != 0 && (cfa < lo_ || cfa > hi_)) return stop(StopReason::kBadFrame);
   // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
   exact_ = f.kind == FuncKind::kSigpanic || f.kind == FuncKind::kAsyncPreempt || f.kind == FuncKind::kDebugCallV2;
-  if (exact_) cfa = rules_.after_injected_call(memory_, cfa, lr_);
+  if (exact_) {
+    uint64_t lr = lr_;  // a copy: the walk's state stays out of memory the rules could see
+    cfa = rules_.after_injected_call(memory_, cfa, lr);
+    lr_ = lr;
+  }
   move_to_caller(caller->pc, cfa);
   return Step::kNext;
 }
 
 // The word at addr when it is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
-std::optional<uint64_t> Walk::return_into_vdso_caller(uint64_t addr) {
+[[gnu::always_inline]] inline std::optional<uint64_t> Walk::return_into_vdso_caller(uint64_t addr) {
   auto word = memory_.read_u64(addr);
   if (!word || *word == 0) return std::nullopt;
   PcInfo scratch;
@@ -323,7 +328,7 @@ std::optional<uint64_t> Walk::return_into_vdso_caller(uint64_t addr) {
 // A vDSO frame: a vDSO function interrupted before its frame is set up, called by a vDSO caller
 // (runtime.nanotime1, time.now; sys_linux_amd64.s): the frame pointer is still the caller's, so the
 // frame-pointer step would skip the caller. Its return address is where FrameRules says.
-bool Walk::vdso_frame(PhysicalFrame& frame) {
+[[gnu::always_inline]] inline bool Walk::vdso_frame(PhysicalFrame& frame) {
   auto pushed = memory_.read_u64(sp_);
   uint64_t slots[2];
   int count = rules_.vdso_leaf_return_slots(sp_, pushed && *pushed == fp_, slots);
@@ -341,7 +346,7 @@ bool Walk::vdso_frame(PhysicalFrame& frame) {
 // A C frame (or unknown code): frame pointers, validated, as the runtime's cgo traceback does not but
 // every C unwinder without unwind tables must (a frame record is [saved fp, return address]); on
 // failure the walk resumes on the goroutine stack.
-Walk::Step Walk::c_frame(const PcInfo& info, PhysicalFrame& frame) {
+[[gnu::always_inline]] inline Walk::Step Walk::c_frame(const PcInfo& info, PhysicalFrame& frame) {
   ++n_;
   if (info.where == PcInfo::Where::kUnknown) {
     if (resume_after_c_frame()) return Step::kNext;
