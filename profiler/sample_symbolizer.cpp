@@ -1,5 +1,6 @@
 // Raw samples -> Profile. Per process: an AddressSpace (re-read from /proc/PID/maps when a pc falls in
-// no known mapping, at most once a second), a pc -> location cache, and the shared walker.
+// no known mapping, at most once a second), a pc -> location cache, and its unwind::SampleUnwinder (the walk
+// and every continuation onto another stack live there).
 #include "profiler/sample_symbolizer.h"
 
 #include <sys/auxv.h>
@@ -9,8 +10,6 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -21,7 +20,6 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/frame.h"
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
 #include "symbolize/build_info.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
