@@ -1,18 +1,24 @@
 // FrameRules: how one architecture lays out a Go frame's return address and the caller's frame pointer,
 // the rules StackWalker cannot state without knowing the calling convention (src/runtime/traceback.go
 // unwinder.next: "x86: the return address is just above the frame"; LR machines: "the caller's LR was
-// saved at the bottom of the frame"). One implementation per architecture: frame_rules_amd64.cpp,
-// frame_rules_arm64.cpp; a new architecture is a new file and one line in frame_rules(Arch).
+// saved at the bottom of the frame"). One struct per architecture, all static and inline so that the walk
+// loop compiles them in (frame_rules_amd64.h, frame_rules_arm64.h); StackWalker::walk picks one per walk.
+// A new architecture is a new header with the same members, and one case in StackWalker::walk:
+//
+//   static constexpr uint64_t kCallBytes;   bytes a call leaves between the caller's sp and the callee's
+//                                           frame: the pushed return address (amd64), none (arm64 BL)
+//   static std::optional<GoCaller> go_caller(const Memory&, const GoFrameAt&);   the caller of a Go frame
+//   static uint64_t after_injected_call(const Memory&, uint64_t cfa, uint64_t& lr);   the frame below an
+//                                           injected call (sigpanic, asyncPreempt, debugCallV2)
+//   static std::optional<uint64_t> vdso_caller_cfa(int32_t delta, uint64_t fp, uint64_t pcsp_cfa);
+//                                           a vDSO caller whose sp moved to g0's stack: its CFA from fp
+//   static int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]);   where a vDSO
+//                                           function without a frame yet keeps its return address
 #pragma once
 
 #include <cstdint>
-#include <optional>
-
-#include "unwind/register_set.h"
 
 namespace goperf::unwind {
-
-class Memory;
 
 // A Go frame at sp whose pcsp delta (funcspdelta) is `delta`, and the registers the walk carries.
 struct GoFrameAt {
@@ -30,33 +36,5 @@ struct GoCaller {
   uint64_t sp = 0;
   uint64_t fp = 0;
 };
-
-class FrameRules {
- public:
-  virtual ~FrameRules() = default;
-
-  // Bytes a call leaves between the caller's sp and the callee's frame: the pushed return address
-  // (amd64 CALL), or none (arm64 BL puts it in LR).
-  virtual uint64_t call_bytes() const = 0;
-  // The caller of a Go frame (traceback.go unwinder.next). nullopt when its return address is unreadable.
-  virtual std::optional<GoCaller> go_caller(const Memory& memory, const GoFrameAt& frame) const = 0;
-  // The frame below an injected call (sigpanic, asyncPreempt, debugCallV2) starts `cfa` bytes up
-  // (unwinder.next, "the injected call's frame sits on an aligned extra word" on LR machines); may
-  // update lr to the interrupted function's LR.
-  virtual uint64_t after_injected_call(const Memory& memory, uint64_t cfa, uint64_t& lr) const = 0;
-  // A vDSO caller (FuncKind::kVdsoCall) past its prologue that moved sp to g0's stack for the call: its
-  // CFA from the frame pointer, when the architecture's vDSO callers keep one (sys_linux_amd64.s
-  // nanotime1: PUSHQ BP; MOVQ SP, BP), else nullopt.
-  virtual std::optional<uint64_t> vdso_caller_cfa(int32_t delta, uint64_t fp, uint64_t pcsp_cfa) const = 0;
-  // Where a vDSO function interrupted before its frame is set up keeps its return address, in the order
-  // to try: at sp, or above a just-pushed frame pointer. `pushed_fp` says whether the word at sp is fp.
-  // Writes up to two candidate addresses to `slots`; returns how many (0: the architecture's vDSO
-  // functions cannot be stepped through this way).
-  virtual int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]) const = 0;
-};
-
-const FrameRules& frame_rules(Arch arch);
-const FrameRules& amd64_frame_rules();
-const FrameRules& arm64_frame_rules();
 
 }  // namespace goperf::unwind

@@ -9,7 +9,8 @@
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
-#include "unwind/frame_rules.h"
+#include "unwind/frame_rules_amd64.h"
+#include "unwind/frame_rules_arm64.h"
 #include "unwind/mappings.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
@@ -117,12 +118,12 @@ bool can_be_frame(const PcInfo& info, bool exact) {
 // One walk: the registers it carries from frame to frame, and one named step per kind of frame. Each
 // step either moves to the caller (Step::kNext) or ends the walk with a reason (Step::kStop). The steps are
 // inlined into run(), so that the walk's state can live in registers as one loop's locals would.
+template <typename Rules>
 class Walk {
  public:
   Walk(const Memory& memory, const AddressSpace& space, PcInfoCache* cache, const RegisterSet& regs,
        const WalkOptions& options, std::span<PhysicalFrame> out)
-      : memory_(memory), space_(space), cache_(cache), rules_(frame_rules(regs.arch)),
-        call_bytes_(rules_.call_bytes()), arch_(regs.arch),
+      : memory_(memory), space_(space), cache_(cache), arch_(regs.arch),
         options_(options), out_(out), pc_(regs.pc), sp_(regs.sp), fp_(regs.fp), lr_(regs.lr),
         lo_(options.stack_lo), hi_(options.stack_hi), exact_(options.innermost_exact) {}
 
@@ -156,8 +157,6 @@ class Walk {
   const Memory& memory_;
   const AddressSpace& space_;
   PcInfoCache* cache_;
-  const FrameRules& rules_;
-  const uint64_t call_bytes_;  // rules_.call_bytes(), asked once per walk
   const Arch arch_;
   const WalkOptions& options_;
   std::span<PhysicalFrame> out_;
@@ -172,7 +171,8 @@ class Walk {
   StopReason reason_ = StopReason::kTopFrame;
 };
 
-WalkResult Walk::run() {
+template <typename Rules>
+WalkResult Walk<Rules>::run() {
   while (next_frame() == Step::kNext) {
   }
   return {n_, reason_};
@@ -181,7 +181,8 @@ WalkResult Walk::run() {
 // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
 // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
 // `check_call`: the answer must say whether at_pc follows a call.
-[[gnu::always_inline]] inline const PcInfo* Walk::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) {
+template <typename Rules>
+[[gnu::always_inline]] inline const PcInfo* Walk<Rules>::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) {
   const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
   if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
   *scratch = resolve(space_, modules_, at_pc, arch_, check_call);
@@ -191,7 +192,8 @@ WalkResult Walk::run() {
 
 // One frame at pc_: a Go frame (pclntab) or a C frame (frame pointers); a word that cannot be a return
 // address leads back to the goroutine stack or ends the walk.
-[[gnu::always_inline]] inline Walk::Step Walk::next_frame() {
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::next_frame() {
   if (n_ == out_.size()) return stop(StopReason::kFull);
   if (pc_ == 0) return stop(StopReason::kZeroPc);
   PcInfo resolved;
@@ -213,7 +215,8 @@ WalkResult Walk::run() {
 
 // Stack switch: continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp),
 // as traceback.go unwinder.resolveInternal does at unwindJumpStack functions (frame.pc = gp.m.curg.sched.pc).
-[[gnu::always_inline]] inline bool Walk::switch_stack() {
+template <typename Rules>
+[[gnu::always_inline]] inline bool Walk<Rules>::switch_stack() {
   if (!options_.switch_to || switched_) return false;
   const RegisterSet& t = *options_.switch_to;
   pc_ = t.pc;
@@ -231,11 +234,12 @@ WalkResult Walk::run() {
 
 // systemstack saved sp in curg.sched.sp (gosave_systemstack_switch, asm_amd64.s/asm_arm64.s): its
 // caller's return address is on top of the goroutine stack, at the systemstack frame's own delta.
-[[gnu::always_inline]] inline Walk::Step Walk::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
   uint64_t gsp = options_.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
   auto ret = memory_.read_u64(gsp);
   if (!ret) return stop(StopReason::kUnreadable);
-  frame.fp = gsp + call_bytes_;
+  frame.fp = gsp + Rules::kCallBytes;
   move_to_caller(*ret, frame.fp);
   fp_ = options_.switch_to->fp;
   lo_ = options_.switch_stack_lo;
@@ -248,7 +252,8 @@ WalkResult Walk::run() {
 // On the system stack, the switch points lead back to the goroutine (traceback.go resolveInternal's
 // unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
 // g.syscallsp/pc before switching). `switched_here` says whether the walk moved.
-[[gnu::always_inline]] inline Walk::Step Walk::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
   switched_here = true;
   bool other_switch = !options_.switch_only_where_runtime_does &&
                       (f.kind == FuncKind::kMcall || f.kind == FuncKind::kAsmcgocall);
@@ -264,7 +269,8 @@ WalkResult Walk::run() {
 
 // A Go frame: its size from the pcsp table, the return address above it (traceback.go unwinder.next,
 // funcspdelta), and the runtime's ends of a stack (TOPFRAME, goexit, mcall, SPWRITE).
-[[gnu::always_inline]] inline Walk::Step Walk::go_frame(const PcInfo& f, PhysicalFrame& frame) {
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::go_frame(const PcInfo& f, PhysicalFrame& frame) {
   frame.is_go = true;
   ++n_;
   if (!switched_ && options_.switch_to) {
@@ -273,7 +279,7 @@ WalkResult Walk::run() {
     if (switched_here) return s;
   }
   const int32_t delta = f.has_sp_delta ? f.sp_delta : 0;
-  if (f.has_sp_delta) frame.fp = sp_ + static_cast<int64_t>(delta) + call_bytes_;
+  if (f.has_sp_delta) frame.fp = sp_ + static_cast<int64_t>(delta) + Rules::kCallBytes;
   if ((f.flag & Pclntab::kFlagTopFrame) || f.kind == FuncKind::kGoexit) return stop(StopReason::kTopFrame);
   // mcall runs fn on g0 with sp reset to g0's base: runtime/pprof's traceback ends there (mcall is
   // SPWRITE, traceback.go resolveInternal), and so does a profile's stack.
@@ -290,14 +296,14 @@ WalkResult Walk::run() {
   // the frame pointer says, on the goroutine's stack, which the walk continues on (the runtime's sigprof
   // goes there through m.vdsoSP instead).
   if (f.kind == FuncKind::kVdsoCall) {
-    if (auto cfa = rules_.vdso_caller_cfa(delta, fp_, at.cfa)) {
+    if (auto cfa = Rules::vdso_caller_cfa(delta, fp_, at.cfa)) {
       at.cfa = *cfa;
-      frame.fp = at.cfa + call_bytes_;  // what the vDSO continuation reads from (sample_continuations.h)
+      frame.fp = at.cfa + Rules::kCallBytes;  // what the vDSO continuation reads from (sample_continuations.h)
       lo_ = hi_ = 0;  // a stack the walk has no bounds for
       left_system_stack = true;
     }
   }
-  auto caller = rules_.go_caller(memory_, at);
+  auto caller = Rules::go_caller(memory_, at);
   if (!caller) return stop(StopReason::kUnreadable);
   uint64_t cfa = caller->sp;
   fp_ = caller->fp;
@@ -308,7 +314,7 @@ WalkResult Walk::run() {
   exact_ = f.kind == FuncKind::kSigpanic || f.kind == FuncKind::kAsyncPreempt || f.kind == FuncKind::kDebugCallV2;
   if (exact_) {
     uint64_t lr = lr_;  // a copy: the walk's state stays out of memory the rules could see
-    cfa = rules_.after_injected_call(memory_, cfa, lr);
+    cfa = Rules::after_injected_call(memory_, cfa, lr);
     lr_ = lr;
   }
   move_to_caller(caller->pc, cfa);
@@ -316,7 +322,8 @@ WalkResult Walk::run() {
 }
 
 // The word at addr when it is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
-[[gnu::always_inline]] inline std::optional<uint64_t> Walk::return_into_vdso_caller(uint64_t addr) {
+template <typename Rules>
+[[gnu::always_inline]] inline std::optional<uint64_t> Walk<Rules>::return_into_vdso_caller(uint64_t addr) {
   auto word = memory_.read_u64(addr);
   if (!word || *word == 0) return std::nullopt;
   PcInfo scratch;
@@ -328,14 +335,15 @@ WalkResult Walk::run() {
 // A vDSO frame: a vDSO function interrupted before its frame is set up, called by a vDSO caller
 // (runtime.nanotime1, time.now; sys_linux_amd64.s): the frame pointer is still the caller's, so the
 // frame-pointer step would skip the caller. Its return address is where FrameRules says.
-[[gnu::always_inline]] inline bool Walk::vdso_frame(PhysicalFrame& frame) {
+template <typename Rules>
+[[gnu::always_inline]] inline bool Walk<Rules>::vdso_frame(PhysicalFrame& frame) {
   auto pushed = memory_.read_u64(sp_);
   uint64_t slots[2];
-  int count = rules_.vdso_leaf_return_slots(sp_, pushed && *pushed == fp_, slots);
+  int count = Rules::vdso_leaf_return_slots(sp_, pushed && *pushed == fp_, slots);
   for (int i = 0; i < count; ++i) {
     auto ret = return_into_vdso_caller(slots[i]);
     if (!ret) continue;
-    frame.fp = slots[i] + call_bytes_;
+    frame.fp = slots[i] + Rules::kCallBytes;
     move_to_caller(*ret, frame.fp);
     exact_ = false;
     return true;
@@ -346,7 +354,8 @@ WalkResult Walk::run() {
 // A C frame (or unknown code): frame pointers, validated, as the runtime's cgo traceback does not but
 // every C unwinder without unwind tables must (a frame record is [saved fp, return address]); on
 // failure the walk resumes on the goroutine stack.
-[[gnu::always_inline]] inline Walk::Step Walk::c_frame(const PcInfo& info, PhysicalFrame& frame) {
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::c_frame(const PcInfo& info, PhysicalFrame& frame) {
   ++n_;
   if (info.where == PcInfo::Where::kUnknown) {
     if (resume_after_c_frame()) return Step::kNext;
@@ -383,8 +392,13 @@ WalkResult Walk::run() {
 
 }  // namespace
 
+// One walk loop per architecture's FrameRules (frame_rules.h), chosen once per walk.
 WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
-  return Walk(memory_, space_, cache_, regs, options, out).run();
+  switch (regs.arch) {
+    case Arch::kArm64: return Walk<Arm64FrameRules>(memory_, space_, cache_, regs, options, out).run();
+    case Arch::kAmd64: break;
+  }
+  return Walk<Amd64FrameRules>(memory_, space_, cache_, regs, options, out).run();
 }
 
 }  // namespace goperf::unwind
