@@ -122,9 +122,9 @@ template <typename Rules>
 class Walk {
  public:
   Walk(const Memory& memory, const AddressSpace& space, PcInfoCache* cache, const RegisterSet& regs,
-       const WalkOptions& options, std::span<PhysicalFrame> out)
+       const WalkOptions& options, std::span<PhysicalFrame> out, ModuleCache& modules)
       : memory_(memory), space_(space), cache_(cache), arch_(regs.arch),
-        options_(options), out_(out), pc_(regs.pc), sp_(regs.sp), fp_(regs.fp), lr_(regs.lr),
+        options_(options), out_(out), modules_(modules), pc_(regs.pc), sp_(regs.sp), fp_(regs.fp), lr_(regs.lr),
         lo_(options.stack_lo), hi_(options.stack_hi), exact_(options.innermost_exact) {}
 
   WalkResult run();
@@ -160,7 +160,7 @@ class Walk {
   const Arch arch_;
   const WalkOptions& options_;
   std::span<PhysicalFrame> out_;
-  ModuleCache modules_;
+  ModuleCache& modules_;  // outside the walk: resolve() takes its address, the walk's own state must not escape
   uint64_t pc_, sp_, fp_, lr_;
   uint64_t lo_, hi_;          // bounds of the stack the walk is on (hi_ == 0: unknown)
   bool exact_;                // pc_ is the executing instruction, not a return address
@@ -172,7 +172,7 @@ class Walk {
 };
 
 template <typename Rules>
-WalkResult Walk<Rules>::run() {
+[[gnu::always_inline]] inline WalkResult Walk<Rules>::run() {
   while (next_frame() == Step::kNext) {
   }
   return {n_, reason_};
@@ -394,11 +394,12 @@ template <typename Rules>
 
 // One walk loop per architecture's FrameRules (frame_rules.h), chosen once per walk.
 WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
+  ModuleCache modules;
   switch (regs.arch) {
-    case Arch::kArm64: return Walk<Arm64FrameRules>(memory_, space_, cache_, regs, options, out).run();
+    case Arch::kArm64: return Walk<Arm64FrameRules>(memory_, space_, cache_, regs, options, out, modules).run();
     case Arch::kAmd64: break;
   }
-  return Walk<Amd64FrameRules>(memory_, space_, cache_, regs, options, out).run();
+  return Walk<Amd64FrameRules>(memory_, space_, cache_, regs, options, out, modules).run();
 }
 
 }  // namespace goperf::unwind
