@@ -10,6 +10,7 @@
 #include "unwind/go_target.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/process_memory.h"
+#include "unwind/tls_g.h"
 
 namespace goperf::bpf {
 
@@ -17,7 +18,7 @@ namespace {
 
 // The version's table, unverified. Returns the note for the user.
 std::string configure_for_elf(BpfSamplerOptions& options, const symbolize::ElfFile& elf) {
-  options.tls_g_offset = unwind::tls_g_offsets(elf).front();
+  options.tls_g_offset = unwind::tls_g_offset(unwind::tls_segment(elf));
   auto info = symbolize::BuildInfo::read(elf);
   if (!info) return "no Go build information in " + elf.path() + ": goroutine ids and labels are not recorded";
   auto choice = unwind::layout_for_go_minor(info->minor_version());
@@ -51,7 +52,7 @@ Result<std::string> configure_for_process(BpfSamplerOptions& options, pid_t pid)
   if (!target) return target.error().message() + ": goroutine ids and labels may be wrong";
   // The check's word replaces the version-only one (it says which table was found to fit, and how).
   options.layout = &(*target)->layout();
-  options.tls_g_offset = (*target)->tls_g_offsets().front();
+  options.tls_g_offset = unwind::tls_g_offset(unwind::tls_segment((*target)->module().elf()));
   return (*target)->layout_note();
 }
 

@@ -1,6 +1,6 @@
 // Go runtime facts the eBPF program needs about a target: the layout of its g and m (from its Go version,
 // and verified against a live process's goroutines by unwind::GoTarget) and where the runtime keeps g
-// relative to the thread pointer (unwind::tls_g_offsets).
+// relative to the thread pointer (unwind::tls_g_offset, from the executable's PT_TLS segment).
 #pragma once
 
 #include <sys/types.h>

@@ -18,7 +18,6 @@
 #include "profiler/core_options.h"
 #include "profiler/core_panic_header.h"
 #include "profiler/core_crash_site.h"
-#include "profiler/core_signal_frame.h"
 #include "profiler/dump_origin.h"
 #include "profiler/goroutine_dump.h"
 #include "profiler/goroutine_dump_reader.h"
@@ -29,6 +28,7 @@
 #include "unwind/address_space.h"
 #include "unwind/core_executable.h"
 #include "unwind/core_file.h"
+#include "unwind/signal_frame.h"
 #include "unwind/core_memory.h"
 #include "unwind/go_target.h"
 #include "unwind/go_runtime_layout.h"
@@ -200,14 +200,14 @@ std::unique_ptr<unwind::AddressSpace> core_address_space(const unwind::CoreFile&
 
 // Every thread's registers; threads that died inside the Go signal handler (GOTRACEBACK=crash) are shown
 // from where the signal hit. Returns the first signal the runtime's handler caught before it aborted.
-CrossedSignal thread_registers(const unwind::CoreFile& core, const unwind::CoreMemory& mem,
+unwind::CrossedSignal thread_registers(const unwind::CoreFile& core, const unwind::CoreMemory& mem,
                                const unwind::AddressSpace& space, std::vector<ThreadRegisters>& out) {
-  CrossedSignal first_signal;
+  unwind::CrossedSignal first_signal;
   for (const auto& t : core.threads()) {
     unwind::RegisterSet regs = t.regs;
     // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
-    CrossedSignal crossed;
-    for (int depth = 0; depth < 4 && cross_signal_frame(mem, space, regs, &crossed); depth++) {
+    unwind::CrossedSignal crossed;
+    for (int depth = 0; depth < 4 && unwind::cross_signal_frame(mem, space, regs, &crossed); depth++) {
     }
     if (crossed.signo != 0 && first_signal.signo == 0 && t.cursig != 0) first_signal = crossed;
     out.push_back({static_cast<int>(t.tid), regs});
@@ -217,7 +217,7 @@ CrossedSignal thread_registers(const unwind::CoreFile& core, const unwind::CoreM
 
 // The header's signal: the one the core says, or the one the runtime caught before it died of another
 // (crash -> dieFromSignal -> SIGABRT).
-void set_signal(const unwind::CoreFile& core, const CrossedSignal& first_signal, Header& h) {
+void set_signal(const unwind::CoreFile& core, const unwind::CrossedSignal& first_signal, Header& h) {
   const auto& sig = core.signal();
   const unwind::CoreThread* crashing = core.crashing_thread();
   h.signo = sig.present ? sig.signo : (crashing ? crashing->cursig : 0);
@@ -332,7 +332,7 @@ int run_core(const Args& args) {
   in.list = &*list;
   in.go_version = (*target)->go_version();
   in.go_minor = (*target)->layout().go_minor;
-  const CrossedSignal first_signal = thread_registers(**core, mem, *space, in.threads);
+  const unwind::CrossedSignal first_signal = thread_registers(**core, mem, *space, in.threads);
 
   Header h;
   h.core = opt.core;

@@ -1,6 +1,6 @@
 // GoroutineDumpBuilder: which stack each goroutine is on and where its walk starts (mirrors
 // src/runtime/traceback.go traceback1/unwinder.initAt and tracebackothers), the walk itself
-// (unwind::StackWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
+// (unwind::GoroutineWalker), inline expansion and the runtime's frame-hiding rules (showfuncinfo).
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -17,9 +17,8 @@
 #include "symbolize/go_functions.h"
 #include "unwind/address_space.h"
 #include "unwind/go_target.h"
-#include "unwind/goroutine_walk_start.h"
+#include "unwind/goroutine_walker.h"
 #include "unwind/memory.h"
-#include "unwind/pc_info_cache.h"
 #include "unwind/system_goroutine.h"
 
 namespace goperf::profiler {
@@ -27,7 +26,6 @@ namespace goperf::profiler {
 using symbolize::FuncKind;
 using unwind::GoroutineInfo;
 using unwind::PhysicalFrame;
-using unwind::RegisterSet;
 
 namespace {
 
@@ -144,8 +142,7 @@ struct GoroutineDumpBuilder::Impl {
 
   const DumpInput& in;
   const uint64_t bias;
-  std::unique_ptr<unwind::PcInfoCache> walk_cache = std::make_unique<unwind::PcInfoCache>();
-  const unwind::StackWalker walker;
+  unwind::GoroutineWalker walker;
   const bool arm64;
   std::vector<PhysicalFrame> buf;
   std::vector<symbolize::Frame> tmp;
@@ -161,7 +158,8 @@ struct GoroutineDumpBuilder::Impl {
   Impl(const DumpInput& input, uint64_t b)
       : in(input),
         bias(b),
-        walker(*input.memory, *input.space, walk_cache.get()),
+        walker(*input.memory, *input.space, *input.layout,
+               input.threads.empty() ? unwind::Arch::kAmd64 : input.threads.front().regs.arch),
         arm64(!input.threads.empty() && input.threads[0].regs.arch == unwind::Arch::kArm64),
         buf(kMaxPhysicalFrames) {
     for (const auto& th : in.threads) {
@@ -287,7 +285,6 @@ struct GoroutineDumpBuilder::Impl {
 };
 
 void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d) {
-  const unwind::GLayout& gl = in.layout->g;
   std::vector<DumpFrame> frames = std::move(d.frames);
   frames.clear();
   d = GoroutineDump{};
@@ -311,65 +308,13 @@ void GoroutineDumpBuilder::Impl::build(const GoroutineInfo& g, GoroutineDump& d)
   d.m_addr = g.m;
   if (m) d.m_id = m->id;
 
-  // The target's architecture, from its threads' registers (a core's NT_PRSTATUS, ptrace): saved contexts
-  // are walked by the same rules.
-  const unwind::Arch arch = in.threads.empty() ? unwind::Arch::kAmd64 : in.threads.front().regs.arch;
-  RegisterSet start;
-  start.arch = arch;
-  unwind::WalkOptions opt;
-  RegisterSet target;
-  target.arch = arch;
-  opt.stack_lo = g.stack_lo;
-  opt.stack_hi = g.stack_hi;
-  bool walk = true;
   auto it = running.find(g.g_addr);
-  const bool in_syscall = st == unwind::kGsyscall && g.syscallsp != 0;
-  if (it != running.end() && !(in_syscall && it->second.tg.kind == unwind::ThreadG::Kind::kUser)) {
-    // On a thread: its registers are the truth (the runtime itself cannot print these).
-    const auto& on = it->second;
-    d.thread_id = on.thread->tid;
-    start = on.thread->regs;
-    opt.innermost_exact = true;
-    if (on.tg.kind != unwind::ThreadG::Kind::kUser) {
-      // On g0/gsignal (systemstack, mcall, a cgo call): walk the system stack, then the goroutine's.
-      target.arch = start.arch;
-      target.pc = in_syscall ? g.syscallpc : g.sched_pc;
-      target.sp = in_syscall ? g.syscallsp : g.sched_sp;
-      target.fp = in_syscall ? 0 : g.sched_bp;
-      target.lr = in_syscall ? 0 : g.sched_lr;
-      opt.switch_to = &target;
-      opt.switch_stack_lo = g.stack_lo;
-      opt.switch_stack_hi = g.stack_hi;
-      uint64_t lo = 0, hi = 0;
-      auto rlo = in.memory->read_value<uint64_t>(on.tg.g + gl.stack_lo);
-      auto rhi = in.memory->read_value<uint64_t>(on.tg.g + gl.stack_hi);
-      if (rlo && rhi) {
-        lo = *rlo;
-        hi = *rhi;
-      }
-      bool plausible = lo < hi && start.sp >= lo && start.sp < hi;
-      opt.stack_lo = plausible ? lo : 0;
-      opt.stack_hi = plausible ? hi : 0;
-    } else if (m && m->vdso_sp != 0) {
-      target.pc = m->vdso_pc;
-      target.sp = m->vdso_sp;
-      opt.switch_to = &target;
-      opt.switch_stack_lo = g.stack_lo;
-      opt.switch_stack_hi = g.stack_hi;
-    }
-  } else if (st == unwind::kGrunning) {
-    walk = false;  // running on a thread we could not identify: sched is stale
-  } else {
-    opt.innermost_exact = false;
-    start = unwind::parked_walk_start(g, m, *in.memory, arch);
-  }
-  if (walk) {
-    auto r = walker.walk(start, opt, std::span<PhysicalFrame>(buf));
-    d.stop_reason = r.reason;
-    symbolize(std::span<const PhysicalFrame>(buf.data(), r.count), d);
-  } else {
-    d.stop_reason = unwind::StopReason::kUnknownPc;
-  }
+  unwind::GoroutineThread thread;
+  if (it != running.end()) thread = {&it->second.thread->regs, it->second.tg};
+  auto w = walker.walk(g, m, it != running.end() ? &thread : nullptr, std::span<PhysicalFrame>(buf));
+  if (w.on_thread) d.thread_id = it->second.thread->tid;
+  d.stop_reason = w.result.reason;
+  if (w.walked) symbolize(std::span<const PhysicalFrame>(buf.data(), w.result.count), d);
 
   if (g.gopc != 0 && g.goid != 1) {
     const CreatorSymbols& c = creator(g.gopc);

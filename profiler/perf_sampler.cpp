@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,22 +21,13 @@
 #include <set>
 #include <string>
 
+#include "unwind/perf_registers.h"
+#include "unwind/process_threads.h"
 #include "unwind/thread_perf_events.h"
 
 namespace goperf::profiler {
 namespace {
 
-#if defined(__aarch64__)
-// arm64 perf register numbers (arch/arm64/include/uapi/asm/perf_regs.h): x28 (g), x29 (fp), lr, sp, pc.
-constexpr int kRegX28 = 28, kRegX29 = 29, kRegLr = 30, kRegSp = 31, kRegPc = 32;
-constexpr uint64_t kRegMask =
-    (1ULL << kRegX28) | (1ULL << kRegX29) | (1ULL << kRegLr) | (1ULL << kRegSp) | (1ULL << kRegPc);
-#else
-// x86-64 perf register numbers (arch/x86/include/uapi/asm/perf_regs.h): the walker needs pc, sp, bp and
-// r14 (the current g in Go's ABIInternal).
-constexpr int kRegBp = 6, kRegSp = 7, kRegIp = 8, kRegR14 = 22;
-constexpr uint64_t kRegMask = (1ULL << kRegBp) | (1ULL << kRegSp) | (1ULL << kRegIp) | (1ULL << kRegR14);
-#endif
 
 std::vector<int> online_cpus() {
   std::vector<int> cpus;
@@ -201,7 +193,7 @@ class PerfSampler final : public unwind::Sampler {
     }
     // A tracepoint fires in the kernel: excluding the kernel would exclude every tick.
     a.exclude_kernel = tick || kernel_samples_ ? 0 : 1;
-    a.sample_regs_user = kRegMask;
+    a.sample_regs_user = unwind::perf_registers(unwind::host_arch()).mask;
     a.sample_stack_user = o_.stack_bytes;
     unwind::set_thread_event_flags(a, o_.enable_on_exec);
     a.exclude_hv = 1;
@@ -370,20 +362,10 @@ class PerfSampler final : public unwind::Sampler {
     }
     uint64_t abi = u64();
     if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
-      // Registers come in ascending bit order of the mask.
-#if defined(__aarch64__)
-      s.user_regs.arch = unwind::Arch::kArm64;
-      s.user_regs.g = u64();
-      s.user_regs.fp = u64();
-      s.user_regs.lr = u64();
-      s.user_regs.sp = u64();
-      s.user_regs.pc = u64();
-#else
-      s.user_regs.fp = u64();
-      s.user_regs.sp = u64();
-      s.user_regs.pc = u64();
-      s.user_regs.g = u64();
-#endif
+      const unwind::PerfRegisters& layout = unwind::perf_registers(unwind::host_arch());
+      std::array<uint64_t, unwind::kMaxPerfRegisters> values{};
+      for (size_t i = 0; i < layout.count; ++i) values[i] = u64();
+      layout.to_register_set(std::span<const uint64_t>(values.data(), layout.count), s.user_regs);
     } else if (!s.in_kernel) {
       s.user_regs.pc = ip;
     }

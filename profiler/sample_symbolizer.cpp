@@ -1,5 +1,6 @@
 // Raw samples -> Profile. Per process: an AddressSpace (re-read from /proc/PID/maps when a pc falls in
-// no known mapping, at most once a second), a pc -> location cache, and the shared walker.
+// no known mapping, at most once a second), a pc -> location cache, and its unwind::SampleUnwinder (the walk
+// and every continuation onto another stack live there).
 #include "profiler/sample_symbolizer.h"
 
 #include <sys/auxv.h>
@@ -9,8 +10,6 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -21,15 +20,14 @@
 #include "symbolize/elf_file.h"
 #include "symbolize/frame.h"
 #include "symbolize/module.h"
-#include "symbolize/pclntab.h"
+#include "symbolize/build_info.h"
 #include "unwind/address_space.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/go_target.h"
 #include "unwind/mappings.h"
 #include "unwind/pc_info_cache.h"
 #include "unwind/process_memory.h"
-#include "unwind/stack_walker.h"
-#include "unwind/stack_window_memory.h"
+#include "unwind/sample_unwinder.h"
 
 namespace goperf::profiler {
 namespace {
@@ -77,10 +75,7 @@ struct SampleSymbolizer::Impl {
     std::unordered_map<const unwind::Mapping*, int32_t> mappings;
     int64_t last_refresh_ns = 0;
     std::unique_ptr<unwind::ProcessMemory> live;  // the goroutine stack behind a cgo call
-    uint32_t asmcgocall_fn = UINT32_MAX;          // function index of runtime.asmcgocall, once seen
-    // Goroutine frames behind a cgo call by (g, depth): a goroutine stays in one call for many samples,
-    // and the samples drained after the process exited can no longer read its stack.
-    std::map<std::pair<uint64_t, uint64_t>, std::vector<unwind::PhysicalFrame>> cgo_frames;
+    unwind::SampleUnwinder unwinder;              // walks and continues this process's samples
     const unwind::GoRuntimeLayout* layout = nullptr;  // for m.curg behind a system-stack sample
     bool layout_tried = false;
     // The walker's per-pc lookups (function, pcsp) of this address space: cleared when it is re-read.
@@ -246,106 +241,6 @@ struct SampleSymbolizer::Impl {
       stats.unusable_files.push_back(why);
   }
 
-  bool is_asmcgocall(Process& p, const unwind::PhysicalFrame& f) {
-    uint32_t loc = user_location(p, f.pc, f.exact_pc);
-    const auto& loc_lines = builder.profile().locations[loc].lines;
-    if (loc_lines.empty()) return false;
-    uint32_t fn = loc_lines.back().function;
-    if (fn == p.asmcgocall_fn) return true;
-    if (p.asmcgocall_fn != UINT32_MAX || builder.profile().functions[fn].name != "runtime.asmcgocall") return false;
-    p.asmcgocall_fn = fn;
-    return true;
-  }
-
-  bool is_go_pc(Process& p, uint64_t pc) {
-    auto ref = p.space->find(pc);
-    if (!ref || ref->module == nullptr || !ref->module->is_go()) return false;
-    frames.clear();
-    ref->module->symbolize(ref->link_pc, true, frames);
-    return !frames.empty() && frames.back().is_go;
-  }
-
-  // A sample in C code called through cgo ends on the system stack at runtime.asmcgocall. Its frame
-  // holds the goroutine and the depth of the goroutine's sp below g.stack.hi (asm_amd64.s asmcgocall:
-  // "save g" at 8(SP), "save depth in old g stack" at 0(SP)); at that sp is the return address into
-  // runtime.cgocall. The goroutine is blocked in the call, so its stack is read live, unchanged.
-  unwind::WalkResult continue_after_cgo(Process& p, const unwind::Memory& window, size_t n, unwind::WalkResult result) {
-    const auto& last = physical[n - 1];
-    if (!is_asmcgocall(p, last) || p.live == nullptr || p.space == nullptr) return result;
-    // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in
-    // the first words above the last frame, and accept it only if it checks out against the g.
-    for (uint64_t at = last.sp - 16; at <= last.sp + 64; at += 8) {
-      auto depth = window.read_u64(at);
-      auto g = window.read_u64(at + 8);
-      if (!depth || !g || *g == 0 || *depth == 0 || *depth > (1ULL << 30)) continue;
-      if (auto it = p.cgo_frames.find({*g, *depth}); it != p.cgo_frames.end()) {
-        size_t k = std::min(it->second.size(), physical.size() - n);
-        std::copy_n(it->second.begin(), k, physical.begin() + static_cast<std::ptrdiff_t>(n));
-        return {n + k, unwind::StopReason::kTopFrame};
-      }
-      auto lo = p.live->read_u64(*g);      // g.stack.lo
-      auto hi = p.live->read_u64(*g + 8);  // g.stack.hi: g starts with stack{lo, hi} in every Go version
-      if (!lo || !hi || *hi <= *depth || *hi - *depth < *lo) continue;
-      uint64_t gsp = *hi - *depth;
-      // The return address into runtime.cgocall is at gsp, or one word up when a frame pointer was
-      // pushed first (Go 1.26): take the first word that is a pc in a Go function.
-      uint64_t ret_pc = 0, ret_at = 0;
-      for (uint64_t slot = gsp; slot <= gsp + 8 && ret_pc == 0; slot += 8) {
-        auto word = p.live->read_u64(slot);
-        if (word && is_go_pc(p, *word)) {
-          ret_pc = *word;
-          ret_at = slot;
-        }
-      }
-      if (ret_pc == 0) continue;
-      unwind::RegisterSet regs;
-      regs.pc = ret_pc;
-      regs.sp = ret_at + 8;
-      unwind::StackWalker walker(*p.live, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-      unwind::WalkOptions wo;
-      wo.innermost_exact = false;
-      wo.stack_lo = *lo;
-      wo.stack_hi = *hi;
-      auto more = walker.walk(regs, wo, std::span<unwind::PhysicalFrame>(physical).subspan(n));
-      if (more.complete()) {
-        if (p.cgo_frames.size() >= 4096) p.cgo_frames.clear();
-        p.cgo_frames[{*g, *depth}].assign(physical.begin() + static_cast<std::ptrdiff_t>(n),
-                                          physical.begin() + static_cast<std::ptrdiff_t>(n + more.count));
-      }
-      more.count += n;
-      return more;
-    }
-    return result;
-  }
-
-  // Names at a frame, innermost inlined first. The views are into the profile's functions: valid until the
-  // next call adds a function (a short name lives inside its Function, which the vector then moves).
-  std::vector<std::string_view> names_at(Process& p, const unwind::PhysicalFrame& f) {
-    std::vector<std::string_view> names;
-    uint32_t loc = user_location(p, f.pc, f.exact_pc);
-    for (const auto& l : builder.profile().locations[loc].lines) names.push_back(builder.profile().functions[l.function].name);
-    return names;
-  }
-
-  // m.curg is read after the fact: the M may have moved on to another goroutine. The function run on
-  // the system stack is a closure of its caller ("runtime.(*mheap).alloc.func1" called from
-  // runtime.(*mheap).alloc): the goroutine's frame above the switch must be that caller.
-  bool switch_consistent(Process& p, std::span<const unwind::PhysicalFrame> walked, size_t g0_count) {
-    if (g0_count < 2 || walked.size() <= g0_count) return false;
-    auto fn = names_at(p, walked[g0_count - 2]);  // the function systemstack called
-    if (fn.empty()) return false;
-    const std::string closure(fn.back());  // a copy: naming the caller below may move fn's names
-    auto caller = names_at(p, walked[g0_count]);  // the goroutine's first frame after the switch
-    if (caller.empty()) return false;
-    auto dot = closure.rfind(".func");
-    if (dot == std::string::npos) return false;
-    std::string_view parent = std::string_view(closure).substr(0, dot);
-    for (auto name : caller) {
-      if (name == parent) return true;
-    }
-    return false;
-  }
-
   const unwind::GoRuntimeLayout* layout_of(Process& p) {
     if (!p.layout_tried && p.space && p.live) {
       p.layout_tried = true;
@@ -357,103 +252,6 @@ struct SampleSymbolizer::Impl {
       }
     }
     return p.layout;
-  }
-
-  // A sample on the system stack (g0) under systemstack or morestack: the walk stops at the switch.
-  // The goroutine it serves is m.curg, reached from g0 (r14 in Go code), its state in curg.sched
-  // (saved by gosave_systemstack_switch, asm_amd64.s). Read live: the goroutine stays parked in the
-  // switch while the system-stack function runs. Used only when g0.m.g0 == g0 and the walk on the
-  // goroutine reaches its top frame, so that a stale read can only truncate, never invent, a stack.
-  unwind::WalkResult continue_on_goroutine(Process& p, const unwind::RawSample& s, unwind::WalkResult result) {
-    const auto* L = layout_of(p);
-    if (L == nullptr || p.live == nullptr || s.user_regs.g == 0 || L->g.sched_sp == 0) return result;
-    uint64_t g0 = s.user_regs.g;
-    auto m = p.live->read_u64(g0 + L->g.m);
-    if (!m || *m == 0) return result;
-    auto m_g0 = p.live->read_u64(*m + L->m.g0);
-    auto curg = p.live->read_u64(*m + L->m.curg);
-    if (!m_g0 || *m_g0 != g0 || !curg || *curg == 0 || *curg == g0) return result;
-    auto sp = p.live->read_u64(*curg + L->g.sched_sp);
-    auto pc = p.live->read_u64(*curg + L->g.sched_pc);
-    auto bp = p.live->read_u64(*curg + L->g.sched_bp);
-    auto lo = p.live->read_u64(*curg + L->g.stack_lo);
-    auto hi = p.live->read_u64(*curg + L->g.stack_hi);
-    if (!sp || !pc || !lo || !hi || *sp < *lo || *sp >= *hi) return result;
-    unwind::RegisterSet to;
-    to.pc = *pc;
-    to.sp = *sp;
-    to.fp = bp ? *bp : 0;
-    unwind::StackWindowMemory memory(p.space.get(), p.live.get());
-    memory.set_window(s.stack_base, s.stack);
-    unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-    unwind::WalkOptions wo;
-    wo.innermost_exact = true;
-    wo.stack_lo = s.stack_base;
-    wo.switch_to = &to;
-    wo.switch_stack_lo = *lo;
-    wo.switch_stack_hi = *hi;
-    std::array<unwind::PhysicalFrame, kMaxFrames> again;
-    auto r = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(again));
-    if (!r.complete() || r.count <= result.count || !switch_consistent(p, again, result.count)) return result;
-    std::copy_n(again.begin(), r.count, physical.begin());
-    ++stats.switched;
-    return r;
-  }
-
-  // A vDSO call sampled by the perf backend: the copy is of g0's stack, where the vDSO runs, and the walk
-  // stops at the vDSO caller (runtime.nanotime1, time.now), whose frame is on the goroutine's stack
-  // (StackWalker follows BP there). That stack is read live: the goroutine has run on since the sample,
-  // so the return address found above the caller's frame must still follow a call to that function (the
-  // instruction before it, read from the executable), and the walk must reach the goroutine's top frame.
-  // The eBPF backend copies the goroutine's part at the sample (RawSample::stack2) and never gets here.
-  // A walk on g0 that stops at runtime.morestack while the M had no goroutine at the sample (the scheduler
-  // after a preemption through morestack: newstack -> gopreempt_m -> schedule, curg dropped): whole, as
-  // the runtime's traceback ends there too; only where the sampler read m.curg at the sample (eBPF).
-  bool ends_at_morestack_without_goroutine(Process& p, const unwind::RawSample& s, const unwind::WalkResult& result) {
-    if (!s.on_g0_without_goroutine || result.reason != unwind::StopReason::kSpWrite || result.count == 0 ||
-        p.space == nullptr) {
-      return false;
-    }
-    const auto& last = physical[result.count - 1];
-    auto ref = p.space->find(last.exact_pc ? last.pc : last.pc - 1);
-    const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
-    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
-    return f && f->kind == symbolize::FuncKind::kMorestack;
-  }
-
-  unwind::WalkResult continue_after_vdso(Process& p, unwind::WalkResult result) {
-    size_t n = result.count;
-    if (result.reason != unwind::StopReason::kUnreadable || n == 0 || p.live == nullptr || p.space == nullptr) {
-      return result;
-    }
-    const auto& last = physical[n - 1];
-    auto ref = p.space->find(last.pc);
-    const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
-    auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
-    if (!f || f->kind != symbolize::FuncKind::kVdsoCall || last.fp < 16) return result;
-    uint64_t bp = last.fp - 16;
-    auto ret = p.live->read_u64(bp + 8);
-    auto caller_bp = p.live->read_u64(bp);
-    if (!ret || !caller_bp || *ret < 5) return result;
-    auto site = p.space->find(*ret - 5);
-    if (!site || site->module != ref->module) return result;
-    auto call = site->module->elf().read(site->link_pc, 5);
-    if (!call || (*call)[0] != 0xe8) return result;  // CALL rel32
-    int32_t rel;
-    std::memcpy(&rel, call->data() + 1, 4);
-    if (site->link_pc + 5 + static_cast<int64_t>(rel) != f->entry) return result;
-    unwind::RegisterSet regs;
-    regs.pc = *ret;
-    regs.sp = bp + 16;
-    regs.fp = *caller_bp;
-    unwind::StackWalker walker(*p.live, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-    unwind::WalkOptions wo;
-    wo.innermost_exact = false;
-    auto more = walker.walk(regs, wo, std::span<unwind::PhysicalFrame>(physical).subspan(n));
-    if (!more.complete()) return result;
-    ++stats.live_tail;
-    more.count += n;
-    return more;
   }
 
   void load_vdso() {
@@ -479,20 +277,14 @@ struct SampleSymbolizer::Impl {
     return loc;
   }
 
-  void count_window_use(const unwind::RawSample& s, const unwind::WalkResult& result) {
-    if (result.reason == unwind::StopReason::kUnreadable) {
+  void count_window_use(const unwind::SampleWalk& walk) {
+    if (walk.window.reason == unwind::StopReason::kUnreadable) {
       ++stats.window_cut;
       return;
     }
-    if (!result.complete()) return;
-    uint64_t top = s.stack_base;
-    for (size_t i = 0; i < result.count; ++i) {
-      const auto& f = physical[i];
-      top = std::max(top, std::max(f.sp, f.fp));
-    }
-    uint64_t used = top - s.stack_base;
+    if (!walk.window.complete()) return;
     size_t bucket = 0;
-    while (bucket + 1 < stats.window_used.size() && used > (512ULL << bucket)) ++bucket;
+    while (bucket + 1 < stats.window_used.size() && walk.window_used > (512ULL << bucket)) ++bucket;
     ++stats.window_used[bucket];
   }
 
@@ -525,40 +317,20 @@ struct SampleSymbolizer::Impl {
     return *truncated_location;
   }
 
-  // The user stack of a sample into `physical`: the walk over the copy, then the continuations onto
-  // another stack that the walk alone cannot make (cgo, m.curg, vDSO).
+  // The user stack of a sample into `physical` (unwind::SampleUnwinder: the walk over the copy, then the
+  // continuations onto another stack that the walk alone cannot make).
   unwind::WalkResult walk_user_stack(Process& p, const unwind::RawSample& s) {
-    unwind::StackWindowMemory memory(p.space.get(), nullptr);
-    memory.set_window(s.stack_base, s.stack);
-    if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
-    memory.set_live_tail(p.live.get(), kLiveTailBytes);
-    unwind::StackWalker walker(memory, *p.space, p.walker_pc_cache(options.walker_pc_cache));
-    unwind::WalkOptions wo;
-    wo.innermost_exact = true;
-    wo.stack_lo = s.stack_base;
-    if (s.goroutine) {
-      // The goroutine g0 serves, as the sampler read it at the sample: exact, where
-      // continue_on_goroutine's live read is late. Only where the runtime's profiler jumps too.
-      wo.switch_to = &*s.goroutine;
-      wo.switch_stack_lo = s.stack2_base;
-      wo.switch_only_where_runtime_does = true;
-    }
-    auto result = walker.walk(s.user_regs, wo, std::span<unwind::PhysicalFrame>(physical));
-    if (std::any_of(physical.begin(), physical.begin() + static_cast<std::ptrdiff_t>(result.count),
-                    [](const unwind::PhysicalFrame& f) { return f.after_switch; })) {
-      ++stats.switched;
-    }
-    count_window_use(s, result);
-    if (memory.tail_used()) ++stats.live_tail;
-    auto at_switch = [&] {
-      return result.reason == unwind::StopReason::kStackSwitch || result.reason == unwind::StopReason::kSpWrite;
-    };
-    if (at_switch() && result.count > 0) result = continue_after_cgo(p, memory, result.count, result);
-    if (at_switch()) result = continue_on_goroutine(p, s, result);
-    if (result.reason == unwind::StopReason::kUnreadable) result = continue_after_vdso(p, result);
-    if (ends_at_morestack_without_goroutine(p, s, result)) result.reason = unwind::StopReason::kTopFrame;
-    if (!result.complete()) ++stats.incomplete;
-    return result;
+    unwind::SampleTarget target;
+    target.space = p.space.get();
+    target.live = p.live.get();
+    target.layout = layout_of(p);
+    target.pc_cache = p.walker_pc_cache(options.walker_pc_cache);
+    auto walk = p.unwinder.walk(s, target, std::span<unwind::PhysicalFrame>(physical), kLiveTailBytes);
+    stats.switched += walk.switched;
+    stats.live_tail += walk.live_tail;
+    count_window_use(walk);
+    if (!walk.result.complete()) ++stats.incomplete;
+    return walk.result;
   }
 
   void add(const unwind::RawSample& s) {

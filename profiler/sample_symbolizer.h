@@ -1,6 +1,7 @@
-// SampleSymbolizer: raw sample -> unwound stack (the shared unwind::StackWalker over the sampled stack
-// window) -> symbolized locations (cached per pc) -> aggregated into a pprof-shaped Profile as samples
-// arrive, so memory grows with the number of distinct stacks, not with the recording's length.
+// SampleSymbolizer: raw sample -> unwound stack (unwind::SampleUnwinder: the walk over the sampled stack
+// window and its continuations) -> symbolized locations (cached per pc) -> aggregated into a pprof-shaped
+// Profile as samples arrive, so memory grows with the number of distinct stacks, not with the recording's
+// length.
 // The output is shaped like runtime/pprof's CPU profile (runtime/pprof/proto.go): sample types
 // samples/count and cpu/nanoseconds, period type cpu/nanoseconds.
 #pragma once

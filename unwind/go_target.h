@@ -56,7 +56,7 @@ class GoTarget {
   const std::string& layout_note() const { return note_; }
   const RuntimeGlobals& globals() const { return globals_; }
   const GoroutineLister& lister() const { return *lister_; }
-  // Candidate TLS slots of g, the linker's slot first (tls_g_offsets).
+  // Candidate TLS slots of g, the likeliest first (unwind/tls_g.h).
   const std::vector<int64_t>& tls_g_offsets() const { return tls_; }
   // The g the thread with these registers runs: R14 when its pc is in ABIInternal Go code, else the TLS
   // slot (current_g in goroutine_lister.h). `memory` may be a copy of the target's (a snapshot's cache).

@@ -85,6 +85,14 @@ GoroutineInfo GoroutineLister::parse_g(std::span<const uint8_t> buf, uint64_t g_
   return g;
 }
 
+Result<GStack> read_g_stack(const Memory& memory, const GLayout* layout, uint64_t g_addr) {
+  auto lo = memory.read_u64(g_addr + (layout ? layout->stack_lo : 0));
+  if (!lo) return std::move(lo).error();
+  auto hi = memory.read_u64(g_addr + (layout ? layout->stack_hi : 8));
+  if (!hi) return std::move(hi).error();
+  return GStack{*lo, *hi};
+}
+
 Result<GoroutineInfo> GoroutineLister::read_g(const Memory& memory, uint64_t g_addr) const {
   std::vector<uint8_t> buf(g_span(layout_.g));
   if (auto st = memory.read(g_addr, buf); !st) return std::move(st).error().with_context("reading g at " + hex(g_addr));
@@ -324,28 +332,6 @@ Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc
     }
   }
   return make_error(ErrorCode::kNotFound, "the thread runs no Go code (no g in R14 or TLS)");
-}
-
-int64_t tls_g_block_offset(uint64_t tls_memsz, uint64_t tls_align) {
-  if (tls_memsz == 0) return -8;
-  uint64_t align = tls_align ? tls_align : 1;
-  return -static_cast<int64_t>((tls_memsz + align - 1) / align * align);
-}
-
-std::vector<int64_t> tls_g_offsets(const symbolize::ElfFile& exe) {
-  std::vector<int64_t> out;
-  for (const auto& seg : exe.segments()) {
-    if (seg.type != PT_TLS || seg.memsz <= 8) continue;
-    // x86-64 variant II: the block ends at the thread pointer, rounded up to its alignment; the linker's
-    // slot (runtime.tlsg first in the block) is tried first, then -8, then every other word of the block.
-    const int64_t block = -tls_g_block_offset(seg.memsz, seg.align);
-    out.push_back(-block);
-    out.push_back(-8);
-    for (int64_t off = 8; off + 8 <= static_cast<int64_t>(seg.memsz); off += 8)
-      if (off - block != -8) out.push_back(off - block);
-  }
-  if (out.empty()) out.push_back(-8);  // internal linking: runtime.tlsg is the only TLS word (Tlsoffset = -8)
-  return out;
 }
 
 }  // namespace goperf::unwind

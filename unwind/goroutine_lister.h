@@ -13,6 +13,7 @@
 #include "unwind/go_runtime_layout.h"
 #include "unwind/register_set.h"
 #include "unwind/runtime_globals.h"
+#include "unwind/tls_g.h"  // tls_g_offsets, the candidates current_g tries
 
 namespace goperf::symbolize {
 class ElfFile;
@@ -54,6 +55,14 @@ struct MInfo {
   uint64_t curg = 0, g0 = 0, gsignal = 0;
   uint64_t vdso_sp = 0, vdso_pc = 0;
 };
+
+// A g's stack bounds (g.stack.lo, g.stack.hi).
+struct GStack {
+  uint64_t lo = 0, hi = 0;
+};
+// Reads g.stack with `layout`, or, when the layout is not known (nullptr), at offsets 0 and 8: runtime.g
+// starts with stack{lo, hi} in every Go version (src/runtime/runtime2.go).
+Result<GStack> read_g_stack(const Memory& memory, const GLayout* layout, uint64_t g_addr);
 
 struct GoroutineList {
   std::vector<GoroutineInfo> goroutines;  // allgs order (the runtime's dump order), dead g's excluded
@@ -113,15 +122,5 @@ struct ThreadG {
 };
 Result<ThreadG> current_g(const Memory& memory, const RegisterSet& regs, bool pc_in_go_code,
                           const GoRuntimeLayout& layout, const std::vector<int64_t>& tls_offsets);
-// Candidate offsets of runtime.tlsg from the thread pointer for this executable, most likely first:
-// {-8} for a PT_TLS of one word (internal linking); when C __thread variables share the block (external
-// linking), the linker's slot (tls_g_block_offset), then -8, then each other 8-aligned slot of the block.
-// The eBPF program, which can try only one, takes the first.
-std::vector<int64_t> tls_g_offsets(const symbolize::ElfFile& exe);
-// The offset of g from the thread pointer (fs_base) for a PT_TLS segment of this size and alignment: the
-// executable's TLS block ends at the thread pointer (x86-64 TLS variant II) and runtime.tlsg is its first
-// variable (src/cmd/link/internal/ld/sym.go sets Tlsoffset = -8 for the internal linker, which is this
-// formula for an 8-byte block). No PT_TLS: -8.
-int64_t tls_g_block_offset(uint64_t tls_memsz, uint64_t tls_align);
 
 }  // namespace goperf::unwind

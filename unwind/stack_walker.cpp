@@ -9,6 +9,8 @@
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
+#include "unwind/frame_rules_amd64.h"
+#include "unwind/frame_rules_arm64.h"
 #include "unwind/mappings.h"
 #include "unwind/memory.h"
 #include "unwind/pc_info_cache.h"
@@ -113,233 +115,291 @@ bool can_be_frame(const PcInfo& info, bool exact) {
   return info.after_call || info.kind == FuncKind::kGoexit || info.kind == FuncKind::kSystemstackSwitch;
 }
 
+// One walk: the registers it carries from frame to frame, and one named step per kind of frame. Each
+// step either moves to the caller (Step::kNext) or ends the walk with a reason (Step::kStop). The steps are
+// inlined into run(), so that the walk's state can live in registers as one loop's locals would.
+template <typename Rules>
+class Walk {
+ public:
+  Walk(const Memory& memory, const AddressSpace& space, PcInfoCache* cache, const RegisterSet& regs,
+       const WalkOptions& options, std::span<PhysicalFrame> out, ModuleCache& modules)
+      : memory_(memory), space_(space), cache_(cache), arch_(regs.arch),
+        options_(options), out_(out), modules_(modules), pc_(regs.pc), sp_(regs.sp), fp_(regs.fp), lr_(regs.lr),
+        lo_(options.stack_lo), hi_(options.stack_hi), exact_(options.innermost_exact) {}
+
+  WalkResult run();
+
+ private:
+  enum class Step : uint8_t { kNext, kStop };
+
+  const PcInfo* info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call);
+  Step next_frame();
+  Step go_frame(const PcInfo& f, PhysicalFrame& frame);
+  Step go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here);
+  Step systemstack_frame(int32_t delta, PhysicalFrame& frame);
+  Step c_frame(const PcInfo& info, PhysicalFrame& frame);
+  bool vdso_frame(PhysicalFrame& frame);
+  std::optional<uint64_t> return_into_vdso_caller(uint64_t addr);
+  bool switch_stack();
+  bool resume_after_c_frame() { return !options_.switch_only_where_runtime_does && switch_stack(); }
+  Step stop(StopReason reason) {
+    reason_ = reason;
+    return Step::kStop;
+  }
+  // The caller's pc, read from the stack (it must pass can_be_frame), at sp.
+  void move_to_caller(uint64_t pc, uint64_t sp) {
+    pc_ = pc;
+    sp_ = sp;
+    from_stack_ = true;
+    innermost_ = false;
+  }
+
+  const Memory& memory_;
+  const AddressSpace& space_;
+  PcInfoCache* cache_;
+  const Arch arch_;
+  const WalkOptions& options_;
+  std::span<PhysicalFrame> out_;
+  ModuleCache& modules_;  // outside the walk: resolve() takes its address, the walk's own state must not escape
+  uint64_t pc_, sp_, fp_, lr_;
+  uint64_t lo_, hi_;          // bounds of the stack the walk is on (hi_ == 0: unknown)
+  bool exact_;                // pc_ is the executing instruction, not a return address
+  bool innermost_ = true;
+  bool switched_ = false, just_switched_ = false;
+  bool from_stack_ = false;   // pc_ was read from memory: it must pass can_be_frame
+  size_t n_ = 0;
+  StopReason reason_ = StopReason::kTopFrame;
+};
+
+template <typename Rules>
+[[gnu::always_inline]] inline WalkResult Walk<Rules>::run() {
+  while (next_frame() == Step::kNext) {
+  }
+  return {n_, reason_};
+}
+
+// What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
+// (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
+// `check_call`: the answer must say whether at_pc follows a call.
+template <typename Rules>
+[[gnu::always_inline]] inline const PcInfo* Walk<Rules>::info_at(uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) {
+  const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
+  if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
+  *scratch = resolve(space_, modules_, at_pc, arch_, check_call);
+  if (cache_ && remember) cache_->insert(*scratch);
+  return scratch;
+}
+
+// One frame at pc_: a Go frame (pclntab) or a C frame (frame pointers); a word that cannot be a return
+// address leads back to the goroutine stack or ends the walk.
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::next_frame() {
+  if (n_ == out_.size()) return stop(StopReason::kFull);
+  if (pc_ == 0) return stop(StopReason::kZeroPc);
+  PcInfo resolved;
+  const PcInfo info = *info_at(pc_, &resolved, true, from_stack_ && !exact_);
+  if (from_stack_ && !can_be_frame(info, exact_)) {
+    if (resume_after_c_frame()) return Step::kNext;
+    return stop(StopReason::kNotReturnAddress);
+  }
+  PhysicalFrame& frame = out_[n_];
+  frame = PhysicalFrame{};
+  frame.pc = pc_;
+  frame.sp = sp_;
+  frame.exact_pc = exact_;
+  frame.after_switch = just_switched_;
+  just_switched_ = false;
+  if (info.where == PcInfo::Where::kGo) return go_frame(info, frame);
+  return c_frame(info, frame);
+}
+
+// Stack switch: continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp),
+// as traceback.go unwinder.resolveInternal does at unwindJumpStack functions (frame.pc = gp.m.curg.sched.pc).
+template <typename Rules>
+[[gnu::always_inline]] inline bool Walk<Rules>::switch_stack() {
+  if (!options_.switch_to || switched_) return false;
+  const RegisterSet& t = *options_.switch_to;
+  pc_ = t.pc;
+  sp_ = t.sp;
+  fp_ = t.fp;
+  lr_ = t.lr;
+  lo_ = options_.switch_stack_lo;
+  hi_ = options_.switch_stack_hi;
+  exact_ = false;
+  from_stack_ = false;
+  switched_ = just_switched_ = true;
+  innermost_ = false;
+  return true;
+}
+
+// systemstack saved sp in curg.sched.sp (gosave_systemstack_switch, asm_amd64.s/asm_arm64.s): its
+// caller's return address is on top of the goroutine stack, at the systemstack frame's own delta.
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::systemstack_frame(int32_t delta, PhysicalFrame& frame) {
+  uint64_t gsp = options_.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
+  auto ret = memory_.read_u64(gsp);
+  if (!ret) return stop(StopReason::kUnreadable);
+  frame.fp = gsp + Rules::kCallBytes;
+  move_to_caller(*ret, frame.fp);
+  fp_ = options_.switch_to->fp;
+  lo_ = options_.switch_stack_lo;
+  hi_ = options_.switch_stack_hi;
+  exact_ = false;
+  switched_ = just_switched_ = true;
+  return Step::kNext;
+}
+
+// On the system stack, the switch points lead back to the goroutine (traceback.go resolveInternal's
+// unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
+// g.syscallsp/pc before switching). `switched_here` says whether the walk moved.
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
+  switched_here = true;
+  bool other_switch = !options_.switch_only_where_runtime_does &&
+                      (f.kind == FuncKind::kMcall || f.kind == FuncKind::kAsmcgocall);
+  if (f.kind == FuncKind::kMorestack || other_switch) {
+    if (f.kind == FuncKind::kMorestack) --n_;  // replaced by the goroutine's frame (frame.pc = curg.sched.pc)
+    switch_stack();
+    return Step::kNext;
+  }
+  if (f.kind == FuncKind::kSystemstack) return systemstack_frame(f.has_sp_delta ? f.sp_delta : 0, frame);
+  switched_here = false;
+  return Step::kNext;
+}
+
+// A Go frame: its size from the pcsp table, the return address above it (traceback.go unwinder.next,
+// funcspdelta), and the runtime's ends of a stack (TOPFRAME, goexit, mcall, SPWRITE).
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::go_frame(const PcInfo& f, PhysicalFrame& frame) {
+  frame.is_go = true;
+  ++n_;
+  if (!switched_ && options_.switch_to) {
+    bool switched_here = false;
+    Step s = go_frame_at_switch_point(f, frame, switched_here);
+    if (switched_here) return s;
+  }
+  const int32_t delta = f.has_sp_delta ? f.sp_delta : 0;
+  if (f.has_sp_delta) frame.fp = sp_ + static_cast<int64_t>(delta) + Rules::kCallBytes;
+  if ((f.flag & Pclntab::kFlagTopFrame) || f.kind == FuncKind::kGoexit) return stop(StopReason::kTopFrame);
+  // mcall runs fn on g0 with sp reset to g0's base: runtime/pprof's traceback ends there (mcall is
+  // SPWRITE, traceback.go resolveInternal), and so does a profile's stack.
+  if (f.kind == FuncKind::kMcall && !innermost_) return stop(StopReason::kMcall);
+  // A function that wrote sp cannot be unwound by its pcsp table, except the vDSO callers (BP, below).
+  if ((f.flag & Pclntab::kFlagSpWrite) && !innermost_ && f.kind != FuncKind::kCgocallback &&
+      f.kind != FuncKind::kVdsoCall) {
+    return stop(StopReason::kSpWrite);
+  }
+  if (!f.has_sp_delta) return stop(StopReason::kNoPcsp);
+  GoFrameAt at{sp_, sp_ + static_cast<int64_t>(delta), delta, innermost_, lr_, fp_};
+  bool left_system_stack = false;
+  // A vDSO caller past its prologue may have moved sp to g0's stack for the call; its frame stays where
+  // the frame pointer says, on the goroutine's stack, which the walk continues on (the runtime's sigprof
+  // goes there through m.vdsoSP instead).
+  if (f.kind == FuncKind::kVdsoCall) {
+    if (auto cfa = Rules::vdso_caller_cfa(delta, fp_, at.cfa)) {
+      at.cfa = *cfa;
+      frame.fp = at.cfa + Rules::kCallBytes;  // what the vDSO continuation reads from (sample_continuations.h)
+      lo_ = hi_ = 0;  // a stack the walk has no bounds for
+      left_system_stack = true;
+    }
+  }
+  auto caller = Rules::go_caller(memory_, at);
+  if (!caller) return stop(StopReason::kUnreadable);
+  uint64_t cfa = caller->sp;
+  fp_ = caller->fp;
+  frame.fp = cfa;
+  if (cfa <= sp_ && delta > 0 && !left_system_stack) return stop(StopReason::kBadFrame);
+  if (hi_ != 0 && (cfa < lo_ || cfa > hi_)) return stop(StopReason::kBadFrame);
+  // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
+  exact_ = f.kind == FuncKind::kSigpanic || f.kind == FuncKind::kAsyncPreempt || f.kind == FuncKind::kDebugCallV2;
+  if (exact_) {
+    uint64_t lr = lr_;  // a copy: the walk's state stays out of memory the rules could see
+    cfa = Rules::after_injected_call(memory_, cfa, lr);
+    lr_ = lr;
+  }
+  move_to_caller(caller->pc, cfa);
+  return Step::kNext;
+}
+
+// The word at addr when it is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
+template <typename Rules>
+[[gnu::always_inline]] inline std::optional<uint64_t> Walk<Rules>::return_into_vdso_caller(uint64_t addr) {
+  auto word = memory_.read_u64(addr);
+  if (!word || *word == 0) return std::nullopt;
+  PcInfo scratch;
+  const PcInfo* to = info_at(*word, &scratch, false, true);
+  if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall || !to->after_call) return std::nullopt;
+  return *word;
+}
+
+// A vDSO frame: a vDSO function interrupted before its frame is set up, called by a vDSO caller
+// (runtime.nanotime1, time.now; sys_linux_amd64.s): the frame pointer is still the caller's, so the
+// frame-pointer step would skip the caller. Its return address is where FrameRules says.
+template <typename Rules>
+[[gnu::always_inline]] inline bool Walk<Rules>::vdso_frame(PhysicalFrame& frame) {
+  auto pushed = memory_.read_u64(sp_);
+  uint64_t slots[2];
+  int count = Rules::vdso_leaf_return_slots(sp_, pushed && *pushed == fp_, slots);
+  for (int i = 0; i < count; ++i) {
+    auto ret = return_into_vdso_caller(slots[i]);
+    if (!ret) continue;
+    frame.fp = slots[i] + Rules::kCallBytes;
+    move_to_caller(*ret, frame.fp);
+    exact_ = false;
+    return true;
+  }
+  return false;
+}
+
+// A C frame (or unknown code): frame pointers, validated, as the runtime's cgo traceback does not but
+// every C unwinder without unwind tables must (a frame record is [saved fp, return address]); on
+// failure the walk resumes on the goroutine stack.
+template <typename Rules>
+[[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::c_frame(const PcInfo& info, PhysicalFrame& frame) {
+  ++n_;
+  if (info.where == PcInfo::Where::kUnknown) {
+    if (resume_after_c_frame()) return Step::kNext;
+    return stop(StopReason::kUnknownPc);
+  }
+  if (innermost_ && vdso_frame(frame)) return Step::kNext;
+  const uint64_t ptr = 8;
+  bool ok = fp_ != 0 && (fp_ & 7) == 0 && fp_ >= sp_ && in_bounds(fp_, lo_, hi_);
+  uint64_t next_pc = 0, next_fp = 0;
+  if (ok) {
+    auto r = memory_.read_u64(fp_ + ptr);
+    auto b = memory_.read_u64(fp_);
+    ok = r && b;
+    if (ok) {
+      next_pc = *r;
+      next_fp = *b;
+      ok = next_pc == 0 || is_code(space_, next_pc);
+    }
+  }
+  if (!ok) {
+    if (resume_after_c_frame()) return Step::kNext;
+    return stop(StopReason::kBadFrame);
+  }
+  if (next_pc == 0) {
+    if (resume_after_c_frame()) return Step::kNext;
+    return stop(StopReason::kZeroPc);
+  }
+  frame.fp = fp_ + 2 * ptr;
+  move_to_caller(next_pc, frame.fp);
+  fp_ = next_fp;
+  exact_ = false;
+  return Step::kNext;
+}
+
 }  // namespace
 
+// One walk loop per architecture's FrameRules (frame_rules.h), chosen once per walk.
 WalkResult StackWalker::walk(const RegisterSet& regs, const WalkOptions& options, std::span<PhysicalFrame> out) const {
-  const bool uses_lr = regs.arch == Arch::kArm64;
-  const uint64_t ptr = 8;
-  uint64_t pc = regs.pc, sp = regs.sp, fp_reg = regs.fp, lr = regs.lr;
-  uint64_t lo = options.stack_lo, hi = options.stack_hi;
-  bool exact = options.innermost_exact;
-  bool innermost = true;
-  bool switched = false, just_switched = false;
-  bool from_stack = false;  // pc was read from memory: it must pass can_be_frame
   ModuleCache modules;
-  size_t n = 0;
-
-  // What the tables say at pc: from the cache, else resolved into *scratch, and remembered if `remember`
-  // (a frame's pc; not a word merely tested for being one, which would evict a frame's entry).
-  // `check_call`: the answer must say whether at_pc follows a call.
-  auto info_at = [&](uint64_t at_pc, PcInfo* scratch, bool remember, bool check_call) -> const PcInfo* {
-    const PcInfo* hit = cache_ ? cache_->find(at_pc) : nullptr;
-    if (hit && (hit->call_checked || !check_call || hit->where != PcInfo::Where::kGo)) return hit;
-    *scratch = resolve(space_, modules, at_pc, regs.arch, check_call);
-    if (cache_ && remember) cache_->insert(*scratch);
-    return scratch;
-  };
-
-  // The word at addr when it is a return address into a vDSO caller (symbolize::FuncKind::kVdsoCall).
-  auto return_into_vdso_caller = [&](uint64_t addr) -> std::optional<uint64_t> {
-    auto word = memory_.read_u64(addr);
-    if (!word || *word == 0) return std::nullopt;
-    PcInfo scratch;
-    const PcInfo* to = info_at(*word, &scratch, false, true);
-    if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall || !to->after_call) return std::nullopt;
-    return *word;
-  };
-
-  // Continues on the goroutine stack from its saved state (m.curg's sched or syscall pc/sp).
-  auto switch_stack = [&]() -> bool {
-    if (!options.switch_to || switched) return false;
-    const RegisterSet& t = *options.switch_to;
-    pc = t.pc;
-    sp = t.sp;
-    fp_reg = t.fp;
-    lr = t.lr;
-    lo = options.switch_stack_lo;
-    hi = options.switch_stack_hi;
-    exact = false;
-    from_stack = false;
-    switched = just_switched = true;
-    innermost = false;
-    return true;
-  };
-
-  // A C frame that cannot be unwound leads back to the goroutine, except where only the runtime's own
-  // jump points may switch.
-  auto resume_after_c_frame = [&]() { return !options.switch_only_where_runtime_does && switch_stack(); };
-
-  while (true) {
-    if (n == out.size()) return {n, StopReason::kFull};
-    if (pc == 0) return {n, StopReason::kZeroPc};
-    PcInfo resolved;
-    const PcInfo info = *info_at(pc, &resolved, true, from_stack && !exact);
-    if (from_stack && !can_be_frame(info, exact)) {
-      if (resume_after_c_frame()) continue;
-      return {n, StopReason::kNotReturnAddress};
-    }
-    PhysicalFrame& frame = out[n];
-    frame = PhysicalFrame{};
-    frame.pc = pc;
-    frame.sp = sp;
-    frame.exact_pc = exact;
-    frame.after_switch = just_switched;
-    just_switched = false;
-
-    const PcInfo* f = info.where == PcInfo::Where::kGo ? &info : nullptr;
-    const bool has_delta = info.has_sp_delta;
-    const int32_t delta = info.has_sp_delta ? info.sp_delta : 0;
-
-    if (f) {
-      frame.is_go = true;
-      ++n;
-      // On the system stack, the switch points lead back to the goroutine (resolveInternal's
-      // unwindJumpStack cases; mcall and asmcgocall saved the goroutine's state in g.sched and
-      // g.syscallsp/pc before switching).
-      if (!switched && options.switch_to) {
-        bool other_switch = !options.switch_only_where_runtime_does &&
-                            (f->kind == FuncKind::kMcall || f->kind == FuncKind::kAsmcgocall);
-        if (f->kind == FuncKind::kMorestack || other_switch) {
-          --n;  // morestack's frame is replaced by the goroutine's (runtime: frame.pc = curg.sched.pc)
-          if (f->kind != FuncKind::kMorestack) ++n;
-          switch_stack();
-          continue;
-        }
-        if (f->kind == FuncKind::kSystemstack) {
-          // systemstack saved sp in curg.sched.sp (gosave_systemstack_switch): its caller's return
-          // address is on top of the goroutine stack, at the systemstack frame's own delta.
-          uint64_t gsp = options.switch_to->sp + static_cast<uint64_t>(static_cast<int64_t>(delta));
-          auto ret = memory_.read_u64(gsp);
-          if (!ret) return {n, StopReason::kUnreadable};
-          frame.fp = gsp + (uses_lr ? 0 : ptr);
-          pc = *ret;
-          from_stack = true;
-          sp = frame.fp;
-          fp_reg = options.switch_to->fp;
-          lo = options.switch_stack_lo;
-          hi = options.switch_stack_hi;
-          exact = false;
-          switched = just_switched = true;
-          innermost = false;
-          continue;
-        }
-      }
-      if (has_delta) frame.fp = sp + static_cast<int64_t>(delta) + (uses_lr ? 0 : ptr);
-      if ((f->flag & Pclntab::kFlagTopFrame) || f->kind == FuncKind::kGoexit) return {n, StopReason::kTopFrame};
-      // mcall runs fn on g0 with sp reset to g0's base: runtime/pprof's traceback ends there (mcall is
-      // SPWRITE, traceback.go resolveInternal), and so does a profile's stack.
-      if (f->kind == FuncKind::kMcall && !innermost) return {n, StopReason::kMcall};
-      // A function that wrote sp cannot be unwound by its pcsp table, except the vDSO callers (BP, below).
-      if ((f->flag & Pclntab::kFlagSpWrite) && !innermost && f->kind != FuncKind::kCgocallback &&
-          f->kind != FuncKind::kVdsoCall) {
-        return {n, StopReason::kSpWrite};
-      }
-      if (!has_delta) return {n, StopReason::kNoPcsp};
-      uint64_t ret = 0;
-      uint64_t cfa = sp + static_cast<int64_t>(delta);
-      bool left_system_stack = false;
-      // A vDSO caller past its prologue (PUSHQ BP; MOVQ SP, BP; SUBQ: delta > 8) may have moved sp to
-      // g0's stack for the call; its frame stays where BP points, on the goroutine's stack, which the
-      // walk continues on (the runtime's sigprof goes there through m.vdsoSP instead).
-      if (f->kind == FuncKind::kVdsoCall && !uses_lr && delta > 8 && fp_reg != 0 && (fp_reg & 7) == 0 &&
-          fp_reg + ptr != cfa) {
-        cfa = fp_reg + ptr;
-        frame.fp = cfa + ptr;
-        lo = hi = 0;  // a stack the walk has no bounds for
-        left_system_stack = true;
-      }
-      if (!uses_lr) {
-        auto r = memory_.read_u64(cfa);
-        if (!r) return {n, StopReason::kUnreadable};
-        ret = *r;
-        // A Go frame with a frame pushes the caller's BP just below the return address.
-        if (delta > 0) {
-          if (auto bp = memory_.read_u64(cfa - ptr)) fp_reg = *bp;
-        }
-        cfa += ptr;
-      } else {
-        if (innermost && delta == 0) {
-          ret = lr;
-        } else {
-          auto r = memory_.read_u64(sp);
-          if (!r) return {n, StopReason::kUnreadable};
-          ret = *r;
-        }
-      }
-      frame.fp = cfa;
-      if (cfa <= sp && delta > 0 && !left_system_stack) return {n, StopReason::kBadFrame};
-      if (hi != 0 && (cfa < lo || cfa > hi)) return {n, StopReason::kBadFrame};
-      // Injected calls (unwinder.next, unwindTrap): the frame below them was interrupted, its pc is exact.
-      exact = f->kind == FuncKind::kSigpanic || f->kind == FuncKind::kAsyncPreempt || f->kind == FuncKind::kDebugCallV2;
-      if (uses_lr && exact) {
-        // arm64: the injected call's frame sits on an aligned extra word; the interrupted function's
-        // LR may be that word when its own frame is empty (unwinder.next).
-        auto saved = memory_.read_u64(cfa);
-        if (saved) lr = *saved;
-        cfa += 16;
-      }
-      pc = ret;
-      from_stack = true;
-      sp = cfa;
-      innermost = false;
-      continue;
-    }
-
-    // C code (or unknown): frame pointers, validated; on failure resume on the goroutine stack.
-    ++n;
-    if (info.where == PcInfo::Where::kUnknown) {
-      if (resume_after_c_frame()) continue;
-      return {n, StopReason::kUnknownPc};
-    }
-    // A vDSO function interrupted before its frame is set up, called by a vDSO caller (runtime.nanotime1,
-    // time.now): BP is still the caller's, so the frame-pointer step would skip the caller. Its return
-    // address is at sp (no frame yet), or at sp + 8 with BP just pushed.
-    if (innermost && !uses_lr) {
-      uint64_t at = sp;
-      auto ret = return_into_vdso_caller(at);
-      if (!ret) {
-        at = sp + ptr;
-        auto pushed = memory_.read_u64(sp);
-        if (pushed && *pushed == fp_reg) ret = return_into_vdso_caller(at);
-      }
-      if (ret) {
-        frame.fp = at + ptr;
-        pc = *ret;
-        from_stack = true;
-        sp = at + ptr;
-        exact = false;
-        innermost = false;
-        continue;
-      }
-    }
-    bool ok = fp_reg != 0 && (fp_reg & 7) == 0 && fp_reg >= sp && in_bounds(fp_reg, lo, hi);
-    uint64_t next_pc = 0, next_fp = 0;
-    if (ok) {
-      auto r = memory_.read_u64(fp_reg + ptr);
-      auto b = memory_.read_u64(fp_reg);
-      ok = r && b;
-      if (ok) {
-        next_pc = *r;
-        next_fp = *b;
-        ok = next_pc == 0 || is_code(space_, next_pc);
-      }
-    }
-    if (!ok) {
-      if (resume_after_c_frame()) continue;
-      return {n, StopReason::kBadFrame};
-    }
-    if (next_pc == 0) {
-      if (resume_after_c_frame()) continue;
-      return {n, StopReason::kZeroPc};
-    }
-    frame.fp = fp_reg + 2 * ptr;
-    sp = frame.fp;
-    pc = next_pc;
-    from_stack = true;
-    fp_reg = next_fp;
-    exact = false;
-    innermost = false;
+  switch (regs.arch) {
+    case Arch::kArm64: return Walk<Arm64FrameRules>(memory_, space_, cache_, regs, options, out, modules).run();
+    case Arch::kAmd64: break;
   }
+  return Walk<Amd64FrameRules>(memory_, space_, cache_, regs, options, out, modules).run();
 }
 
 }  // namespace goperf::unwind

@@ -10,14 +10,6 @@
 namespace goperf::bpf {
 namespace {
 
-TEST(TlsGOffset, ExecutableTlsBlockEndsAtTheThreadPointer) {
-  using unwind::tls_g_block_offset;
-  EXPECT_EQ(tls_g_block_offset(0, 0), -8);    // no PT_TLS: the internal linker's Tlsoffset
-  EXPECT_EQ(tls_g_block_offset(8, 8), -8);    // Go alone: runtime.tlsg only
-  EXPECT_EQ(tls_g_block_offset(12, 8), -16);  // with C __thread variables (external linking)
-  EXPECT_EQ(tls_g_block_offset(8, 64), -64);
-}
-
 TEST(ConfigureForExecutable, DebianEtcdIsGo119) {
   const char* etcd = "/usr/bin/etcd";
   if (access(etcd, R_OK) != 0) GTEST_SKIP() << etcd << " not installed (Debian etcd-server)";

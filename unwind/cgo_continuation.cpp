@@ -1,0 +1,80 @@
+// After cgo: a sample in C code called through cgo ends on the system stack at runtime.asmcgocall
+// (FuncKind::kAsmcgocall). Its frame holds the goroutine and the depth of the goroutine's sp below
+// g.stack.hi (src/runtime/asm_amd64.s asmcgocall: "save g" at 8(SP), "save depth in old g stack" at 0(SP));
+// at that sp is the return address into runtime.cgocall. The goroutine is blocked in the call, so its
+// stack is read live, unchanged.
+#include <algorithm>
+
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/memory.h"
+#include "unwind/sample_continuations.h"
+
+namespace goperf::unwind {
+namespace {
+
+constexpr size_t kMaxCachedCalls = 4096;
+constexpr uint64_t kMaxDepth = 1ULL << 30;  // a goroutine stack is at most 1 GB (runtime maxstacksize)
+
+// Whether pc is a return address into a Go function (looked up at pc-1, as a return address is).
+bool is_go_return_address(const AddressSpace& space, uint64_t pc) {
+  return go_function_at(space, PhysicalFrame{.pc = pc}).has_value();
+}
+
+// The goroutine's sp in cgocall and the return address there: at gsp, or one word up when a frame
+// pointer was pushed first (Go 1.26): the first word that returns into a Go function.
+std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gsp, Arch arch) {
+  for (uint64_t slot = gsp; slot <= gsp + 8; slot += 8) {
+    auto word = target.live->read_u64(slot);
+    if (!word || !is_go_return_address(*target.space, *word)) continue;
+    RegisterSet regs;
+    regs.arch = arch;
+    regs.pc = *word;
+    regs.sp = slot + 8;
+    return regs;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache,
+                              std::span<PhysicalFrame> out, WalkResult result) {
+  const size_t n = result.count;
+  const PhysicalFrame& last = out[n - 1];
+  auto f = go_function_at(*target.space, last);
+  if (!f || f->kind != symbolize::FuncKind::kAsmcgocall) return result;
+  // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in the first
+  // words above the last frame, and accept it only if it checks out against the g.
+  for (uint64_t at = last.sp - 16; at <= last.sp + 64; at += 8) {
+    auto depth = window.read_u64(at);
+    auto g = window.read_u64(at + 8);
+    if (!depth || !g || *g == 0 || *depth == 0 || *depth > kMaxDepth) continue;
+    if (auto it = cache.find({*g, *depth}); it != cache.end()) {
+      size_t k = std::min(it->second.size(), out.size() - n);
+      std::copy_n(it->second.begin(), k, out.begin() + static_cast<std::ptrdiff_t>(n));
+      return {n + k, StopReason::kTopFrame};
+    }
+    auto stack = read_g_stack(*target.live, target.layout ? &target.layout->g : nullptr, *g);
+    if (!stack || stack->hi <= *depth || stack->hi - *depth < stack->lo) continue;
+    auto regs = cgocall_frame(target, stack->hi - *depth, Arch::kAmd64);
+    if (!regs) continue;
+    StackWalker walker(*target.live, *target.space, target.pc_cache);
+    WalkOptions wo;
+    wo.innermost_exact = false;
+    wo.stack_lo = stack->lo;
+    wo.stack_hi = stack->hi;
+    auto more = walker.walk(*regs, wo, out.subspan(n));
+    if (more.complete()) {
+      if (cache.size() >= kMaxCachedCalls) cache.clear();
+      cache[{*g, *depth}].assign(out.begin() + static_cast<std::ptrdiff_t>(n),
+                                 out.begin() + static_cast<std::ptrdiff_t>(n + more.count));
+    }
+    more.count += n;
+    return more;
+  }
+  return result;
+}
+
+}  // namespace goperf::unwind

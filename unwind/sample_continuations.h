@@ -1,0 +1,40 @@
+// The continuations of a sample's walk onto a stack the sampled copy does not hold (sample_unwinder.h):
+// each takes the frames walked so far (out[0, result.count)) and returns the result with more frames, or
+// `result` unchanged when its rule does not apply or does not check out. They key on symbolize::FuncKind.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "symbolize/pclntab.h"
+#include "unwind/sample_unwinder.h"
+
+namespace goperf::unwind {
+
+// Goroutine frames behind a cgo call by (g, depth): a goroutine stays in one call for many samples, and
+// samples drained after the process exited can no longer read its stack.
+using CgoFrameCache = std::map<std::pair<uint64_t, uint64_t>, std::vector<PhysicalFrame>>;
+
+struct SampleUnwinder::State {
+  CgoFrameCache cgo_frames;
+  std::optional<GoroutineLister> lister;  // reads g and m with target.layout
+  const GoRuntimeLayout* lister_layout = nullptr;
+};
+
+// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp).
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache,
+                              std::span<PhysicalFrame> out, WalkResult result);
+// From the system stack to m.curg, read live (curg_continuation.cpp).
+WalkResult continue_on_curg(const SampleTarget& target, const GoroutineLister& lister, const RawSample& s,
+                            std::span<PhysicalFrame> out, WalkResult result);
+// Above a vDSO caller whose frame is on the goroutine stack, read live (vdso_continuation.cpp).
+WalkResult continue_after_vdso(const SampleTarget& target, std::span<PhysicalFrame> out, WalkResult result);
+
+// The kind of the Go function a frame is in (its pc, or pc-1 for a return address); nullopt when not Go.
+std::optional<symbolize::FuncInfo> go_function_at(const AddressSpace& space, const PhysicalFrame& frame);
+
+}  // namespace goperf::unwind
