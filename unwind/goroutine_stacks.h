@@ -51,7 +51,8 @@ class GoroutineStacks {
 
   // The stack of `g` (from this tick's list), `m` its g.m when known.
   GoroutineStack stack(const GoroutineInfo& g, const MInfo* m);
-  // Forgets the g's not seen since the previous end_tick() (exited, or reused for another goroutine).
+  // Ends a tick. Entries are kept for every g ever asked for: g's are never freed (allgs only grows),
+  // and a g reused for another goroutine has another goid, which stack() compares.
   void end_tick();
 
   const GoroutineStackStats& stats() const { return stats_; }
@@ -71,7 +72,6 @@ class GoroutineStacks {
   GoroutineStackStats stats_;
   uint64_t next_version_ = 1;
   uint32_t tick_ = 0;
-  size_t seen_ = 0;  // entries asked for in this tick
   bool reuse_ = true;
 };
 
