@@ -9,7 +9,10 @@ runtime.GoroutineProfile once per tick, at other rates). Medians of the rounds; 
 median without a profiler - 1, of the workload's wall time and of the target's CPU time meanwhile (on a
 shared, loaded machine the CPU time is the steadier of the two). goperf's own CPU per second of recording comes from its summary line.
 
-usage: bench/e2e_goroutines.py [--goperf build/goperf] [--rounds 7] [--n 1000,10000] [--hz 19,99]
+--base OTHER_GOPERF adds that build of goperf as its own condition ("goperf-base"), in the same rounds: a
+before/after comparison under the same load.
+
+usage: bench/e2e_goroutines.py [--goperf build/goperf] [--base OLD_GOPERF] [--rounds 7] [--n 1000,10000] [--hz 19,99]
 """
 import argparse
 import os
@@ -32,8 +35,10 @@ def build():
     return out
 
 
-def run(exe, goperf, n, cond):
+def run(exe, goperf, n, cond, base=None):
     kind, hz = cond
+    if kind == "goperf-base":
+        kind, goperf = "goperf", base
     args = [str(exe), "-n", str(n)]
     if kind == "fgprof":
         args += ["-fgprof", str(hz)]
@@ -70,13 +75,15 @@ def run(exe, goperf, n, cond):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--goperf", default=str(REPO / "build/goperf"))
+    ap.add_argument("--base", default=None)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--hz", default="19,99")
     a = ap.parse_args()
     exe = build()
     rates = [int(h) for h in a.hz.split(",")]
-    conds = [("none", 0)] + [(k, h) for k in ("goperf", "fgprof") for h in rates]
+    kinds = ("goperf", "goperf-base", "fgprof") if a.base else ("goperf", "fgprof")
+    conds = [("none", 0)] + [(k, h) for k in kinds for h in rates]
     rng = random.Random(18)
     print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | target CPU (s) | target CPU added |"
           " goperf CPU ms/s |")
@@ -89,7 +96,7 @@ def main():
             order = conds[:]
             rng.shuffle(order)
             for c in order:
-                t, tc, cpu = run(exe, a.goperf, n, c)
+                t, tc, cpu = run(exe, a.goperf, n, c, a.base)
                 times[c].append(t)
                 tcpu[c].append(tc)
                 if cpu is not None:
