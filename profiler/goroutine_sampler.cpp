@@ -124,10 +124,18 @@ struct GoroutineSampler::Impl {
     if (t.count == 0 || t.stack_key != key || t.goid != g.goid || t.status != g.base_status() ||
         t.reason != g.wait_reason_index || t.labels != g.labels) {
       flush(t);
-      if (t.stack_key != key) {
+      if (t.stack_key != key || t.goid != g.goid) {
         t.locations.clear();
         if (key == 1) {
+          // Running: what the runtime's own traceback says of a goroutine on another thread, above the
+          // one frame known without its registers, the function it was started with (the root of every
+          // goroutine's stack in runtime/pprof's goroutine profile and fgprof's).
           t.locations.push_back(on_thread_loc);
+          unwind::PhysicalFrame start;
+          start.pc = g.startpc;
+          start.exact_pc = true;
+          start.is_go = true;
+          if (g.startpc) sink->append_locations(pid, std::span<const unwind::PhysicalFrame>(&start, 1), t.locations);
         } else if (key == 2) {
           t.locations.push_back(changed_loc);
         } else {
@@ -264,7 +272,7 @@ Result<std::unique_ptr<GoroutineSampler>> GoroutineSampler::open(uint32_t pid, S
   impl->stacks = std::make_unique<unwind::GoroutineStacks>(*impl->memory, *impl->space, *impl->lister);
   impl->labels = std::make_unique<bpf::LabelReader>(minor);
   impl->reader = std::make_unique<LiveReader>(*impl->memory);
-  impl->on_thread_loc = sink.named_location("[on a thread: stack not read]");
+  impl->on_thread_loc = sink.named_location("[goroutine running on other thread; stack unavailable]");
   impl->changed_loc = sink.named_location("[stack changed while read]");
   return std::unique_ptr<GoroutineSampler>(new GoroutineSampler(std::move(impl)));
 }
