@@ -2,8 +2,8 @@
 // it, tick after tick. A goroutine off-thread (waiting, runnable, in a syscall) does not touch the
 // part of its stack above its saved sp, so it is walked live from its saved context, and then its g
 // is read again: the walk counts only if status, saved context and stack bounds are what they were
-// before (else it is retried once, then dropped and counted). A goroutine whose status and saved
-// pc/sp are what they were at the previous tick keeps the frames walked then, without any read.
+// before (else it is retried once, then dropped and counted). A goroutine whose saved context (goid,
+// pc/sp, syscall pc/sp, stack.lo) is the one walked before keeps those frames, without any read.
 // Running goroutines (their registers are on a thread) get no stack here.
 #pragma once
 
