@@ -218,7 +218,9 @@ struct GoroutineSampler::Impl {
       if (!g || g->is_dead()) continue;
       // The g read whole must still be the head read in the scan; else it is read again next tick.
       const bool same = g->goid == h.goid && g->base_status() == h.base_status() && g->sched_pc == h.sched_pc &&
-                        g->sched_sp == h.sched_sp && g->syscallsp == h.syscallsp && g->stack_lo == h.stack_lo;
+                        g->sched_sp == h.sched_sp && g->syscallsp == h.syscallsp && g->syscallpc == h.syscallpc &&
+                        g->stack_lo == h.stack_lo && g->wait_reason_index == h.wait_reason && g->m == h.m &&
+                        g->labels == h.labels;
       t.system = is_system(g->startpc);
       if (t.system) {
         flush(t);
@@ -226,7 +228,8 @@ struct GoroutineSampler::Impl {
       } else {
         sample(*g, t, weight_ns);
       }
-      t.live = same;
+      // A stack dropped as changed while read is tried again at the next tick, not counted on.
+      t.live = same && (t.system || t.stack_key != 2);
       t.head = h;
     }
     stacks->end_tick();
