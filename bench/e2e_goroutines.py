@@ -9,7 +9,10 @@ runtime.GoroutineProfile once per tick, at other rates). Medians of the rounds; 
 median without a profiler - 1, of the workload's wall time and of the target's CPU time meanwhile (on a
 shared, loaded machine the CPU time is the steadier of the two). goperf's own CPU per second of recording comes from its summary line.
 
-usage: bench/e2e_goroutines.py [--goperf build/goperf] [--rounds 7] [--n 1000,10000] [--hz 19,99]
+--base OTHER_GOPERF adds that build of goperf as its own condition ("goperf-base"), in the same rounds: a
+before/after comparison under the same load.
+
+usage: bench/e2e_goroutines.py [--goperf build/goperf] [--base OLD_GOPERF] [--rounds 7] [--n 1000,10000] [--hz 19,99]
 """
 import argparse
 import os
@@ -19,6 +22,7 @@ import re
 import signal
 import statistics
 import subprocess
+import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -32,8 +36,10 @@ def build():
     return out
 
 
-def run(exe, goperf, n, cond):
+def run(exe, goperf, n, cond, base=None):
     kind, hz = cond
+    if kind == "goperf-base":
+        kind, goperf = "goperf", base
     args = [str(exe), "-n", str(n)]
     if kind == "fgprof":
         args += ["-fgprof", str(hz)]
@@ -51,6 +57,9 @@ def run(exe, goperf, n, cond):
         target.stdin.flush()
         line = target.stdout.readline()
         m = re.search(r"elapsed (\d+) cpu (\d+)", line)
+        if not m:  # the target died (fgprof's export has panicked with a division by zero): no figure
+            print(f"round lost: {kind} {hz} Hz: target said {line!r}", file=sys.stderr)
+            return None
         elapsed, cpu = int(m.group(1)) / 1e9, int(m.group(2)) / 1e9
         if rec:
             rec.send_signal(signal.SIGINT)
@@ -70,38 +79,46 @@ def run(exe, goperf, n, cond):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--goperf", default=str(REPO / "build/goperf"))
+    ap.add_argument("--base", default=None)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--hz", default="19,99")
     a = ap.parse_args()
     exe = build()
     rates = [int(h) for h in a.hz.split(",")]
-    conds = [("none", 0)] + [(k, h) for k in ("goperf", "fgprof") for h in rates]
+    kinds = ("goperf", "goperf-base", "fgprof") if a.base else ("goperf", "fgprof")
+    conds = [("none", 0)] + [(k, h) for k in kinds for h in rates]
     rng = random.Random(18)
-    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | target CPU (s) | target CPU added |"
-          " goperf CPU ms/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | paired: median (min-max) |"
+          " target CPU (s) | target CPU added | goperf CPU ms/s (min-max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in a.n.split(",")):
-        times = {c: [] for c in conds}
-        tcpu = {c: [] for c in conds}
-        cpus = {c: [] for c in conds}
+        rounds = []  # per round: condition -> (wall, target CPU, goperf CPU ms/s)
         for _ in range(a.rounds):
             order = conds[:]
             rng.shuffle(order)
+            got = {}
             for c in order:
-                t, tc, cpu = run(exe, a.goperf, n, c)
-                times[c].append(t)
-                tcpu[c].append(tc)
-                if cpu is not None:
-                    cpus[c].append(cpu)
-        base = statistics.median(times[("none", 0)])
-        cbase = statistics.median(tcpu[("none", 0)])
+                r = run(exe, a.goperf, n, c, a.base)
+                if r is not None:
+                    got[c] = r
+            rounds.append(got)
+        none = ("none", 0)
+        base = statistics.median(r[none][0] for r in rounds if none in r)
+        cbase = statistics.median(r[none][1] for r in rounds if none in r)
         for c in conds:
-            med, cmed = statistics.median(times[c]), statistics.median(tcpu[c])
-            cpu = f"{statistics.median(cpus[c]):.1f}" if cpus[c] else ""
-            print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {cmed:.3f} |"
+            have = [r for r in rounds if c in r]
+            if not have:
+                continue
+            med, cmed = statistics.median(r[c][0] for r in have), statistics.median(r[c][1] for r in have)
+            # The slowdown within each round (against that round's run without a profiler): the load of
+            # the shared machine changes from minute to minute, less within a round.
+            paired = [100 * (r[c][0] / r[none][0] - 1) for r in have if none in r]
+            pair = f"{statistics.median(paired):+.1f}% ({min(paired):+.1f}..{max(paired):+.1f}%, {len(paired)} rounds)"
+            cpus = [r[c][2] for r in have if r[c][2] is not None]
+            cpu = f"{statistics.median(cpus):.1f} ({min(cpus):.1f}-{max(cpus):.1f})" if cpus else ""
+            print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {pair} | {cmed:.3f} |"
                   f" {100 * (cmed / cbase - 1):+.1f}% | {cpu} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -14,14 +14,14 @@ constexpr size_t kMaxFrames = 1024;
 // What a parked goroutine's stack depends on. While these stay the same, the goroutine has not run
 // on the part of its stack above its saved sp (a goroutine that runs and parks again is saved anew by
 // gopark/mcall or entersyscall), and the runtime has not moved the stack (copystack changes stack.lo
-// and the saved sp).
+// and the saved sp). The status is not part of it: a waiting goroutine made runnable (ready) keeps
+// its saved context and its stack; whether it is off-thread at all is checked apart (walkable).
 struct Saved {
   uint64_t goid = 0;
-  uint32_t status = 0;  // without kGscan: a GC scan neither runs the goroutine nor moves its stack
   uint64_t sched_pc = 0, sched_sp = 0, syscall_pc = 0, syscall_sp = 0, stack_lo = 0;
 
   static Saved of(const GoroutineInfo& g) {
-    return {g.goid, g.base_status(), g.sched_pc, g.sched_sp, g.syscallpc, g.syscallsp, g.stack_lo};
+    return {g.goid, g.sched_pc, g.sched_sp, g.syscallpc, g.syscallsp, g.stack_lo};
   }
   bool operator==(const Saved&) const = default;
 };
@@ -38,7 +38,6 @@ struct GoroutineStacks::Entry {
   std::vector<PhysicalFrame> frames;
   StopReason reason = StopReason::kTopFrame;
   uint64_t version = 0;
-  uint32_t seen = 0;      // tick_ + 1 when last asked for
   bool valid = false;     // frames belong to `saved`
 };
 
@@ -58,7 +57,7 @@ bool GoroutineStacks::walk(const GoroutineInfo& g, const MInfo* m, Entry& e) {
   auto r = walker.walk(parked_walk_start(g, m, pages), opt, std::span<PhysicalFrame>(buf_));
   // The check after: the g read again must show the same saved state, or the frames may be torn.
   auto after = lister_.read_g(memory_, g.g_addr);
-  if (!after || !(Saved::of(*after) == Saved::of(g))) return false;
+  if (!after || !walkable(after->base_status()) || !(Saved::of(*after) == Saved::of(g))) return false;
   e.frames.assign(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(r.count));
   e.reason = r.reason;
   return true;
@@ -66,11 +65,9 @@ bool GoroutineStacks::walk(const GoroutineInfo& g, const MInfo* m, Entry& e) {
 
 GoroutineStack GoroutineStacks::stack(const GoroutineInfo& g, const MInfo* m) {
   Entry& e = entries_[g.g_addr];
-  if (e.seen != tick_ + 1) ++seen_;
-  e.seen = tick_ + 1;
   const Saved now = Saved::of(g);
   GoroutineStack out;
-  if (!walkable(now.status)) {
+  if (!walkable(g.base_status())) {
     e.valid = false;
     ++stats_.on_thread;
     out.source = GoroutineStack::Source::kOnThread;
@@ -107,11 +104,6 @@ GoroutineStack GoroutineStacks::stack(const GoroutineInfo& g, const MInfo* m) {
   return out;
 }
 
-void GoroutineStacks::end_tick() {
-  // Entries of g's not asked for this tick: only when there are any (the map is as large as allgs).
-  if (entries_.size() > seen_) std::erase_if(entries_, [this](const auto& kv) { return kv.second.seen != tick_ + 1; });
-  seen_ = 0;
-  ++tick_;
-}
+void GoroutineStacks::end_tick() { ++tick_; }
 
 }  // namespace goperf::unwind

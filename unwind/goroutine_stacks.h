@@ -2,8 +2,8 @@
 // it, tick after tick. A goroutine off-thread (waiting, runnable, in a syscall) does not touch the
 // part of its stack above its saved sp, so it is walked live from its saved context, and then its g
 // is read again: the walk counts only if status, saved context and stack bounds are what they were
-// before (else it is retried once, then dropped and counted). A goroutine whose status and saved
-// pc/sp are what they were at the previous tick keeps the frames walked then, without any read.
+// before (else it is retried once, then dropped and counted). A goroutine whose saved context (goid,
+// pc/sp, syscall pc/sp, stack.lo) is the one walked before keeps those frames, without any read.
 // Running goroutines (their registers are on a thread) get no stack here.
 #pragma once
 
@@ -51,7 +51,8 @@ class GoroutineStacks {
 
   // The stack of `g` (from this tick's list), `m` its g.m when known.
   GoroutineStack stack(const GoroutineInfo& g, const MInfo* m);
-  // Forgets the g's not seen since the previous end_tick() (exited, or reused for another goroutine).
+  // Ends a tick. Entries are kept for every g ever asked for: g's are never freed (allgs only grows),
+  // and a g reused for another goroutine has another goid, which stack() compares.
   void end_tick();
 
   const GoroutineStackStats& stats() const { return stats_; }
@@ -71,7 +72,6 @@ class GoroutineStacks {
   GoroutineStackStats stats_;
   uint64_t next_version_ = 1;
   uint32_t tick_ = 0;
-  size_t seen_ = 0;  // entries asked for in this tick
   bool reuse_ = true;
 };
 

@@ -1,0 +1,300 @@
+// GoroutineStacks and GoroutineScan on synthetic memory laid over a real stripped Go binary (Debian's
+// etcdctl, Go 1.19): the pclntab is real, the g's (with Go 1.19's layout) and their stacks are made up,
+// so that each case of reading a running process from outside is exercised: an unchanged g, a g that
+// moves on between the reads, a dead g reused with a new goid, a stack moved by copystack.
+#include "unwind/goroutine_stacks.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "symbolize/elf_file.h"
+#include "symbolize/module.h"
+#include "symbolize/pclntab.h"
+#include "unwind/address_space.h"
+#include "unwind/goroutine_lister.h"
+#include "unwind/goroutine_scan.h"
+#include "unwind/memory.h"
+#include "unwind/return_address.h"
+
+namespace goperf::unwind {
+namespace {
+
+constexpr const char* kBinary = "/usr/bin/etcdctl";
+
+// Byte-addressed regions; every read is counted and may be watched (to change memory between reads).
+class RegionMemory : public Memory {
+ public:
+  void map(uint64_t addr, size_t size) { regions_[addr].assign(size, 0); }
+  template <typename T>
+  void put(uint64_t addr, T v) {
+    auto* p = at(addr, sizeof v);
+    ASSERT_NE(p, nullptr) << std::hex << addr;
+    std::memcpy(p, &v, sizeof v);
+  }
+  Status read(uint64_t addr, std::span<uint8_t> out) const override {
+    ++reads;
+    if (on_read) on_read(addr);
+    const auto* p = const_cast<RegionMemory*>(this)->at(addr, out.size());
+    if (!p) return make_error(ErrorCode::kUnavailable, "unmapped");
+    std::memcpy(out.data(), p, out.size());
+    return {};
+  }
+  mutable size_t reads = 0;
+  std::function<void(uint64_t)> on_read;
+
+ private:
+  uint8_t* at(uint64_t addr, size_t n) {
+    auto it = regions_.upper_bound(addr);
+    if (it == regions_.begin()) return nullptr;
+    --it;
+    if (addr + n > it->first + it->second.size()) return nullptr;
+    return it->second.data() + (addr - it->first);
+  }
+  std::map<uint64_t, std::vector<uint8_t>> regions_;
+};
+
+constexpr uint64_t kG = 0xc000010000, kStack = 0xc000100000, kStackSize = 0x2000;
+
+class GoroutineStacksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not installed";
+    auto m = symbolize::Module::open(kBinary);
+    ASSERT_TRUE(m) << m.error().message();
+    module_ = *m;
+    std::vector<AddressSpace::FileMapping> files;
+    for (const auto& s : module_->elf().segments()) {
+      if (s.type != 1 /*PT_LOAD*/) continue;
+      files.push_back({s.vaddr & ~0xfffull, (s.vaddr + s.memsz + 0xfff) & ~0xfffull, s.offset & ~0xfffull, kBinary});
+    }
+    space_ = AddressSpace::from_file_mappings(files);
+    space_->set_module(kBinary, module_);
+    layout_ = layout_for_go_minor(19).layout;
+    lister_ = std::make_unique<GoroutineLister>(*layout_, RuntimeGlobals{}, 0);
+    mem_.map(kG, 4096);
+    mem_.map(kStack, 4 * kStackSize);
+  }
+
+  // A return address into the named function where its frame is largest, and that frame's size.
+  std::pair<uint64_t, int32_t> body_pc(const char* name) {
+    const auto* tab = module_->pclntab();
+    auto f = tab->find_func_by_name(name);
+    EXPECT_TRUE(f.has_value()) << name;
+    uint64_t best = 0;
+    int32_t best_delta = -1;
+    for (uint64_t pc = f->entry + 1; pc < f->end; ++pc) {
+      auto d = tab->sp_delta(*f, pc);
+      uint64_t len = std::min<uint64_t>(kMaxCallBytes, pc - f->entry);
+      auto code = module_->elf().read(pc - len, len);
+      if (d && *d > best_delta && code && follows_call(Arch::kAmd64, *code)) best_delta = *d, best = pc;
+    }
+    return {best, best_delta};
+  }
+
+  // runtime.gopark <- main.main <- runtime.main <- runtime.goexit on the stack [lo, lo + kStackSize),
+  // parked near its top. Returns the saved sp; sched.pc is gopark's return address (park_pc_).
+  uint64_t lay_stack(uint64_t lo) {
+    auto [pa, da] = body_pc("runtime.gopark");
+    auto [pb, db] = body_pc("main.main");
+    auto [pc, dc] = body_pc("runtime.main");
+    auto goexit = module_->pclntab()->find_func_by_name("runtime.goexit");
+    uint64_t sp0 = lo + kStackSize - 0x400;
+    mem_.put<uint64_t>(sp0 + da, pb);
+    uint64_t sp1 = sp0 + da + 8;
+    mem_.put<uint64_t>(sp1 + db, pc);
+    uint64_t sp2 = sp1 + db + 8;
+    mem_.put<uint64_t>(sp2 + dc, goexit->entry + 1);
+    park_pc_ = pa;
+    return sp0;
+  }
+
+  void write_g(uint64_t goid, uint32_t status, uint64_t stack_lo, uint64_t sp) {
+    const GLayout& l = layout_->g;
+    mem_.put<uint64_t>(kG + l.goid, goid);
+    mem_.put<uint32_t>(kG + l.atomicstatus, status);
+    mem_.put<uint64_t>(kG + l.stack_lo, stack_lo);
+    mem_.put<uint64_t>(kG + l.stack_hi, stack_lo + kStackSize);
+    mem_.put<uint64_t>(kG + l.sched_sp, sp);
+    mem_.put<uint64_t>(kG + l.sched_pc, park_pc_);
+  }
+
+  GoroutineInfo g_now() {
+    auto g = lister_->read_g(mem_, kG);
+    EXPECT_TRUE(g) << g.error().message();
+    return g.value_or(GoroutineInfo{});
+  }
+
+  std::shared_ptr<const symbolize::Module> module_;
+  std::unique_ptr<AddressSpace> space_;
+  const GoRuntimeLayout* layout_ = nullptr;
+  std::unique_ptr<GoroutineLister> lister_;
+  RegionMemory mem_;
+  uint64_t park_pc_ = 0;
+};
+
+TEST_F(GoroutineStacksTest, UnchangedGoroutineReusesItsStackWithoutReadingMemory) {
+  write_g(7, kGwaiting, kStack, lay_stack(kStack));
+  GoroutineStacks stacks(mem_, *space_, *lister_);
+  auto first = stacks.stack(g_now(), nullptr);
+  ASSERT_EQ(first.source, GoroutineStack::Source::kWalked);
+  ASSERT_EQ(first.frames.size(), 4u) << to_string(first.reason);
+  EXPECT_EQ(first.frames[0].pc, park_pc_);
+  const uint64_t version = first.version;
+  stacks.end_tick();
+  const GoroutineInfo g = g_now();
+  const size_t reads = mem_.reads;
+  auto again = stacks.stack(g, nullptr);
+  EXPECT_EQ(again.source, GoroutineStack::Source::kReused);
+  EXPECT_EQ(mem_.reads, reads) << "an unchanged goroutine must cost no read";
+  EXPECT_EQ(again.version, version);
+  ASSERT_EQ(again.frames.size(), 4u);
+  // Made runnable (ready): the same saved context, the same stack.
+  write_g(7, kGrunnable, kStack, g.sched_sp);
+  EXPECT_EQ(stacks.stack(g_now(), nullptr).source, GoroutineStack::Source::kReused);
+  EXPECT_EQ(stacks.stats().walked, 1u);
+  EXPECT_EQ(stacks.stats().reused, 2u);
+  // Running: its registers are on a thread; no stack from outside.
+  write_g(7, kGrunning, kStack, g.sched_sp);
+  EXPECT_EQ(stacks.stack(g_now(), nullptr).source, GoroutineStack::Source::kOnThread);
+}
+
+TEST_F(GoroutineStacksTest, GoroutineThatMovesOnWhileReadIsRetriedFromItsNewState) {
+  const uint64_t sp = lay_stack(kStack);
+  write_g(7, kGwaiting, kStack, sp);
+  GoroutineStacks stacks(mem_, *space_, *lister_);
+  const GoroutineInfo before = g_now();
+  // The g runs and parks again 0x40 bytes lower (same callers) while its stack is being walked: the
+  // check after the walk sees another saved sp.
+  const uint64_t sp2 = lay_stack(kStack + 2 * kStackSize);
+  int g_reads = 0;
+  mem_.on_read = [&](uint64_t addr) {
+    if (addr == kG && ++g_reads == 1) write_g(7, kGwaiting, kStack + 2 * kStackSize, sp2);
+  };
+  auto s = stacks.stack(before, nullptr);
+  mem_.on_read = nullptr;
+  EXPECT_EQ(s.source, GoroutineStack::Source::kWalked);
+  EXPECT_EQ(stacks.stats().retried, 1u);
+  ASSERT_EQ(s.frames.size(), 4u);
+  EXPECT_EQ(s.frames[0].sp, sp2) << "the retry walks the g's new state, not the torn one";
+}
+
+TEST_F(GoroutineStacksTest, GoroutineThatKeepsMovingIsDroppedAndCounted) {
+  const uint64_t sp = lay_stack(kStack);
+  const uint64_t sp2 = lay_stack(kStack + 2 * kStackSize);
+  write_g(7, kGwaiting, kStack, sp);
+  GoroutineStacks stacks(mem_, *space_, *lister_);
+  const GoroutineInfo before = g_now();
+  bool flip = false;
+  mem_.on_read = [&](uint64_t addr) {  // a new saved context at every read of the g
+    if (addr != kG) return;
+    flip = !flip;
+    write_g(7, kGwaiting, flip ? kStack + 2 * kStackSize : kStack, flip ? sp2 : sp);
+  };
+  auto s = stacks.stack(before, nullptr);
+  mem_.on_read = nullptr;
+  EXPECT_EQ(s.source, GoroutineStack::Source::kChanged);
+  EXPECT_TRUE(s.frames.empty());
+  EXPECT_EQ(stacks.stats().dropped, 1u);
+}
+
+TEST_F(GoroutineStacksTest, DeadGoroutineReusedWithNewGoidIsWalkedAgain) {
+  const uint64_t sp = lay_stack(kStack);
+  write_g(7, kGwaiting, kStack, sp);
+  GoroutineStacks stacks(mem_, *space_, *lister_);
+  auto first = stacks.stack(g_now(), nullptr);
+  ASSERT_EQ(first.source, GoroutineStack::Source::kWalked);
+  const uint64_t version = first.version;
+  stacks.end_tick();
+  // goexit0 put the g on the free list, newproc took it for goroutine 9, which parked at the same
+  // place of the same stack: another goroutine, walked anew.
+  write_g(9, kGwaiting, kStack, sp);
+  auto next = stacks.stack(g_now(), nullptr);
+  EXPECT_EQ(next.source, GoroutineStack::Source::kWalked);
+  EXPECT_NE(next.version, version);
+  EXPECT_EQ(stacks.stats().walked, 2u);
+}
+
+TEST_F(GoroutineStacksTest, StackMovedByCopystackIsWalkedAtItsNewPlace) {
+  write_g(7, kGwaiting, kStack, lay_stack(kStack));
+  GoroutineStacks stacks(mem_, *space_, *lister_);
+  auto first = stacks.stack(g_now(), nullptr);
+  ASSERT_EQ(first.source, GoroutineStack::Source::kWalked);
+  const uint64_t version = first.version;
+  stacks.end_tick();
+  // copystack: a new stack.lo, the saved sp moved with it; the old stack's words are left behind.
+  const uint64_t moved = kStack + 2 * kStackSize;
+  const uint64_t sp2 = lay_stack(moved);
+  write_g(7, kGwaiting, moved, sp2);
+  auto next = stacks.stack(g_now(), nullptr);
+  EXPECT_EQ(next.source, GoroutineStack::Source::kWalked);
+  EXPECT_NE(next.version, version);
+  ASSERT_EQ(next.frames.size(), 4u);
+  for (const auto& f : next.frames) EXPECT_GE(f.sp, moved);
+}
+
+// GoroutineScan: allgs {ptr, len, cap} at kAllgs, its array at kArray, g's of 0x200 bytes at kG + i*0x200.
+class GoroutineScanTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kAllgs = 0x500000, kArray = 0xc000020000;
+  void SetUp() override {
+    layout_ = layout_for_go_minor(26).layout;
+    mem_.map(kAllgs, 24);
+    mem_.map(kArray, 8 * 64);
+    mem_.map(kG, 0x200 * 64);
+    globals_.allgs = kAllgs;
+  }
+  uint64_t g(size_t i) { return kG + 0x200 * i; }
+  void set_len(size_t n) {
+    for (size_t i = 0; i < n; ++i) mem_.put<uint64_t>(kArray + 8 * i, g(i));
+    mem_.put<uint64_t>(kAllgs, kArray);
+    mem_.put<uint64_t>(kAllgs + 8, n);
+    mem_.put<uint64_t>(kAllgs + 16, 64);
+  }
+  void put_g(size_t i, uint64_t goid, uint32_t status, uint64_t sp) {
+    const GLayout& l = layout_->g;
+    mem_.put<uint64_t>(g(i) + l.goid, goid);
+    mem_.put<uint32_t>(g(i) + l.atomicstatus, status);
+    mem_.put<uint64_t>(g(i) + l.sched_sp, sp);
+    mem_.put<uint64_t>(g(i) + l.stack_lo, 0xc000100000 + 0x2000 * i);
+  }
+  const GoRuntimeLayout* layout_ = nullptr;
+  RuntimeGlobals globals_;
+  RegionMemory mem_;
+};
+
+TEST_F(GoroutineScanTest, ReportsWhatChangedSinceThePreviousScan) {
+  for (size_t i = 0; i < 3; ++i) put_g(i, i + 1, kGwaiting, 0x1000 + i);
+  set_len(3);
+  GoroutineScan scan(mem_, *layout_, globals_, 0);
+  ASSERT_TRUE(scan.scan());
+  ASSERT_EQ(scan.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(scan.changed(i)) << "a g's first scan is a change";
+  ASSERT_TRUE(scan.scan());
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(scan.changed(i)) << i;
+  // A GC scan bit is no change; a new saved sp is; a dead g reused with a new goid is.
+  put_g(0, 1, kGwaiting | kGscan, 0x1000);
+  put_g(1, 2, kGwaiting, 0x1100);
+  put_g(2, 40, kGwaiting, 0x1002);
+  ASSERT_TRUE(scan.scan());
+  EXPECT_FALSE(scan.changed(0));
+  EXPECT_TRUE(scan.changed(1));
+  EXPECT_TRUE(scan.changed(2));
+  EXPECT_EQ(scan.head(2).goid, 40u);
+  // allgs grows: only its new entries are read, old g's keep their state.
+  put_g(3, 41, kGrunnable, 0x1003);
+  set_len(4);
+  const uint64_t entries = scan.stats().allgs_entries_read;
+  ASSERT_TRUE(scan.scan());
+  ASSERT_EQ(scan.size(), 4u);
+  EXPECT_EQ(scan.stats().allgs_entries_read, entries + 1);
+  EXPECT_FALSE(scan.changed(0));
+  EXPECT_TRUE(scan.changed(3));
+  EXPECT_EQ(scan.head(3).base_status(), kGrunnable);
+}
+
+}  // namespace
+}  // namespace goperf::unwind
