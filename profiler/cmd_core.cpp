@@ -31,6 +31,7 @@
 #include "unwind/core_executable.h"
 #include "unwind/core_file.h"
 #include "unwind/core_memory.h"
+#include "unwind/fatal_message.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/runtime_globals.h"
@@ -117,7 +118,7 @@ std::string header_json(const Header& h) {
   if (!h.site.function.empty())
     o << ",\"crash_site\":{\"function\":" << json_string(h.site.function) << ",\"file\":" << json_string(h.site.file)
       << ",\"line\":" << h.site.line << ",\"pc\":" << json_string(hex_string(h.site.pc)) << "}";
-  if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
+  if (h.has_addr) o << ",\"fault_addr\":" << json_string(hex_string(h.addr));
   if (h.reraised_as != 0) o << ",\"died_of\":" << h.reraised_as;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
   return o.str();
@@ -244,6 +245,7 @@ int run_core(const Args& args) {
     h.addr = first_signal.addr;
     h.has_addr = is_fault(first_signal.signo) && first_signal.code > 0;
   }
+  std::string fatal;  // the runtime's "fatal error: ..." lines, when throw's or fatal's message can be read
   if (crashing != nullptr) {
     h.tid = crashing->tid;
     if (h.pid == 0) h.pid = crashing->tid;
@@ -254,6 +256,13 @@ int run_core(const Args& args) {
       if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
       // The runtime prints the crashing goroutine first (traceback.go tracebackothers after the current g).
       auto& gs = list->goroutines;
+      const unwind::GoroutineInfo* curg = nullptr;
+      for (const auto& g : gs)
+        if (g.g_addr == tg->curg && tg->curg != 0) curg = &g;
+      auto regs = std::find_if(in.threads.begin(), in.threads.end(), [&](const auto& t) { return t.tid == static_cast<int>(crashing->tid); });
+      fatal = fatal_error_text(mem, *space, *choice.layout,
+                               unwind::fatal_search_for(mem, *choice.layout, regs != in.threads.end() ? regs->regs : crashing->regs, *tg, curg),
+                               types_base(mem, *globals, *bias, *choice.layout));
       for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
         if (gs[i].g_addr != tg->curg) continue;
         h.goid = gs[i].goid;
@@ -273,8 +282,11 @@ int run_core(const Args& args) {
     h.site = find_crash_site(in, 0);
     in.list = nullptr;
   }
+  // A fatal error: what throw or fatal printed replaces any panic in progress (throw prints none of it; fatal
+  // prints it before its own line, and fatal_error_text includes it then).
+  if (!fatal.empty()) h.panic = fatal;
   // The runtime aborted by itself (crash() raises SIGABRT with tgkill) without a panic: a fatal error (throw or
-  // fatal). Its message was throw's argument, printed to stderr and kept nowhere goperf can find soundly.
+  // fatal) whose message could not be read from throw's or fatal's frame (fatal_error_text).
   if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)
     h.panic = "fatal error: (message not kept in memory: the runtime printed it to the program's stderr)\n";
 
