@@ -259,9 +259,11 @@ int run_core(const Args& args) {
       const unwind::GoroutineInfo* curg = nullptr;
       for (const auto& g : gs)
         if (g.g_addr == tg->curg && tg->curg != 0) curg = &g;
-      auto regs = std::find_if(in.threads.begin(), in.threads.end(), [&](const auto& t) { return t.tid == static_cast<int>(crashing->tid); });
-      fatal = fatal_error_text(mem, *space, *choice.layout,
-                               unwind::fatal_search_for(mem, *choice.layout, regs != in.threads.end() ? regs->regs : crashing->regs, *tg, curg),
+      // The crashing thread's registers past its signal frames (in.threads), as its walk in the dump starts.
+      unwind::RegisterSet regs = crashing->regs;
+      for (const auto& t : in.threads)
+        if (t.tid == static_cast<int>(crashing->tid)) regs = t.regs;
+      fatal = fatal_error_text(mem, *space, *choice.layout, unwind::fatal_search_for(mem, *choice.layout, regs, *tg, curg),
                                types_base(mem, *globals, *bias, *choice.layout));
       for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
         if (gs[i].g_addr != tg->curg) continue;

@@ -164,7 +164,7 @@ std::string fatal_error_text(const unwind::Memory& memory, const unwind::Address
   if (!m) return "";
   std::string text;
   if (m->panic_head != 0) {
-    // fatal's printPreFatalDeferPanic (1.24+): the panics running defers when fatal was called, printed as
+    // fatal's printPreFatalDeferPanic (1.26, 1.27): the panics running defers when fatal was called, printed as
     // printpanics prints them (their values as they are: preprintpanics is not called), then a tab.
     const bool on_curg = m->g == where.curg && where.curg != 0;
     auto chain = unwind::read_panic_chain(memory, layout, m->g, on_curg ? where.curg_stack_lo : where.thread_stack_lo,

@@ -29,7 +29,7 @@ std::string crashing_panic_text(const unwind::Memory& memory, const unwind::GoRu
                                 uint64_t stack_lo, uint64_t stack_hi, uint64_t types_base);
 
 // A fatal error's lines as the runtime printed them: "fatal error: concurrent map writes\n", preceded by the
-// panics in progress when runtime.fatal prints them (1.24+) and followed by dopanic_m's "[signal ...]" line when
+// panics in progress when runtime.fatal prints them (1.26, 1.27) and followed by dopanic_m's "[signal ...]" line when
 // the throwing goroutine's g.sig is set. The message is read from throw's or fatal's closure on the crashing
 // thread's stack (unwind/fatal_message.h); "" when it cannot be read soundly (the caller then says so).
 std::string fatal_error_text(const unwind::Memory& memory, const unwind::AddressSpace& space,

@@ -1,7 +1,7 @@
 // Reading a fatal error's message from throw's or fatal's frame (unwind/fatal_message.h). The closure layouts,
 // from src/runtime/panic.go and the compiled code (captured variables in order of first use in the closure):
-//   throw (1.19 - 1.27), fatal (1.19 - 1.23):  {fn, s.ptr, s.len}
-//   fatal (1.24+, issue 69447):               {fn, p, s.ptr, s.len}   p := getg()._panic, used first
+//   throw (1.19 - 1.27), fatal (1.19):   {fn, s.ptr, s.len}
+//   fatal (1.26, 1.27; since 1.24 by issue 69447, not verified): {fn, p, s.ptr, s.len}   p := getg()._panic
 // The two fatal forms are told apart by the word after fn: the later form holds the goroutine's _panic there
 // (0 or the head of g._panic), the earlier one s.ptr, a pointer to the string's bytes, which is neither.
 #include "unwind/fatal_message.h"

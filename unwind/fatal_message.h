@@ -24,7 +24,7 @@ struct FatalMessage {
   std::string text;         // s, exactly as passed to throw or fatal
   bool user = false;        // runtime.fatal (throwTypeUser: sync.fatal, map races, deadlock) rather than throw
   uint64_t g = 0;           // the goroutine whose stack holds the frame: dopanic_m's gp, whose g.sig it prints
-  // fatal's captured `p := getg()._panic` (1.24+: the panics printPreFatalDeferPanic prints first); 0 otherwise.
+  // fatal's captured `p := getg()._panic` (1.26, 1.27: the panics printPreFatalDeferPanic prints first); 0 otherwise.
   uint64_t panic_head = 0;
 };
 

@@ -14,8 +14,8 @@ from test_core import CGO, EXE, crash, run_core
 
 PANIC_MODES = ["panic", "nil", "nilmap", "customerr", "nested", "repanic", "named"]
 # Fatal errors: throw/fatal from the map code, the scheduler's checkdead (on g0, no goroutine), package sync
-# (runtime.fatal through go:linkname), and sync's fatal in a deferred call while a panic runs (1.24+ prints the
-# panic first, then a tab and the fatal error).
+# (runtime.fatal through go:linkname), and sync's fatal in a deferred call while a panic runs (1.26 and 1.27
+# print the panic first, then a tab and the fatal error).
 FATAL_MODES = ["mapwrite", "deadlock", "unlock", "unlockpanic"]
 NOT_KEPT = "fatal error: (message not kept in memory"
 
@@ -98,7 +98,7 @@ def test_fatal_error_equals_runtime(goperf, tc, mode, tmp_path):
     ours = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)["header"]
     got = ours["panic"].splitlines()
     if mode == "mapwrite" and len(want) > 1 and len(set(want)) == 1:
-        # Both racing writers may throw at once (before 1.24 nothing orders their prints): the runtime prints the
+        # Both racing writers may throw at once (fatal takes printlock only in 1.26 and 1.27): the runtime prints the
         # line once per writer; the core holds the closure of the thread that aborted.
         want = want[:1]
     assert got == want, (ours["panic"], stderr[:600])
@@ -155,7 +155,8 @@ def test_fatal_error_is_said_not_guessed(goperf, tc, how, tmp_path):
     assert stderr.startswith("fatal error: sync: unlock of unlocked mutex"), stderr[:400]
     before = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)["header"]
     assert before["panic"] == "fatal error: sync: unlock of unlocked mutex\n", before
-    entries = [addr for addr, _size, name in go_nm(tc, binary) if name in ("runtime.throw.func1", "runtime.fatal.func1")]
+    closures = ("runtime.throw.func1", "runtime.fatal.func1")
+    entries = [addr for addr, _size, name in go_nm(tc, binary) if name in closures]
     assert len(entries) == 2, entries
     assert damage(core, entries, how) >= 1
     ours = json.loads(run_core(goperf, str(binary), str(core), "--format", "json").stdout)["header"]

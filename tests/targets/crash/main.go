@@ -12,7 +12,7 @@
 //	repanic   a recovered value panicked again
 //	named     a panic with a value of a named integer type
 //	unlock    fatal error: sync: unlock of unlocked mutex (runtime.fatal called from package sync)
-//	unlockpanic the same fatal error in a deferred call while a panic is running (Go 1.24+ prints the panic first)
+//	unlockpanic the same fatal error in a deferred call while a panic is running (Go 1.26 and 1.27 print the panic first)
 package main
 
 import (
