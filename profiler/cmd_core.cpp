@@ -30,6 +30,7 @@
 #include "unwind/core_file.h"
 #include "unwind/signal_frame.h"
 #include "unwind/core_memory.h"
+#include "unwind/fatal_message.h"
 #include "unwind/go_target.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/goroutine_lister.h"
@@ -120,7 +121,7 @@ std::string header_json(const Header& h) {
   if (!h.site.function.empty())
     o << ",\"crash_site\":{\"function\":" << json_string(h.site.function) << ",\"file\":" << json_string(h.site.file)
       << ",\"line\":" << h.site.line << ",\"pc\":" << json_string(hex_string(h.site.pc)) << "}";
-  if (h.has_addr) o << ",\"fault_addr\":" << h.addr;
+  if (h.has_addr) o << ",\"fault_addr\":" << json_string(hex_string(h.addr));
   if (h.reraised_as != 0) o << ",\"died_of\":" << h.reraised_as;
   o << ",\"crashing_tid\":" << h.tid << ",\"crashing_goroutine\":" << h.goid << "}";
   return o.str();
@@ -235,8 +236,10 @@ void set_signal(const unwind::CoreFile& core, const unwind::CrossedSignal& first
 
 // The crashing thread, the g it ran, and that goroutine moved to the front of the list: the runtime
 // prints the crashing goroutine first (traceback.go tracebackothers after the current g).
-void set_crashing_thread(const unwind::CoreFile& core, const unwind::GoTarget& target, unwind::GoroutineList& list,
-                         Header& h) {
+// A fatal error: what throw or fatal printed replaces any panic in progress (throw prints none of it; fatal
+// prints it before its own line, and fatal_error_text includes it then).
+void set_crashing_thread(const unwind::CoreFile& core, const unwind::GoTarget& target, const unwind::AddressSpace& space,
+                         const std::vector<ThreadRegisters>& threads, unwind::GoroutineList& list, Header& h) {
   const unwind::CoreThread* crashing = core.crashing_thread();
   if (crashing == nullptr) return;
   h.tid = crashing->tid;
@@ -246,18 +249,29 @@ void set_crashing_thread(const unwind::CoreFile& core, const unwind::GoTarget& t
   if (tg->kind == unwind::ThreadG::Kind::kG0) h.thread_g = "g0";
   if (tg->kind == unwind::ThreadG::Kind::kGsignal) h.thread_g = "gsignal";
   auto& gs = list.goroutines;
+  const unwind::GoroutineInfo* curg = nullptr;
+  for (const auto& g : gs)
+    if (g.g_addr == tg->curg && tg->curg != 0) curg = &g;
+  // The crashing thread's registers past its signal frames (threads), as its walk in the dump starts.
+  unwind::RegisterSet regs = crashing->regs;
+  for (const auto& t : threads)
+    if (t.tid == static_cast<int>(crashing->tid)) regs = t.regs;
+  const unwind::Memory& mem = target.memory();
+  const uint64_t types = types_base(mem, target.globals(), target.bias(), target.layout());
+  const std::string fatal = fatal_error_text(
+      mem, space, target.layout(), unwind::fatal_search_for(mem, target.layout(), regs, *tg, curg), types);
   for (size_t i = 0; i < gs.size() && tg->curg != 0; i++) {
     if (gs[i].g_addr != tg->curg) continue;
     h.goid = gs[i].goid;
-    h.panic = crashing_panic_text(target.memory(), target.layout(), gs[i].g_addr, gs[i].stack_lo, gs[i].stack_hi,
-                                  types_base(target.memory(), target.globals(), target.bias(), target.layout()));
+    h.panic = crashing_panic_text(mem, target.layout(), gs[i].g_addr, gs[i].stack_lo, gs[i].stack_hi, types);
     std::rotate(gs.begin(), gs.begin() + static_cast<std::ptrdiff_t>(i), gs.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     break;
   }
+  if (!fatal.empty()) h.panic = fatal;
 }
 
-// The crashing goroutine's own frame (it is first in the list), and for an abort with no panic the fatal
-// error the runtime printed: throw's argument, printed to stderr and kept nowhere goperf can find soundly.
+// The crashing goroutine's own frame (it is first in the list), and for an abort with neither a panic nor a
+// readable fatal error message, a line that says so.
 void set_crash_site(DumpInput& in, Header& h) {
   if (h.goid != 0) {
     unwind::GoroutineList one;
@@ -267,7 +281,8 @@ void set_crash_site(DumpInput& in, Header& h) {
     h.site = find_crash_site(in, 0);
     in.list = all;
   }
-  // crash() raises SIGABRT with tgkill: the runtime aborted by itself (throw or fatal).
+  // crash() raises SIGABRT with tgkill: the runtime aborted by itself (throw or fatal), and its message could
+  // not be read from throw's or fatal's frame (fatal_error_text).
   if (h.panic.empty() && h.signo == SIGABRT && h.reraised_as == 0 && h.code == SI_TKILL)
     h.panic = "fatal error: (message not kept in memory: the runtime printed it to the program's stderr)\n";
 }
@@ -344,7 +359,7 @@ int run_core(const Args& args) {
   h.threads = (*core)->threads().size();
   h.goroutines = list->goroutines.size();
   set_signal(**core, first_signal, h);
-  set_crashing_thread(**core, **target, *list, h);
+  set_crashing_thread(**core, **target, *space, in.threads, *list, h);
   set_crash_site(in, h);
   h.origin = core_dump_origin(opt.core, h.pid);
   request.header = opt.format == "json" ? header_json(h) : header_text(h);

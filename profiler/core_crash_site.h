@@ -17,7 +17,8 @@ struct CrashSite {
 };
 
 // Walks goroutine `index` of input.list (the crashing one) with the dump builder and returns its first
-// frame outside package runtime (runtime.*, internal/runtime/*, and the runtime's `panic` frame).
+// frame outside package runtime (runtime.*, internal/runtime/*, the runtime's `panic` frame, and functions the
+// runtime defines for other packages by go:linkname, such as sync.fatal).
 CrashSite find_crash_site(const DumpInput& input, size_t index);
 
 }  // namespace goperf::profiler

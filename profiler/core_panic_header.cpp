@@ -11,6 +11,7 @@
 
 #include "profiler/json_string.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/fatal_message.h"
 #include "unwind/go_type.h"
 #include "unwind/memory.h"
 #include "unwind/panic_chain.h"
@@ -154,6 +155,26 @@ std::string crashing_panic_text(const unwind::Memory& memory, const unwind::GoRu
   if (!chain) return "panic: (goperf cannot read the panic: " + chain.error().message() + ")\n";
   std::string text = format_panic_chain(memory, *chain, types_base, layout.go_minor);
   return text.empty() ? text : text + signal_line(memory, layout, g_addr);
+}
+
+std::string fatal_error_text(const unwind::Memory& memory, const unwind::AddressSpace& space,
+                             const unwind::GoRuntimeLayout& layout, const unwind::FatalSearch& where,
+                             uint64_t types_base) {
+  auto m = unwind::read_fatal_message(memory, space, where);
+  if (!m) return "";
+  std::string text;
+  if (m->panic_head != 0) {
+    // fatal's printPreFatalDeferPanic (1.26, 1.27): the panics running defers when fatal was called, printed as
+    // printpanics prints them (their values as they are: preprintpanics is not called), then a tab.
+    const bool on_curg = m->g == where.curg && where.curg != 0;
+    auto chain = unwind::read_panic_chain(memory, layout, m->g, on_curg ? where.curg_stack_lo : where.thread_stack_lo,
+                                          on_curg ? where.curg_stack_hi : where.thread_stack_hi);
+    if (!chain || chain->empty() || chain->front().addr != m->panic_head) return "";
+    text = format_panic_chain(memory, *chain, types_base, layout.go_minor) + "\t";
+  }
+  // throw and fatal print s with printindented since the release printpanicval does (see indented above).
+  text += "fatal error: " + indented(m->text, layout.go_minor) + "\n";
+  return text + signal_line(memory, layout, m->g);
 }
 
 std::string signal_code_name(int signo, int code) {

@@ -7,7 +7,9 @@
 #include <vector>
 
 namespace goperf::unwind {
+class AddressSpace;
 class Memory;
+struct FatalSearch;
 struct PanicRecord;
 struct GoRuntimeLayout;
 }  // namespace goperf::unwind
@@ -25,6 +27,14 @@ std::string format_panic_chain(const unwind::Memory& memory, const std::vector<u
 // panicking; a line saying why when the chain cannot be read with this layout.
 std::string crashing_panic_text(const unwind::Memory& memory, const unwind::GoRuntimeLayout& layout, uint64_t g_addr,
                                 uint64_t stack_lo, uint64_t stack_hi, uint64_t types_base);
+
+// A fatal error's lines as the runtime printed them: "fatal error: concurrent map writes\n", preceded by the
+// panics in progress when runtime.fatal prints them (1.26, 1.27) and followed by dopanic_m's "[signal ...]" line when
+// the throwing goroutine's g.sig is set. The message is read from throw's or fatal's closure on the crashing
+// thread's stack (unwind/fatal_message.h); "" when it cannot be read soundly (the caller then says so).
+std::string fatal_error_text(const unwind::Memory& memory, const unwind::AddressSpace& space,
+                             const unwind::GoRuntimeLayout& layout, const unwind::FatalSearch& where,
+                             uint64_t types_base);
 
 // si_code by the kernel's name (include/uapi/asm-generic/siginfo.h): "SI_TKILL", "SEGV_MAPERR", "BUS_ADRALN";
 // the number in hex when the kernel has no name for it.

@@ -141,7 +141,7 @@ def test_core_matches_runtime_dump(goperf, tc, case, tmp_path):
         # The SIGSEGV the runtime caught in C code (then re-raised as SIGABRT), with the runtime's addr=.
         m = re.search(r"addr=(0x[0-9a-f]+)", stderr)
         assert ours["header"]["signal"] == signal.SIGSEGV and ours["header"]["died_of"] == signal.SIGABRT, ours["header"]
-        assert m and ours["header"]["fault_addr"] == int(m.group(1), 16), (ours["header"], m)
+        assert m and int(ours["header"]["fault_addr"], 16) == int(m.group(1), 16), (ours["header"], m)
     # Without BINARY the executable comes from the core's NT_FILE; text output carries the header.
     text = run_core(goperf, str(core)).stdout
     assert text.startswith("core: "), text[:200]

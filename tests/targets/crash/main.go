@@ -11,6 +11,8 @@
 //	nested    a panic in a deferred call while panicking
 //	repanic   a recovered value panicked again
 //	named     a panic with a value of a named integer type
+//	unlock    fatal error: sync: unlock of unlocked mutex (runtime.fatal called from package sync)
+//	unlockpanic the same fatal error in a deferred call while a panic is running (Go 1.26 and 1.27 print the panic first)
 package main
 
 import (
@@ -134,6 +136,18 @@ func crashNested() {
 }
 
 //go:noinline
+func unlockUnlocked() {
+	var m sync.Mutex
+	m.Unlock()
+}
+
+//go:noinline
+func crashUnlockInPanic() {
+	defer unlockUnlocked()
+	panic("before the fatal error")
+}
+
+//go:noinline
 func crashRepanic() {
 	defer func() {
 		r := recover()
@@ -187,10 +201,14 @@ func run(mode string) {
 		crashRepanic()
 	case "named":
 		crashNamed()
+	case "unlock":
+		unlockUnlocked()
+	case "unlockpanic":
+		crashUnlockInPanic()
 	case "hang":
 		hang()
 	default:
-		fmt.Fprintln(os.Stderr, "usage: crash nil|panic|mapwrite|deadlock|hang|nilmap|customerr|nested|repanic|named")
+		fmt.Fprintln(os.Stderr, "usage: crash nil|panic|mapwrite|deadlock|hang|nilmap|customerr|nested|repanic|named|unlock|unlockpanic")
 		os.Exit(2)
 	}
 }
