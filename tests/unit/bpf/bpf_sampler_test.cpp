@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/syscall.h>
@@ -186,7 +187,16 @@ struct Delivered {
   uint64_t in_kernel = 0, kernel_with_chain = 0, user_with_chain = 0;
   std::vector<std::vector<uint64_t>> kernel_chains;
   std::map<uint32_t, std::string> programs_while_running;
+  // CPU time this process ran while sampled: the samples a busy thread can give follow it, not the wall
+  // clock (on a loaded machine the thread runs a fraction of the second).
+  double cpu_seconds = 0;
 };
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 Delivered sample_for(const BpfSamplerOptions& o, int ms) {
   Delivered d;
@@ -211,9 +221,11 @@ Delivered sample_for(const BpfSamplerOptions& o, int ms) {
       d.user_with_chain += s.count;
     }
   };
+  const double cpu0 = process_cpu_seconds();
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < end) EXPECT_TRUE(sampler->poll(sink, 50).ok());
   sampler->stop();
+  d.cpu_seconds = process_cpu_seconds() - cpu0;
   EXPECT_TRUE(sampler->poll(sink, 0).ok());
   return d;
 }
@@ -262,9 +274,11 @@ TEST(BpfSampler, TickSamplesWeighTheirShareOfTicksAndLeaveNoPerfEventProgram) {
   Delivered d = sample_for(o, 1000);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_tick"), 1u);
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_sample"), 0u);  // no perf event asked for
-  // One busy thread takes HZ ticks a second, of which every 2nd is sampled: HZ/2 in a second; allow a
-  // loaded machine (and this process's other threads add some).
-  EXPECT_GT(d.samples, tick->hz() / 8) << "HZ " << tick->hz();
+  // One busy thread takes HZ ticks a second of its CPU time, of which every 2nd is sampled: HZ/2 per CPU
+  // second; a quarter of that at least (this process's other threads add CPU time but few ticks).
+  ASSERT_GT(d.cpu_seconds, 0.05) << "the busy thread did not run";
+  EXPECT_GT(static_cast<double>(d.samples), d.cpu_seconds * static_cast<double>(tick->hz()) / 8)
+      << "HZ " << tick->hz() << ", " << d.cpu_seconds << " s of CPU";
   EXPECT_LT(d.samples, 3 * tick->hz());
   // Each sample stands for the CPU time of two ticks.
   ASSERT_EQ(d.by_period.size(), 1u);
@@ -314,8 +328,10 @@ TEST(BpfSampler, TickPlusCpuClockWeighsEverySampleAlike) {
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_sample"), 1u);
   ASSERT_EQ(d.by_period.size(), 1u);
   EXPECT_EQ(d.by_period.begin()->first, 1000000000ull / hz);
-  // ~4 x HZ samples in the second of one busy thread; the cpu-clock share alone is 3/4 of them.
-  EXPECT_GT(d.samples, hz / 3);
+  // ~4 x HZ samples per CPU second of one busy thread; the cpu-clock share alone is 3/4 of them.
+  ASSERT_GT(d.cpu_seconds, 0.05) << "the busy thread did not run";
+  EXPECT_GT(static_cast<double>(d.samples), d.cpu_seconds * static_cast<double>(hz) / 3)
+      << d.cpu_seconds << " s of CPU";
   EXPECT_LT(d.samples, 3 * hz);
   EXPECT_TRUE(own_programs().empty());
   EXPECT_TRUE(all_freed(d.programs_while_running));
@@ -329,7 +345,8 @@ TEST(BpfSampler, CpuClockPlanUsesAFixedPeriod) {
   EXPECT_EQ(count_named(d.programs_while_running, "goperf_tick"), 0u);
   ASSERT_EQ(d.by_period.size(), 1u);
   EXPECT_EQ(d.by_period.begin()->first, 2000000u);
-  EXPECT_GT(d.samples, 50u);
+  ASSERT_GT(d.cpu_seconds, 0.05) << "the busy thread did not run";
+  EXPECT_GT(static_cast<double>(d.samples), d.cpu_seconds * 500 / 3) << d.cpu_seconds << " s of CPU";
 }
 
 }  // namespace
