@@ -110,10 +110,21 @@ def compare_running(goid, g, o):
         diffs.append(f"goroutine {goid} [running]: created by {g.creator} in {g.parent}, runtime {o.creator} in {o.parent}")
     if o.unavailable or not o.frames:
         return diffs
-    a, b = g.lines(), o.lines()
+    # A goroutine that the runtime preempts asynchronously at the moment of the dump (a signal on its own
+    # thread, preempt.go asyncPreempt) shows runtime.asyncPreempt[2] above the frame it was running: the
+    # snapshot, taken before, saw it running that frame. Those frames are left out on both sides.
+    a, b = without_async_preempt(g.lines()), without_async_preempt(o.lines())
     if [x[0] for x in a] != [y[0] for y in b] or a[1:] != b[1:]:
         diffs.append(f"goroutine {goid} [running]: {a[:3]} vs runtime {b[:3]} ({len(a)} vs {len(b)} frames)")
     return diffs
+
+
+def without_async_preempt(lines):
+    """lines without the innermost runtime.asyncPreempt / runtime.asyncPreempt2 frames."""
+    i = 0
+    while i < len(lines) and lines[i][0] in ("runtime.asyncPreempt", "runtime.asyncPreempt2"):
+        i += 1
+    return lines[i:]
 
 
 def compare(ours, oracle, allow_missing=0, allow_extra=0, check_args=True, skip_changed=False):
