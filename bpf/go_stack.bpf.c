@@ -245,18 +245,21 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
   /* Direct loads: task and the pt_regs bpf_task_pt_regs returns are BTF pointers the verifier lets the
    * program read inline, where BPF_CORE_READ makes a probe-read helper call per field. */
 #if defined(__TARGET_ARCH_arm64)
-  /* arm64: g in R28, the frame pointer in R29, the thread pointer (tpidr_el0) in thread.uw.tp_value
-   * (arch/arm64/include/asm/processor.h); the record's amd64-named fields carry them. */
+  /* arm64: g in R28, the frame pointer in R29, the return address of a frameless leaf (or of a function
+   * before its prologue saved it) in the link register R30, the thread pointer (tpidr_el0) in
+   * thread.uw.tp_value (arch/arm64/include/asm/processor.h); the record's amd64-named fields carry them. */
   s->pc = uregs->pc;
   s->sp = uregs->sp;
   s->fp = uregs->regs[29];
   s->r14 = uregs->regs[28];
+  s->lr = uregs->regs[30];
   s->fs_base = task->thread.uw.tp_value;
 #else
   s->pc = uregs->ip;
   s->sp = uregs->sp;
   s->fp = uregs->bp;
   s->r14 = uregs->r14;
+  s->lr = 0;
   s->fs_base = task->thread.fsbase;
 #endif
   s->flags = flags;
@@ -365,6 +368,7 @@ copied:
   h = mix(h, s->pc);
   h = mix(h, sp);
   h = mix(h, s->fp);
+  h = mix(h, s->lr);
   h = mix(h, s->g);
   h = mix(h, s->goid);
   h = mix(h, s->labels);
