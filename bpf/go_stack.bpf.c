@@ -212,7 +212,13 @@ static __always_inline bool copy_vdso_stacks(struct goperf_sample *s, __u64 sp, 
   if (bpf_probe_read_user(&vdso_sp, sizeof(vdso_sp), (void *)(m + cfg.m_vdso_sp_offset)) ||
       bpf_probe_read_user(&g0_top, sizeof(g0_top), (void *)(g0 + cfg.g_sched_sp_offset)))
     return false;
+#if defined(__TARGET_ARCH_arm64)
+  /* arm64: the caller's frame lies below m.vdsoSP (walltime's $24 frame with its saved LR, the saved FP
+   * under it: sys_linux_arm64.s), which the walk reads through the frame pointer. */
+  __u64 caller = vdso_sp - 64;
+#else
   __u64 caller = vdso_sp - 16;
+#endif
   if (g0_top < sp || g0_top - sp > GOPERF_VDSO_G0_BYTES - 16 || caller < g->lo || vdso_sp >= g->hi)
     return false;
   /* g0's part: the words up to g0_top and two more (sp may be g0_top itself, in the caller before its
@@ -314,7 +320,15 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
         serving = m_g0 == g && cf.m == gf.m && cf.sched_pc && cf.lo <= cf.sched_sp && cf.sched_sp < cf.hi;
       }
     }
-  } else if (have_tls && tls_f.m) {
+  } else {
+    /* Without the TLS slot (arm64 without cgo keeps g in R28 only, which the vDSO's C code preserves
+     * as a callee-saved register), the register's g, validated below by sp on its g0's stack. */
+    if (!have_tls && s->r14) {
+      tls_g = s->r14;
+      have_tls = read_g(s, tls_g, &tls_f);
+    }
+  }
+  if (!g && have_tls && tls_f.m) {
     /* A vDSO call (runtime.nanotime1, time.now) moves sp to g0's stack without switching g: sp is on
      * g.m.g0's stack while the TLS g is still the goroutine, whose sample it is. */
     __u64 g0 = 0;
