@@ -293,7 +293,10 @@ template <typename Rules>
     return stop(StopReason::kSpWrite);
   }
   if (!f.has_sp_delta) return stop(StopReason::kNoPcsp);
-  GoFrameAt at{sp_, sp_ + static_cast<int64_t>(delta), delta, innermost_, lr_, fp_};
+  // Below an injected call (asyncPreempt, sigpanic) the interrupted frame is like the innermost one: a
+  // frameless leaf's return address is in the LR its caller saved (traceback.go unwinder.next).
+  const bool interrupted = innermost_ || exact_;
+  GoFrameAt at{sp_, sp_ + static_cast<int64_t>(delta), delta, interrupted, lr_, fp_};
   bool left_system_stack = false;
   // A vDSO caller past its prologue may have moved sp to g0's stack for the call; its frame stays where
   // the frame pointer says, on the goroutine's stack, which the walk continues on (the runtime's sigprof
