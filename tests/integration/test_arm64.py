@@ -89,6 +89,9 @@ def guest_commands(tcs):
                      f"echo $! > {h}.pid; i=0; until grep -q ready {h}.out || [ $i -ge 300 ]; "
                      f"do sleep 0.1; i=$((i+1)); done; cat {h}.out"))
         cmds.append((f"snapshot-{k}", f"goperf snapshot -p $(cat {h}.pid)"))
+        if tc is tcs[-1]:
+            cmds.append((f"goroutines-{k}", f"goperf record -q -e goroutines -d 1 -p $(cat {h}.pid) "
+                         "-o /tmp/rec-goroutines.pb.gz"))
         cmds.append((f"sigquit-{k}", f"pid=$(cat {h}.pid); kill -QUIT $pid; "
                      f"while kill -0 $pid 2>/dev/null; do sleep 0.01; done; cat {h}.err"))
         # A crash: the kernel writes the core (core_pattern /tmp/core.%p); goperf reads it in the guest.
@@ -130,7 +133,8 @@ def vm(builds, tmp_path_factory):
         f.write_text("".join(f"{a:x}\n" for a in addrs[tc.name]))
         files[f"/t/addrs-{tc.name}"] = f
     tc0 = TOOLCHAINS[-1]
-    fetches = [("core", "/tmp/kept-core"), ("rec-perf", "/tmp/rec-perf.pb.gz"), ("rec-bpf", "/tmp/rec-bpf.pb.gz")]
+    fetches = [("core", "/tmp/kept-core"), ("rec-perf", "/tmp/rec-perf.pb.gz"), ("rec-bpf", "/tmp/rec-bpf.pb.gz"),
+               ("rec-goroutines", "/tmp/rec-goroutines.pb.gz")]
     boot = arm64_vm.boot(files, guest_commands(TOOLCHAINS), fetches)
     print(f"\narm64 machine: user space after {boot.boot_seconds:.2f} s of guest time; the whole job took "
           f"{boot.wall_seconds:.1f} s on the host")
@@ -379,3 +383,24 @@ def test_speed_ratios_in_the_arm64_machine(vm):
         ratios = [t / b for t, b in zip(elapsed[how], base)]
         print(f"arm64 machine: record --backend {how} -F 99 slows prof -mode inline -work {SLOWDOWN_WORK} by "
               + ", ".join(f"{x:.3f}" for x in ratios) + f" (unprofiled {', '.join(f'{b:.2f}' for b in base)} s)")
+
+
+def test_record_goroutines_in_the_arm64_machine(vm):
+    """record -e goroutines of the hang target, then its SIGQUIT dump (GOTRACEBACK=all): every parked user
+    goroutine's function sequence in the runtime's dump is one of the profile's stacks (walked from g.sched by
+    the arm64 rules: an amd64 walk showed runtime.gopark followed directly by runtime.goexit)."""
+    tc = vm["last"]
+    k = key(tc, EXE)
+    r = result(vm, f"goroutines-{k}")
+    assert r.rc == 0, r.stderr
+    from test_record_stacks import user_stacks
+    stacks = {tuple(names) for names, _, _ in user_stacks(pprof_decode.Profile(vm["boot"].files["rec-goroutines"]))}
+    runtime = snapshot_dump.parse(result(vm, f"sigquit-{k}").stdout)
+    # The program's own parked goroutines: runnable ones (the spinner) move between the record and the dump,
+    # a goroutine profile leaves the runtime's system goroutines out (as runtime/pprof does), and goid 0 is
+    # a thread's system stack.
+    parked = [g for g in runtime.values() if g.goid and g.status not in ("running", "runnable") and not g.unavailable and not g.elided
+              and any(f.startswith("main.") for f in g.functions())]
+    missing = [g.functions() for g in parked if tuple(g.functions()) not in stacks]
+    print(f"\narm64 record -e goroutines: {len(parked) - len(missing)} of {len(parked)} parked goroutines' stacks found")
+    assert len(parked) > 20 and not missing, missing[:3]
