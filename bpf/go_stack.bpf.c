@@ -212,7 +212,13 @@ static __always_inline bool copy_vdso_stacks(struct goperf_sample *s, __u64 sp, 
   if (bpf_probe_read_user(&vdso_sp, sizeof(vdso_sp), (void *)(m + cfg.m_vdso_sp_offset)) ||
       bpf_probe_read_user(&g0_top, sizeof(g0_top), (void *)(g0 + cfg.g_sched_sp_offset)))
     return false;
+#if defined(__TARGET_ARCH_arm64)
+  /* arm64: the caller's frame lies below m.vdsoSP (walltime's $24 frame with its saved LR, the saved FP
+   * under it: sys_linux_arm64.s), which the walk reads through the frame pointer. */
+  __u64 caller = vdso_sp - 64;
+#else
   __u64 caller = vdso_sp - 16;
+#endif
   if (g0_top < sp || g0_top - sp > GOPERF_VDSO_G0_BYTES - 16 || caller < g->lo || vdso_sp >= g->hi)
     return false;
   /* g0's part: the words up to g0_top and two more (sp may be g0_top itself, in the caller before its
@@ -245,18 +251,21 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
   /* Direct loads: task and the pt_regs bpf_task_pt_regs returns are BTF pointers the verifier lets the
    * program read inline, where BPF_CORE_READ makes a probe-read helper call per field. */
 #if defined(__TARGET_ARCH_arm64)
-  /* arm64: g in R28, the frame pointer in R29, the thread pointer (tpidr_el0) in thread.uw.tp_value
-   * (arch/arm64/include/asm/processor.h); the record's amd64-named fields carry them. */
+  /* arm64: g in R28, the frame pointer in R29, the return address of a frameless leaf (or of a function
+   * before its prologue saved it) in the link register R30, the thread pointer (tpidr_el0) in
+   * thread.uw.tp_value (arch/arm64/include/asm/processor.h); the record's amd64-named fields carry them. */
   s->pc = uregs->pc;
   s->sp = uregs->sp;
   s->fp = uregs->regs[29];
   s->r14 = uregs->regs[28];
+  s->lr = uregs->regs[30];
   s->fs_base = task->thread.uw.tp_value;
 #else
   s->pc = uregs->ip;
   s->sp = uregs->sp;
   s->fp = uregs->bp;
   s->r14 = uregs->r14;
+  s->lr = 0;
   s->fs_base = task->thread.fsbase;
 #endif
   s->flags = flags;
@@ -311,7 +320,15 @@ static __always_inline int take_sample(void *ctx, __u64 id, __u32 scratch_slot, 
         serving = m_g0 == g && cf.m == gf.m && cf.sched_pc && cf.lo <= cf.sched_sp && cf.sched_sp < cf.hi;
       }
     }
-  } else if (have_tls && tls_f.m) {
+  } else {
+    /* Without the TLS slot (arm64 without cgo keeps g in R28 only, which the vDSO's C code preserves
+     * as a callee-saved register), the register's g, validated below by sp on its g0's stack. */
+    if (!have_tls && s->r14) {
+      tls_g = s->r14;
+      have_tls = read_g(s, tls_g, &tls_f);
+    }
+  }
+  if (!g && have_tls && tls_f.m) {
     /* A vDSO call (runtime.nanotime1, time.now) moves sp to g0's stack without switching g: sp is on
      * g.m.g0's stack while the TLS g is still the goroutine, whose sample it is. */
     __u64 g0 = 0;
@@ -365,6 +382,7 @@ copied:
   h = mix(h, s->pc);
   h = mix(h, sp);
   h = mix(h, s->fp);
+  h = mix(h, s->lr);
   h = mix(h, s->g);
   h = mix(h, s->goid);
   h = mix(h, s->labels);

@@ -62,7 +62,8 @@ struct goperf_sample {
   __u64 pc;
   __u64 sp;
   __u64 fp;
-  __u64 r14;
+  __u64 r14;      /* the g register: r14 (amd64), x28 (arm64) */
+  __u64 lr;       /* arm64's link register x30 (a frameless leaf's return address); 0 on amd64 */
   __u64 fs_base;
   __u64 g;        /* the g the sample ran on (TLS or r14), 0 when none was found */
   __u64 goid;     /* of m.curg: the user goroutine even when on the system stack */

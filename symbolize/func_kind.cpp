@@ -43,6 +43,7 @@ bool calls_vdso_on_system_stack(std::string_view name) {
   // The lengths first: this runs for every function looked up.
   switch (name.size()) {
     case 8: return name == "time.now";
+    case 16: return name == "runtime.walltime";  // linux/arm64's (sys_linux_arm64.s); amd64 has time.now
     case 17: return name == "runtime.nanotime1";
     case 19: return name == "runtime.vgetrandom1";
     default: return false;

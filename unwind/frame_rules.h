@@ -14,6 +14,9 @@
 //                                           a vDSO caller whose sp moved to g0's stack: its CFA from fp
 //   static int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]);   where a vDSO
 //                                           function without a frame yet keeps its return address
+//   static constexpr bool kLeafReturnInLr;   such a function's return address is in LR instead (arm64)
+//   static uint64_t strip_signature(uint64_t);   a C frame's return address without its pointer-
+//                                           authentication code (arm64 PAC), unchanged on amd64
 #pragma once
 
 #include <cstdint>

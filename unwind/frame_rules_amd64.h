@@ -32,6 +32,9 @@ struct Amd64FrameRules {
     return fp + 8;
   }
 
+  static constexpr bool kLeafReturnInLr = false;
+  static uint64_t strip_signature(uint64_t return_address) { return return_address; }
+
   // Before the vDSO function's PUSH RBP the return address is at sp; right after it, at sp + 8.
   static int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]) {
     slots[0] = sp;

@@ -13,11 +13,17 @@ namespace goperf::unwind {
 struct Arm64FrameRules {
   static constexpr uint64_t kCallBytes = 0;
 
+  // A frame's prologue saves the caller's FP just below it (-8(RSP), obj7.go): the caller's frame pointer,
+  // which a vDSO caller's frame is found by (vdso_caller_cfa).
   static std::optional<GoCaller> go_caller(const Memory& memory, const GoFrameAt& f) {
     if (f.innermost && f.delta == 0) return GoCaller{f.lr, f.cfa, f.fp};
     auto ret = memory.read_u64(f.sp);
     if (!ret) return std::nullopt;
-    return GoCaller{*ret, f.cfa, f.fp};
+    GoCaller c{*ret, f.cfa, f.fp};
+    if (f.delta > 0) {
+      if (auto fp = memory.read_u64(f.sp - 8)) c.fp = *fp;
+    }
+    return c;
   }
 
   // The interrupted function's LR may be the extra word when its own frame is empty (unwinder.next).
@@ -26,9 +32,25 @@ struct Arm64FrameRules {
     return cfa + 16;
   }
 
-  // The vDSO callers keep no frame pointer frame on g0's stack here: nothing to follow.
-  static std::optional<uint64_t> vdso_caller_cfa(int32_t, uint64_t, uint64_t) { return std::nullopt; }
+  // walltime/nanotime1 (sys_linux_arm64.s) keep their frame's sp in R20 and move RSP to g0's stack for
+  // the call; their frame pointer still marks the frame, set by the prologue to sp - 8 (cmd/internal/obj/
+  // arm64 obj7.go: saved FP at -8(RSP), FP = RSP - 8). Not when fp is where the frame is anyway (sp not
+  // moved), nor in the prologue before FP is set (fp still the caller's: fp + 8 is the caller's sp).
+  static std::optional<uint64_t> vdso_caller_cfa(int32_t delta, uint64_t fp, uint64_t pcsp_cfa) {
+    if (delta <= 0 || fp == 0 || (fp & 7) != 0) return std::nullopt;
+    const uint64_t frame_sp = fp + 8;
+    if (frame_sp == pcsp_cfa - static_cast<uint64_t>(delta) || frame_sp == pcsp_cfa) return std::nullopt;
+    return frame_sp + static_cast<uint64_t>(delta);
+  }
+  // A vDSO function's return address is in LR until its prologue stores a frame record, which the
+  // frame-pointer step then reads (Walk::vdso_frame).
   static int vdso_leaf_return_slots(uint64_t, bool, uint64_t[2]) { return 0; }
+  static constexpr bool kLeafReturnInLr = true;
+
+  // A return address C code signed (PACIASP: the arm64 vDSO and C libraries built with branch
+  // protection) carries its pointer-authentication code above the user address bits; Go code signs
+  // nothing. Linux gives user space at most 48 address bits where Go runs (arm64 VA_BITS 48).
+  static uint64_t strip_signature(uint64_t return_address) { return return_address & ((1ull << 48) - 1); }
 };
 
 }  // namespace goperf::unwind

@@ -5,6 +5,7 @@
 #include "unwind/goroutine_lister.h"
 #include "unwind/goroutine_walk_start.h"
 #include "unwind/pc_info_cache.h"
+#include "unwind/perf_registers.h"
 
 namespace goperf::unwind {
 namespace {
@@ -54,7 +55,9 @@ bool GoroutineStacks::walk(const GoroutineInfo& g, const MInfo* m, Entry& e) {
   opt.innermost_exact = false;
   opt.stack_lo = g.stack_lo;
   opt.stack_hi = g.stack_hi;
-  auto r = walker.walk(parked_walk_start(g, m, pages), opt, std::span<PhysicalFrame>(buf_));
+  // A live process of this host (record -e goroutines): its goroutines are saved by this host's
+  // architecture's gopark/mcall (arm64: the return address at the saved sp, not above the frame).
+  auto r = walker.walk(parked_walk_start(g, m, pages, host_arch()), opt, std::span<PhysicalFrame>(buf_));
   // The check after: the g read again must show the same saved state, or the frames may be torn.
   auto after = lister_.read_g(memory_, g.g_addr);
   if (!after || !walkable(after->base_status()) || !(Saved::of(*after) == Saved::of(g))) return false;

@@ -140,6 +140,9 @@ class Walk {
   Step c_frame(const PcInfo& info, PhysicalFrame& frame);
   bool vdso_frame(PhysicalFrame& frame);
   std::optional<uint64_t> return_into_vdso_caller(uint64_t addr);
+  bool is_return_into_vdso_caller(uint64_t pc);
+  // How far above sp a vDSO function's own frame record can be (its locals are a few words).
+  static constexpr uint64_t kVdsoFrameReach = 4096;
   bool switch_stack();
   bool resume_after_c_frame() { return !options_.switch_only_where_runtime_does && switch_stack(); }
   Step stop(StopReason reason) {
@@ -290,7 +293,10 @@ template <typename Rules>
     return stop(StopReason::kSpWrite);
   }
   if (!f.has_sp_delta) return stop(StopReason::kNoPcsp);
-  GoFrameAt at{sp_, sp_ + static_cast<int64_t>(delta), delta, innermost_, lr_, fp_};
+  // Below an injected call (asyncPreempt, sigpanic) the interrupted frame is like the innermost one: a
+  // frameless leaf's return address is in the LR its caller saved (traceback.go unwinder.next).
+  const bool interrupted = innermost_ || exact_;
+  GoFrameAt at{sp_, sp_ + static_cast<int64_t>(delta), delta, interrupted, lr_, fp_};
   bool left_system_stack = false;
   // A vDSO caller past its prologue may have moved sp to g0's stack for the call; its frame stays where
   // the frame pointer says, on the goroutine's stack, which the walk continues on (the runtime's sigprof
@@ -298,6 +304,7 @@ template <typename Rules>
   if (f.kind == FuncKind::kVdsoCall) {
     if (auto cfa = Rules::vdso_caller_cfa(delta, fp_, at.cfa)) {
       at.cfa = *cfa;
+      at.sp = *cfa - static_cast<uint64_t>(delta);  // the frame itself (arm64 reads its return address there)
       frame.fp = at.cfa + Rules::kCallBytes;  // what the vDSO continuation reads from (sample_continuations.h)
       lo_ = hi_ = 0;  // a stack the walk has no bounds for
       left_system_stack = true;
@@ -325,11 +332,15 @@ template <typename Rules>
 template <typename Rules>
 [[gnu::always_inline]] inline std::optional<uint64_t> Walk<Rules>::return_into_vdso_caller(uint64_t addr) {
   auto word = memory_.read_u64(addr);
-  if (!word || *word == 0) return std::nullopt;
-  PcInfo scratch;
-  const PcInfo* to = info_at(*word, &scratch, false, true);
-  if (to->where != PcInfo::Where::kGo || to->kind != FuncKind::kVdsoCall || !to->after_call) return std::nullopt;
+  if (!word || *word == 0 || !is_return_into_vdso_caller(*word)) return std::nullopt;
   return *word;
+}
+
+template <typename Rules>
+[[gnu::always_inline]] inline bool Walk<Rules>::is_return_into_vdso_caller(uint64_t pc) {
+  PcInfo scratch;
+  const PcInfo* to = info_at(pc, &scratch, false, true);
+  return to->where == PcInfo::Where::kGo && to->kind == FuncKind::kVdsoCall && to->after_call;
 }
 
 // A vDSO frame: a vDSO function interrupted before its frame is set up, called by a vDSO caller
@@ -337,6 +348,18 @@ template <typename Rules>
 // frame-pointer step would skip the caller. Its return address is where FrameRules says.
 template <typename Rules>
 [[gnu::always_inline]] inline bool Walk<Rules>::vdso_frame(PhysicalFrame& frame) {
+  // arm64: a vDSO function without a frame record of its own yet (its frame pointer is still the
+  // Go caller's, on the goroutine's stack, not just above sp) returns through LR.
+  if constexpr (Rules::kLeafReturnInLr) {
+    const bool own_record = fp_ >= sp_ && fp_ - sp_ < kVdsoFrameReach;
+    const uint64_t lr = Rules::strip_signature(lr_);
+    if (!own_record && lr != 0 && is_return_into_vdso_caller(lr)) {
+      frame.fp = sp_;
+      move_to_caller(lr, sp_);
+      exact_ = false;
+      return true;
+    }
+  }
   auto pushed = memory_.read_u64(sp_);
   uint64_t slots[2];
   int count = Rules::vdso_leaf_return_slots(sp_, pushed && *pushed == fp_, slots);
@@ -370,7 +393,7 @@ template <typename Rules>
     auto b = memory_.read_u64(fp_);
     ok = r && b;
     if (ok) {
-      next_pc = *r;
+      next_pc = Rules::strip_signature(*r);
       next_fp = *b;
       ok = next_pc == 0 || is_code(space_, next_pc);
     }

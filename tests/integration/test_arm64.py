@@ -5,7 +5,7 @@ run on the host) and the runtime's own dumps (SIGQUIT, GOTRACEBACK=crash), as on
 
 The machine boots once per module with arm64 builds of tests/targets by every Go toolchain present and runs
 every guest command in that one boot; each test then judges one part of the results. What arm64 cannot do yet
-(record's stacks) is xfail with its reason (issue 17), so that a fix shows up as XPASS."""
+is xfail with its reason (issue 17), so that a fix shows up as XPASS."""
 import json
 import os
 import pathlib
@@ -19,13 +19,13 @@ import pytest
 import arm64_vm
 import gotargets
 import hostcheck
+import pprof_decode
 import snapshot_dump
 from symbol_oracles import go_addr2line, go_nm, go_text_range, goperf_chains, parse_chains, physical_view
 
 V = gotargets.Variant
 EXE, PIE = V(goarch="arm64"), V(pie=True, goarch="arm64")
 TOOLCHAINS = gotargets.toolchains()
-# record on arm64 (issue 17): the eBPF samples' stacks are cut (the g and stack copy of go_stack.bpf.c on arm64).
 WALKER = "arm64 record is not done yet (issue 17): "
 
 
@@ -51,6 +51,29 @@ def addresses(tc, unstripped, n=200):
     return list(range(lo, hi, step))[:n]
 
 
+# Killing goperf mid-snapshot: the hang target with many goroutines; the shell watches its main thread's state
+# (shell builtins: a read of /proc/PID/stat takes ~15 ms under TCG, the pause ~50 ms) and SIGKILLs goperf as
+# soon as it is in a ptrace stop; then every thread's state 0.1 s later. One line per round.
+KILL_ROUNDS = 8
+# record's slowdown of a fixed workload (prof -mode inline -work N), paired with unprofiled runs.
+SLOWDOWN_WORK, SLOWDOWN_ROUNDS = 60000, 2
+SLOWDOWN_RUNS = (("none", ""), ("bpf", "goperf record -q --backend bpf -F 99 -o /tmp/w.pb.gz -- "),
+                 ("perf", "goperf record -q --backend perf -F 99 -o /tmp/w.pb.gz -- "))
+
+
+def kill_during_snapshot(hang):
+    states = "$(grep -h '^State' /proc/$pid/task/*/status | cut -f2 | cut -c1 | tr -d '\\n')"
+    watch = ('n=0; hit=no; while [ $hit = no ] && [ $n -lt 600 ]; do n=$((n+1)); '
+             'read l < /proc/$pid/stat; case "$l" in *") t "*|*") T "*) hit=yes;; esac; '
+             'if [ $((n % 8)) = 0 ]; then read g < /proc/$s/stat || break; case "$g" in *") Z "*) break;; esac; fi; done')
+    return (f"{hang} 3000 > /tmp/many.out 2> /tmp/many.err & pid=$!; i=0; "
+            "until grep -q ready /tmp/many.out || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; "
+            f"for r in $(seq 1 {KILL_ROUNDS}); do goperf snapshot -q -p $pid > /dev/null 2>&1 & s=$!; {watch}; "
+            f"kill -9 $s 2>/dev/null; wait $s 2>/dev/null; sleep 0.1; "
+            f"echo \"kill $r stopped $hit after {states}\"; done; "
+            "kill -0 $pid && echo alive; kill -9 $pid")
+
+
 # One boot: the commands each test judges, in the guest's order. Every binary sits at /t/<name>-<key>.
 def guest_commands(tcs):
     cmds = [("version", "goperf --version"), ("doctor", "goperf doctor")]
@@ -66,18 +89,31 @@ def guest_commands(tcs):
                      f"echo $! > {h}.pid; i=0; until grep -q ready {h}.out || [ $i -ge 300 ]; "
                      f"do sleep 0.1; i=$((i+1)); done; cat {h}.out"))
         cmds.append((f"snapshot-{k}", f"goperf snapshot -p $(cat {h}.pid)"))
+        if tc is tcs[-1]:
+            cmds.append((f"goroutines-{k}", f"goperf record -q -e goroutines -d 1 -p $(cat {h}.pid) "
+                         "-o /tmp/rec-goroutines.pb.gz"))
         cmds.append((f"sigquit-{k}", f"pid=$(cat {h}.pid); kill -QUIT $pid; "
-                     f"while kill -0 $pid 2>/dev/null; do sleep 0.1; done; cat {h}.err"))
+                     f"while kill -0 $pid 2>/dev/null; do sleep 0.01; done; cat {h}.err"))
         # A crash: the kernel writes the core (core_pattern /tmp/core.%p); goperf reads it in the guest.
         # The runtime's dump alone on stderr (the shell's own "Aborted" line goes elsewhere), the core's name on stdout.
         cmds.append((f"crash-{k}", f"rm -f /tmp/core.*; (GOTRACEBACK=crash /t/crash-{k} nil 2> /tmp/crash.err) 2>/dev/null; "
                      "cat /tmp/crash.err >&2; ls /tmp/core.*"))
         cmds.append((f"core-{k}", f"goperf core --format json /t/crash-{k} /tmp/core.*"))
         cmds.append((f"keepcore-{k}", "mv /tmp/core.* /tmp/kept-core"))
+        if tc is tcs[-1]:
+            cmds.append((f"killsnap-{k}", kill_during_snapshot(f"/t/hang-{k}")))
+            for i in range(SLOWDOWN_ROUNDS):
+                for how, prefix in SLOWDOWN_RUNS:
+                    cmds.append((f"work-{how}-{i}", f"{prefix}/t/prof-{k} -mode inline -work {SLOWDOWN_WORK}"))
         for backend in ("perf", "bpf") if tc is tcs[-1] else ():
-            # The cloud kernel's perf_event_max_sample_rate is 250 under emulation.
-            cmds.append((f"record-{backend}-{k}", f"goperf record -q --backend {backend} -F 99 "
-                         f"-o /tmp/rec-{backend}.pb.gz -- /t/prof-{k} -mode inline -seconds 3"))
+            # Attached once the workload runs (as test_record_stacks does): a started child's first samples
+            # fall in its exec, before any Go code. The cloud kernel's perf_event_max_sample_rate is 250
+            # under emulation.
+            p = f"/tmp/prof-{backend}"
+            cmds.append((f"record-{backend}-{k}", f"/t/prof-{k} -mode inline -seconds 6 > {p}.out & pid=$!; i=0; "
+                         f"until grep -q ready {p}.out || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; "
+                         f"goperf record -v --backend {backend} -F 99 -d 3 -p $pid -o /tmp/rec-{backend}.pb.gz; "
+                         "rc=$?; kill $pid; exit $rc"))
     return cmds
 
 
@@ -97,7 +133,8 @@ def vm(builds, tmp_path_factory):
         f.write_text("".join(f"{a:x}\n" for a in addrs[tc.name]))
         files[f"/t/addrs-{tc.name}"] = f
     tc0 = TOOLCHAINS[-1]
-    fetches = [("core", "/tmp/kept-core"), ("rec-perf", "/tmp/rec-perf.pb.gz"), ("rec-bpf", "/tmp/rec-bpf.pb.gz")]
+    fetches = [("core", "/tmp/kept-core"), ("rec-perf", "/tmp/rec-perf.pb.gz"), ("rec-bpf", "/tmp/rec-bpf.pb.gz"),
+               ("rec-goroutines", "/tmp/rec-goroutines.pb.gz")]
     boot = arm64_vm.boot(files, guest_commands(TOOLCHAINS), fetches)
     print(f"\narm64 machine: user space after {boot.boot_seconds:.2f} s of guest time; the whole job took "
           f"{boot.wall_seconds:.1f} s on the host")
@@ -216,8 +253,7 @@ def test_record_in_the_arm64_machine(vm, backend, tmp_path):
     `go tool pprof` reads the profile on the host."""
     tc = vm["last"]
     r = result(vm, f"record-{backend}-{key(tc, EXE)}")
-    if r.rc != 0:
-        pytest.xfail(WALKER + r.stderr.strip()[:300])
+    assert r.rc == 0, r.stderr
     data = vm["boot"].files.get(f"rec-{backend}", b"")
     assert data, "no profile written"
     prof = tmp_path / "p.pb.gz"
@@ -228,8 +264,23 @@ def test_record_in_the_arm64_machine(vm, backend, tmp_path):
     traces = [t for t in top.stdout.split("-----------+-------------------------------------------------------")
               if "main.leaf" in t]
     exact = [t for t in traces if re.search(r"main\.leaf\s.*main\.mid\s.*main\.main", t, re.S)]
-    if not traces or len(exact) < len(traces):
-        pytest.xfail(WALKER + f"{len(exact)} of {len(traces)} main.leaf stacks have main.mid and main.main")
+    assert traces and len(exact) == len(traces), f"{len(exact)} of {len(traces)} main.leaf stacks have main.mid and main.main"
+    # Whole stacks, as test_record_stacks counts them: each ends at one of the runtime's roots.
+    from test_record_stacks import ROOTS, TRUNCATED, user_stacks
+    total = rooted = truncated = 0
+    for names, n, _ in user_stacks(pprof_decode.load(prof)):
+        total += n
+        rooted += n if names and names[-1] in ROOTS else 0
+        truncated += n if names and names[-1] == TRUNCATED else 0
+    share = rooted / max(total, 1)
+    print(f"arm64 record, {backend}: {rooted} of {total} samples end at a root ({100 * share:.1f}%), {truncated} truncated")
+    assert total >= 100, r.stderr
+    m = re.search(r"(\d+) of (\d+) stacks complete", r.stderr)
+    assert m and (int(m.group(1)), int(m.group(2))) == (total - truncated, total), (r.stderr, total, truncated)
+    if backend == "bpf":
+        assert share >= 0.99, f"{rooted} of {total} samples end at a root: {r.stderr}"
+    elif share < 0.99:
+        pytest.xfail(WALKER + f"perf backend: {rooted} of {total} samples end at a root")
 
 
 def qemu_user_crash(builds, tc, tmp_path):
@@ -284,3 +335,72 @@ def test_amd64_core_with_an_arm64_binary(goperf, builds, tmp_path):
                        text=True, timeout=60)
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
     assert "another machine" in p.stderr
+
+
+KILL_LINE = re.compile(r"^kill (\S+) stopped (yes|no) after (\S*)$", re.M)
+
+
+def test_killing_goperf_mid_snapshot_never_leaves_the_target_stopped(vm):
+    """goperf snapshot of the hang target with 3,000 extra goroutines, SIGKILLed the moment one of the target's
+    threads is seen in a ptrace stop (KILL_ROUNDS rounds): no thread is left stopped ('t' or 'T' in
+    /proc/PID/task/*/status) 0.1 s later. Skipped when no kill came during the pause (the check would prove
+    nothing)."""
+    r = result(vm, f"killsnap-{key(vm['last'], EXE)}")
+    kills = KILL_LINE.findall(r.stdout)
+    assert len(kills) == KILL_ROUNDS, r.stdout + r.stderr
+    for round_, _, after in kills:
+        assert after and not set(after) & {"t", "T"}, f"threads left stopped by the kill of round {round_}: {after}"
+    during = sum(1 for _, hit, _ in kills if hit == "yes")
+    print(f"\narm64 machine: {during} of {KILL_ROUNDS} kills of goperf came while the target was stopped")
+    assert "alive" in r.stdout
+    if during == 0:
+        # The pause is ~50 ms and each look ~15 ms under TCG: about 1 round in 4 catches it.
+        pytest.skip(f"no kill of {KILL_ROUNDS} came while the target was stopped (the machine was too slow to see the pause)")
+
+
+def test_speed_ratios_in_the_arm64_machine(vm):
+    """Issue 17's relative figures (only ratios mean anything under TCG; docs/benchmarks.md): snapshot's total
+    time and pause against the SIGQUIT dump of the same target, and record's slowdown of a fixed workload
+    against unprofiled runs in the same boot. Printed (pytest -s); checked for being measured and consistent."""
+    for tc in TOOLCHAINS:
+        k = key(tc, EXE)
+        snap, dump = result(vm, f"snapshot-{k}"), result(vm, f"sigquit-{k}")
+        m = re.search(r"paused for ([\d.]+) ms", snap.stderr)
+        assert m and snap.rc == 0, snap.stderr
+        pause = float(m.group(1)) / 1000
+        assert 0 < pause <= snap.seconds + 0.01 and dump.seconds > 0, (pause, snap.seconds, dump.seconds)
+        print(f"arm64 machine, {tc.name}: snapshot {snap.seconds:.2f} s (pause {pause * 1000:.0f} ms), SIGQUIT dump "
+              f"{dump.seconds:.2f} s: total {snap.seconds / dump.seconds:.2f}x, pause {pause / dump.seconds:.3f}x")
+    elapsed = {}
+    for i in range(SLOWDOWN_ROUNDS):
+        for how, _ in SLOWDOWN_RUNS:
+            r = result(vm, f"work-{how}-{i}")
+            m = re.search(r"elapsed ([\d.]+) cpu ([\d.]+)", r.stderr)
+            assert r.rc == 0 and m, r.stderr
+            elapsed.setdefault(how, []).append(float(m.group(1)))
+    base = elapsed["none"]
+    for how in ("bpf", "perf"):
+        ratios = [t / b for t, b in zip(elapsed[how], base)]
+        print(f"arm64 machine: record --backend {how} -F 99 slows prof -mode inline -work {SLOWDOWN_WORK} by "
+              + ", ".join(f"{x:.3f}" for x in ratios) + f" (unprofiled {', '.join(f'{b:.2f}' for b in base)} s)")
+
+
+def test_record_goroutines_in_the_arm64_machine(vm):
+    """record -e goroutines of the hang target, then its SIGQUIT dump (GOTRACEBACK=all): every parked user
+    goroutine's function sequence in the runtime's dump is one of the profile's stacks (walked from g.sched by
+    the arm64 rules: an amd64 walk showed runtime.gopark followed directly by runtime.goexit)."""
+    tc = vm["last"]
+    k = key(tc, EXE)
+    r = result(vm, f"goroutines-{k}")
+    assert r.rc == 0, r.stderr
+    from test_record_stacks import user_stacks
+    stacks = {tuple(names) for names, _, _ in user_stacks(pprof_decode.Profile(vm["boot"].files["rec-goroutines"]))}
+    runtime = snapshot_dump.parse(result(vm, f"sigquit-{k}").stdout)
+    # The program's own parked goroutines: runnable ones (the spinner) move between the record and the dump,
+    # a goroutine profile leaves the runtime's system goroutines out (as runtime/pprof does), and goid 0 is
+    # a thread's system stack.
+    parked = [g for g in runtime.values() if g.goid and g.status not in ("running", "runnable") and not g.unavailable and not g.elided
+              and any(f.startswith("main.") for f in g.functions())]
+    missing = [g.functions() for g in parked if tuple(g.functions()) not in stacks]
+    print(f"\narm64 record -e goroutines: {len(parked) - len(missing)} of {len(parked)} parked goroutines' stacks found")
+    assert len(parked) > 20 and not missing, missing[:3]
