@@ -67,113 +67,134 @@ bool writable_for_target(const std::string& dir, const DoctorContext& c, const P
   return (st.st_mode & S_IWOTH) && (st.st_mode & S_IXOTH);
 }
 
-}  // namespace
+// Who the checks are about: the process of -p (its /proc directory and owner) or, without a PID, this shell.
+struct CoreTarget {
+  std::string pid;  // "" without a PID
+  std::string dir;  // /proc/PID or /proc/self
+  ProcessOwner owner;
+  std::string sudo;  // "sudo " when changing another user's process, which is done as root
+  std::string user;  // the program's user, for the fixes
+};
 
-std::vector<CheckResult> check_cores(const DoctorContext& c) {
-  std::vector<CheckResult> out;
-  std::string pid = c.pid != 0 ? std::to_string(c.pid) : "";
-  std::string dir = c.proc_root + "/" + (c.pid != 0 ? pid : std::string("self"));
-  const ProcessOwner owner = c.pid != 0 ? read_process_owner(c.pid) : ProcessOwner{};
-  // Changes to another user's process are made as root.
-  const bool others = c.pid != 0 && !c.root && owner.known && owner.uid[1] != c.uid;
-  const std::string sudo = others ? "sudo " : "";
-  const std::string user = owner.known ? user_name(owner.uid[1]) : std::string("the program's user");
+CoreTarget core_target(const DoctorContext& c) {
+  CoreTarget t;
+  t.pid = c.pid != 0 ? std::to_string(c.pid) : "";
+  t.dir = c.proc_root + "/" + (c.pid != 0 ? t.pid : std::string("self"));
+  t.owner = c.pid != 0 ? read_process_owner(c.pid) : ProcessOwner{};
+  const bool others = c.pid != 0 && !c.root && t.owner.known && t.owner.uid[1] != c.uid;
+  t.sudo = others ? "sudo " : "";
+  t.user = t.owner.known ? user_name(t.owner.uid[1]) : std::string("the program's user");
+  return t;
+}
 
-  // RLIMIT_CORE: a core is written only when the limit is at least a page (systemd-coredump applies the same
-  // rule to piped cores).
+// RLIMIT_CORE: a core is written only when the limit is at least a page (systemd-coredump applies the same
+// rule to piped cores).
+CheckResult check_core_limit(const DoctorContext& c, const CoreTarget& t) {
   std::optional<long long> limit;
   if (c.pid != 0) {
-    if (auto limits = read_file(dir + "/limits")) limit = core_limit_of(*limits);
+    if (auto limits = read_file(t.dir + "/limits")) limit = core_limit_of(*limits);
   } else {
     rlimit rl{};
     if (getrlimit(RLIMIT_CORE, &rl) == 0) limit = rl.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long long>(rl.rlim_cur);
   }
-  if (!limit) {
-    out.push_back(result("RLIMIT_CORE", CheckState::kWarn, "cannot read " + dir + "/limits", "check the PID"));
-  } else if (*limit == -1) {
-    out.push_back(result("RLIMIT_CORE", CheckState::kOk, "core file size unlimited"));
-  } else if (*limit < 4096) {
-    out.push_back(result("RLIMIT_CORE", CheckState::kFail,
-                         (c.pid != 0 ? "process " + pid : std::string("this shell")) + " has RLIMIT_CORE = " +
-                             std::to_string(*limit) + ": no core will be written",
-                         c.pid != 0 ? "run `" + sudo + "prlimit --pid " + pid + " --core=unlimited` (or LimitCORE=infinity in its systemd unit)"
-                                    : "run `ulimit -c unlimited` before starting the program (or LimitCORE=infinity in its unit)"));
-  } else {
-    out.push_back(result("RLIMIT_CORE", CheckState::kWarn,
-                         "RLIMIT_CORE = " + std::to_string(*limit) + " bytes: larger cores are cut short (truncated cores lose goroutines)",
-                         c.pid != 0 ? "run `" + sudo + "prlimit --pid " + pid + " --core=unlimited`" : "run `ulimit -c unlimited`"));
+  if (!limit) return result("RLIMIT_CORE", CheckState::kWarn, "cannot read " + t.dir + "/limits", "check the PID");
+  if (*limit == -1) return result("RLIMIT_CORE", CheckState::kOk, "core file size unlimited");
+  if (*limit < 4096) {
+    return result("RLIMIT_CORE", CheckState::kFail,
+                  (c.pid != 0 ? "process " + t.pid : std::string("this shell")) + " has RLIMIT_CORE = " +
+                      std::to_string(*limit) + ": no core will be written",
+                  c.pid != 0 ? "run `" + t.sudo + "prlimit --pid " + t.pid + " --core=unlimited` (or LimitCORE=infinity in its systemd unit)"
+                             : "run `ulimit -c unlimited` before starting the program (or LimitCORE=infinity in its unit)");
   }
+  return result("RLIMIT_CORE", CheckState::kWarn,
+                "RLIMIT_CORE = " + std::to_string(*limit) + " bytes: larger cores are cut short (truncated cores lose goroutines)",
+                c.pid != 0 ? "run `" + t.sudo + "prlimit --pid " + t.pid + " --core=unlimited`" : "run `ulimit -c unlimited`");
+}
 
+// A core_pattern starting with '|': systemd-coredump (and its Storage= setting) or another program.
+CheckResult check_piped_pattern(const std::string& pattern) {
+  if (pattern.find("systemd-coredump") == std::string::npos) {
+    return result("core_pattern", CheckState::kWarn, "cores are piped to a program: " + pattern,
+                  "ask that program where it stores cores (apport: /var/crash, then `apport-unpack`)");
+  }
+  std::string storage = "external";
+  if (auto conf = read_file("/etc/systemd/coredump.conf")) {
+    auto pos = conf->find("\nStorage=");
+    if (pos != std::string::npos) storage = conf->substr(pos + 9, conf->find('\n', pos + 9) - pos - 9);
+  }
+  if (storage == "none") {
+    return result("core_pattern", CheckState::kFail, "cores go to systemd-coredump, which is set to Storage=none",
+                  "set Storage=external in /etc/systemd/coredump.conf");
+  }
+  return result("core_pattern", CheckState::kOk,
+                "cores go to systemd-coredump (" + pattern + "): find them with `coredumpctl list`; "
+                "goperf core reads them compressed from /var/lib/systemd/coredump/, or `coredumpctl dump PID -o core`");
+}
+
+// A relative core_pattern: the core is written in the crashing process's working directory.
+CheckResult check_relative_pattern(const std::string& pattern, const DoctorContext& c, const CoreTarget& t) {
+  std::string cwd = c.pid != 0 ? t.dir + "/cwd" : ".";
+  char real[4096] = {0};
+  ssize_t n = c.pid != 0 ? readlink(cwd.c_str(), real, sizeof real - 1) : -1;
+  std::string where = n > 0 ? std::string(real, static_cast<size_t>(n)) : "the process's working directory";
+  bool writable = writable_for_target(n > 0 ? where : std::string("."), c, t.owner);
+  if (c.pid != 0 && n <= 0) {
+    return result("core_pattern", CheckState::kWarn, "cores are written as '" + pattern + "' in the working directory of process " +
+                                                         t.pid + ", which goperf cannot read (" + cwd + ")",
+                  "run `sudo goperf doctor -p " + t.pid + "` to check it");
+  }
+  if (writable) return result("core_pattern", CheckState::kOk, "cores are written as '" + pattern + "' in " + where);
+  return result("core_pattern", CheckState::kFail, "cores are written as '" + pattern + "' in " + where + ", which " +
+                                                       (c.pid != 0 ? t.user : std::string("you")) + " cannot write",
+                "start the program in a directory " + (c.pid != 0 ? t.user : std::string("you")) +
+                    " can write, or `sudo sysctl -w kernel.core_pattern=/var/tmp/core.%e.%p`");
+}
+
+// kernel.core_pattern: where do_coredump writes (or pipes) the core.
+CheckResult check_core_pattern(const DoctorContext& c, const CoreTarget& t) {
   auto pattern = read_file(c.proc_root + "/sys/kernel/core_pattern");
-  if (!pattern) {
-    out.push_back(result("core_pattern", CheckState::kWarn, "cannot read /proc/sys/kernel/core_pattern", ""));
-  } else if (!pattern->empty() && (*pattern)[0] == '|') {
-    if (pattern->find("systemd-coredump") != std::string::npos) {
-      std::string storage = "external";
-      if (auto conf = read_file("/etc/systemd/coredump.conf")) {
-        auto pos = conf->find("\nStorage=");
-        if (pos != std::string::npos) storage = conf->substr(pos + 9, conf->find('\n', pos + 9) - pos - 9);
-      }
-      if (storage == "none") {
-        out.push_back(result("core_pattern", CheckState::kFail, "cores go to systemd-coredump, which is set to Storage=none",
-                             "set Storage=external in /etc/systemd/coredump.conf"));
-      } else {
-        out.push_back(result("core_pattern", CheckState::kOk,
-                             "cores go to systemd-coredump (" + *pattern + "): find them with `coredumpctl list`; "
-                             "goperf core reads them compressed from /var/lib/systemd/coredump/, or `coredumpctl dump PID -o core`"));
-      }
-    } else {
-      out.push_back(result("core_pattern", CheckState::kWarn, "cores are piped to a program: " + *pattern,
-                           "ask that program where it stores cores (apport: /var/crash, then `apport-unpack`)"));
-    }
-  } else if (pattern->empty()) {
-    out.push_back(result("core_pattern", CheckState::kFail, "kernel.core_pattern is empty: no core is written",
-                         "run `sudo sysctl -w kernel.core_pattern=core`"));
-  } else if ((*pattern)[0] == '/') {
-    std::string d = pattern->substr(0, pattern->rfind('/') + 1);
-    if (writable_for_target(d, c, owner)) {
-      out.push_back(result("core_pattern", CheckState::kOk, "cores are written to " + *pattern));
-    } else {
-      out.push_back(result("core_pattern", CheckState::kFail, "cores go to " + *pattern + " but " + d + " is not writable by " + user,
-                           "run `sudo install -d -m 1777 " + d + "` (or make it writable by " + user + ")"));
-    }
-  } else {
-    std::string cwd = c.pid != 0 ? dir + "/cwd" : ".";
-    char real[4096] = {0};
-    ssize_t n = c.pid != 0 ? readlink(cwd.c_str(), real, sizeof real - 1) : -1;
-    std::string where = n > 0 ? std::string(real, static_cast<size_t>(n)) : "the process's working directory";
-    bool writable = writable_for_target(n > 0 ? where : std::string("."), c, owner);
-    if (c.pid != 0 && n <= 0) {
-      out.push_back(result("core_pattern", CheckState::kWarn, "cores are written as '" + *pattern + "' in the working directory of process " +
-                                                                  pid + ", which goperf cannot read (" + cwd + ")",
-                           "run `sudo goperf doctor -p " + pid + "` to check it"));
-    } else if (writable) {
-      out.push_back(result("core_pattern", CheckState::kOk, "cores are written as '" + *pattern + "' in " + where));
-    } else {
-      out.push_back(result("core_pattern", CheckState::kFail, "cores are written as '" + *pattern + "' in " + where + ", which " +
-                                                                  (c.pid != 0 ? user : std::string("you")) + " cannot write",
-                           "start the program in a directory " + (c.pid != 0 ? user : std::string("you")) +
-                               " can write, or `sudo sysctl -w kernel.core_pattern=/var/tmp/core.%e.%p`"));
-    }
+  if (!pattern) return result("core_pattern", CheckState::kWarn, "cannot read /proc/sys/kernel/core_pattern", "");
+  if (!pattern->empty() && (*pattern)[0] == '|') return check_piped_pattern(*pattern);
+  if (pattern->empty()) {
+    return result("core_pattern", CheckState::kFail, "kernel.core_pattern is empty: no core is written",
+                  "run `sudo sysctl -w kernel.core_pattern=core`");
   }
+  if ((*pattern)[0] != '/') return check_relative_pattern(*pattern, c, t);
+  std::string d = pattern->substr(0, pattern->rfind('/') + 1);
+  if (writable_for_target(d, c, t.owner)) return result("core_pattern", CheckState::kOk, "cores are written to " + *pattern);
+  return result("core_pattern", CheckState::kFail, "cores go to " + *pattern + " but " + d + " is not writable by " + t.user,
+                "run `sudo install -d -m 1777 " + d + "` (or make it writable by " + t.user + ")");
+}
 
-  // coredump_filter: bit 0 anonymous private (heap, goroutine stacks), bit 1 anonymous shared, bit 4 ELF headers
-  // (the build id goperf matches the binary with).
-  if (auto filter = read_file(dir + "/coredump_filter")) {
-    unsigned long bits = std::strtoul(filter->c_str(), nullptr, 16);
-    if (!(bits & 1)) {
-      out.push_back(result("coredump_filter", CheckState::kFail, "coredump_filter = " + *filter + ": anonymous private memory "
-                                                                   "(Go heap and goroutine stacks) is left out of cores",
-                           others ? "run `echo 0x33 | sudo tee " + dir + "/coredump_filter`" : "run `echo 0x33 > " + dir + "/coredump_filter`"));
-    } else if (!(bits & 0x10)) {
-      out.push_back(result("coredump_filter", CheckState::kWarn, "coredump_filter = " + *filter + ": ELF headers are left out, "
-                                                                   "so the core cannot be matched to its binary by build id",
-                           (others ? "run `echo 0x33 | sudo tee " + dir + "/coredump_filter`" : "run `echo 0x33 > " + dir + "/coredump_filter`") + " (or pass --force to goperf core)"));
-    } else {
-      out.push_back(result("coredump_filter", CheckState::kOk, "coredump_filter = " + *filter + " (heap, stacks and ELF headers dumped)"));
-    }
+// coredump_filter: bit 0 anonymous private (heap, goroutine stacks), bit 1 anonymous shared, bit 4 ELF headers
+// (the build id goperf matches the binary with). Nothing when it cannot be read.
+std::optional<CheckResult> check_coredump_filter(const CoreTarget& t) {
+  auto filter = read_file(t.dir + "/coredump_filter");
+  if (!filter) return std::nullopt;
+  const std::string fix = !t.sudo.empty() ? "run `echo 0x33 | sudo tee " + t.dir + "/coredump_filter`"
+                                          : "run `echo 0x33 > " + t.dir + "/coredump_filter`";
+  unsigned long bits = std::strtoul(filter->c_str(), nullptr, 16);
+  if (!(bits & 1)) {
+    return result("coredump_filter", CheckState::kFail, "coredump_filter = " + *filter + ": anonymous private memory "
+                                                          "(Go heap and goroutine stacks) is left out of cores",
+                  fix);
   }
+  if (!(bits & 0x10)) {
+    return result("coredump_filter", CheckState::kWarn, "coredump_filter = " + *filter + ": ELF headers are left out, "
+                                                          "so the core cannot be matched to its binary by build id",
+                  fix + " (or pass --force to goperf core)");
+  }
+  return result("coredump_filter", CheckState::kOk, "coredump_filter = " + *filter + " (heap, stacks and ELF headers dumped)");
+}
 
+}  // namespace
+
+std::vector<CheckResult> check_cores(const DoctorContext& c) {
+  const CoreTarget t = core_target(c);
+  std::vector<CheckResult> out;
+  out.push_back(check_core_limit(c, t));
+  out.push_back(check_core_pattern(c, t));
+  if (auto filter = check_coredump_filter(t)) out.push_back(std::move(*filter));
   if (in_container(c)) {
     out.push_back(result("container", CheckState::kWarn, "running in a container: kernel.core_pattern is the host's",
                          "a relative core_pattern writes inside the container's working directory; a piped one "

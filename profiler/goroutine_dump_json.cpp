@@ -25,6 +25,51 @@ void append_dec(std::string& out, T v) {
 
 void append_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
 
+// One frame object of "frames".
+void append_frame_json(std::string& out, const DumpFrame& f) {
+  out += "{\"function\":";
+  append_json_string(out, f.function);
+  out += ",\"file\":";
+  append_json_string(out, f.file);
+  out += ",\"line\":";
+  append_dec(out, f.line);
+  out += ",\"pc\":";
+  append_hex(out, f.pc);
+  out += ",\"entry\":";
+  append_hex(out, f.entry);
+  out += ",\"sp\":";
+  append_hex(out, f.sp);
+  out += ",\"fp\":";
+  append_hex(out, f.fp);
+  out += ",\"inlined\":";
+  append_bool(out, f.inlined);
+  out += ",\"go\":";
+  append_bool(out, f.is_go);
+  out += ",\"shown\":";
+  append_bool(out, f.shown);
+  out += ",\"args\":";
+  append_json_string(out, f.args);
+  out += '}';
+}
+
+// "created_by": the go statement that started the goroutine (printcreatedby1).
+void append_created_by_json(std::string& out, const GoroutineDump& g) {
+  if (g.creator.empty()) return;
+  out += ",\"created_by\":{\"function\":";
+  append_json_string(out, g.creator);
+  out += ",\"file\":";
+  append_json_string(out, g.creator_file);
+  out += ",\"line\":";
+  append_dec(out, g.creator_line);
+  out += ",\"offset\":";
+  append_hex(out, g.creator_offset);
+  out += ",\"parent_goid\":";
+  append_dec(out, g.parent_goid);
+  out += ",\"shown\":";
+  append_bool(out, g.creator_shown);
+  out += '}';
+}
+
 }  // namespace
 
 void append_goroutine_dump_json_head(std::string& out, std::string_view go_version, size_t threads,
@@ -64,48 +109,11 @@ void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool f
   append_json_string(out, unwind::to_string(g.stop_reason));
   out += ",\"frames\":[";
   for (size_t i = 0; i < g.frames.size(); ++i) {
-    const auto& f = g.frames[i];
     if (i) out += ',';
-    out += "{\"function\":";
-    append_json_string(out, f.function);
-    out += ",\"file\":";
-    append_json_string(out, f.file);
-    out += ",\"line\":";
-    append_dec(out, f.line);
-    out += ",\"pc\":";
-    append_hex(out, f.pc);
-    out += ",\"entry\":";
-    append_hex(out, f.entry);
-    out += ",\"sp\":";
-    append_hex(out, f.sp);
-    out += ",\"fp\":";
-    append_hex(out, f.fp);
-    out += ",\"inlined\":";
-    append_bool(out, f.inlined);
-    out += ",\"go\":";
-    append_bool(out, f.is_go);
-    out += ",\"shown\":";
-    append_bool(out, f.shown);
-    out += ",\"args\":";
-    append_json_string(out, f.args);
-    out += '}';
+    append_frame_json(out, g.frames[i]);
   }
   out += ']';
-  if (!g.creator.empty()) {
-    out += ",\"created_by\":{\"function\":";
-    append_json_string(out, g.creator);
-    out += ",\"file\":";
-    append_json_string(out, g.creator_file);
-    out += ",\"line\":";
-    append_dec(out, g.creator_line);
-    out += ",\"offset\":";
-    append_hex(out, g.creator_offset);
-    out += ",\"parent_goid\":";
-    append_dec(out, g.parent_goid);
-    out += ",\"shown\":";
-    append_bool(out, g.creator_shown);
-    out += '}';
-  }
+  append_created_by_json(out, g);
   out += '}';
 }
 

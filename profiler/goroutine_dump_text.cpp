@@ -50,10 +50,9 @@ void append_frame(DumpBuffer& out, const DumpFrame& f, bool system) {
   out.commit(B::put(p, '\n'));
 }
 
-}  // namespace
-
-void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int minor, TracebackLevel level) {
-  const bool system = level == TracebackLevel::kSystem;
+// goroutineheader: "goroutine N [status, M minutes, locked to thread]:" (gp/m/mp from Go 1.21 at
+// GOTRACEBACK=system), and the line for a running goroutine whose stack cannot be read.
+void append_header(DumpBuffer& out, const GoroutineDump& g, int minor, bool system) {
   char* p = out.reserve(g.status_text.size() + 256);
   p = B::put(p, "goroutine ");
   p = B::put_dec(p, g.goid);
@@ -83,7 +82,10 @@ void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int min
     p = B::put(p, "\tgoroutine running on other thread; stack unavailable\n");
   }
   out.commit(p);
-  // The frames the runtime would print: hidden runtime frames out; if that leaves none, all of them.
+}
+
+// The frames the runtime would print: hidden runtime frames out; if that leaves none, all of them.
+void append_frames(DumpBuffer& out, const GoroutineDump& g, int minor, bool system) {
   bool any = false;
   if (!system)
     for (const auto& f : g.frames) any = any || (f.shown && f.is_go);
@@ -97,7 +99,7 @@ void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int min
     for (const auto& f : g.frames) {
       if (!printed(f)) continue;
       if (count > kInner + kOuter && k == kInner) {
-        p = out.reserve(64);
+        char* p = out.reserve(64);
         p = B::put(p, "...");
         p = B::put_dec(p, count - kInner - kOuter);
         out.commit(B::put(p, " frames elided...\n"));
@@ -115,24 +117,36 @@ void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int min
     }
     if (phys >= kMax) out.append("...additional frames elided...\n");
   }
-  if (!g.creator.empty() && (g.creator_shown || system)) {
-    p = out.reserve(g.creator.size() + g.creator_file.size() + 96);
-    p = B::put(p, "created by ");
-    p = B::put(p, g.creator);
-    if (minor >= 21 && g.parent_goid != 0) {
-      p = B::put(p, " in goroutine ");
-      p = B::put_dec(p, g.parent_goid);
-    }
-    p = B::put(p, "\n\t");
-    p = B::put(p, g.creator_file);
-    p = B::put(p, ':');
-    p = B::put_dec(p, g.creator_line);
-    if (g.creator_offset != 0) {
-      p = B::put(p, " +");
-      p = B::put_hex(p, g.creator_offset);
-    }
-    out.commit(B::put(p, '\n'));
+}
+
+// printcreatedby1: "created by F in goroutine N" and its file:line +offset.
+void append_created_by(DumpBuffer& out, const GoroutineDump& g, int minor, bool system) {
+  if (g.creator.empty() || !(g.creator_shown || system)) return;
+  char* p = out.reserve(g.creator.size() + g.creator_file.size() + 96);
+  p = B::put(p, "created by ");
+  p = B::put(p, g.creator);
+  if (minor >= 21 && g.parent_goid != 0) {
+    p = B::put(p, " in goroutine ");
+    p = B::put_dec(p, g.parent_goid);
   }
+  p = B::put(p, "\n\t");
+  p = B::put(p, g.creator_file);
+  p = B::put(p, ':');
+  p = B::put_dec(p, g.creator_line);
+  if (g.creator_offset != 0) {
+    p = B::put(p, " +");
+    p = B::put_hex(p, g.creator_offset);
+  }
+  out.commit(B::put(p, '\n'));
+}
+
+}  // namespace
+
+void append_goroutine_dump_text(DumpBuffer& out, const GoroutineDump& g, int minor, TracebackLevel level) {
+  const bool system = level == TracebackLevel::kSystem;
+  append_header(out, g, minor, system);
+  append_frames(out, g, minor, system);
+  append_created_by(out, g, minor, system);
 }
 
 void append_goroutine_dump_text(std::string& out, const GoroutineDump& g, int minor, TracebackLevel level) {

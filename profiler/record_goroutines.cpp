@@ -56,6 +56,69 @@ void print_summary(const std::string& stop_reason, int64_t duration, int64_t cpu
                static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
 }
 
+SampleSymbolizerOptions goroutine_sink_options(uint32_t pid, int64_t period) {
+  SampleSymbolizerOptions so;
+  so.pids = {pid};
+  so.event_name = "goroutines";
+  so.goroutines = true;
+  so.period = static_cast<uint64_t>(period);
+  so.thread_label = false;
+  return so;
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// What the tick loop ran: why it stopped and the wall time its ticks stand for (the profile's duration).
+struct TickLoopEnd {
+  std::string stop_reason = "duration elapsed";
+  int64_t covered = 0;
+};
+
+// Ticks until the duration elapses, a signal arrives or the target exits.
+TickLoopEnd run_ticks(GoroutineSampler& sampler, uint32_t pid, int64_t period, int64_t start, int64_t deadline,
+                      bool tty, const std::atomic<int>& stop) {
+  TickLoopEnd end;
+  int64_t last = start, next = start, next_progress = start + 1000000000;
+  bool first = true;
+  for (;;) {
+    const int64_t wake = std::min(next, deadline);
+    sleep_until(wake);
+    if (stop.load() != 0) {
+      end.stop_reason = stop.load() == SIGINT ? "interrupted" : "terminated";
+      break;
+    }
+    const int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now < wake) continue;  // woken early by another signal
+    if (next >= deadline) break;
+    // A tick stands for the wall time since the previous one: the period when on time, more after a
+    // late tick, so that no time is lost; the first one stands for one period.
+    const int64_t weight = first ? period : now - last;
+    first = false;
+    end.covered += weight;
+    if (!sampler.tick(weight) && !alive(pid)) {
+      end.stop_reason = "target exited";
+      break;
+    }
+    last = now;
+    next += period;
+    if (next <= now) next = now + period;  // fell behind by more than a period: the gap goes to the next tick
+    if (tty && now >= next_progress) {
+      next_progress = now + 1000000000;
+      auto st = sampler.stats();
+      std::fprintf(stderr, "\r  %.0fs  %llu ticks  %llu goroutine samples   ", (now - start) / 1e9,
+                   static_cast<unsigned long long>(st.ticks), static_cast<unsigned long long>(st.samples));
+      std::fflush(stderr);
+    }
+  }
+  return end;
+}
+
 }  // namespace
 
 std::string goroutines_output(const std::string& cpu_output) {
@@ -69,25 +132,13 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const Rec
   const std::atomic<int>& stop = stop_signal ? *stop_signal : g_stop;
   const uint32_t pid = o.pids[0];
   const int64_t period = static_cast<int64_t>(1000000000 / o.frequency_hz);
-  SampleSymbolizerOptions so;
-  so.pids = {pid};
-  so.event_name = "goroutines";
-  so.goroutines = true;
-  so.period = static_cast<uint64_t>(period);
-  so.thread_label = false;
-  SampleSymbolizer sink(so);
+  SampleSymbolizer sink(goroutine_sink_options(pid, period));
   auto sampler = GoroutineSampler::open(pid, sink);
   if (!sampler) return fail(sampler.error().message());
   if (!(*sampler)->note().empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", (*sampler)->note().c_str());
   if (std::getenv("GOPERF_GOROUTINES_NO_REUSE")) (*sampler)->set_reuse(false);
 
-  if (stop_signal == nullptr) {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-  }
+  if (stop_signal == nullptr) install_stop_handlers();
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
   if (!o.quiet) {
     std::fprintf(stderr, "goperf record: sampling the goroutines of %s (pid %u) at %llu Hz; Ctrl-C to stop\n",
@@ -97,51 +148,18 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const Rec
   const int64_t start = clock_ns(CLOCK_MONOTONIC);
   const int64_t cpu_start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
   const int64_t deadline = o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
-  std::string stop_reason = "duration elapsed";
-  int64_t last = start, next = start, next_progress = start + 1000000000;
-  bool first = true;
-  int64_t covered = 0;  // the wall time the ticks stand for: the profile's duration
-  for (;;) {
-    const int64_t wake = std::min(next, deadline);
-    sleep_until(wake);
-    if (stop.load() != 0) {
-      stop_reason = stop.load() == SIGINT ? "interrupted" : "terminated";
-      break;
-    }
-    const int64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (now < wake) continue;  // woken early by another signal
-    if (next >= deadline) break;
-    // A tick stands for the wall time since the previous one: the period when on time, more after a
-    // late tick, so that no time is lost; the first one stands for one period.
-    const int64_t weight = first ? period : now - last;
-    first = false;
-    covered += weight;
-    if (!(*sampler)->tick(weight) && !alive(pid)) {
-      stop_reason = "target exited";
-      break;
-    }
-    last = now;
-    next += period;
-    if (next <= now) next = now + period;  // fell behind by more than a period: the gap goes to the next tick
-    if (tty && now >= next_progress) {
-      next_progress = now + 1000000000;
-      auto st = (*sampler)->stats();
-      std::fprintf(stderr, "\r  %.0fs  %llu ticks  %llu goroutine samples   ", (now - start) / 1e9,
-                   static_cast<unsigned long long>(st.ticks), static_cast<unsigned long long>(st.samples));
-      std::fflush(stderr);
-    }
-  }
+  const TickLoopEnd end = run_ticks(**sampler, pid, period, start, deadline, tty, stop);
   const int64_t duration = clock_ns(CLOCK_MONOTONIC) - start;
   // The profile's duration is the time its ticks stand for, so that goroutine-seconds divided by it are
   // goroutines: the first tick stands for the period before it, the last ends at itself.
   const int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_start;
   if (tty) std::fprintf(stderr, "\n");
   (*sampler)->flush();
-  auto profile = sink.finish(start_unix, covered);
+  auto profile = sink.finish(start_unix, end.covered);
   auto wrote = write_record_output(profile, output, prog + " (pid " + std::to_string(pid) + "), goroutines");
   if (!wrote) return fail(wrote.error().message());
   if (o.quiet) return 0;
-  print_summary(stop_reason, duration, cpu, (*sampler)->stats());
+  print_summary(end.stop_reason, duration, cpu, (*sampler)->stats());
   std::fprintf(stderr, "goperf record: %s\nview it with: goperf report -i %s\n", wrote->c_str(),
                output.pprof_path.c_str());
   return 0;
