@@ -19,6 +19,7 @@
 #include "bpf/label_reader.h"
 #include "unwind/thread_perf_events.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/perf_registers.h"
 #include "unwind/process_memory.h"
 
 #ifdef GOPERF_HAVE_BPF
@@ -313,7 +314,9 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
   s.period = count ? period / count : period;
   // A tick record's kernel chain holds only what the tick interrupted (kernel_chain()).
   s.in_kernel = (head.flags & GOPERF_F_IN_KERNEL) || ((head.flags & GOPERF_F_TICK) && !kernel.empty());
-  s.user_regs.arch = unwind::Arch::kAmd64;
+  // The program runs on this host's kernel: its record's amd64-named fields carry the host's registers
+  // (go_stack.bpf.c: r14 is arm64's R28, fs_base its tpidr_el0).
+  s.user_regs.arch = unwind::host_arch();
   s.user_regs.pc = head.pc;
   s.user_regs.sp = head.sp;
   s.user_regs.fp = head.fp;
@@ -329,7 +332,7 @@ void BpfSampler::emit(const goperf_sample& head, std::span<const uint8_t> stack,
     s.stack2 = stack.last(head.stack2_len);
     if (head.flags & GOPERF_F_SWITCH) {
       unwind::RegisterSet g;
-      g.arch = unwind::Arch::kAmd64;
+      g.arch = unwind::host_arch();
       g.pc = head.switch_pc;
       g.sp = head.stack2_addr;
       g.fp = head.switch_bp;

@@ -25,8 +25,9 @@ struct SampleUnwinder::State {
   const GoRuntimeLayout* lister_layout = nullptr;
 };
 
-// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp).
-WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache,
+// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp); `arch` is the
+// sample's, which says where asmcgocall saved the goroutine (asmcgocall_frame.h).
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache, Arch arch,
                               std::span<PhysicalFrame> out, WalkResult result);
 // From the system stack to m.curg, read live (curg_continuation.cpp).
 WalkResult continue_on_curg(const SampleTarget& target, const GoroutineLister& lister, const RawSample& s,
