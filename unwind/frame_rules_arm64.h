@@ -29,6 +29,7 @@ struct Arm64FrameRules {
   // The vDSO callers keep no frame pointer frame on g0's stack here: nothing to follow.
   static std::optional<uint64_t> vdso_caller_cfa(int32_t, uint64_t, uint64_t) { return std::nullopt; }
   static int vdso_leaf_return_slots(uint64_t, bool, uint64_t[2]) { return 0; }
+  static constexpr bool kVdsoCallerFrameRecord = false;
 };
 
 }  // namespace goperf::unwind

@@ -73,7 +73,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
     }
     if (result.reason == StopReason::kUnreadable) {
       WalkResult before = result;
-      result = continue_after_vdso(target, out, result);
+      result = continue_after_vdso(target, s.user_regs.arch, out, result);
       if (result.count != before.count) ++w.live_tail;
     }
   }
