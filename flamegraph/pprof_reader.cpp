@@ -40,36 +40,38 @@ class IdMap {
   std::unordered_map<uint64_t, uint32_t> sparse_;
 };
 
-}  // namespace
-
-Result<Profile> parse_pprof(std::string_view bytes) {
-  if (bytes.empty()) return make_error(ErrorCode::kFormat, "empty file");
-  std::string inflated;
-  if (is_gzip(bytes)) {
-    auto r = gunzip(bytes);
-    if (!r) return std::move(r).error();
-    inflated = std::move(r).value();
-    bytes = inflated;
-    if (bytes.empty()) return bad("the gzip stream is empty");
-  }
-  pprof::Profile in;
-  if (bytes.size() > static_cast<size_t>(INT32_MAX) || !in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return bad("protobuf decoding failed (truncated or not a profile)");
-  }
-  const auto& st = in.string_table();
-  // Every profile.proto starts its string table with "" (the format's rule, checked by pprof too).
-  if (st.empty() || !st[0].empty()) return bad("string_table[0] is not \"\"");
-  if (in.sample_type_size() == 0 && in.sample_size() > 0) return bad("samples without sample types");
-  bool strings_ok = true;
-  auto str = [&](int64_t i) -> const std::string& {
-    if (i < 0 || i >= st.size()) {
-      strings_ok = false;
-      return st[0];
+// The string table with the format's index rule: an index outside it reads as "" and is remembered, so the
+// whole profile is rejected once decoded (the same error whichever field held the bad index).
+class Strings {
+ public:
+  explicit Strings(const google::protobuf::RepeatedPtrField<std::string>& table) : table_(table) {}
+  const std::string& operator()(int64_t i) {
+    if (i < 0 || i >= table_.size()) {
+      ok_ = false;
+      return table_[0];
     }
-    return st[static_cast<int>(i)];
-  };
+    return table_[static_cast<int>(i)];
+  }
+  bool ok() const { return ok_; }
 
-  Profile p;
+ private:
+  const google::protobuf::RepeatedPtrField<std::string>& table_;
+  bool ok_ = true;
+};
+
+// Inflates a gzip-wrapped profile into `inflated` and points `bytes` at it.
+Status maybe_gunzip(std::string_view& bytes, std::string& inflated) {
+  if (!is_gzip(bytes)) return {};
+  auto r = gunzip(bytes);
+  if (!r) return std::move(r).error();
+  inflated = std::move(r).value();
+  bytes = inflated;
+  if (bytes.empty()) return bad("the gzip stream is empty");
+  return {};
+}
+
+// Sample types, period, times, comments and the default sample type.
+void read_header(const pprof::Profile& in, Strings& str, Profile& p) {
   for (const auto& vt : in.sample_type()) p.sample_types.push_back({str(vt.type()), str(vt.unit())});
   if (in.has_period_type()) p.period_type = {str(in.period_type().type()), str(in.period_type().unit())};
   p.period = in.period();
@@ -82,8 +84,9 @@ Result<Profile> parse_pprof(std::string_view bytes) {
       if (p.sample_types[i].type == name) p.default_sample_type = static_cast<int>(i);
     }
   }
+}
 
-  IdMap mapping_ids, function_ids, location_ids;
+Status read_mappings(const pprof::Profile& in, Strings& str, IdMap& mapping_ids, Profile& p) {
   p.mappings.reserve(static_cast<size_t>(in.mapping_size()));
   for (const auto& m : in.mapping()) {
     if (!mapping_ids.add(m.id(), static_cast<uint32_t>(p.mappings.size()))) return bad("zero or repeated mapping id");
@@ -98,11 +101,21 @@ Result<Profile> parse_pprof(std::string_view bytes) {
     out.has_line_numbers = m.has_line_numbers();
     out.has_inline_frames = m.has_inline_frames();
   }
+  return {};
+}
+
+Status read_functions(const pprof::Profile& in, Strings& str, IdMap& function_ids, Profile& p) {
   p.functions.reserve(static_cast<size_t>(in.function_size()));
   for (const auto& f : in.function()) {
     if (!function_ids.add(f.id(), static_cast<uint32_t>(p.functions.size()))) return bad("zero or repeated function id");
     p.functions.push_back(Function{str(f.name()), str(f.system_name()), str(f.filename()), f.start_line()});
   }
+  return {};
+}
+
+// Locations, each mapping and function reference resolved to an index.
+Status read_locations(const pprof::Profile& in, const IdMap& mapping_ids, const IdMap& function_ids,
+                      IdMap& location_ids, Profile& p) {
   p.locations.reserve(static_cast<size_t>(in.location_size()));
   for (const auto& l : in.location()) {
     if (!location_ids.add(l.id(), static_cast<uint32_t>(p.locations.size()))) return bad("zero or repeated location id");
@@ -120,6 +133,11 @@ Result<Profile> parse_pprof(std::string_view bytes) {
       out.lines.push_back(Line{f, line.line()});
     }
   }
+  return {};
+}
+
+// Samples: one value per sample type, location references resolved, labels.
+Status read_samples(const pprof::Profile& in, Strings& str, const IdMap& location_ids, Profile& p) {
   const size_t nvalues = p.sample_types.size();
   p.samples.reserve(static_cast<size_t>(in.sample_size()));
   for (const auto& s : in.sample()) {
@@ -143,7 +161,32 @@ Result<Profile> parse_pprof(std::string_view bytes) {
       lab.num_unit = str(l.num_unit());
     }
   }
-  if (!strings_ok) return bad("a string index is outside the string table");
+  return {};
+}
+
+}  // namespace
+
+Result<Profile> parse_pprof(std::string_view bytes) {
+  if (bytes.empty()) return make_error(ErrorCode::kFormat, "empty file");
+  std::string inflated;
+  if (auto s = maybe_gunzip(bytes, inflated); !s) return std::move(s).error();
+  pprof::Profile in;
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) || !in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return bad("protobuf decoding failed (truncated or not a profile)");
+  }
+  // Every profile.proto starts its string table with "" (the format's rule, checked by pprof too).
+  if (in.string_table().empty() || !in.string_table()[0].empty()) return bad("string_table[0] is not \"\"");
+  if (in.sample_type_size() == 0 && in.sample_size() > 0) return bad("samples without sample types");
+  Strings str(in.string_table());
+
+  Profile p;
+  read_header(in, str, p);
+  IdMap mapping_ids, function_ids, location_ids;
+  if (auto s = read_mappings(in, str, mapping_ids, p); !s) return std::move(s).error();
+  if (auto s = read_functions(in, str, function_ids, p); !s) return std::move(s).error();
+  if (auto s = read_locations(in, mapping_ids, function_ids, location_ids, p); !s) return std::move(s).error();
+  if (auto s = read_samples(in, str, location_ids, p); !s) return std::move(s).error();
+  if (!str.ok()) return bad("a string index is outside the string table");
   return p;
 }
 

@@ -17,12 +17,19 @@ enum class FuncKind : uint8_t {
   // Assembly that calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s runtime.nanotime1,
   // time_linux_amd64.s time.now, runtime.vgetrandom1): no funcID; sp is not its frame's, BP is.
   kVdsoCall,
+  // The signal handler's frames (no funcID either; src/runtime/sys_linux_amd64.s, signal_unix.go):
+  kSigtramp,    // runtime.sigtramp, runtime.cgoSigtramp: the handler the kernel enters
+  kSigtrampgo,  // runtime.sigtrampgo: the Go handler sigtramp calls
+  kSigreturn,   // runtime.sigreturn__sigaction (Go 1.19/1.20: runtime.sigreturn): Go's sa_restorer
 };
 
 // The kind of a function with this name (the names of src/internal/abi/symtab.go's funcIDs).
 FuncKind func_kind_by_name(std::string_view name);
 // Whether a function without a funcID is one of the vDSO callers (FuncKind::kVdsoCall).
 bool calls_vdso_on_system_stack(std::string_view name);
+// The kind of a function without a funcID: kVdsoCall, one of the signal handler's (kSigtramp, kSigtrampgo,
+// kSigreturn), else kNormal.
+FuncKind func_kind_without_funcid(std::string_view name);
 
 struct FuncInfo {
   uint32_t index = 0;       // position in the function table

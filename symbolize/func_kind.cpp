@@ -50,4 +50,17 @@ bool calls_vdso_on_system_stack(std::string_view name) {
   }
 }
 
+FuncKind func_kind_without_funcid(std::string_view name) {
+  if (calls_vdso_on_system_stack(name)) return FuncKind::kVdsoCall;
+  // The lengths first, as above.
+  switch (name.size()) {
+    case 16: return name == "runtime.sigtramp" ? FuncKind::kSigtramp : FuncKind::kNormal;
+    case 17: return name == "runtime.sigreturn" ? FuncKind::kSigreturn : FuncKind::kNormal;
+    case 18: return name == "runtime.sigtrampgo" ? FuncKind::kSigtrampgo : FuncKind::kNormal;
+    case 19: return name == "runtime.cgoSigtramp" ? FuncKind::kSigtramp : FuncKind::kNormal;
+    case 28: return name == "runtime.sigreturn__sigaction" ? FuncKind::kSigreturn : FuncKind::kNormal;
+    default: return FuncKind::kNormal;
+  }
+}
+
 }  // namespace goperf::symbolize

@@ -1,6 +1,6 @@
 // GoArgsProgram: what the runtime's traceback reads of a binary to print a Go frame's arguments
 // (src/runtime/traceback.go printArgs): FUNCDATA_ArgInfo, FUNCDATA_ArgLiveInfo and PCDATA_ArgLiveIndex.
-// Printing the values from a target's memory is the caller's (profiler/goroutine_dump_args.h).
+// Printing the values from a target's memory is the caller's (profiler/dump/goroutine_dump_args.h).
 #pragma once
 
 #include <cstdint>

@@ -136,8 +136,8 @@ struct Pclntab::Impl {
     if (func_id != 0) {
       f.kind = func_kind_by_name(f.name);
       if (f.kind == FuncKind::kNormal) f.kind = FuncKind::kWrapper;
-    } else if (calls_vdso_on_system_stack(f.name)) {
-      f.kind = FuncKind::kVdsoCall;
+    } else {
+      f.kind = func_kind_without_funcid(f.name);
     }
     return f;
   }

@@ -1,6 +1,6 @@
 // After cgo: a sample in C code called through cgo ends on the system stack at runtime.asmcgocall
 // (FuncKind::kAsmcgocall). Its frame holds the goroutine and the depth of the goroutine's sp below
-// g.stack.hi (src/runtime/asm_amd64.s asmcgocall: "save g" at 8(SP), "save depth in old g stack" at 0(SP));
+// g.stack.hi, at the architecture's slots (asmcgocall_frame.h; amd64: asmcgocall_frame_amd64.cpp);
 // at that sp is the return address into runtime.cgocall. The goroutine is blocked in the call, so its
 // stack is read live, unchanged.
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
+#include "unwind/asmcgocall_frame.h"
 #include "unwind/memory.h"
 #include "unwind/sample_continuations.h"
 
@@ -39,8 +40,10 @@ std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gs
 
 }  // namespace
 
-WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache,
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache, Arch arch,
                               std::span<PhysicalFrame> out, WalkResult result) {
+  const std::optional<AsmcgocallSaved> saved = asmcgocall_saved(arch);
+  if (!saved) return result;
   const size_t n = result.count;
   const PhysicalFrame& last = out[n - 1];
   auto f = go_function_at(*target.space, last);
@@ -48,8 +51,8 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
   // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in the first
   // words above the last frame, and accept it only if it checks out against the g.
   for (uint64_t at = last.sp - 16; at <= last.sp + 64; at += 8) {
-    auto depth = window.read_u64(at);
-    auto g = window.read_u64(at + 8);
+    auto depth = window.read_u64(at + saved->depth);
+    auto g = window.read_u64(at + saved->g);
     if (!depth || !g || *g == 0 || *depth == 0 || *depth > kMaxDepth) continue;
     if (auto it = cache.find({*g, *depth}); it != cache.end()) {
       size_t k = std::min(it->second.size(), out.size() - n);
@@ -58,7 +61,7 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
     }
     auto stack = read_g_stack(*target.live, target.layout ? &target.layout->g : nullptr, *g);
     if (!stack || stack->hi <= *depth || stack->hi - *depth < stack->lo) continue;
-    auto regs = cgocall_frame(target, stack->hi - *depth, Arch::kAmd64);
+    auto regs = cgocall_frame(target, stack->hi - *depth, arch);
     if (!regs) continue;
     StackWalker walker(*target.live, *target.space, target.pc_cache);
     WalkOptions wo;

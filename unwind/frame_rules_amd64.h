@@ -35,6 +35,10 @@ struct Amd64FrameRules {
   static constexpr bool kLeafReturnInLr = false;
   static uint64_t strip_signature(uint64_t return_address) { return return_address; }
 
+  // The vDSO caller's [saved BP, return address] record stays on the goroutine stack, so that a sample in the
+  // vDSO continues above it (vdso_continuation.cpp).
+  static constexpr bool kVdsoCallerFrameRecord = true;
+
   // Before the vDSO function's PUSH RBP the return address is at sp; right after it, at sp + 8.
   static int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]) {
     slots[0] = sp;

@@ -51,6 +51,8 @@ struct Arm64FrameRules {
   // protection) carries its pointer-authentication code above the user address bits; Go code signs
   // nothing. Linux gives user space at most 48 address bits where Go runs (arm64 VA_BITS 48).
   static uint64_t strip_signature(uint64_t return_address) { return return_address & ((1ull << 48) - 1); }
+
+  static constexpr bool kVdsoCallerFrameRecord = false;
 };
 
 }  // namespace goperf::unwind

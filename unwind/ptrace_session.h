@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class PtraceSession {
  private:
   explicit PtraceSession(pid_t pid) : pid_(pid) {}
   Status stop_all(int timeout_ms);
+  // The steps of stop_all: seize and interrupt the threads not held yet (true if any was added), wait until
+  // every held thread has stopped, and book one waitpid report.
+  Result<bool> seize_new_threads(std::set<pid_t>& held);
+  Status wait_for_stops(std::set<pid_t>& held, std::set<pid_t>& stopped, int timeout_ms);
+  void on_wait_status(pid_t tid, int wstatus, std::set<pid_t>& held, std::set<pid_t>& stopped);
 
   pid_t pid_;
   std::vector<TracedThread> threads_;

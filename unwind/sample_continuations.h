@@ -25,14 +25,16 @@ struct SampleUnwinder::State {
   const GoRuntimeLayout* lister_layout = nullptr;
 };
 
-// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp).
-WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache,
+// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp); `arch` is the
+// sample's, which says where asmcgocall saved the goroutine (asmcgocall_frame.h).
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache, Arch arch,
                               std::span<PhysicalFrame> out, WalkResult result);
 // From the system stack to m.curg, read live (curg_continuation.cpp).
 WalkResult continue_on_curg(const SampleTarget& target, const GoroutineLister& lister, const RawSample& s,
                             std::span<PhysicalFrame> out, WalkResult result);
 // Above a vDSO caller whose frame is on the goroutine stack, read live (vdso_continuation.cpp).
-WalkResult continue_after_vdso(const SampleTarget& target, std::span<PhysicalFrame> out, WalkResult result);
+// `arch` is the sample's: only where its vDSO callers keep a frame record (frame_rules_<arch>.h).
+WalkResult continue_after_vdso(const SampleTarget& target, Arch arch, std::span<PhysicalFrame> out, WalkResult result);
 
 // The kind of the Go function a frame is in (its pc, or pc-1 for a return address); nullopt when not Go.
 std::optional<symbolize::FuncInfo> go_function_at(const AddressSpace& space, const PhysicalFrame& frame);

@@ -61,7 +61,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
   if (result.complete()) w.window_used = top_of(walked, s.stack_base) - s.stack_base;
   if (memory.tail_used()) ++w.live_tail;
   if (target.live != nullptr) {
-    if (at_switch(result) && result.count > 0) result = continue_after_cgo(target, memory, state_->cgo_frames, out, result);
+    if (at_switch(result) && result.count > 0) result = continue_after_cgo(target, memory, state_->cgo_frames, s.user_regs.arch, out, result);
     if (at_switch(result) && target.layout != nullptr) {
       if (state_->lister_layout != target.layout) {
         state_->lister.emplace(*target.layout, RuntimeGlobals{}, 0);  // g and m reads need no globals
@@ -73,7 +73,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
     }
     if (result.reason == StopReason::kUnreadable) {
       WalkResult before = result;
-      result = continue_after_vdso(target, out, result);
+      result = continue_after_vdso(target, s.user_regs.arch, out, result);
       if (result.count != before.count) ++w.live_tail;
     }
   }

@@ -18,11 +18,11 @@ namespace {
 
 constexpr uint64_t kScanBytes = 1024;  // sigtramp saves the host registers and reserves spill slots
 
-std::string_view function_at(const AddressSpace& space, uint64_t pc) {
+symbolize::FuncKind kind_at(const AddressSpace& space, uint64_t pc) {
   auto ref = space.find(pc);
-  if (!ref || ref->module->pclntab() == nullptr) return {};
+  if (!ref || ref->module->pclntab() == nullptr) return symbolize::FuncKind::kNormal;
   auto f = ref->module->pclntab()->find_func(ref->link_pc);
-  return f ? f->name : std::string_view();
+  return f ? f->kind : symbolize::FuncKind::kNormal;
 }
 
 // The restorer's runtime address: Go's own sa_restorer (os_linux.go setsig).
@@ -45,11 +45,10 @@ uint64_t find_ucontext(const Memory& memory, const AddressSpace& space, const Re
   StackWalker walker(memory, space);
   auto r = walker.walk(regs, {}, frames);
   for (size_t i = 0; i < r.count; i++) {
-    std::string_view name = function_at(space, frames[i].pc);
-    if ((name == "runtime.sigtramp" || name == "runtime.cgoSigtramp") && frames[i].fp != 0) return frames[i].fp;
+    if (kind_at(space, frames[i].pc) == symbolize::FuncKind::kSigtramp && frames[i].fp != 0) return frames[i].fp;
   }
   for (size_t i = 0; i < r.count; i++) {
-    if (function_at(space, frames[i].pc) != "runtime.sigtrampgo") continue;
+    if (kind_at(space, frames[i].pc) != symbolize::FuncKind::kSigtrampgo) continue;
     for (uint64_t a = frames[i].sp; a < frames[i].sp + kScanBytes; a += 8) {
       auto word = memory.read_u64(a);
       if (!word) break;

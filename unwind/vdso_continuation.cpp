@@ -9,6 +9,8 @@
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
+#include "unwind/frame_rules_amd64.h"
+#include "unwind/frame_rules_arm64.h"
 #include "unwind/memory.h"
 #include "unwind/return_address.h"
 #include "unwind/sample_continuations.h"
@@ -30,11 +32,19 @@ bool calls(const AddressSpace& space, const symbolize::Module& module, uint64_t 
   return target && *target == entry;
 }
 
+bool vdso_caller_frame_record(Arch arch) {
+  switch (arch) {
+    case Arch::kArm64: return Arm64FrameRules::kVdsoCallerFrameRecord;
+    case Arch::kAmd64: break;
+  }
+  return Amd64FrameRules::kVdsoCallerFrameRecord;
+}
+
 }  // namespace
 
-WalkResult continue_after_vdso(const SampleTarget& target, std::span<PhysicalFrame> out, WalkResult result) {
+WalkResult continue_after_vdso(const SampleTarget& target, Arch arch, std::span<PhysicalFrame> out, WalkResult result) {
   const size_t n = result.count;
-  if (result.reason != StopReason::kUnreadable || n == 0) return result;
+  if (result.reason != StopReason::kUnreadable || n == 0 || !vdso_caller_frame_record(arch)) return result;
   const PhysicalFrame& last = out[n - 1];
   auto ref = target.space->find(last.pc);
   const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
@@ -44,7 +54,6 @@ WalkResult continue_after_vdso(const SampleTarget& target, std::span<PhysicalFra
   auto ret = target.live->read_u64(bp + 8);
   auto caller_bp = target.live->read_u64(bp);
   if (!ret || !caller_bp) return result;
-  const Arch arch = Arch::kAmd64;  // vDSO callers keep a frame pointer on amd64 only (frame_rules.h)
   if (!calls(*target.space, *ref->module, *ret, f->entry, arch)) return result;
   RegisterSet regs;
   regs.arch = arch;

@@ -29,10 +29,10 @@
 
 #include "flamegraph/pprof_writer.h"
 #include "flamegraph/profile_builder.h"
-#include "profiler/perf_event_spec.h"
-#include "profiler/perf_sampler.h"
-#include "profiler/record_drain.h"
-#include "profiler/sample_symbolizer.h"
+#include "profiler/record/perf_event_spec.h"
+#include "profiler/record/perf_sampler.h"
+#include "profiler/record/record_drain.h"
+#include "profiler/record/sample_symbolizer.h"
 
 namespace {
 

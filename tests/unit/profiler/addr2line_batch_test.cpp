@@ -3,7 +3,7 @@
 // pieces, or parsed from text on several threads; with and without -a, since answers that do not show
 // the address are shared between addresses of the same frames. Module::symbolize itself is checked
 // against go tool addr2line and runtime.CallersFrames elsewhere.
-#include "profiler/addr2line_batch.h"
+#include "profiler/addr2line/addr2line_batch.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // GnuAddr2linePrinter and parse_gnu_address: binutils addr2line's output shapes and address syntax
 // (the expected strings are binutils 2.40's output on a C program with an inlined chain leaf<-mid<-top).
-#include "profiler/addr2line_printer.h"
+#include "profiler/addr2line/addr2line_printer.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "profiler/addr2line_options.h"
+#include "profiler/options/addr2line_options.h"
 
 namespace goperf::profiler {
 namespace {

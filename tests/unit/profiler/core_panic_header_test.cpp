@@ -1,6 +1,6 @@
 // format_panic_chain against printpanics' rules (src/runtime/panic.go of 1.19 and 1.26) over a synthetic
 // memory holding type descriptors and values, and si_code names against include/uapi/asm-generic/siginfo.h.
-#include "profiler/core_panic_header.h"
+#include "profiler/core/core_panic_header.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // parse_duration_seconds: Go's time.ParseDuration units, and a bare number of seconds.
-#include "profiler/duration_text.h"
+#include "profiler/options/duration_text.h"
 
 #include <gtest/gtest.h>
 

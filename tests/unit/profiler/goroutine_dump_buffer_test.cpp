@@ -1,5 +1,5 @@
 // DumpBuffer: its number formatting matches std::to_chars, and reserved room survives growth.
-#include "profiler/goroutine_dump_buffer.h"
+#include "profiler/dump/goroutine_dump_buffer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Goroutine grouping, the dump JSON read back (JsonReader, read_goroutine_dump_json) and the diff of two dumps.
-#include "profiler/goroutine_groups.h"
+#include "profiler/dump/goroutine_groups.h"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "profiler/goroutine_diff.h"
-#include "profiler/goroutine_dump_reader.h"
-#include "profiler/goroutine_filter.h"
-#include "profiler/json_reader.h"
+#include "profiler/dump/goroutine_diff.h"
+#include "profiler/dump/goroutine_dump_reader.h"
+#include "profiler/dump/goroutine_filter.h"
+#include "profiler/dump/json_reader.h"
 
 namespace goperf::profiler {
 namespace {

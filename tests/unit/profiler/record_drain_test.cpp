@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "profiler/record_drain.h"
+#include "profiler/record/record_drain.h"
 
 namespace goperf::profiler {
 namespace {

@@ -1,6 +1,6 @@
 // SamplingChoice: the default never uses the tick; -e tick plans it (or says in one line why it cannot),
 // and a profile's period is the CPU time one sample stands for.
-#include "profiler/record_sampling.h"
+#include "profiler/record/record_sampling.h"
 
 #include <gtest/gtest.h>
 

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "profiler/perf_event_spec.h"
-#include "profiler/record_kernel_symbols.h"
-#include "profiler/record_options.h"
+#include "profiler/record/perf_event_spec.h"
+#include "profiler/record/record_kernel_symbols.h"
+#include "profiler/options/record_options.h"
 
 namespace goperf::profiler {
 namespace {

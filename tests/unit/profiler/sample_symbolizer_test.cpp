@@ -1,6 +1,6 @@
 // SampleSymbolizer on samples of this test process itself: a stack whose walk cannot reach its root
 // ends in exactly one [truncated] frame and is counted; a whole one has none.
-#include "profiler/sample_symbolizer.h"
+#include "profiler/record/sample_symbolizer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -85,6 +85,28 @@ TEST_P(PclntabTest, HeaderAndModuledataMatchLinkerSymbols) {
   }
 }
 
+// The signal handler's functions have no funcID: their kinds come from their names, which the unwinder's
+// signal-frame rule (unwind/signal_frame.cpp) then matches instead of names.
+TEST_P(PclntabTest, SignalHandlerFunctionsHaveTheirKinds) {
+  auto mod = Module::open(bin_);
+  ASSERT_TRUE(mod);
+  const Pclntab* tab = (*mod)->pclntab();
+  ASSERT_NE(tab, nullptr);
+  auto sigtramp = tab->find_func_by_name("runtime.sigtramp");
+  ASSERT_TRUE(sigtramp);
+  EXPECT_EQ(sigtramp->kind, FuncKind::kSigtramp);
+  auto sigtrampgo = tab->find_func_by_name("runtime.sigtrampgo");
+  ASSERT_TRUE(sigtrampgo);
+  EXPECT_EQ(sigtrampgo->kind, FuncKind::kSigtrampgo);
+  auto restorer = tab->find_func_by_name("runtime.sigreturn__sigaction");
+  if (!restorer) restorer = tab->find_func_by_name("runtime.sigreturn");  // Go 1.19/1.20
+  ASSERT_TRUE(restorer);
+  EXPECT_EQ(restorer->kind, FuncKind::kSigreturn);
+  auto main_main = tab->find_func_by_name("main.main");
+  ASSERT_TRUE(main_main);
+  EXPECT_EQ(main_main->kind, FuncKind::kNormal);
+}
+
 TEST_P(PclntabTest, EveryFunctionIsFoundByPcAndName) {
   auto mod = Module::open(bin_);
   ASSERT_TRUE(mod);

@@ -1,0 +1,250 @@
+// GoroutineSampler: list the goroutines, take each one's stack from unwind::GoroutineStacks, and add
+// it to the profile with its state, id and pprof labels.
+#include "profiler/record/goroutine_sampler.h"
+
+#include <array>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bpf/label_reader.h"
+#include "flamegraph/profile.h"
+#include "profiler/record/sample_symbolizer.h"
+#include "unwind/go_target.h"
+#include "unwind/goroutine_lister.h"
+#include "unwind/goroutine_scan.h"
+
+namespace goperf::profiler {
+namespace {
+
+constexpr size_t kMaxGoLabels = 16;
+
+}  // namespace
+
+struct GoroutineSampler::Impl {
+  uint32_t pid = 0;
+  SampleSymbolizer* sink = nullptr;
+  std::unique_ptr<unwind::GoTarget> target;
+  std::unique_ptr<unwind::GoroutineScan> scan;
+  std::unique_ptr<unwind::GoroutineStacks> stacks;
+  std::unique_ptr<bpf::LabelReader> labels;
+  std::string note;
+  GoroutineSamplerStats stats;
+
+  std::vector<unwind::MInfo> ms;  // read at most once per tick, when a goroutine in a syscall is walked
+  bool ms_read = false;
+  std::unordered_map<uint64_t, bool> system_starts;  // by startpc
+  // Per allgs entry: the sample its g is adding to, kept until its stack, state, goroutine or labels
+  // change (then handed to the profile), so that an unchanged goroutine costs a counter per tick.
+  struct Track {
+    bool live = false;    // describes the g's head as last read (GoroutineScan::changed is against that)
+    bool system = false;  // a system goroutine: no samples
+    unwind::GHead head;   // as when its stack was last taken (walked or reused)
+    uint64_t stack_key = 0;  // 1: on a thread, 2: changed while read, else 2 + the stack's version
+    uint64_t goid = 0, labels = 0;
+    uint32_t status = 0;
+    uint8_t reason = 0;
+    std::string state;
+    std::vector<uint32_t> locations;
+    int64_t count = 0, wall = 0;
+  };
+  std::vector<Track> tracks;  // by allgs index (GoroutineScan's)
+  uint64_t same_stack = 0;    // samples whose stack was known from the head alone, not asked of `stacks`
+  uint32_t on_thread_loc = 0, changed_loc = 0;
+  std::array<flamegraph::Label, 2 + kMaxGoLabels> label_buf;
+
+  bool is_system(uint64_t startpc) {
+    auto [it, fresh] = system_starts.try_emplace(startpc);
+    if (fresh) it->second = target->is_system_goroutine(startpc);
+    return it->second;
+  }
+
+  void flush(Track& t) {
+    if (t.count == 0) return;
+    size_t n = 0;
+    auto put = [&](std::string_view key, std::string_view str, int64_t num) {
+      auto& l = label_buf[n++];
+      l.key.assign(key);
+      l.str.assign(str);
+      l.num = num;
+    };
+    put("state", t.state, 0);
+    put("goroutine", {}, static_cast<int64_t>(t.goid));
+    if (t.labels != 0) {
+      for (const auto& [key, value] : labels->get(pid, t.labels, target->memory())) {
+        if (n == label_buf.size()) break;
+        put(key, value, 0);
+      }
+    }
+    const std::array<int64_t, 2> values{t.count, t.wall};
+    sink->add_sample(t.locations, values, std::span<const flamegraph::Label>(label_buf.data(), n));
+    t.count = t.wall = 0;
+  }
+
+  const unwind::MInfo* m_of(const unwind::GoroutineInfo& g) {
+    if (g.m == 0 || g.base_status() != unwind::kGsyscall) return nullptr;  // its VDSO state: syscalls only
+    if (!ms_read) {
+      ms_read = true;
+      auto all = target->lister().ms(target->memory());
+      if (all) ms = std::move(*all);
+      else ms.clear();
+    }
+    for (const auto& m : ms)
+      if (m.addr == g.m) return &m;
+    return nullptr;
+  }
+
+  void sample(const unwind::GoroutineInfo& g, Track& t, int64_t weight_ns) {
+    auto s = stacks->stack(g, m_of(g));
+    const uint64_t key = s.source == unwind::GoroutineStack::Source::kOnThread  ? 1
+                         : s.source == unwind::GoroutineStack::Source::kChanged ? 2
+                                                                                : 2 + s.version;
+    if (t.count == 0 || t.stack_key != key || t.goid != g.goid || t.status != g.base_status() ||
+        t.reason != g.wait_reason_index || t.labels != g.labels) {
+      flush(t);
+      if (t.stack_key != key || t.goid != g.goid) {
+        t.locations.clear();
+        if (key == 1) {
+          // Running: what the runtime's own traceback says of a goroutine on another thread, above the
+          // one frame known without its registers, the function it was started with (the root of every
+          // goroutine's stack in runtime/pprof's goroutine profile and fgprof's).
+          t.locations.push_back(on_thread_loc);
+          unwind::PhysicalFrame start;
+          start.pc = g.startpc;
+          start.exact_pc = true;
+          start.is_go = true;
+          if (g.startpc) sink->append_locations(pid, std::span<const unwind::PhysicalFrame>(&start, 1), t.locations);
+        } else if (key == 2) {
+          t.locations.push_back(changed_loc);
+        } else {
+          sink->append_locations(pid, s.frames, t.locations);
+          if (t.locations.empty()) t.locations.push_back(changed_loc);
+        }
+      }
+      t.stack_key = key;
+      t.goid = g.goid;
+      t.status = g.base_status();
+      t.reason = g.wait_reason_index;
+      t.labels = g.labels;
+      t.state.assign(g.status_text());
+    }
+    ++t.count;
+    t.wall += weight_ns;
+    ++stats.samples;
+  }
+
+  // The same goroutine with the same saved context in another state or with other labels (a waiting
+  // goroutine made runnable, ...): the same stack, from the head alone.
+  void restate(Track& t, const unwind::GHead& h, int64_t weight_ns) {
+    if (t.count == 0 || t.status != h.base_status() || t.reason != h.wait_reason || t.labels != h.labels) {
+      flush(t);
+      t.status = h.base_status();
+      t.reason = h.wait_reason;
+      t.labels = h.labels;
+      t.state.assign(unwind::g_status_text(h.status, h.wait_reason, target->lister().wait_reason(h.wait_reason)));
+    }
+    ++t.count;
+    t.wall += weight_ns;
+    ++stats.samples;
+    ++same_stack;
+  }
+
+  static bool off_thread(uint32_t status) {
+    return status == unwind::kGrunnable || status == unwind::kGwaiting || status == unwind::kGpreempted;
+  }
+
+  void flush_all() {
+    for (auto& t : tracks) flush(t);
+  }
+
+  // A g whose head is as at the previous tick is the same sample again: a counter. Others (new,
+  // changed, running: its labels may change while it runs) are read whole, then walked or reused by
+  // GoroutineStacks.
+  Status tick(int64_t weight_ns) {
+    ++stats.ticks;
+    if (auto st = scan->scan(); !st) {
+      ++stats.failed_ticks;
+      return st;
+    }
+    ms_read = false;
+    if (tracks.size() < scan->size()) tracks.resize(scan->size());
+    for (size_t i = 0; i < scan->size(); ++i) {
+      if (!scan->readable(i)) continue;
+      const unwind::GHead& h = scan->head(i);
+      Track& t = tracks[i];
+      if (h.dead()) {
+        t.live = false;
+        continue;
+      }
+      if (t.live && !scan->changed(i) && h.base_status() != unwind::kGrunning) {
+        if (t.system) {
+          ++stats.system;
+          continue;
+        }
+        ++t.count;
+        t.wall += weight_ns;
+        ++stats.samples;
+        ++same_stack;
+        continue;
+      }
+      if (t.live && !t.system && t.stack_key > 2 && off_thread(h.base_status()) && h.same_context(t.head)) {
+        restate(t, h, weight_ns);
+        continue;
+      }
+      t.live = false;
+      auto g = target->lister().read_g(target->memory(), scan->g_addr(i));
+      if (!g || g->is_dead()) continue;
+      // The g read whole must still be the head read in the scan; else it is read again next tick.
+      const bool same = g->goid == h.goid && g->base_status() == h.base_status() && g->sched_pc == h.sched_pc &&
+                        g->sched_sp == h.sched_sp && g->syscallsp == h.syscallsp && g->syscallpc == h.syscallpc &&
+                        g->stack_lo == h.stack_lo && g->wait_reason_index == h.wait_reason && g->m == h.m &&
+                        g->labels == h.labels;
+      t.system = is_system(g->startpc);
+      if (t.system) {
+        flush(t);
+        ++stats.system;
+      } else {
+        sample(*g, t, weight_ns);
+      }
+      // A stack dropped as changed while read is tried again at the next tick, not counted on.
+      t.live = same && (t.system || t.stack_key != 2);
+      t.head = h;
+    }
+    stacks->end_tick();
+    return {};
+  }
+};
+
+GoroutineSampler::GoroutineSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GoroutineSampler::~GoroutineSampler() = default;
+
+Result<std::unique_ptr<GoroutineSampler>> GoroutineSampler::open(uint32_t pid, SampleSymbolizer& sink) {
+  auto impl = std::make_unique<Impl>();
+  impl->pid = pid;
+  impl->sink = &sink;
+  auto target = unwind::GoTarget::open_process(static_cast<pid_t>(pid));
+  if (!target) return std::move(target).error();
+  impl->target = std::move(*target);
+  const unwind::GoTarget& t = *impl->target;
+  impl->note = t.layout_note();
+  impl->scan = std::make_unique<unwind::GoroutineScan>(t.memory(), t.layout(), t.globals(), t.bias());
+  impl->stacks = std::make_unique<unwind::GoroutineStacks>(t.memory(), *t.space(), t.lister());
+  impl->labels = std::make_unique<bpf::LabelReader>(t.go_minor());
+  impl->on_thread_loc = sink.named_location("[goroutine running on other thread; stack unavailable]");
+  impl->changed_loc = sink.named_location("[stack changed while read]");
+  return std::unique_ptr<GoroutineSampler>(new GoroutineSampler(std::move(impl)));
+}
+
+Status GoroutineSampler::tick(int64_t weight_ns) { return impl_->tick(weight_ns); }
+void GoroutineSampler::flush() { impl_->flush_all(); }
+const std::string& GoroutineSampler::note() const { return impl_->note; }
+void GoroutineSampler::set_reuse(bool on) { impl_->stacks->set_reuse(on); }
+
+GoroutineSamplerStats GoroutineSampler::stats() const {
+  GoroutineSamplerStats s = impl_->stats;
+  s.stacks = impl_->stacks->stats();
+  s.stacks.reused += impl_->same_stack;
+  return s;
+}
+
+}  // namespace goperf::profiler
