@@ -8,6 +8,10 @@ depends on whether a second core is free on this shared machine, while CPU time 
 Wall time is given beside it: what a user waits for.
 
     python3 bench/e2e_addr2line.py [--goperf build/goperf] [--binary /usr/bin/etcd] [--pcs 1000000] [--distinct N] [--rounds 7]
+        [--base OLD/goperf]
+
+With --base, an older goperf runs in the same rounds too (before/after of a change), and base / goperf is
+printed as well.
 """
 import argparse
 import os
@@ -65,6 +69,7 @@ def main():
     ap.add_argument("--pcs", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--base", help="an older goperf, timed in the same rounds (before/after a change)")
     ap.add_argument("--distinct", type=int, default=0,
                     help="draw the PCs from this many distinct random PCs (a profile's hot set); 0: all distinct")
     a = ap.parse_args()
@@ -83,6 +88,8 @@ def main():
     tooldir = subprocess.run([a.go, "env", "GOTOOLDIR"], capture_output=True, text=True, check=True).stdout.strip()
     tools = {"go": [f"{tooldir}/addr2line", a.binary],
              "goperf": [a.goperf, "addr2line", "-f", "-i", "-e", a.binary]}
+    if a.base:
+        tools["base"] = [a.base, "addr2line", "-f", "-i", "-e", a.binary]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=REPO).stdout.strip()
     what = f"{a.pcs:,} random PCs{f' (from {a.distinct:,} distinct)' if a.distinct else ''} of {a.binary}"
@@ -94,6 +101,8 @@ def main():
         read_once(pcs_file)
         read_once(tools["go"][0])
         read_once(a.goperf)
+        if a.base:
+            read_once(a.base)
         for i, order in enumerate(orders(list(tools), a.rounds)):
             for t in order:
                 rows[t].append(timed(tools[t], pcs_file))
@@ -109,6 +118,14 @@ def main():
         print(f"| {name}, median of {a.rounds} | {median([r[k] for r in g]):.2f} s | {median([r[k] for r in o]):.2f} s "
               f"| {fmt_ratio([r[k] for r in o], [r[k] for r in g])} |")
     print(f"| output lines | {g[0]['lines']:,} | {o[0]['lines']:,} | |")
+    if a.base:
+        b = rows["base"]
+        print(f"\n| before/after | base goperf | goperf | base / goperf, median of per-round ratios (min-max) |")
+        print("|---|---|---|---|")
+        for k in ("cpu", "wall"):
+            print(f"| {k}, median of {a.rounds} | {median([r[k] for r in b]):.2f} s | {median([r[k] for r in g]):.2f} s "
+                  f"| {fmt_ratio([r[k] for r in b], [r[k] for r in g])} |")
+        assert b[0]["lines"] == g[0]["lines"], "base and goperf answer with different line counts"
     print(f"end {stamp()}, load average {loadavg()}")
 
 

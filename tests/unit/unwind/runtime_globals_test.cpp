@@ -143,5 +143,46 @@ TEST(RuntimeGlobals, NonGoFileIsAnError) {
   EXPECT_TRUE(find_wait_reasons((*module)->elf()).empty());
 }
 
+// GOARCH=arm64 builds: the globals located by arm64 disassembly (ADRP + ADD/LDR/STLR), against the same
+// oracle, for every toolchain present, exe and PIE, stripped and not.
+TEST(RuntimeGlobalsArm64, DisassemblyMatchesSymbolTableForEveryToolchain) {
+  std::string error;
+  std::vector<std::tuple<bool, bool, bool>> variants;
+  for (bool pie : {false, true})
+    for (bool stripped : {false, true}) variants.emplace_back(pie, false, stripped);
+  auto all = testing::build_go_targets("crash", variants, &error, "arm64");
+  ASSERT_GE(all.size(), 4u) << error;
+  for (const auto& t : all) {
+    if (t.stripped) continue;  // the oracle needs the symbol table; the stripped twin is checked below
+    SCOPED_TRACE(t.toolchain + " " + t.variant);
+    auto oracle = nm(t);
+    ASSERT_TRUE(oracle.count("runtime.allgs") && oracle.count("runtime.allglen") && oracle.count("runtime.allm"));
+    auto module = symbolize::Module::open(t.path);
+    ASSERT_TRUE(module) << module.error().message();
+    auto found = find_runtime_globals_without_symbols(**module);
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(found->allgs, oracle["runtime.allgs"]);
+    EXPECT_EQ(found->allglen, oracle["runtime.allglen"]);
+    EXPECT_EQ(found->allm, oracle["runtime.allm"]);
+    if (found->allgptr) {
+      EXPECT_EQ(found->allgptr, oracle["runtime.allgptr"]);
+    }
+    const symbolize::BuildInfo* bi = (*module)->build_info();
+    ASSERT_NE(bi, nullptr);
+    EXPECT_EQ(found->m_alllink_offset, layout_for_go_minor(bi->minor_version()).layout->m.alllink);
+    // The stripped twin (-s -w): the same globals, each at the same offset in its same-named section.
+    for (const auto& st : all) {
+      if (!st.stripped || st.toolchain != t.toolchain || st.pie != t.pie) continue;
+      auto stripped = symbolize::Module::open(st.path);
+      ASSERT_TRUE(stripped);
+      auto again = find_runtime_globals_without_symbols(**stripped);
+      ASSERT_TRUE(again) << again.error().message();
+      EXPECT_EQ(again->allgs, same_place(**module, **stripped, found->allgs));
+      EXPECT_EQ(again->allglen, same_place(**module, **stripped, found->allglen));
+      EXPECT_EQ(again->allm, same_place(**module, **stripped, found->allm));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace goperf::unwind
