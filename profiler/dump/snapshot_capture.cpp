@@ -16,6 +16,7 @@
 
 #include "unwind/address_space.h"
 #include "unwind/go_target.h"
+#include "unwind/goroutine_stack_copy.h"
 #include "unwind/process_memory.h"
 #include "unwind/process_status.h"
 #include "unwind/ptrace_session.h"
@@ -66,64 +67,6 @@ struct Arena {
   Arena& operator=(const Arena&) = delete;
 };
 
-// The part of a goroutine's stack a snapshot copies: from its saved sp up (sched or syscall state);
-// all of it when it runs (its sp is in its thread's registers, not in g.sched).
-std::pair<uint64_t, uint64_t> stack_to_copy(uint64_t lo, uint64_t hi, uint64_t sched_sp, uint64_t syscallsp,
-                                            uint32_t base_status) {
-  if (hi <= lo) return {0, 0};
-  uint64_t sp = sched_sp;
-  if (syscallsp != 0 && syscallsp >= lo && syscallsp < sp) sp = syscallsp;
-  if (base_status == unwind::kGrunning || base_status == unwind::kGsyscall || sp < lo || sp >= hi) sp = lo;
-  return {sp, hi};
-}
-
-// Bytes the stack copies will take, estimated before the stop from a sample of the goroutines (read
-// while the target runs: only the size matters), with a margin and room for the threads' stacks.
-size_t estimate_stack_bytes(const unwind::ProcessMemory& mem, uint64_t allgs, const unwind::GLayout& gl) {
-  constexpr size_t kBase = 4u << 20, kSample = 512;
-  auto ptr = mem.read_u64(allgs);
-  auto len = mem.read_u64(allgs + 8);
-  if (!ptr || !len || *len == 0 || *len > (4u << 20)) return kBase;
-  const size_t n = *len, step = std::max<size_t>(1, n / kSample);
-  std::vector<uint64_t> gps((n + step - 1) / step);
-  std::vector<iovec> remote(gps.size()), local(gps.size());
-  for (size_t i = 0; i < gps.size(); ++i) {
-    remote[i] = {reinterpret_cast<void*>(*ptr + i * step * 8), 8};
-    local[i] = {&gps[i], 8};
-  }
-  std::unique_ptr<bool[]> ok(new bool[gps.size()]());
-  mem.read_many(remote, local, std::span<bool>(ok.get(), gps.size()));
-  const uint32_t span = std::max({gl.stack_lo, gl.stack_hi, gl.sched_sp, gl.syscallsp, gl.atomicstatus}) + 8;
-  std::vector<uint8_t> bytes(gps.size() * span);
-  size_t k = 0;
-  for (size_t i = 0; i < gps.size(); ++i) {
-    if (!ok[i] || gps[i] == 0) continue;
-    remote[k] = {reinterpret_cast<void*>(gps[i]), span};
-    local[k] = {bytes.data() + k * span, span};
-    ++k;
-  }
-  std::fill(ok.get(), ok.get() + gps.size(), false);
-  mem.read_many(std::span<const iovec>(remote.data(), k), std::span<const iovec>(local.data(), k),
-                std::span<bool>(ok.get(), k));
-  size_t sampled = 0, bytes_used = 0;
-  for (size_t i = 0; i < k; ++i) {
-    if (!ok[i]) continue;
-    auto u64 = [&](uint32_t off) {
-      uint64_t v;
-      std::memcpy(&v, bytes.data() + i * span + off, 8);
-      return v;
-    };
-    uint32_t status;
-    std::memcpy(&status, bytes.data() + i * span + gl.atomicstatus, 4);
-    auto [lo, hi] = stack_to_copy(u64(gl.stack_lo), u64(gl.stack_hi), u64(gl.sched_sp), u64(gl.syscallsp),
-                                  status & ~uint32_t{unwind::kGscan});
-    ++sampled;
-    if (hi > lo && hi - lo <= (64u << 20)) bytes_used += hi - lo;
-  }
-  if (sampled == 0) return kBase + n * 1024;
-  return kBase + static_cast<size_t>(static_cast<double>(bytes_used) / static_cast<double>(sampled) * 1.25 *
-                                     static_cast<double>(n));
-}
 
 // While the target is stopped, every millisecond goperf waits for a CPU is a millisecond the target
 // cannot run: on a busy machine the scheduler, not the work, made most of the pause. So the stopped
@@ -198,7 +141,7 @@ struct CopyPlan {
 void reserve_list(const unwind::GoTarget& target, unwind::GoroutineList& list) {
   const uint64_t allgs = target.globals().allgs;
   if (allgs == 0) return;
-  if (auto n = target.memory().read_u64(allgs + target.bias() + 8); n && *n <= (4u << 20)) {
+  if (auto n = unwind::allgs_length(target.memory(), allgs + target.bias()); n && *n <= (4u << 20)) {
     list.goroutines.resize(*n + 1024);
     list.goroutines.clear();
   }
@@ -221,7 +164,7 @@ void plan_thread_stacks(const unwind::GoTarget& target, SnapshotCapture& out, Co
     plan.add(t.regs.sp, end);
   }
   for (const auto& g : out.list.goroutines) {
-    auto [lo, hi] = stack_to_copy(g.stack_lo, g.stack_hi, g.sched_sp, g.syscallsp, g.base_status());
+    auto [lo, hi] = unwind::stack_to_copy(g.stack_lo, g.stack_hi, g.sched_sp, g.syscallsp, g.base_status());
     plan.add(lo, hi);
   }
 }
@@ -233,7 +176,7 @@ Status capture_stopped_process(const unwind::GoTarget& target, SnapshotCapture& 
   const pid_t pid = pmem.pid();
   // The arena for the stack copies, faulted in now: a sample of the goroutines gives its size.
   const uint64_t allgs = target.globals().allgs;
-  auto arena = std::make_shared<Arena>(allgs ? estimate_stack_bytes(pmem, allgs + target.bias(), target.layout().g)
+  auto arena = std::make_shared<Arena>(allgs ? unwind::estimate_stack_bytes(pmem, allgs + target.bias(), target.layout().g)
                                              : size_t{4} << 20);
   reserve_list(target, out.list);
   timer.mark("arena");
