@@ -48,6 +48,16 @@ uint64_t same_place(const symbolize::Module& from, const symbolize::Module& to, 
   return addr;
 }
 
+// The globals found equal the symbol table's (allgptr only where the Go version has it).
+void expect_oracle_globals(const RuntimeGlobals& found, std::map<std::string, uint64_t>& oracle) {
+  EXPECT_EQ(found.allgs, oracle["runtime.allgs"]);
+  EXPECT_EQ(found.allglen, oracle["runtime.allglen"]);
+  EXPECT_EQ(found.allm, oracle["runtime.allm"]);
+  if (found.allgptr) {
+    EXPECT_EQ(found.allgptr, oracle["runtime.allgptr"]);
+  }
+}
+
 const std::vector<BuiltTarget>& targets() {
   static std::vector<BuiltTarget> built = [] {
     std::string error;
@@ -85,12 +95,7 @@ TEST(RuntimeGlobals, DisassemblyMatchesSymbolTableForEveryToolchainAndVariant) {
     for (auto& [name, addr] : oracle) addr = same_place(**twin_module, **module, addr);
     auto found = find_runtime_globals_without_symbols(**module);
     ASSERT_TRUE(found) << found.error().message();
-    EXPECT_EQ(found->allgs, oracle["runtime.allgs"]);
-    EXPECT_EQ(found->allglen, oracle["runtime.allglen"]);
-    EXPECT_EQ(found->allm, oracle["runtime.allm"]);
-    if (found->allgptr) {
-      EXPECT_EQ(found->allgptr, oracle["runtime.allgptr"]);
-    }
+    expect_oracle_globals(*found, oracle);
     // The alllink store in mcommoninit agrees with the measured layout of this toolchain.
     const symbolize::BuildInfo* bi = (*module)->build_info();
     ASSERT_NE(bi, nullptr);
@@ -161,12 +166,7 @@ TEST(RuntimeGlobalsArm64, DisassemblyMatchesSymbolTableForEveryToolchain) {
     ASSERT_TRUE(module) << module.error().message();
     auto found = find_runtime_globals_without_symbols(**module);
     ASSERT_TRUE(found) << found.error().message();
-    EXPECT_EQ(found->allgs, oracle["runtime.allgs"]);
-    EXPECT_EQ(found->allglen, oracle["runtime.allglen"]);
-    EXPECT_EQ(found->allm, oracle["runtime.allm"]);
-    if (found->allgptr) {
-      EXPECT_EQ(found->allgptr, oracle["runtime.allgptr"]);
-    }
+    expect_oracle_globals(*found, oracle);
     const symbolize::BuildInfo* bi = (*module)->build_info();
     ASSERT_NE(bi, nullptr);
     EXPECT_EQ(found->m_alllink_offset, layout_for_go_minor(bi->minor_version()).layout->m.alllink);
