@@ -23,6 +23,10 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 ARM64_BUILD = pathlib.Path(os.environ.get("GOPERF_ARM64_BUILD_DIR", REPO / "build-arm64"))
 VM_DIR = ARM64_BUILD / "vm"
 QEMU = "qemu-system-aarch64"
+# A guest clock that follows the instructions executed (QEMU's docs, "-icount"): one instruction every 2^0 ns
+# of guest time, a CPU of 1 GIPS; sleep=off makes the clock jump to the next timer when the CPU idles, in
+# place of waiting in host time. Guest times are then the same on a loaded host as on an idle one.
+ICOUNT = "shift=0,sleep=off"
 
 # /init: mounts what goperf needs (proc, sysfs, devtmpfs, debugfs, tracefs, bpffs), lets cores be written
 # to /tmp, reports that user space is up, runs /job.sh and powers off. `run` and `fetch` are what
@@ -177,8 +181,11 @@ def _parse(console):
     return results, files, boot
 
 
-def boot(files, commands, fetches=(), timeout=900, memory_mb=1024, workdir=None):
-    """Boots the machine once, runs `commands` in order and returns a Boot."""
+def boot(files, commands, fetches=(), timeout=900, memory_mb=1024, workdir=None, icount=None):
+    """Boots the machine once, runs `commands` in order and returns a Boot.
+
+    icount: QEMU's -icount suboptions (e.g. ICOUNT), for a machine whose clock counts the instructions it
+    executes instead of following the host's: timings there do not depend on the host's load."""
     workdir = pathlib.Path(workdir or VM_DIR)
     initrd = workdir / f"initramfs-{os.getpid()}.cpio"
     build_initramfs(files, job_script(commands, fetches), initrd)
@@ -188,6 +195,8 @@ def boot(files, commands, fetches=(), timeout=900, memory_mb=1024, workdir=None)
     args = [QEMU, "-M", "virt", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", str(memory_mb),
             "-nographic", "-no-reboot", "-nic", "none", "-kernel", str(VM_DIR / "vmlinuz"),
             "-initrd", str(initrd), "-append", "console=ttyAMA0 quiet loglevel=1 panic=-1 rdinit=/init"]
+    if icount:
+        args += ["-icount", icount]
     start = time.monotonic()
     log = workdir / "console.log"  # written as the guest runs: where a slow or stuck job shows its progress
     try:

@@ -1,0 +1,3 @@
+module example.com/pausekill
+
+go 1.19
