@@ -7,8 +7,9 @@
 //
 // First a calibration run: a whole goperf snapshot, whose reported pause P bounds the delays. Then each round
 // starts goperf snapshot again, looks at /proc/PID/task/*/stat every millisecond until a thread of the
-// target is in a ptrace stop ('t'), naps a random delay below 0.9 P (so that kills land at different
-// points of the pause), looks once more and SIGKILLs goperf. The kernel then detaches goperf's tracees
+// target is in a ptrace stop ('t'), naps a random delay below P/2 (so that kills land at different points
+// of the pause, the earliest included: while some threads have not stopped yet; the pause of a watched
+// round is 0.6-1 P under TCG, so P/2 keeps nearly every kill inside it), looks once more and SIGKILLs goperf. The kernel then detaches goperf's tracees
 // (exit_ptrace); the defect looked for is a thread left stopped or a target that no longer runs (a stop
 // goperf queued and never undid). The watcher runs SCHED_FIFO so that it wakes on time under emulation.
 // One line per round:
@@ -169,7 +170,7 @@ func nap(d time.Duration) {
 // round starts a snapshot, looks every millisecond until a thread of the target is in a ptrace stop, naps
 // a random delay below the pause, looks once more, SIGKILLs goperf and reports.
 func round(r int, goperf string, pid int, pause time.Duration, rng *rand.Rand) error {
-	delay := time.Duration(rng.Int63n(int64(pause)*9/10 + 1))
+	delay := time.Duration(rng.Int63n(int64(pause)/2 + 1))
 	watch := openThreads(pid)
 	defer watch.close()
 	var errs bytes.Buffer
