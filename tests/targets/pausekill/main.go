@@ -168,7 +168,7 @@ func nap(d time.Duration) {
 }
 
 // round starts a snapshot, looks every millisecond until a thread of the target is in a ptrace stop, naps
-// a random delay below the pause, looks once more, SIGKILLs goperf and reports.
+// a random delay below half the calibrated pause, looks once more, SIGKILLs goperf and reports.
 func round(r int, goperf string, pid int, pause time.Duration, rng *rand.Rand) error {
 	delay := time.Duration(rng.Int63n(int64(pause)/2 + 1))
 	watch := openThreads(pid)
