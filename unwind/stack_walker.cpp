@@ -3,6 +3,7 @@
 #include "unwind/stack_walker.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "symbolize/elf_file.h"
@@ -384,15 +385,21 @@ template <typename Rules>
 }
 
 // Whether pc_ is in the kernel's signal-return trampoline (FrameRules::is_sigreturn_trampoline): at its first
-// or second instruction, or right after its svc (the sample came while the kernel ran rt_sigreturn).
+// or second instruction, or right after its svc (the sample came while the kernel ran rt_sigreturn). The
+// code is read from the module's file, or, in code of no file (the vDSO), from memory.
 template <typename Rules>
 bool Walk<Rules>::at_sigreturn_trampoline() {
   constexpr uint64_t kInsn = 4, kBytes = 8;
   auto ref = lookup(space_, modules_, pc_);
-  if (!ref) return false;
-  for (uint64_t back = 0; back <= kBytes && back <= ref->link_pc; back += kInsn) {
-    auto code = ref->module->elf().read(ref->link_pc - back, kBytes);
-    if (code && Rules::is_sigreturn_trampoline(*code)) return true;
+  for (uint64_t back = 0; back <= kBytes && back <= pc_; back += kInsn) {
+    if (ref) {
+      if (back > ref->link_pc) break;
+      auto code = ref->module->elf().read(ref->link_pc - back, kBytes);
+      if (code && Rules::is_sigreturn_trampoline(*code)) return true;
+      continue;
+    }
+    std::array<uint8_t, kBytes> code{};
+    if (memory_.read(pc_ - back, code) && Rules::is_sigreturn_trampoline(code)) return true;
   }
   return false;
 }
@@ -402,7 +409,11 @@ bool Walk<Rules>::at_sigreturn_trampoline() {
 // function's, as for a sample's innermost frame.
 template <typename Rules>
 bool Walk<Rules>::signal_return_frame(PhysicalFrame& frame) {
-  if (!at_sigreturn_trampoline()) return false;
+  // The handler returned into the trampoline through LR, which still holds its address: no code is read
+  // for a pc that is not within its two instructions of LR.
+  if constexpr (!Rules::kLeafReturnInLr) return false;
+  const uint64_t lr = Rules::strip_signature(lr_);
+  if (pc_ < lr || pc_ - lr > 8 || !at_sigreturn_trampoline()) return false;
   auto ctx = Rules::sigreturn_context(memory_, sp_);
   if (!ctx) return false;
   frame.fp = sp_;

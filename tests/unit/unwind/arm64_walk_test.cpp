@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -35,7 +33,7 @@ struct Arm64Binary {
   const symbolize::Pclntab* tab = nullptr;
   std::unique_ptr<AddressSpace> space;
 
-  // `extra`: more file mappings (a shared object at its load address).
+  // `files`: more mappings (the vDSO).
   explicit Arm64Binary(const std::string& path, std::vector<AddressSpace::FileMapping> files = {}) {
     auto m = symbolize::Module::open(path);
     if (!m) return;
@@ -214,47 +212,31 @@ TEST(Arm64Walk, VdsoCallerBeforeItsSwitchWalksToTheRootWithoutItsCallersSavedFp)
   }
 }
 
-// The kernel's signal-return trampoline as arch/arm64/kernel/vdso/sigreturn.S has it, assembled here into a
-// shared object (the vDSO is one) by the cross compiler: "" when it cannot be built.
-std::string sigreturn_trampoline_object() {
-  const auto dir = std::filesystem::path(GOPERF_BINARY_DIR) / "arm64_walk_test";
-  std::filesystem::create_directories(dir);
-  const auto src = dir / "sigreturn.S", out = dir / "sigreturn.so";
-  std::ofstream(src) << ".text\n.globl __kernel_rt_sigreturn\n.type __kernel_rt_sigreturn, %function\n"
-                        "__kernel_rt_sigreturn:\n  mov x8, #139\n  svc #0\n";
-  std::string cmd = "aarch64-linux-gnu-gcc -nostdlib -shared -o '" + out.string() + "' '" + src.string() + "' 2>&1";
-  if (std::system(cmd.c_str()) != 0) return "";
-  return out.string();
-}
-
 // A sample while the kernel runs rt_sigreturn for a handler that interrupted a frameless leaf (main.leaf, in
-// main.mid): pc right after the trampoline's svc, sp at the kernel's rt_sigframe, x29 at the frame record the
-// kernel put in it ({interrupted fp, interrupted lr}). The walk takes the interrupted pc, sp and lr from the
-// frame's sigcontext: main.leaf, then main.mid through LR, then main.mid's frame on the goroutine stack, which
-// this copy of the signal stack does not hold. The frame record alone gave main.mid first (the leaf dropped)
-// and read main.mid's frame at the wrong sp.
+// main.mid): pc right after the vDSO trampoline's svc (arch/arm64/kernel/vdso/sigreturn.S, in a mapping of no
+// file whose code is read from the process), LR at the trampoline, sp at the kernel's rt_sigframe, x29 at the
+// frame record the kernel put in it ({interrupted fp, interrupted lr}). The walk takes the interrupted pc, sp
+// and lr from the frame's sigcontext: main.leaf, then main.mid through LR, then main.mid's frame on the
+// goroutine stack, which this copy of the signal stack does not hold. The frame record alone gave main.mid
+// first (the leaf dropped) and read main.mid's frame at the wrong sp.
 TEST(Arm64Walk, SignalReturnTrampolineGoesOnFromTheInterruptedRegisters) {
-  const std::string so = sigreturn_trampoline_object();
-  if (so.empty()) GTEST_SKIP() << "aarch64-linux-gnu-gcc cannot build the trampoline (gcc-aarch64-linux-gnu)";
-  auto tramp_module = symbolize::Module::open(so);
-  ASSERT_TRUE(tramp_module);
-  auto tramp = (*tramp_module)->native_symbols().find_by_name("__kernel_rt_sigreturn");
-  ASSERT_TRUE(tramp);
   std::string error;
   auto builds = testing::build_go_targets("prof", {{false, false, false}}, &error, "arm64");
   ASSERT_FALSE(builds.empty()) << error;
-  constexpr uint64_t kVdso = 0xffffb0000000;
+  constexpr uint64_t kVdso = 0xffffb0000000, kTrampoline = kVdso + 0x7bc;
   for (const auto& t : builds) {
     SCOPED_TRACE(t.toolchain);
-    Arm64Binary b(t.path, {{.start = kVdso, .end = kVdso + 0x10000, .offset = 0, .path = so}});
+    Arm64Binary b(t.path, {{.start = kVdso, .end = kVdso + 0x2000, .offset = 0, .path = "[vdso]"}});
     ASSERT_NE(b.tab, nullptr);
     auto leaf = b.func("main.leaf");
     ASSERT_EQ(b.tab->sp_delta(leaf, leaf.entry + 8).value_or(-1), 0) << "main.leaf has a frame";
     auto [mid_ret, dmid] = b.return_after_call(b.func("main.mid"), leaf.entry);
     ASSERT_NE(mid_ret, 0u);
 
+    WordMemory live, window;
+    live.put(kTrampoline - 4, 0xd2801168d503201full);  // nop; mov x8, #139 (__NR_rt_sigreturn)
+    live.put(kTrampoline + 4, 0xd4000001ull);             // svc #0
     // rt_sigframe: siginfo (128), ucontext: uc_mcontext at 176, sigcontext: fault_address, regs[31], sp, pc.
-    WordMemory window;
     const uint64_t frame = kG0Stack + 0x800, regs = frame + 128 + 176 + 8, record = frame + 0x1200;
     const uint64_t goroutine_sp = kStackLo + 0x2000, goroutine_fp = goroutine_sp + 0x100;
     window.put(regs + 29 * 8, goroutine_fp);
@@ -266,14 +248,15 @@ TEST(Arm64Walk, SignalReturnTrampolineGoesOnFromTheInterruptedRegisters) {
     std::vector<uint8_t> bytes = window.bytes(frame, 0x2000);
     RawSample s;
     s.user_regs.arch = Arch::kArm64;
-    s.user_regs.pc = kVdso + tramp->addr + 8;
+    s.user_regs.pc = kTrampoline + 8;
     s.user_regs.sp = frame;
     s.user_regs.fp = record;
-    s.user_regs.lr = kVdso + tramp->addr;
+    s.user_regs.lr = kTrampoline;
     s.stack_base = frame;
     s.stack = bytes;
     SampleTarget target;
     target.space = b.space.get();
+    target.live = &live;
     std::array<PhysicalFrame, 64> out{};
     SampleUnwinder unwinder;
     auto w = unwinder.walk(s, target, out, 0);
