@@ -19,8 +19,12 @@ struct Arm64FrameRules {
   // which a vDSO caller's frame is found by (vdso_caller_cfa). For the innermost frame that slot is below the
   // sampled sp, outside a sampled stack copy: the caller's FP is then unknown (0), never the frame's own FP
   // (walltime's own FP passed up as time.now's made vdso_caller_cfa find walltime's frame again: a loop).
+  // A frameless frame whose LR is unknown (0: after_injected_call could not read it) has no caller to give.
   static std::optional<GoCaller> go_caller(const Memory& memory, const GoFrameAt& f) {
-    if (f.innermost && f.delta == 0) return GoCaller{f.lr, f.cfa, f.fp};
+    if (f.innermost && f.delta == 0) {
+      if (f.lr == 0) return std::nullopt;
+      return GoCaller{f.lr, f.cfa, f.fp};
+    }
     auto ret = memory.read_u64(f.sp);
     if (!ret) return std::nullopt;
     GoCaller c{*ret, f.cfa, f.fp};
@@ -28,9 +32,11 @@ struct Arm64FrameRules {
     return c;
   }
 
-  // The interrupted function's LR may be the extra word when its own frame is empty (unwinder.next).
+  // The interrupted function's LR may be the extra word when its own frame is empty (unwinder.next):
+  // signal_arm64.go pushCall saves it there and points LR at the interrupted pc. Unreadable (a sampled copy of
+  // the signal stack, the goroutine's elsewhere): unknown, 0, never the LR pushCall left.
   static uint64_t after_injected_call(const Memory& memory, uint64_t cfa, uint64_t& lr) {
-    if (auto saved = memory.read_u64(cfa)) lr = *saved;
+    lr = memory.read_u64(cfa).value_or(0);
     return cfa + 16;
   }
 
