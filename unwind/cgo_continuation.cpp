@@ -1,7 +1,7 @@
 // After cgo: a sample in C code called through cgo ends on the system stack at runtime.asmcgocall
 // (FuncKind::kAsmcgocall). Its frame holds the goroutine and the depth of the goroutine's sp below
-// g.stack.hi, at the architecture's slots (asmcgocall_frame.h; amd64: asmcgocall_frame_amd64.cpp);
-// at that sp is the return address into runtime.cgocall. The goroutine is blocked in the call, so its
+// g.stack.hi, at the architecture's slots (asmcgocall_frame.h: asmcgocall_frame_{amd64,arm64}.cpp);
+// at that depth is the return address into runtime.cgocall. The goroutine is blocked in the call, so its
 // stack is read live, unchanged.
 #include <algorithm>
 
@@ -23,16 +23,18 @@ bool is_go_return_address(const AddressSpace& space, uint64_t pc) {
   return go_function_at(space, PhysicalFrame{.pc = pc}).has_value();
 }
 
-// The goroutine's sp in cgocall and the return address there: at gsp, or one word up when a frame
-// pointer was pushed first (Go 1.26): the first word that returns into a Go function.
-std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gsp, Arch arch) {
-  for (uint64_t slot = gsp; slot <= gsp + 8; slot += 8) {
+// The return address into asmcgocall's caller and the caller's sp, from gsp (asmcgocall_frame.h): the first
+// slot that returns into a Go function.
+std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gsp, Arch arch,
+                                         const AsmcgocallSaved& saved) {
+  for (uint64_t i = 0; i < saved.return_slots; ++i) {
+    const uint64_t slot = gsp + 8 * i;
     auto word = target.live->read_u64(slot);
     if (!word || !is_go_return_address(*target.space, *word)) continue;
     RegisterSet regs;
     regs.arch = arch;
     regs.pc = *word;
-    regs.sp = slot + 8;
+    regs.sp = slot + saved.caller_sp_above_slot;
     return regs;
   }
   return std::nullopt;
@@ -50,7 +52,7 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
   if (!f || f->kind != symbolize::FuncKind::kAsmcgocall) return result;
   // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in the first
   // words above the last frame, and accept it only if it checks out against the g.
-  for (uint64_t at = last.sp - 16; at <= last.sp + 64; at += 8) {
+  for (uint64_t at = last.sp - 16; at <= last.sp + saved->scan_above; at += 8) {
     auto depth = window.read_u64(at + saved->depth);
     auto g = window.read_u64(at + saved->g);
     if (!depth || !g || *g == 0 || *depth == 0 || *depth > kMaxDepth) continue;
@@ -61,7 +63,7 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
     }
     auto stack = read_g_stack(*target.live, target.layout ? &target.layout->g : nullptr, *g);
     if (!stack || stack->hi <= *depth || stack->hi - *depth < stack->lo) continue;
-    auto regs = cgocall_frame(target, stack->hi - *depth, arch);
+    auto regs = cgocall_frame(target, stack->hi - *depth, arch, *saved);
     if (!regs) continue;
     StackWalker walker(*target.live, *target.space, target.pc_cache);
     WalkOptions wo;

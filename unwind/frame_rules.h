@@ -18,9 +18,16 @@
 //   static constexpr bool kLeafReturnInLr;   such a function's return address is in LR instead (arm64)
 //   static uint64_t strip_signature(uint64_t);   a C frame's return address without its pointer-
 //                                           authentication code (arm64 PAC), unchanged on amd64
+//   static bool is_sigreturn_trampoline(std::span<const uint8_t> code);   the 8 bytes at a pc are the
+//                                           kernel's signal-return trampoline (arm64's vDSO; amd64 Go installs
+//                                           its own restorer, a Go function: never)
+//   static std::optional<SignalContext> sigreturn_context(const Memory&, uint64_t sp);   at that
+//                                           trampoline, the interrupted registers in the rt_sigframe at sp
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 
 namespace goperf::unwind {
 
@@ -39,6 +46,14 @@ struct GoCaller {
   uint64_t pc = 0;
   uint64_t sp = 0;
   uint64_t fp = 0;
+};
+
+// The registers a signal interrupted, as the kernel saved them in its signal frame.
+struct SignalContext {
+  uint64_t pc = 0;
+  uint64_t sp = 0;
+  uint64_t fp = 0;
+  uint64_t lr = 0;
 };
 
 }  // namespace goperf::unwind

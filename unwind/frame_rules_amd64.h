@@ -32,6 +32,10 @@ struct Amd64FrameRules {
     return fp + 8;
   }
 
+  // Go's own sa_restorer (runtime.sigreturn__sigaction, os_linux.go setsig) is Go code: no trampoline here.
+  static bool is_sigreturn_trampoline(std::span<const uint8_t>) { return false; }
+  static std::optional<SignalContext> sigreturn_context(const Memory&, uint64_t) { return std::nullopt; }
+
   static constexpr bool kLeafReturnInLr = false;
   static uint64_t strip_signature(uint64_t return_address) { return return_address; }
 

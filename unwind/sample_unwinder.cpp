@@ -43,6 +43,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
   memory.set_window(s.stack_base, s.stack);
   if (!s.stack2.empty()) memory.set_second_window(s.stack2_base, s.stack2);
   memory.set_live_tail(target.live, live_tail_bytes);
+  memory.set_live_code(target.live);
   StackWalker walker(memory, *target.space, target.pc_cache);
   WalkOptions wo;
   wo.innermost_exact = true;

@@ -3,6 +3,7 @@
 #include "unwind/stack_walker.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "symbolize/elf_file.h"
@@ -139,6 +140,8 @@ class Walk {
   Step systemstack_frame(int32_t delta, PhysicalFrame& frame);
   Step c_frame(const PcInfo& info, PhysicalFrame& frame);
   bool vdso_frame(PhysicalFrame& frame);
+  bool at_sigreturn_trampoline();
+  bool signal_return_frame(PhysicalFrame& frame);
   std::optional<uint64_t> return_into_vdso_caller(uint64_t addr);
   bool is_return_into_vdso_caller(uint64_t pc);
   // How far above sp a vDSO function's own frame record can be (its locals are a few words).
@@ -170,6 +173,8 @@ class Walk {
   bool innermost_ = true;
   bool switched_ = false, just_switched_ = false;
   bool from_stack_ = false;   // pc_ was read from memory: it must pass can_be_frame
+  bool frame_is_c_ = false;   // the frame just taken is not Go code
+  bool callee_is_c_ = false;  // the frame below the current one (its callee) was not Go code: the vDSO
   size_t n_ = 0;
   StopReason reason_ = StopReason::kTopFrame;
 };
@@ -212,6 +217,8 @@ template <typename Rules>
   frame.exact_pc = exact_;
   frame.after_switch = just_switched_;
   just_switched_ = false;
+  callee_is_c_ = frame_is_c_;
+  frame_is_c_ = info.where != PcInfo::Where::kGo;
   if (info.where == PcInfo::Where::kGo) return go_frame(info, frame);
   return c_frame(info, frame);
 }
@@ -232,6 +239,7 @@ template <typename Rules>
   from_stack_ = false;
   switched_ = just_switched_ = true;
   innermost_ = false;
+  frame_is_c_ = false;
   return true;
 }
 
@@ -300,8 +308,10 @@ template <typename Rules>
   bool left_system_stack = false;
   // A vDSO caller past its prologue may have moved sp to g0's stack for the call; its frame stays where
   // the frame pointer says, on the goroutine's stack, which the walk continues on (the runtime's sigprof
-  // goes there through m.vdsoSP instead).
-  if (f.kind == FuncKind::kVdsoCall) {
+  // goes there through m.vdsoSP instead). Only while it calls the vDSO: as the innermost frame or right
+  // above the vDSO's frame. Higher up (arm64's time.now, Go code above walltime) its sp is its own, and a
+  // frame pointer that is not its own must not move the walk.
+  if (f.kind == FuncKind::kVdsoCall && (innermost_ || callee_is_c_)) {
     if (auto cfa = Rules::vdso_caller_cfa(delta, fp_, at.cfa)) {
       at.cfa = *cfa;
       at.sp = *cfa - static_cast<uint64_t>(delta);  // the frame itself (arm64 reads its return address there)
@@ -374,6 +384,49 @@ template <typename Rules>
   return false;
 }
 
+// Whether pc_ is in the kernel's signal-return trampoline (FrameRules::is_sigreturn_trampoline): at its first
+// or second instruction, or right after its svc (the sample came while the kernel ran rt_sigreturn). The
+// code is read from the module's file, or, in code of no file (the vDSO), from memory.
+template <typename Rules>
+bool Walk<Rules>::at_sigreturn_trampoline() {
+  constexpr uint64_t kInsn = 4, kBytes = 8;
+  auto ref = lookup(space_, modules_, pc_);
+  for (uint64_t back = 0; back <= kBytes && back <= pc_; back += kInsn) {
+    if (ref) {
+      if (back > ref->link_pc) break;
+      auto code = ref->module->elf().read(ref->link_pc - back, kBytes);
+      if (code && Rules::is_sigreturn_trampoline(*code)) return true;
+      continue;
+    }
+    std::array<uint8_t, kBytes> code{};
+    if (memory_.read(pc_ - back, code) && Rules::is_sigreturn_trampoline(code)) return true;
+  }
+  return false;
+}
+
+// A signal handler returned into the trampoline: the walk goes on from the registers the signal interrupted
+// (on another stack, which the sampled copy may not hold), the pc exact and LR still the interrupted
+// function's, as for a sample's innermost frame.
+template <typename Rules>
+bool Walk<Rules>::signal_return_frame(PhysicalFrame& frame) {
+  // The handler returned into the trampoline through LR, which still holds its address: no code is read
+  // for a pc that is not within its two instructions of LR.
+  if constexpr (!Rules::kLeafReturnInLr) return false;
+  const uint64_t lr = Rules::strip_signature(lr_);
+  if (pc_ < lr || pc_ - lr > 8 || !at_sigreturn_trampoline()) return false;
+  auto ctx = Rules::sigreturn_context(memory_, sp_);
+  if (!ctx) return false;
+  frame.fp = sp_;
+  pc_ = ctx->pc;
+  sp_ = ctx->sp;
+  fp_ = ctx->fp;
+  lr_ = ctx->lr;
+  lo_ = hi_ = 0;  // a stack the walk has no bounds for
+  exact_ = true;
+  from_stack_ = true;
+  return true;
+}
+
 // A C frame (or unknown code): frame pointers, validated, as the runtime's cgo traceback does not but
 // every C unwinder without unwind tables must (a frame record is [saved fp, return address]); on
 // failure the walk resumes on the goroutine stack.
@@ -384,6 +437,7 @@ template <typename Rules>
     if (resume_after_c_frame()) return Step::kNext;
     return stop(StopReason::kUnknownPc);
   }
+  if (innermost_ && signal_return_frame(frame)) return Step::kNext;
   if (innermost_ && vdso_frame(frame)) return Step::kNext;
   const uint64_t ptr = 8;
   bool ok = fp_ != 0 && (fp_ & 7) == 0 && fp_ >= sp_ && in_bounds(fp_, lo_, hi_);

@@ -61,6 +61,10 @@ Status StackWindowMemory::read(uint64_t addr, std::span<uint8_t> out) const {
         }
       }
     }
+    if (m != nullptr && code_ != nullptr && m->executable && !m->writable && !m->file_backed() &&
+        addr + out.size() <= m->end) {
+      return code_->read(addr, out);
+    }
   }
   if (fallback_ != nullptr) return fallback_->read(addr, out);
   return make_error(ErrorCode::kUnavailable, "address outside the sampled stack window");

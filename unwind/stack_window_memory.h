@@ -1,7 +1,8 @@
 // StackWindowMemory: the memory a sampled stack is unwound through. The sampler copied the top of the
 // user stack at the sample ([base, base + size)); reads there are answered from the copy. Other reads
 // go to the read-only contents of the mapped ELF files (the walker may read pclntab-adjacent data or
-// code), then to an optional fallback (the live process, racy: used only for g/m structures).
+// code), the vDSO's code (set_live_code), then to an optional fallback (the live process, racy: used only
+// for g/m structures).
 #pragma once
 
 #include <array>
@@ -41,6 +42,10 @@ class StackWindowMemory final : public Memory {
     tail_max_ = max_bytes;
   }
   bool tail_used() const { return tail_used_; }
+  // Reads of code in an executable mapping that is no file (the vDSO: one read-only image the kernel maps for
+  // the process's life, so not racy) go to `live`: the walker decodes instructions there (the signal-return
+  // trampoline, frame_rules_arm64.h).
+  void set_live_code(const Memory* live) { code_ = live; }
   uint64_t window_base() const { return base_; }
   uint64_t window_end() const { return base_ + window_.size(); }
 
@@ -57,6 +62,7 @@ class StackWindowMemory final : public Memory {
   uint64_t base2_ = 0;
   std::span<const uint8_t> window2_;
   const Memory* tail_ = nullptr;
+  const Memory* code_ = nullptr;
   uint64_t tail_max_ = 0;
   mutable std::array<uint8_t, kBlock> block_{};  // the last block read from the tail
   mutable uint64_t block_addr_ = 0;
