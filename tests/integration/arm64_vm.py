@@ -211,3 +211,31 @@ def boot(files, commands, fetches=(), timeout=900, memory_mb=1024, workdir=None,
         raise RuntimeError(f"the arm64 machine did not finish its job (qemu status {proc.returncode}):\n"
                            f"{console[-4000:]}\n{proc.stderr.decode(errors='replace')[-2000:]}")
     return Boot(results, fetched, up, wall, console)
+
+
+# Guest shell snippets shared by the arm64 tests.
+def wait_ready(out, tries=300):
+    """Waits (0.1 s steps, at most `tries`) until the program started in the background writes "ready" to `out`."""
+    return (f"i=0; until grep -q ready {out} 2>/dev/null || [ $i -ge {tries} ]; "
+            "do sleep 0.1; i=$((i+1)); done; ")
+
+
+def start_hang(binary, h):
+    """Starts a hang target (GOTRACEBACK=all, so that SIGQUIT dumps every goroutine) in the background, its
+    pid in h.pid, and waits until it is ready."""
+    return (f"GOTRACEBACK=all {binary} 20 > {h}.out 2> {h}.err & echo $! > {h}.pid; "
+            f"{wait_ready(h + '.out')}cat {h}.out")
+
+
+def sigquit_dump(h):
+    """The runtime's own dump of the target start_hang started: SIGQUIT, then its stderr once it is gone."""
+    return f"pid=$(cat {h}.pid); kill -QUIT $pid; while kill -0 $pid 2>/dev/null; do sleep 0.01; done; cat {h}.err"
+
+
+def record_attached(start, out, backend, seconds, profile):
+    """Starts `start` in the background and records it with goperf once it is ready, then stops it; goperf's
+    exit status. Attached, not started by goperf: a started child's first samples fall in its exec, before any
+    Go code (as test_record_stacks does)."""
+    return (f"{start} > {out} & pid=$!; {wait_ready(out)}"
+            f"goperf record -v --backend {backend} -F 99 -d {seconds} -p $pid -o {profile}; "
+            "rc=$?; kill $pid 2>/dev/null; wait $pid; exit $rc")

@@ -58,8 +58,7 @@ KILL_ROUNDS = 10
 
 
 def kill_during_snapshot(hang):
-    return (f"{hang} 3000 > /tmp/many.out 2> /tmp/many.err & pid=$!; i=0; "
-            "until grep -q ready /tmp/many.out || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; "
+    return (f"{hang} 3000 > /tmp/many.out 2> /tmp/many.err & pid=$!; {arm64_vm.wait_ready('/tmp/many.out', 600)}"
             f"/t/pausekill -goperf /bin/goperf -pid $pid -rounds {KILL_ROUNDS}; rc=$?; "
             "kill -0 $pid && echo alive; kill -9 $pid; exit $rc")
 
@@ -84,8 +83,8 @@ def speed_commands():
             cmds.append((f"work-{how}-{i}", f"{prefix}/t/prof -mode inline -work {SPEED_WORK}"))
     for i in range(SNAP_ROUNDS):
         # The dump is the hang target's exit on SIGQUIT (GOTRACEBACK=all), awaited with wait: no polling.
-        cmds.append((f"snapcost-{i}", "GOTRACEBACK=all /t/hang 20 > /tmp/s.out 2> /tmp/s.err & pid=$!; i=0; "
-                     "until grep -q ready /tmp/s.out 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; "
+        cmds.append((f"snapcost-{i}", "GOTRACEBACK=all /t/hang 20 > /tmp/s.out 2> /tmp/s.err & pid=$!; "
+                     f"{arm64_vm.wait_ready('/tmp/s.out')}"
                      f"t0={NOW}; goperf snapshot -p $pid > /dev/null 2> /tmp/s.snap; t1={NOW}; "
                      f"kill -QUIT $pid; wait $pid; t2={NOW}; cat /tmp/s.snap >&2; "
                      "grep -c '^goroutine ' /tmp/s.err; echo \"times $t0 $t1 $t2\""))
@@ -103,15 +102,12 @@ def guest_commands(tcs):
         k = key(tc, EXE)
         # A hung process: snapshot it, then take the runtime's own dump (SIGQUIT, GOTRACEBACK=all).
         h = f"/tmp/hang-{k}"
-        cmds.append((f"hang-start-{k}", f"GOTRACEBACK=all /t/hang-{k} 20 > {h}.out 2> {h}.err & "
-                     f"echo $! > {h}.pid; i=0; until grep -q ready {h}.out || [ $i -ge 300 ]; "
-                     f"do sleep 0.1; i=$((i+1)); done; cat {h}.out"))
+        cmds.append((f"hang-start-{k}", arm64_vm.start_hang(f"/t/hang-{k}", h)))
         cmds.append((f"snapshot-{k}", f"goperf snapshot -p $(cat {h}.pid)"))
         if tc is tcs[-1]:
             cmds.append((f"goroutines-{k}", f"goperf record -q -e goroutines -d 1 -p $(cat {h}.pid) "
                          "-o /tmp/rec-goroutines.pb.gz"))
-        cmds.append((f"sigquit-{k}", f"pid=$(cat {h}.pid); kill -QUIT $pid; "
-                     f"while kill -0 $pid 2>/dev/null; do sleep 0.01; done; cat {h}.err"))
+        cmds.append((f"sigquit-{k}", arm64_vm.sigquit_dump(h)))
         # A crash: the kernel writes the core (core_pattern /tmp/core.%p); goperf reads it in the guest.
         # The runtime's dump alone on stderr (the shell's own "Aborted" line goes elsewhere), the core's name on stdout.
         cmds.append((f"crash-{k}", f"rm -f /tmp/core.*; (GOTRACEBACK=crash /t/crash-{k} nil 2> /tmp/crash.err) 2>/dev/null; "
@@ -127,10 +123,8 @@ def guest_commands(tcs):
             p = f"/tmp/prof-{backend}"
             # 6 s of samples: the rare stacks that stop short (a signal trampoline, sysmon in the vDSO) are
             # about 0.5%; 3 s gave ~280 samples, where two of them already come near the 1% bound.
-            cmds.append((f"record-{backend}-{k}", f"/t/prof-{k} -mode inline -seconds 9 > {p}.out & pid=$!; i=0; "
-                         f"until grep -q ready {p}.out || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; "
-                         f"goperf record -v --backend {backend} -F 99 -d 6 -p $pid -o /tmp/rec-{backend}.pb.gz; "
-                         "rc=$?; kill $pid; exit $rc"))
+            cmds.append((f"record-{backend}-{k}", arm64_vm.record_attached(
+                f"/t/prof-{k} -mode inline -seconds 9", f"{p}.out", backend, 6, f"/tmp/rec-{backend}.pb.gz")))
     return cmds
 
 

@@ -83,22 +83,17 @@ def guest_commands(tcs):
         k = key(tc)
         cmds.append((f"ldso-{k}", f"/t/prof_cgo-{k} -seconds 0"))
         h = f"/tmp/hang-{k}"
-        cmds.append((f"hang-start-{k}", f"GOTRACEBACK=all /t/hang-{k} 20 > {h}.out 2> {h}.err & "
-                     f"echo $! > {h}.pid; i=0; until grep -q ready {h}.out || [ $i -ge 300 ]; "
-                     f"do sleep 0.1; i=$((i+1)); done; cat {h}.out"))
+        cmds.append((f"hang-start-{k}", arm64_vm.start_hang(f"/t/hang-{k}", h)))
         cmds.append((f"snapshot-{k}", f"goperf snapshot -p $(cat {h}.pid)"))
-        cmds.append((f"sigquit-{k}", f"pid=$(cat {h}.pid); kill -QUIT $pid; "
-                     f"while kill -0 $pid 2>/dev/null; do sleep 0.01; done; cat {h}.err"))
+        cmds.append((f"sigquit-{k}", arm64_vm.sigquit_dump(h)))
         cmds.append((f"crash-{k}", f"rm -f /tmp/core.*; (GOTRACEBACK=crash /t/crash_cgo-{k} 2> /tmp/crash.err) "
                      "2>/dev/null; cat /tmp/crash.err >&2; ls /tmp/core.*"))
         cmds.append((f"core-{k}", f"goperf core --format json /t/crash_cgo-{k} /tmp/core.*"))
         cmds.append((f"keepcore-{k}", f"mv /tmp/core.* /tmp/kept-core-{k}"))
         for backend in RECORD_BACKENDS:
             p = f"/tmp/profcgo-{backend}"
-            cmds.append((f"record-{backend}-{k}", f"/t/prof_cgo-{k} -seconds 8 > {p}.out & pid=$!; i=0; "
-                         f"until grep -q ready {p}.out || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; "
-                         f"goperf record -v --backend {backend} -F 99 -d 4 -p $pid -o /tmp/rec-{backend}-{k}.pb.gz; "
-                         "rc=$?; kill $pid 2>/dev/null; wait $pid; exit $rc"))
+            cmds.append((f"record-{backend}-{k}", arm64_vm.record_attached(
+                f"/t/prof_cgo-{k} -seconds 8", f"{p}.out", backend, 4, f"/tmp/rec-{backend}-{k}.pb.gz")))
     return cmds
 
 

@@ -74,6 +74,28 @@ struct Arm64Binary {
   }
 };
 
+// A sample at (pc, sp, fp, lr) whose stack copy is `copy` from sp, walked over b's mappings and `live` (the
+// process's memory outside the copy, when given) with `live_tail_bytes` as SampleUnwinder::walk takes it.
+struct Arm64Walk {
+  RawSample sample;
+  std::array<PhysicalFrame, 64> out{};
+  SampleWalk walk;
+};
+Arm64Walk walk_arm64_sample(const Arm64Binary& b, const RegisterSet& at, const std::vector<uint8_t>& copy,
+                            const WordMemory* live, uint64_t live_tail_bytes) {
+  Arm64Walk r;
+  r.sample.user_regs = at;
+  r.sample.user_regs.arch = Arch::kArm64;
+  r.sample.stack_base = at.sp;
+  r.sample.stack = copy;
+  SampleTarget target;
+  target.space = b.space.get();
+  target.live = live;
+  SampleUnwinder unwinder;
+  r.walk = unwinder.walk(r.sample, target, r.out, live_tail_bytes);
+  return r;
+}
+
 std::vector<testing::BuiltTarget> prof_cgo_builds(std::string* error) {
   return testing::build_go_targets("prof_cgo", {{false, true, false}}, error, "arm64");
 }
@@ -134,19 +156,9 @@ TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
     live.put(caller_sp + caller.second, goexit);
 
     std::vector<uint8_t> bytes = window.bytes(kG0Stack, 4096);
-    RawSample s;
-    s.user_regs.arch = Arch::kArm64;
-    s.user_regs.pc = c_code->addr + 4;
-    s.user_regs.sp = kG0Stack;
-    s.user_regs.fp = c_fp;
-    s.stack_base = kG0Stack;
-    s.stack = bytes;
-    SampleTarget target;
-    target.space = b.space.get();
-    target.live = &live;
-    std::array<PhysicalFrame, 64> out{};
-    SampleUnwinder unwinder;
-    auto w = unwinder.walk(s, target, out, 1 << 20);
+    const auto r = walk_arm64_sample(b, {.pc = c_code->addr + 4, .sp = kG0Stack, .fp = c_fp}, bytes, &live, 1 << 20);
+    const auto& w = r.walk;
+    const auto& out = r.out;
     EXPECT_EQ(w.window.reason, StopReason::kSpWrite);  // asmcgocall writes SP: the copy's walk ends there
     ASSERT_EQ(w.result.count, 5u) << to_string(w.result.reason);
     EXPECT_EQ(w.result.reason, StopReason::kTopFrame);
@@ -191,18 +203,10 @@ TEST(Arm64Walk, VdsoCallerBeforeItsSwitchWalksToTheRootWithoutItsCallersSavedFp)
     window.put(now_sp, pm);            // time.now's saved LR: runtime.main stands for its caller
     window.put(main_sp, goexit);
     std::vector<uint8_t> bytes = window.bytes(sp, 0x1000);
-    RawSample s;
-    s.user_regs.arch = Arch::kArm64;
-    s.user_regs.pc = pc;
-    s.user_regs.sp = sp;
-    s.user_regs.fp = sp - 8;  // walltime's own FP
-    s.stack_base = sp;
-    s.stack = bytes;
-    SampleTarget target;
-    target.space = b.space.get();
-    std::array<PhysicalFrame, 64> out{};
-    SampleUnwinder unwinder;
-    auto w = unwinder.walk(s, target, out, 0);
+    // fp: walltime's own FP
+    const auto r = walk_arm64_sample(b, {.pc = pc, .sp = sp, .fp = sp - 8}, bytes, nullptr, 0);
+    const auto& w = r.walk;
+    const auto& out = r.out;
     ASSERT_EQ(w.result.count, 4u) << to_string(w.result.reason);
     EXPECT_EQ(w.result.reason, StopReason::kTopFrame);
     EXPECT_EQ(out[1].pc, pn);
@@ -246,22 +250,12 @@ TEST(Arm64Walk, SignalReturnTrampolineGoesOnFromTheInterruptedRegisters) {
     window.put(record, goroutine_fp);
     window.put(record + 8, mid_ret);
     std::vector<uint8_t> bytes = window.bytes(frame, 0x2000);
-    RawSample s;
-    s.user_regs.arch = Arch::kArm64;
-    s.user_regs.pc = kTrampoline + 8;
-    s.user_regs.sp = frame;
-    s.user_regs.fp = record;
-    s.user_regs.lr = kTrampoline;
-    s.stack_base = frame;
-    s.stack = bytes;
-    SampleTarget target;
-    target.space = b.space.get();
-    target.live = &live;
-    std::array<PhysicalFrame, 64> out{};
-    SampleUnwinder unwinder;
-    auto w = unwinder.walk(s, target, out, 0);
+    const auto r = walk_arm64_sample(b, {.pc = kTrampoline + 8, .sp = frame, .fp = record, .lr = kTrampoline},
+                                     bytes, &live, 0);
+    const auto& w = r.walk;
+    const auto& out = r.out;
     ASSERT_GE(w.result.count, 3u) << to_string(w.result.reason);
-    EXPECT_EQ(out[0].pc, s.user_regs.pc);
+    EXPECT_EQ(out[0].pc, r.sample.user_regs.pc);
     EXPECT_EQ(out[1].pc, leaf.entry + 8);
     EXPECT_TRUE(out[1].exact_pc);
     EXPECT_EQ(out[1].sp, goroutine_sp);
