@@ -266,7 +266,8 @@ struct GoroutineSampler::Impl {
       t.upto = ticks_ok;
       t.upto_wall = wall_ok;
       if (!look_at(i, t, weight_ns)) scan->forget(i);  // not usable as read: looked at again at the next tick
-      if (t.live) set_open(t, t.system ? Track::Open::kSystem : Track::Open::kSample);
+      // (An unreadable g is reported again by the next scan: it stays closed.)
+      if (t.live && scan->readable(i)) set_open(t, t.system ? Track::Open::kSystem : Track::Open::kSample);
     }
     stacks->end_tick();
     return {};
