@@ -13,6 +13,7 @@ shared, loaded machine the CPU time is the steadier of the two). goperf's own CP
 before/after comparison under the same load.
 
 usage: bench/e2e_goroutines.py [--goperf build/goperf] [--base OLD_GOPERF] [--rounds 7] [--n 1000,10000] [--hz 19,99]
+       [--work-rounds 200] [--settle 0.3]
 """
 import argparse
 import os
@@ -36,11 +37,11 @@ def build():
     return out
 
 
-def run(exe, goperf, n, cond, base=None):
+def run(exe, goperf, n, cond, base=None, work_rounds=200, settle=0.3):
     kind, hz = cond
     if kind == "goperf-base":
         kind, goperf = "goperf", base
-    args = [str(exe), "-n", str(n)]
+    args = [str(exe), "-n", str(n), "-rounds", str(work_rounds)]
     if kind == "fgprof":
         args += ["-fgprof", str(hz)]
     target = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -52,7 +53,7 @@ def run(exe, goperf, n, cond, base=None):
             rec = subprocess.Popen([goperf, "record", "-e", "goroutines", "-F", str(hz), "-p", str(target.pid),
                                     "-o", "/dev/shm/goperf-bench-g.pb.gz"], stderr=subprocess.PIPE, text=True)
             rec.stderr.readline()  # sampling starts
-            time.sleep(0.3)
+            time.sleep(settle)
         target.stdin.write("go\n")
         target.stdin.flush()
         line = target.stdout.readline()
@@ -83,6 +84,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--hz", default="19,99")
+    # The workload's length (gload -rounds) and how long goperf samples before it starts: goperf's first
+    # tick walks every goroutine once (about a second of CPU at 10,000), which a short workload run
+    # right after would mostly measure instead of the steady state.
+    ap.add_argument("--work-rounds", type=int, default=200)
+    ap.add_argument("--settle", type=float, default=0.3)
     a = ap.parse_args()
     exe = build()
     rates = [int(h) for h in a.hz.split(",")]
@@ -99,7 +105,7 @@ def main():
             rng.shuffle(order)
             got = {}
             for c in order:
-                r = run(exe, a.goperf, n, c, a.base)
+                r = run(exe, a.goperf, n, c, a.base, a.work_rounds, a.settle)
                 if r is not None:
                     got[c] = r
             rounds.append(got)

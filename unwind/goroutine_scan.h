@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include <sys/uio.h>
+
 #include "symbolize/result.h"
 #include "unwind/go_runtime_layout.h"
 #include "unwind/runtime_globals.h"
@@ -59,17 +61,25 @@ class GoroutineScan {
   uint64_t g_addr(size_t i) const { return addrs_[i]; }
   // False when the head could not be read at this scan (a g is never unmapped: a torn allgs entry).
   bool readable(size_t i) const { return ok_[i] != 0; }
-  const GHead& head(size_t i) const { return cur_[i]; }
+  const GHead& head(size_t i) const { return last_[i]; }  // (readable g's)
   // Differs from the previous scan's head (always true at a g's first scan and after an unreadable one).
   bool changed(size_t i) const { return changed_[i] != 0; }
+  // The entries to look at after this scan (in no particular order): those changed or unreadable, and those
+  // running (a running g's head says nothing of where it is). Every other g is as at the previous scan.
+  const std::vector<uint32_t>& to_look_at() const { return look_; }
+  // Makes the next scan report g i as changed (its reader could not use this scan's head).
+  void forget(size_t i) { ok_[i] = 0; }
   uint32_t head_bytes() const { return head_bytes_; }
   const GoroutineScanStats& stats() const { return stats_; }
 
  private:
   Status refresh_allgs();
   void plan_reads();
-  void read_heads();
-  GHead parse(std::span<const uint8_t> bytes) const;
+  void read_batch(size_t b);
+  void compare(uint32_t i, const uint8_t* head);
+  void unreadable(uint32_t i);
+  GHead parse(const uint8_t* head) const;
+  bool same_words(const uint8_t* head, const GHead& last) const;
 
   const Memory& memory_;
   const GLayout& l_;
@@ -78,19 +88,30 @@ class GoroutineScan {
   uint32_t head_bytes_;
   std::vector<uint64_t> addrs_;
   // The heads are read as few address ranges (g's sit side by side in the heap's spans), planned
-  // when allgs grows: range i covers ranges_[i]; g j's head is at staging_[at_[j]].
+  // when allgs grows, in batches of at most kBatchBytes read into one reused buffer and compared
+  // right after (while the buffer is still in the cache). Range r covers the g's
+  // order_[first, end) (allgs entries sorted by address); g i's head is at staging_[at_[i]].
   struct Range {
     uint64_t addr = 0;
     size_t len = 0, at = 0;
+    uint32_t first = 0, end = 0;
+  };
+  struct Batch {
+    uint32_t first = 0, end = 0;  // ranges_[first, end)
   };
   std::vector<Range> ranges_;
-  std::vector<size_t> at_;       // per g: offset of its head in staging_
-  std::vector<uint32_t> range_of_;  // per g: its range
+  std::vector<Batch> batches_;
+  std::vector<uint32_t> order_;     // allgs entries with a g, by address
+  std::vector<uint32_t> unplaced_;  // allgs entries without one (a torn entry): unreadable
+  std::vector<uint32_t> at_;        // per g: offset of its head in staging_
   std::vector<uint8_t> staging_;
-  size_t planned_ = 0;           // allgs entries the plan covers
-  std::vector<GHead> cur_, prev_;
+  std::vector<iovec> remote_, local_;
+  size_t planned_ = 0;              // allgs entries the plan covers
+  // Per g: its head as last read (the words that decide whether it changed); written only when it did.
+  std::vector<GHead> last_;
   std::vector<uint8_t> ok_, changed_;
-  std::unique_ptr<bool[]> read_ok_;  // read_many's answers, per range
+  std::vector<uint32_t> look_;
+  std::unique_ptr<bool[]> read_ok_;  // read_many's answers, per range of a batch
   size_t read_ok_size_ = 0;
   GoroutineScanStats stats_;
 };

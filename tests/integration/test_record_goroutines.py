@@ -29,6 +29,7 @@ TOOLCHAINS = gotargets.toolchains()
 VARIANTS = [gotargets.Variant(pie=False), gotargets.Variant(pie=True), gotargets.Variant(cgo=True)]
 CASES = [(tc, v) for tc in TOOLCHAINS for v in VARIANTS]
 K, M, J = 7, 5, 3
+NAP = 4  # goroutines asleep a millisecond at a time (main.napper)
 SECONDS = 4
 
 
@@ -105,7 +106,7 @@ def workdir(tmp_path):
 def test_known_waits(goperf, workdir, case):
     tc, variant = case
     exe = gotargets.build("gstates", tc, variant)
-    target, dump = start_target(exe, workdir, "-w", "6", "-cpu", "1ms", "-wait", "5ms")
+    target, dump = start_target(exe, workdir, "-w", "6", "-cpu", "1ms", "-wait", "5ms", "-nap", str(NAP))
     watch = StopWatch(target.pid)
     try:
         watch.start()
@@ -139,6 +140,8 @@ def test_known_waits(goperf, workdir, case):
     duration = prof.duration / 1e9
     assert abs(duration - SECONDS) < 0.5, duration
     oracle, oracle_ids, dump_ids = runtime_dump(dump)
+    ticks = int(re.search(r"(\d+) ticks", res.stderr).group(1))
+    st_of = {id(s): stack for s, (stack, _) in zip(prof.samples, prof.stacks())}
     for fn, n, role in (("main.blockedOnChan", K, "chan"), ("main.blockedOnMutex", M, "mutex"),
                         ("main.sleeper", J, "sleep")):
         assert len(oracle[fn]) == 1, (fn, oracle[fn])
@@ -146,8 +149,17 @@ def test_known_waits(goperf, workdir, case):
         per_state = wall_by(prof, lambda s, st: (s["labels"].get("role"), s["labels"]["state"], fn in st))
         got = per_state[(role, want_state, True)]
         assert abs(got - n * duration) <= 0.02 * n * duration, (fn, want_state, got, n * duration, per_state)
+        # Each of the n goroutines, parked for the whole recording, is one sample at every tick: their
+        # goroutines/count is n times the ticks goperf made (an unchanged goroutine's ticks are summed
+        # without being looked at: none may be lost or counted twice).
+        count = sum(s["values"][0] for s in prof.samples if s["labels"].get("role") == role and fn in st_of[id(s)])
+        assert count == n * ticks, (fn, count, n, ticks)
         ids_seen = {s["labels"]["goroutine"] for s in prof.samples if s["labels"].get("role") == role}
         assert len(ids_seen) == n and ids_seen == oracle_ids[fn], (role, ids_seen, oracle_ids[fn])
+    # Nappers, asleep where they were at most ticks and woken between them, are one sample at every
+    # tick too, whatever state each tick finds them in.
+    naps = sum(s["values"][0] for s in prof.samples if s["labels"].get("role") == "nap")
+    assert naps == NAP * ticks, (naps, NAP, ticks)
     # Goroutines outside the roles (main, the signal loop) are the dump's: no system goroutine is
     # sampled, as the runtime's dump and goroutine profile leave them out.
     others = {s["labels"]["goroutine"] for s in prof.samples if "role" not in s["labels"]}

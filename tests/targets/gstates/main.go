@@ -2,7 +2,7 @@
 // Under pprof label "role": -k goroutines blocked on one channel (main.blockedOnChan), -m on a locked
 // sync.Mutex (main.blockedOnMutex), -j sleeping (main.sleeper), -w workers alternating -cpu of busy work
 // (main.busy) and -wait on a channel receive (main.worker), and goroutines created and exiting all the
-// time (main.churn). Once all are in place it writes the runtime's own dump (runtime.Stack of all
+// time (main.churn), and -nap goroutines asleep a millisecond at a time (main.napper). Once all are in place it writes the runtime's own dump (runtime.Stack of all
 // goroutines) to -dump and prints "ready <pid>". The workers measure themselves from SIGUSR1 (or from
 // ready, with -measure) to SIGTERM (or -d), then it prints "workers busy=<ns> wait=<ns>" (wall time
 // in each phase, summed).
@@ -33,6 +33,16 @@ func blockedOnMutex(mu *sync.Mutex) { mu.Lock() }
 
 //go:noinline
 func sleeper() { time.Sleep(time.Hour) }
+
+// napper: asleep most of the time at the same place, woken every millisecond (sleep, runnable,
+// running, sleep again), so that a profiler's ticks mostly find it asleep where it was before.
+//
+//go:noinline
+func napper() {
+	for {
+		time.Sleep(time.Millisecond)
+	}
+}
 
 //go:noinline
 func busy(d time.Duration) {
@@ -88,6 +98,7 @@ func main() {
 	cpu := flag.Duration("cpu", 3*time.Millisecond, "a worker's busy phase")
 	wait := flag.Duration("wait", 7*time.Millisecond, "a worker's channel wait")
 	churners := flag.Int("churn", 1, "goroutines creating short-lived goroutines")
+	nappers := flag.Int("nap", 0, "goroutines sleeping a millisecond at a time (main.napper)")
 	dump := flag.String("dump", "", "write the runtime's goroutine dump here once ready")
 	dur := flag.Duration("d", 0, "run time (0: until SIGTERM)")
 	measureNow := flag.Bool("measure", false, "measure from ready on, not from SIGUSR1")
@@ -111,6 +122,9 @@ func main() {
 	}
 	for i := 0; i < *churners; i++ {
 		role("churn", churn)
+	}
+	for i := 0; i < *nappers; i++ {
+		role("nap", napper)
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

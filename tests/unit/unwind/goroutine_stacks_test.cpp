@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -294,6 +295,117 @@ TEST_F(GoroutineScanTest, ReportsWhatChangedSinceThePreviousScan) {
   EXPECT_FALSE(scan.changed(0));
   EXPECT_TRUE(scan.changed(3));
   EXPECT_EQ(scan.head(3).base_status(), kGrunnable);
+}
+
+// Each word that decides whether a g moved on, changed alone: that g (and only it) is reported changed
+// and is to be looked at; its new head is what the scan reports. Every other g costs nothing.
+TEST_F(GoroutineScanTest, EachDecisiveWordChangedAloneIsAChange) {
+  const GLayout& l = layout_->g;
+  struct Word {
+    const char* name;
+    uint32_t off, size;
+  };
+  const Word words[] = {{"goid", l.goid, 8},         {"atomicstatus", l.atomicstatus, 4}, {"sched.sp", l.sched_sp, 8},
+                        {"sched.pc", l.sched_pc, 8}, {"labels", l.labels, 8},             {"waitreason", l.waitreason, 1},
+                        {"m", l.m, 8},               {"syscallsp", l.syscallsp, 8},       {"syscallpc", l.syscallpc, 8},
+                        {"stack.lo", l.stack_lo, 8}};
+  for (size_t i = 0; i < 4; ++i) put_g(i, i + 1, kGwaiting, 0x1000 + i);
+  set_len(4);
+  GoroutineScan scan(mem_, *layout_, globals_, 0);
+  ASSERT_TRUE(scan.scan());
+  EXPECT_EQ(scan.to_look_at().size(), 4u) << "every g is looked at at its first scan";
+  ASSERT_TRUE(scan.scan());
+  EXPECT_TRUE(scan.to_look_at().empty()) << "nothing changed";
+  for (const Word& w : words) {
+    // g 2's word gets a new value (status: runnable, which is no GC scan bit).
+    const uint64_t v = w.off == l.atomicstatus ? uint64_t{kGrunnable} : uint64_t{0x5a};
+    uint64_t old = 0;
+    ASSERT_TRUE(mem_.read(g(2) + w.off, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&old), w.size)));
+    if (w.size == 8) mem_.put<uint64_t>(g(2) + w.off, v);
+    if (w.size == 4) mem_.put<uint32_t>(g(2) + w.off, static_cast<uint32_t>(v));
+    if (w.size == 1) mem_.put<uint8_t>(g(2) + w.off, static_cast<uint8_t>(v));
+    ASSERT_TRUE(scan.scan());
+    EXPECT_TRUE(scan.changed(2)) << w.name;
+    EXPECT_EQ(scan.to_look_at(), std::vector<uint32_t>{2}) << w.name;
+    EXPECT_FALSE(scan.changed(1)) << w.name;
+    // As read now: unchanged at the next scan, and a change again when the old value comes back.
+    ASSERT_TRUE(scan.scan());
+    EXPECT_TRUE(scan.to_look_at().empty()) << w.name;
+    if (w.size == 8) mem_.put<uint64_t>(g(2) + w.off, old);
+    if (w.size == 4) mem_.put<uint32_t>(g(2) + w.off, static_cast<uint32_t>(old));
+    if (w.size == 1) mem_.put<uint8_t>(g(2) + w.off, static_cast<uint8_t>(old));
+    ASSERT_TRUE(scan.scan());
+    EXPECT_EQ(scan.to_look_at(), std::vector<uint32_t>{2}) << w.name << " back";
+  }
+  // The head reported is the one read: a new goid and pc are seen.
+  mem_.put<uint64_t>(g(3) + l.goid, 77);
+  mem_.put<uint64_t>(g(3) + l.sched_pc, 0x401234);
+  ASSERT_TRUE(scan.scan());
+  EXPECT_EQ(scan.head(3).goid, 77u);
+  EXPECT_EQ(scan.head(3).sched_pc, 0x401234u);
+}
+
+// A running g is looked at at every scan (its head says nothing of where it is now); a g its reader
+// forgot is reported changed at the next scan; a torn allgs entry (no g) is unreadable at every scan.
+TEST_F(GoroutineScanTest, RunningForgottenAndUnreadableGsAreLookedAt) {
+  put_g(0, 1, kGrunning, 0x1000);
+  put_g(1, 2, kGwaiting, 0x1001);
+  put_g(2, 3, kGwaiting, 0x1002);
+  set_len(4);
+  mem_.put<uint64_t>(kArray + 8 * 3, 0);  // entry 3: no g
+  GoroutineScan scan(mem_, *layout_, globals_, 0);
+  ASSERT_TRUE(scan.scan());
+  ASSERT_TRUE(scan.scan());
+  auto look = scan.to_look_at();
+  std::sort(look.begin(), look.end());
+  EXPECT_EQ(look, (std::vector<uint32_t>{0, 3}));
+  EXPECT_FALSE(scan.changed(0)) << "running, unchanged";
+  EXPECT_FALSE(scan.readable(3));
+  scan.forget(1);
+  ASSERT_TRUE(scan.scan());
+  look = scan.to_look_at();
+  std::sort(look.begin(), look.end());
+  EXPECT_EQ(look, (std::vector<uint32_t>{0, 1, 3}));
+  EXPECT_TRUE(scan.changed(1));
+}
+
+// More g's than one read batch holds, in two heap regions far apart (two ranges), listed in allgs in an
+// order other than by address: each g's head is read from its own place.
+TEST_F(GoroutineScanTest, HeadsAcrossBatchesAndRangesAreEachReadFromTheirPlace) {
+  constexpr size_t kN = 1500, kStride = 480;  // > 256 KiB of heads: several batches
+  constexpr uint64_t kA = 0xc000400000, kB = 0xc000800000, kBigArray = 0xc000300000;
+  mem_.map(kA, kStride * 1000);
+  mem_.map(kB, kStride * (kN - 1000));
+  mem_.map(kBigArray, 8 * kN);
+  const GLayout& l = layout_->g;
+  auto addr = [&](size_t i) { return i < 1000 ? kA + kStride * i : kB + kStride * (i - 1000); };
+  // allgs in an order other than by address: g k at entry 7k mod kN.
+  std::vector<size_t> slot_of(kN);
+  for (size_t k = 0; k < kN; ++k) slot_of[k] = (k * 7) % kN;  // 7 is prime to 1500: a permutation
+  for (size_t k = 0; k < kN; ++k) {
+    const uint64_t a = addr(k);
+    mem_.put<uint64_t>(kBigArray + 8 * slot_of[k], a);
+    mem_.put<uint64_t>(a + l.goid, 1000 + k);
+    mem_.put<uint32_t>(a + l.atomicstatus, kGwaiting);
+    mem_.put<uint64_t>(a + l.sched_sp, 0x7000 + k);
+  }
+  mem_.put<uint64_t>(kAllgs, kBigArray);
+  mem_.put<uint64_t>(kAllgs + 8, kN);
+  GoroutineScan scan(mem_, *layout_, globals_, 0);
+  ASSERT_TRUE(scan.scan());
+  ASSERT_EQ(scan.size(), kN);
+  for (size_t k = 0; k < kN; ++k) {
+    ASSERT_TRUE(scan.readable(slot_of[k])) << k;
+    EXPECT_EQ(scan.head(slot_of[k]).goid, 1000 + k) << k;
+    EXPECT_EQ(scan.head(slot_of[k]).sched_sp, 0x7000 + k) << k;
+  }
+  ASSERT_TRUE(scan.scan());
+  EXPECT_TRUE(scan.to_look_at().empty());
+  // One g in the middle of a batch changes: only it is reported.
+  mem_.put<uint64_t>(addr(1234) + l.sched_sp, 0x9999);
+  ASSERT_TRUE(scan.scan());
+  EXPECT_EQ(scan.to_look_at(), std::vector<uint32_t>{static_cast<uint32_t>(slot_of[1234])});
+  EXPECT_EQ(scan.head(slot_of[1234]).sched_sp, 0x9999u);
 }
 
 }  // namespace
