@@ -418,12 +418,22 @@ def test_etcd_under_put_load(goperf, workdir):
     prof = pprof_decode.load(out)
     duration = prof.duration / 1e9
     ours = {k: v / duration for k, v in wall_by(prof, lambda s, st: s["labels"]["state"]).items()}
+    # The SIGQUIT dump is printed after startpanic_m's freezetheworld (runtime/panic.go, proc.go) preempted
+    # every running goroutine: those the profile saw running show there as runnable. Both are "on a CPU or
+    # ready to be", one instant of which the dump catches in a burst of requests (5-9 under the put load,
+    # against ~1.3 on average in the profile): compared as one state, and for presence only below.
+    for states in (counts, ours):
+        states["runnable"] = states.pop("running", 0) + states.get("runnable", 0)
+        if not states["runnable"]:
+            del states["runnable"]
     print("etcd goroutines per state, dump vs goperf:", {k: (n, round(ours.get(k, 0), 1)) for k, n in counts.items()})
     # A state that only a few goroutines held at the dump's instant (a syscall, runnable) may be a moment
     # the profile never saw; the tolerance below allows the same.
     missing = {state for state, n in counts.items() if n > 4} - set(ours)
     assert not missing, (missing, counts, ours)
     for state, n in counts.items():
+        if state == "runnable":
+            continue
         # Goroutines come and go with the requests, and the profile averages 3 s where the dump is one
         # instant: a few either way, or a quarter of the many (CI saw 28 selects in the dump, 33.7 on average).
         assert abs(ours.get(state, 0) - n) <= max(4, 0.25 * n), (state, ours.get(state, 0), n, counts, ours)
