@@ -77,4 +77,11 @@ bool cross_signal_frame(const Memory& memory, const AddressSpace& space, Registe
   return true;
 }
 
+CrossedSignal cross_signal_frames(const Memory& memory, const AddressSpace& space, RegisterSet& regs) {
+  CrossedSignal crossed;
+  for (int depth = 0; depth < 4 && cross_signal_frame(memory, space, regs, &crossed); depth++) {
+  }
+  return crossed;
+}
+
 }  // namespace goperf::unwind

@@ -26,4 +26,11 @@ struct CrossedSignal {
 bool cross_signal_frame(const Memory& memory, const AddressSpace& space, RegisterSet& regs,
                         CrossedSignal* info = nullptr);
 
+// A thread inside the Go signal handler, shown from where the signal hit: every nested handler frame crossed
+// (a fatal signal's handler re-raises it, dieFromSignal; at most 4). The goroutine it interrupted is then
+// walked from its own pc and sp, as if the handler had not run yet: a snapshot that stops a thread in the
+// handler of a preemption signal (SIGURG, doSigPreempt) shows the goroutine's frames, not the handler's.
+// Returns the signal of the outermost handler crossed (the first to hit); signo 0 when in no handler.
+CrossedSignal cross_signal_frames(const Memory& memory, const AddressSpace& space, RegisterSet& regs);
+
 }  // namespace goperf::unwind

@@ -206,10 +206,7 @@ unwind::CrossedSignal thread_registers(const unwind::CoreFile& core, const unwin
   unwind::CrossedSignal first_signal;
   for (const auto& t : core.threads()) {
     unwind::RegisterSet regs = t.regs;
-    // A fatal signal's handler re-raises it (dieFromSignal), nesting a second handler frame: cross each.
-    unwind::CrossedSignal crossed;
-    for (int depth = 0; depth < 4 && unwind::cross_signal_frame(mem, space, regs, &crossed); depth++) {
-    }
+    unwind::CrossedSignal crossed = unwind::cross_signal_frames(mem, space, regs);
     if (crossed.signo != 0 && first_signal.signo == 0 && t.cursig != 0) first_signal = crossed;
     out.push_back({static_cast<int>(t.tid), regs});
   }

@@ -18,6 +18,7 @@
 #include "unwind/address_space.h"
 #include "unwind/go_target.h"
 #include "unwind/process_memory.h"
+#include "unwind/signal_frame.h"
 
 namespace goperf::profiler {
 
@@ -52,6 +53,9 @@ Status build_and_write(const unwind::GoTarget& target, const SnapshotCapture& ca
   in.target = &target;
   in.layout = &target.layout();
   in.threads = capture.threads;
+  // A thread stopped inside the Go signal handler (most often a preemption signal's) runs the goroutine it
+  // interrupted: shown from where the signal hit, as a core's threads are.
+  for (auto& th : in.threads) unwind::cross_signal_frames(capture.memory, *target.space(), th.regs);
   in.list = &capture.list;
   in.now_nanotime = capture.now_nanotime;
   in.go_version = target.go_version();
