@@ -109,7 +109,8 @@ def parse_folded(text):
     out = {}
     for line in text.splitlines():
         stack, count = line.rsplit(" ", 1)
-        frames = tuple(f[:-4] if f.endswith("_[i]") else f for f in stack.split(";"))
+        # An inlined frame: "_[i]" in folded stacks, " (inline)" in go tool pprof -traces.
+        frames = tuple(f[:-4] + " (inline)" if f.endswith("_[i]") else f for f in stack.split(";"))
         out[frames] = out.get(frames, 0) + int(count)
     return out
 
