@@ -14,22 +14,13 @@ usage: bench/goroutine_tick_cost.py --goperf build/goperf [--base OLD/goperf] [-
 """
 import argparse
 import os
-import pathlib
 import random
 import re
 import statistics
 import subprocess
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-
-
-def build_gload():
-    out = pathlib.Path("/tmp/goperf-bench-gload")
-    env = dict(os.environ, CGO_ENABLED="0", GOTOOLCHAIN="local")
-    subprocess.run(["go", "build", "-ldflags=-s -w", "-o", str(out), "."], cwd=REPO / "bench/targets/gload",
-                   env=env, check=True)
-    return out
+from e2e_goroutines import REPO, build as build_gload  # the same stripped gload build, beside this script
 
 
 def record(goperf, pid, hz, seconds):

@@ -100,10 +100,9 @@ std::vector<testing::BuiltTarget> prof_cgo_builds(std::string* error) {
   return testing::build_go_targets("prof_cgo", {{false, true, false}}, error, "arm64");
 }
 
-// asm_arm64.s asmcgocall on g0: 0(RSP) the goroutine, 8(RSP) its depth below g.stack.hi; at that depth on the
-// goroutine stack asmcgocall's own 16-byte frame, whose 0(RSP) returns into its caller. A sample in the C
-// function asmcgocall called (the cgo wrapper, with a 48-byte frame whose record is at its bottom).
-TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
+// Runs `check` on the arm64 prof_cgo build of every toolchain present, with its tables.
+template <typename Check>
+void for_each_prof_cgo_build(Check check) {
   std::string error;
   auto builds = prof_cgo_builds(&error);
   ASSERT_FALSE(builds.empty()) << error;
@@ -111,6 +110,15 @@ TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
     SCOPED_TRACE(t.toolchain);
     Arm64Binary b(t.path);
     ASSERT_NE(b.tab, nullptr);
+    check(t, b);
+  }
+}
+
+// asm_arm64.s asmcgocall on g0: 0(RSP) the goroutine, 8(RSP) its depth below g.stack.hi; at that depth on the
+// goroutine stack asmcgocall's own 16-byte frame, whose 0(RSP) returns into its caller. A sample in the C
+// function asmcgocall called (the cgo wrapper, with a 48-byte frame whose record is at its bottom).
+TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
+  for_each_prof_cgo_build([](const testing::BuiltTarget& t, const Arm64Binary& b) {
     const symbolize::NativeSymbols& syms = b.module->native_symbols();
     auto c_code = syms.find_by_name("hot_loop");
     ASSERT_TRUE(c_code) << "no hot_loop in " << t.path;
@@ -167,20 +175,14 @@ TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
     EXPECT_EQ(out[2].sp, caller_sp);
     EXPECT_EQ(out[3].pc, pm);
     EXPECT_EQ(out[4].pc, goexit);
-  }
+  });
 }
 
 // runtime.walltime sampled after its prologue, before it moves RSP to g0's stack (sys_linux_arm64.s): the caller's
 // FP it saved at -8(RSP) is below the sampled sp, outside the copy. The walk goes on by pcsp to the root; it used
 // to pass walltime's own FP up as time.now's, and vdso_caller_cfa found walltime's frame again, 512 times.
 TEST(Arm64Walk, VdsoCallerBeforeItsSwitchWalksToTheRootWithoutItsCallersSavedFp) {
-  std::string error;
-  auto builds = prof_cgo_builds(&error);
-  ASSERT_FALSE(builds.empty()) << error;
-  for (const auto& t : builds) {
-    SCOPED_TRACE(t.toolchain);
-    Arm64Binary b(t.path);
-    ASSERT_NE(b.tab, nullptr);
+  for_each_prof_cgo_build([](const testing::BuiltTarget&, const Arm64Binary& b) {
     auto walltime = b.tab->find_func_by_name("runtime.walltime");
     ASSERT_TRUE(walltime);
     ASSERT_EQ(walltime->kind, symbolize::FuncKind::kVdsoCall);
@@ -213,7 +215,7 @@ TEST(Arm64Walk, VdsoCallerBeforeItsSwitchWalksToTheRootWithoutItsCallersSavedFp)
     EXPECT_EQ(out[1].sp, now_sp);
     EXPECT_EQ(out[2].pc, pm);
     EXPECT_EQ(out[3].pc, goexit);
-  }
+  });
 }
 
 // A sample while the kernel runs rt_sigreturn for a handler that interrupted a frameless leaf (main.leaf, in
