@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "profiler/record/goroutine_sampler.h"
+#include "profiler/record/realtime_ticks.h"
 #include "profiler/options/record_options.h"
 #include "profiler/record/record_output.h"
 #include "profiler/record/sample_symbolizer.h"
@@ -148,7 +149,12 @@ int record_goroutines(const RecordOptions& o, const std::string& prog, const Rec
   const int64_t start = clock_ns(CLOCK_MONOTONIC);
   const int64_t cpu_start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
   const int64_t deadline = o.duration_s > 0 ? start + static_cast<int64_t>(o.duration_s * 1e9) : INT64_MAX;
-  const TickLoopEnd end = run_ticks(**sampler, pid, period, start, deadline, tty, stop);
+  TickLoopEnd end;
+  {
+    const RealtimeTicks realtime;  // each tick on time, not when a CPU frees up (realtime_ticks.h)
+    if (!realtime.note().empty() && !o.quiet) std::fprintf(stderr, "goperf record: %s\n", realtime.note().c_str());
+    end = run_ticks(**sampler, pid, period, start, deadline, tty, stop);
+  }
   const int64_t duration = clock_ns(CLOCK_MONOTONIC) - start;
   // The profile's duration is the time its ticks stand for, so that goroutine-seconds divided by it are
   // goroutines: the first tick stands for the period before it, the last ends at itself.
