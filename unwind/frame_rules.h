@@ -12,7 +12,7 @@
 //                                           injected call (sigpanic, asyncPreempt, debugCallV2)
 //   static std::optional<uint64_t> vdso_caller_cfa(int32_t delta, uint64_t fp, uint64_t pcsp_cfa);
 //                                           a vDSO caller whose sp moved to g0's stack: its CFA from fp
-//   static constexpr bool kVdsoCallerFrameRecord;   whether a vDSO caller's frame record is on the goroutine stack
+//   static constexpr bool kVdsoCallerFrameRecord;   whether the kernel's FP walk at a vDSO sample gives the callers
 //   static int vdso_leaf_return_slots(uint64_t sp, bool pushed_fp, uint64_t slots[2]);   where a vDSO
 //                                           function without a frame yet keeps its return address
 //   static constexpr bool kLeafReturnInLr;   such a function's return address is in LR instead (arm64)

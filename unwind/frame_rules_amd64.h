@@ -39,8 +39,9 @@ struct Amd64FrameRules {
   static constexpr bool kLeafReturnInLr = false;
   static uint64_t strip_signature(uint64_t return_address) { return return_address; }
 
-  // The vDSO caller's [saved BP, return address] record stays on the goroutine stack, so that a sample in the
-  // vDSO continues above it (vdso_continuation.cpp).
+  // The vDSO caller's [saved BP, return address] record stays on the goroutine stack and BP chains through it
+  // and its callers', so that the kernel's frame-pointer walk at a sample in the vDSO gives the goroutine's
+  // frames the copy of g0's stack lacks (vdso_continuation.cpp).
   static constexpr bool kVdsoCallerFrameRecord = true;
 
   // Before the vDSO function's PUSH RBP the return address is at sp; right after it, at sp + 8.

@@ -32,9 +32,11 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
 // From the system stack to m.curg, read live (curg_continuation.cpp).
 WalkResult continue_on_curg(const SampleTarget& target, const GoroutineLister& lister, const RawSample& s,
                             std::span<PhysicalFrame> out, WalkResult result);
-// Above a vDSO caller whose frame is on the goroutine stack, read live (vdso_continuation.cpp).
-// `arch` is the sample's: only where its vDSO callers keep a frame record (frame_rules_<arch>.h).
-WalkResult continue_after_vdso(const SampleTarget& target, Arch arch, std::span<PhysicalFrame> out, WalkResult result);
+// Above a vDSO caller whose frame is on the goroutine stack: its callers from the kernel's frame-pointer
+// walk at the sample (s.user_chain; vdso_continuation.cpp), where the sample's architecture keeps the vDSO
+// caller's frame record there (vdso_callers_from_kernel_walk).
+WalkResult continue_after_vdso(const SampleTarget& target, const RawSample& s, std::span<PhysicalFrame> out,
+                               WalkResult result);
 
 // The kind of the Go function a frame is in (its pc, or pc-1 for a return address); nullopt when not Go.
 std::optional<symbolize::FuncInfo> go_function_at(const AddressSpace& space, const PhysicalFrame& frame);

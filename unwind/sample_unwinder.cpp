@@ -72,12 +72,8 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
       result = continue_on_curg(target, *state_->lister, s, out, result);
       if (result.count != before.count || result.reason != before.reason) ++w.switched;
     }
-    if (result.reason == StopReason::kUnreadable) {
-      WalkResult before = result;
-      result = continue_after_vdso(target, s.user_regs.arch, out, result);
-      if (result.count != before.count) ++w.live_tail;
-    }
   }
+  if (result.reason == StopReason::kUnreadable) result = continue_after_vdso(target, s, out, result);
   if (ends_at_morestack_without_goroutine(target, s, out, result)) result.reason = StopReason::kTopFrame;
   w.result = result;
   return w;

@@ -40,6 +40,11 @@ struct SampleWalk {
   unsigned live_tail = 0;     // reads of the live stack above the copy, and vDSO continuations
 };
 
+// Whether a sampler should take the kernel's frame-pointer walk of user space (RawSample::user_chain) for
+// samples of this architecture: where a clock read's callers are on a stack its copy does not hold, but
+// frame pointers chain through them (FrameRules::kVdsoCallerFrameRecord; vdso_continuation.cpp).
+bool vdso_callers_from_kernel_walk(Arch arch);
+
 class SampleUnwinder {
  public:
   SampleUnwinder();

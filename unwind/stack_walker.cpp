@@ -2,6 +2,8 @@
 // unwinder.next, Go 1.21+; gentraceback in 1.19/1.20 applies the same rules).
 #include "unwind/stack_walker.h"
 
+#include <elf.h>
+
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -70,6 +72,15 @@ bool is_code(const AddressSpace& space, uint64_t pc) {
   return m && m->executable;
 }
 
+// Whether link_pc is in one of the module's executable segments: an address in its read-only data (a
+// constant, a closure's funcval) is no frame, whatever a stale stack slot says.
+bool in_code_segment(const symbolize::Module& module, uint64_t link_pc) {
+  for (const auto& seg : module.elf().segments()) {
+    if (seg.type == PT_LOAD && (seg.flags & PF_X) && link_pc >= seg.vaddr && link_pc - seg.vaddr < seg.memsz) return true;
+  }
+  return false;
+}
+
 // Whether the code of f right before link_pc ends with a call: a return address into f must.
 bool call_before(const symbolize::Module& module, const symbolize::FuncInfo& f, uint64_t link_pc, Arch arch) {
   uint64_t len = std::min<uint64_t>(kMaxCallBytes, link_pc - f.entry);
@@ -96,8 +107,10 @@ PcInfo resolve(const AddressSpace& space, ModuleCache& modules, uint64_t pc, Arc
       info.sp_delta = *delta;
       info.has_sp_delta = true;
     }
-  } else if (ref) {
+  } else if (ref && in_code_segment(*ref->module, ref->link_pc)) {
     info.where = PcInfo::Where::kModule;
+  } else if (ref) {
+    info.where = PcInfo::Where::kUnknown;  // a file's data (a core's NT_FILE mappings carry no permissions)
   } else {
     info.where = is_code(space, pc) ? PcInfo::Where::kCode : PcInfo::Where::kUnknown;
   }

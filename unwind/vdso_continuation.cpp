@@ -1,9 +1,11 @@
-// After the vDSO: a vDSO call sampled by the perf backend. The copy is of g0's stack, where the vDSO runs,
+// After the vDSO: a clock read sampled by the perf backend. The copy is of g0's stack, where the vDSO runs,
 // and the walk stops at the vDSO caller (FuncKind::kVdsoCall: runtime.nanotime1, time.now), whose frame is
-// on the goroutine's stack (StackWalker follows the frame pointer there). That stack is read live: the
-// goroutine has run on since the sample, so the return address found above the caller's frame must still
-// follow a direct call to that function (decoded from the executable, return_address.h), and the walk must
-// reach the goroutine's top frame. The eBPF backend copies the goroutine's part at the sample
+// on the goroutine's stack, outside the copy. Its callers come from the kernel's frame-pointer walk of user
+// space, taken at the sample (RawSample::user_chain, PERF_SAMPLE_CALLCHAIN): on amd64 the vDSO caller's
+// [saved BP, return address] record and every Go caller's stay on the goroutine's stack
+// (sys_linux_amd64.s nanotime1 moves SP, not BP), so BP chains through them. Nothing is read from the
+// process later: a goroutine that has run on since the sample leaves stale frames below its new sp, which a
+// later read can chain into another stack. The eBPF backend copies the goroutine's part at the sample
 // (RawSample::stack2) and never gets here.
 #include "symbolize/elf_file.h"
 #include "symbolize/module.h"
@@ -11,14 +13,11 @@
 #include "unwind/address_space.h"
 #include "unwind/frame_rules_amd64.h"
 #include "unwind/frame_rules_arm64.h"
-#include "unwind/memory.h"
 #include "unwind/return_address.h"
 #include "unwind/sample_continuations.h"
 
 namespace goperf::unwind {
 namespace {
-
-constexpr uint64_t kFrameRecord = 16;  // [saved frame pointer, return address]
 
 // Whether the call that returns to `ret` is a direct call to the function at link-time `entry` of `module`.
 bool calls(const AddressSpace& space, const symbolize::Module& module, uint64_t ret, uint64_t entry, Arch arch) {
@@ -32,7 +31,30 @@ bool calls(const AddressSpace& space, const symbolize::Module& module, uint64_t 
   return target && *target == entry;
 }
 
-bool vdso_caller_frame_record(Arch arch) {
+// A return address into Go code right after a call: what every caller's entry of the chain must be.
+std::optional<symbolize::FuncInfo> go_caller_at(const AddressSpace& space, uint64_t ret, Arch arch) {
+  if (ret < kMaxCallBytes) return std::nullopt;
+  auto ref = space.find(ret - 1);
+  const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
+  auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+  if (!f) return std::nullopt;
+  // goexit's entry + PCQuantum: the return address newproc pushes under every goroutine (proc.go
+  // newproc1, gostartcallfn), after no call.
+  if (f->kind == symbolize::FuncKind::kGoexit) return ref->link_pc + 1 - f->entry <= 4 ? f : std::nullopt;
+  const uint64_t link_ret = ref->link_pc + 1;
+  auto code = ref->module->elf().read(link_ret - std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry),
+                                      std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry));
+  if (!code || !follows_call(arch, *code)) return std::nullopt;
+  return f;
+}
+
+bool ends_a_stack(const symbolize::FuncInfo& f) {
+  return f.kind == symbolize::FuncKind::kGoexit || (f.flag & symbolize::Pclntab::kFlagTopFrame);
+}
+
+}  // namespace
+
+bool vdso_callers_from_kernel_walk(Arch arch) {
   switch (arch) {
     case Arch::kArm64: return Arm64FrameRules::kVdsoCallerFrameRecord;
     case Arch::kAmd64: break;
@@ -40,33 +62,34 @@ bool vdso_caller_frame_record(Arch arch) {
   return Amd64FrameRules::kVdsoCallerFrameRecord;
 }
 
-}  // namespace
-
-WalkResult continue_after_vdso(const SampleTarget& target, Arch arch, std::span<PhysicalFrame> out, WalkResult result) {
+WalkResult continue_after_vdso(const SampleTarget& target, const RawSample& s, std::span<PhysicalFrame> out,
+                               WalkResult result) {
   const size_t n = result.count;
-  if (result.reason != StopReason::kUnreadable || n == 0 || !vdso_caller_frame_record(arch)) return result;
+  const Arch arch = s.user_regs.arch;
+  if (result.reason != StopReason::kUnreadable || n == 0 || s.user_chain.size() < 2 ||
+      !vdso_callers_from_kernel_walk(arch)) {
+    return result;
+  }
   const PhysicalFrame& last = out[n - 1];
   auto ref = target.space->find(last.pc);
   const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
-  auto f = tab ? tab->find_func(ref->link_pc) : std::nullopt;
-  if (!f || f->kind != symbolize::FuncKind::kVdsoCall || last.fp < kFrameRecord) return result;
-  uint64_t bp = last.fp - kFrameRecord;
-  auto ret = target.live->read_u64(bp + 8);
-  auto caller_bp = target.live->read_u64(bp);
-  if (!ret || !caller_bp) return result;
-  if (!calls(*target.space, *ref->module, *ret, f->entry, arch)) return result;
-  RegisterSet regs;
-  regs.arch = arch;
-  regs.pc = *ret;
-  regs.sp = bp + kFrameRecord;
-  regs.fp = *caller_bp;
-  StackWalker walker(*target.live, *target.space, target.pc_cache);
-  WalkOptions wo;
-  wo.innermost_exact = false;
-  auto more = walker.walk(regs, wo, out.subspan(n));
-  if (!more.complete()) return result;
-  more.count += n;
-  return more;
+  auto caller = tab ? tab->find_func(ref->link_pc) : std::nullopt;
+  if (!caller || caller->kind != symbolize::FuncKind::kVdsoCall) return result;
+  // The chain starts at the sampled pc and may hold the vDSO's own frames (and its return into the vDSO
+  // caller) before the vDSO caller's return address: the first entry after a direct call to the caller.
+  size_t i = 1;
+  while (i < s.user_chain.size() && !calls(*target.space, *ref->module, s.user_chain[i], caller->entry, arch)) ++i;
+  size_t k = n;
+  for (; i < s.user_chain.size() && k < out.size(); ++i) {
+    auto f = go_caller_at(*target.space, s.user_chain[i], arch);
+    if (!f) return result;  // not a Go return address: a frame pointer that is no frame record
+    out[k] = PhysicalFrame{};
+    out[k].pc = s.user_chain[i];
+    out[k].is_go = true;
+    ++k;
+    if (ends_a_stack(*f)) return {k, StopReason::kTopFrame};
+  }
+  return result;  // the chain ended (or was cut at perf_event_max_stack) short of a root
 }
 
 }  // namespace goperf::unwind

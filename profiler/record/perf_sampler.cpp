@@ -23,6 +23,7 @@
 
 #include "unwind/perf_registers.h"
 #include "unwind/process_threads.h"
+#include "unwind/sample_unwinder.h"
 #include "unwind/thread_perf_events.h"
 
 namespace goperf::profiler {
@@ -98,7 +99,9 @@ class PerfSampler final : public unwind::Sampler {
  public:
   // The tick needs the kernel callchain (it tells whether the tick interrupted the kernel).
   explicit PerfSampler(PerfSamplerOptions o)
-      : o_(std::move(o)), kernel_chain_(!o_.user_only && (o_.kernel_callchain || o_.plan.tick_every > 0)) {
+      : o_(std::move(o)),
+        kernel_chain_(!o_.user_only && (o_.kernel_callchain || o_.plan.tick_every > 0)),
+        user_chain_(unwind::vdso_callers_from_kernel_walk(unwind::host_arch())) {
     kernel_samples_ = !o_.user_only;
   }
   ~PerfSampler() override {
@@ -187,9 +190,14 @@ class PerfSampler final : public unwind::Sampler {
     // With PERF_SAMPLE_PERIOD a software event (a tracepoint) samples every occurrence, whatever its
     // sample_period (perf_swevent_event): with the tick, weights come from the plan instead.
     a.sample_type |= uses_tick() ? PERF_SAMPLE_ID : PERF_SAMPLE_PERIOD;
-    if (kernel_chain_) {
+    // The user part is unwound from the stack copy (Go has no frame info the kernel reads right), except
+    // above a clock read on g0's stack, whose callers are on the goroutine's stack, outside the copy: there
+    // the kernel's frame-pointer walk at the sample gives them (vdso_continuation.cpp), where the
+    // architecture keeps the vDSO caller's frame record there.
+    if (kernel_chain_ || user_chain_) {
       a.sample_type |= PERF_SAMPLE_CALLCHAIN;
-      a.exclude_callchain_user = 1;  // the user part is unwound from the stack copy (Go has no frame info the kernel reads right)
+      a.exclude_callchain_kernel = kernel_chain_ ? 0 : 1;
+      a.exclude_callchain_user = user_chain_ ? 0 : 1;
     }
     // A tracepoint fires in the kernel: excluding the kernel would exclude every tick.
     a.exclude_kernel = tick || kernel_samples_ ? 0 : 1;
@@ -340,14 +348,22 @@ class PerfSampler final : public unwind::Sampler {
     bool tick = uses_tick() && tick_ids_.count(u64()) != 0;
     s.period = uses_tick() ? 0 : u64();
     if (!o_.plan.empty()) s.period = tick ? o_.plan.tick_weight_ns : o_.plan.clock_weight_ns;
-    if (kernel_chain_) {
+    if (kernel_chain_ || user_chain_) {
       uint64_t nr = u64();
       chain_.clear();
+      user_pcs_.clear();
+      bool user = false;
       for (uint64_t i = 0; i < nr && p < end; ++i) {
         uint64_t pc = u64();
-        if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) continue;  // context marker
-        chain_.push_back(pc);
+        if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {  // context marker: what follows is its part
+          user = pc == static_cast<uint64_t>(PERF_CONTEXT_USER);
+          continue;
+        }
+        (user ? user_pcs_ : chain_).push_back(pc);
       }
+      s.user_chain = user_pcs_;
+    }
+    if (kernel_chain_) {
       if (tick) {
         // A tick sample's own pcs are the hrtimer code: what the tick interrupted is above the entry stub.
         s.kernel_chain = unwind::interrupted_frames(chain_, *o_.tick);
@@ -383,12 +399,14 @@ class PerfSampler final : public unwind::Sampler {
 
   PerfSamplerOptions o_;
   bool kernel_chain_;
+  const bool user_chain_;  // the kernel's frame-pointer walk of user space, for clock reads on g0
   std::vector<int> cpus_;
   std::vector<Ring> rings_;
   std::vector<int> fds_;
   std::vector<uint8_t> scratch_;
   std::vector<pollfd> pfds_;
   std::vector<uint64_t> chain_;
+  std::vector<uint64_t> user_pcs_;
   std::set<uint64_t> tick_ids_;  // ids of the tick events (records of inherited events carry their parent's id)
   unwind::SamplerStats stats_;
   size_t attached_threads_ = 0;

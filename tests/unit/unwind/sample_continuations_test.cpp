@@ -16,12 +16,14 @@ constexpr uint64_t kGoroutineStackLo = 0xc000100000, kGoroutineStackHi = 0xc0001
 class SampleContinuationsTest : public SyntheticStackTest {
  protected:
   // A sample whose copy is window_ words from kWindow up, with these registers.
-  SampleWalk unwind(const RegisterSet& regs, const GoRuntimeLayout* layout = nullptr) {
+  SampleWalk unwind(const RegisterSet& regs, const GoRuntimeLayout* layout = nullptr,
+                    std::span<const uint64_t> user_chain = {}) {
     bytes_ = window_.bytes(kWindow, 4096);
     RawSample s;
     s.user_regs = regs;
     s.stack_base = kWindow;
     s.stack = bytes_;
+    s.user_chain = user_chain;
     SampleTarget target;
     target.space = space_.get();
     target.live = &live_;
@@ -177,41 +179,78 @@ class VdsoTest : public SampleContinuationsTest {
     ADD_FAILURE() << "nanotime1 has no frame";
     return 0;
   }
-  SampleWalk sample_in_nanotime1(uint64_t ret) {
-    const uint64_t bp = kGoroutineStackLo + 0x2000, caller_bp = bp + 0x100;
-    live_.put(bp, caller_bp);
-    live_.put(bp + 8, ret);
-    goroutine_frames_from(bp + 16, ret);
+  // A sample in nanotime1 on g0's stack (BP on the goroutine stack, which the copy does not hold), with
+  // the kernel's frame-pointer walk `chain` (the sampled pc first). `live_` holds, where the frame record
+  // is, a stale stack that would complete: it must not be read.
+  SampleWalk sample_in_nanotime1(std::vector<uint64_t> chain) {
+    const uint64_t bp = kGoroutineStackLo + 0x2000;
+    auto [stale, d] = body_pc(func("runtime.gopark"));
+    live_.put(bp, bp + 0x100);
+    live_.put(bp + 8, stale);
+    goroutine_frames_from(bp + 16, stale);
     RegisterSet regs;
     regs.pc = nanotime1_past_prologue();
     regs.sp = kWindow;
     regs.fp = bp;
-    return unwind(regs);
+    chain.insert(chain.begin(), regs.pc);
+    chain_ = std::move(chain);
+    return unwind(regs, nullptr, chain_);
   }
+  uint64_t runtime_main_return() { return body_pc(func("runtime.main")).first; }
+  uint64_t goexit_return() { return func("runtime.goexit").entry + 1; }
+  std::vector<uint64_t> chain_;
 };
 
-// The perf backend's copy holds g0's stack only: the caller's frame is read live, and taken only when the
-// return address still follows a call to the vDSO caller.
+// The perf backend's copy holds g0's stack only: the vDSO caller's callers come from the kernel's
+// frame-pointer walk at the sample, from the first return address after a call to the vDSO caller.
 constexpr std::initializer_list<const char*> kNanotimeCallers = {
     "runtime.nanotime", "runtime.sysmon", "runtime.checkTimers", "runtime.findrunnable", "runtime.schedule",
     "runtime.stealWork", "runtime.main", "runtime.entersyscall_sysmon", "runtime.startTheWorldWithSema"};
 
-TEST_F(VdsoTest, CallerOfTheVdsoCallerIsReadLiveFromTheGoroutineStack) {
+TEST_F(VdsoTest, CallersOfTheVdsoCallerComeFromTheKernelWalkAtTheSample) {
   uint64_t ret = return_after_call_to(func("runtime.nanotime1"), kNanotimeCallers);
   if (ret == 0) GTEST_SKIP() << "no direct call to runtime.nanotime1 found";
-  auto w = sample_in_nanotime1(ret);
-  EXPECT_EQ(w.window.reason, StopReason::kUnreadable);
-  ASSERT_EQ(w.result.count, 4u) << to_string(w.result.reason);
-  EXPECT_TRUE(w.result.complete());
-  EXPECT_EQ(out_[1].pc, ret);
-  EXPECT_EQ(w.live_tail, 1u);
+  auto [into_nanotime1, d] = body_pc(func("runtime.nanotime1"));  // the vDSO's own frame record, first
+  for (auto chain : {std::vector<uint64_t>{ret, runtime_main_return(), goexit_return()},
+                     std::vector<uint64_t>{kVdsoBase + 0x200, into_nanotime1, ret, runtime_main_return(), goexit_return()}}) {
+    auto w = sample_in_nanotime1(chain);
+    EXPECT_EQ(w.window.reason, StopReason::kUnreadable);
+    ASSERT_EQ(w.result.count, 4u) << to_string(w.result.reason);
+    EXPECT_TRUE(w.result.complete());
+    EXPECT_EQ(out_[1].pc, ret);
+    EXPECT_EQ(out_[2].pc, runtime_main_return());
+    EXPECT_EQ(out_[3].pc, goexit_return());
+  }
+}
+
+// Without the kernel's walk nothing is read later from the process (whose stale frames would complete).
+TEST_F(VdsoTest, NoKernelWalkNoFramesAboveTheVdsoCaller) {
+  auto w = sample_in_nanotime1({});
+  EXPECT_EQ(w.result.count, 1u);
+  EXPECT_EQ(w.result.reason, StopReason::kUnreadable);
 }
 
 TEST_F(VdsoTest, ReturnAddressAfterACallToAnotherFunctionIsNotTaken) {
   auto [other, d] = body_pc(func("runtime.gopark"));  // follows a call, but not to nanotime1
-  auto w = sample_in_nanotime1(other);
+  auto w = sample_in_nanotime1({other, runtime_main_return(), goexit_return()});
   EXPECT_EQ(w.result.count, 1u);
   EXPECT_EQ(w.result.reason, StopReason::kUnreadable);
+}
+
+// A chain that leaves Go code (a frame pointer that is no frame record: an address in read-only data) or
+// ends short of goexit adds nothing: the stack ends above the vDSO caller, not in guessed frames.
+TEST_F(VdsoTest, ChainOutsideGoCodeOrShortOfARootIsNotTaken) {
+  uint64_t ret = return_after_call_to(func("runtime.nanotime1"), kNanotimeCallers);
+  if (ret == 0) GTEST_SKIP() << "no direct call to runtime.nanotime1 found";
+  uint64_t rodata = 0;  // in the executable's read-only data segment (mapped, not code)
+  for (const auto& seg : module_->elf().segments())
+    if (seg.type == 1 /*PT_LOAD*/ && (seg.flags & 1 /*PF_X*/) == 0 && seg.vaddr > 0x400000 && rodata == 0) rodata = seg.vaddr + 0x40;
+  ASSERT_NE(rodata, 0u);
+  for (auto chain : {std::vector<uint64_t>{ret, rodata, goexit_return()}, std::vector<uint64_t>{ret, runtime_main_return()}}) {
+    auto w = sample_in_nanotime1(chain);
+    EXPECT_EQ(w.result.count, 1u);
+    EXPECT_EQ(w.result.reason, StopReason::kUnreadable);
+  }
 }
 
 // A vDSO function interrupted before it set up its frame: the return address into the vDSO caller is at

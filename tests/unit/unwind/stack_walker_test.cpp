@@ -367,6 +367,19 @@ TEST_F(NotReturnAddressTest, WordOutsideExecutableMappingsIsNeverAFrame) {
   expect_refused(0xffffffffffffffff);
 }
 
+// The file's read-only data is mapped from the executable (every segment of a core's NT_FILE mapping is
+// taken as code there), but is no code: a word pointing into it (a constant, a closure's funcval) is no
+// frame. One such word once passed for a C frame and joined stale frames to another stack.
+TEST_F(NotReturnAddressTest, WordInTheExecutablesReadOnlyDataIsNeverAFrame) {
+  int seen = 0;
+  for (const auto& seg : module_->elf().segments()) {
+    if (seg.type != 1 /*PT_LOAD*/ || (seg.flags & 1 /*PF_X*/) != 0 || seg.vaddr < 0x400000 || seg.memsz < 0x200) continue;
+    expect_refused(seg.vaddr + 0x100);
+    ++seen;
+  }
+  EXPECT_GT(seen, 0) << "no read-only segment in the test binary";
+}
+
 TEST_F(NotReturnAddressTest, GoPcThatFollowsNoCallIsRefused) {
   auto b = func("main.main");
   uint64_t not_ret = pc_not_after_call(b);
