@@ -39,4 +39,13 @@ std::string hex_string(uint64_t v) {
   return std::string(buf, r.ptr);
 }
 
+void append_created_by_open(std::string& out, std::string_view function, std::string_view file, int line) {
+  out += ",\"created_by\":{\"function\":";
+  append_json_string(out, function);
+  out += ",\"file\":";
+  append_json_string(out, file);
+  out += ",\"line\":";
+  append_json_number(out, line);
+}
+
 }  // namespace goperf::profiler

@@ -1,6 +1,7 @@
 // JSON string literals for goperf's --json / --format json outputs (addr2line, info, snapshot, core).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,5 +13,17 @@ void append_json_string(std::string& out, std::string_view s);
 std::string json_string(std::string_view s);
 // An address or offset as goperf prints it in text and JSON alike: "0x" and lowercase hex digits.
 std::string hex_string(uint64_t v);
+
+// Appends an integer as a JSON number.
+template <typename T>
+void append_json_number(std::string& out, T v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Opens a goroutine's "created_by" object (the go statement that started it, printcreatedby1) with its
+// function, file and line, for the snapshot's dump and its groups alike; the caller adds fields and '}'.
+void append_created_by_open(std::string& out, std::string_view function, std::string_view file, int line);
 
 }  // namespace goperf::profiler

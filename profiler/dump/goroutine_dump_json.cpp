@@ -16,13 +16,6 @@ void append_hex(std::string& out, uint64_t v) {
   out.append(buf, r.ptr + 1);
 }
 
-template <typename T>
-void append_dec(std::string& out, T v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
 void append_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
 
 // One frame object of "frames".
@@ -32,7 +25,7 @@ void append_frame_json(std::string& out, const DumpFrame& f) {
   out += ",\"file\":";
   append_json_string(out, f.file);
   out += ",\"line\":";
-  append_dec(out, f.line);
+  append_json_number(out, f.line);
   out += ",\"pc\":";
   append_hex(out, f.pc);
   out += ",\"entry\":";
@@ -55,16 +48,11 @@ void append_frame_json(std::string& out, const DumpFrame& f) {
 // "created_by": the go statement that started the goroutine (printcreatedby1).
 void append_created_by_json(std::string& out, const GoroutineDump& g) {
   if (g.creator.empty()) return;
-  out += ",\"created_by\":{\"function\":";
-  append_json_string(out, g.creator);
-  out += ",\"file\":";
-  append_json_string(out, g.creator_file);
-  out += ",\"line\":";
-  append_dec(out, g.creator_line);
+  append_created_by_open(out, g.creator, g.creator_file, g.creator_line);
   out += ",\"offset\":";
   append_hex(out, g.creator_offset);
   out += ",\"parent_goid\":";
-  append_dec(out, g.parent_goid);
+  append_json_number(out, g.parent_goid);
   out += ",\"shown\":";
   append_bool(out, g.creator_shown);
   out += '}';
@@ -77,7 +65,7 @@ void append_goroutine_dump_json_head(std::string& out, std::string_view go_versi
   out += "{\"go_version\":";
   append_json_string(out, go_version);
   out += ",\"threads\":";
-  append_dec(out, threads);
+  append_json_number(out, threads);
   out += ',';
   out += fields;
   out += "\"goroutines\":[";
@@ -88,23 +76,23 @@ void append_goroutine_dump_json(std::string& out, const GoroutineDump& g, bool f
   out += "\n{";
   out += fields;
   out += "\"id\":";
-  append_dec(out, g.goid);
+  append_json_number(out, g.goid);
   out += ",\"g\":";
   append_hex(out, g.g_addr);
   out += ",\"status\":";
   append_json_string(out, g.status_text);
   out += ",\"status_code\":";
-  append_dec(out, g.status);
+  append_json_number(out, g.status);
   out += ",\"wait_minutes\":";
-  append_dec(out, g.wait_minutes);
+  append_json_number(out, g.wait_minutes);
   out += ",\"locked_to_thread\":";
   append_bool(out, g.locked_to_thread);
   out += ",\"system\":";
   append_bool(out, g.system);
   out += ",\"thread\":";
-  append_dec(out, g.thread_id);
+  append_json_number(out, g.thread_id);
   out += ",\"m\":";
-  append_dec(out, g.m_id);
+  append_json_number(out, g.m_id);
   out += ",\"stop_reason\":";
   append_json_string(out, unwind::to_string(g.stop_reason));
   out += ",\"frames\":[";

@@ -1,5 +1,6 @@
 // `goperf addr2line` options: the letters of binutils addr2line, so scripts can switch tools.
 #include "profiler/options/addr2line_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include <boost/program_options.hpp>
 
@@ -36,12 +37,7 @@ bool parse_addr2line_options(const Args& args, Addr2lineOptions& o) {
   po::positional_options_description positional;
   positional.add("address", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!parse_or_help(args, all, desc, &positional, vm)) return false;
   return true;
 }
 

@@ -1,5 +1,6 @@
 // `goperf core` options: one or two positional arguments ([BINARY] CORE).
 #include "profiler/options/core_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include <boost/program_options.hpp>
 
@@ -43,12 +44,7 @@ bool parse_core_options(const Args& args, CoreOptions& o) {
   po::positional_options_description pos;
   pos.add("files", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!parse_or_help(args, all, desc, &pos, vm)) return false;
   if (files.empty()) throw po::error("give the core file (and optionally the binary before it)");
   if (files.size() > 2) throw po::error("too many arguments: give [BINARY] CORE");
   o.core = files.back();

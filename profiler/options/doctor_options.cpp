@@ -1,5 +1,6 @@
 // `goperf doctor [-p PID] [--json]` options.
 #include "profiler/options/doctor_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include <boost/program_options.hpp>
 
@@ -23,12 +24,7 @@ bool parse_doctor_options(const Args& args, DoctorOptions& options) {
   desc.add_options()("help,h", "show this help")("pid,p", po::value<std::string>(&pid_text), "check attaching to and cores of this process")(
       "json", po::bool_switch(&options.json), "print the checks as JSON");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!parse_or_help(args, desc, desc, nullptr, vm)) return false;
   if (vm.count("pid")) options.pid = parse_pid(pid_text);
   return true;
 }

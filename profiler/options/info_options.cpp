@@ -1,5 +1,6 @@
 // `goperf info` options: a binary path or a live process.
 #include "profiler/options/info_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include "profiler/options/pid_option.h"
 
@@ -31,12 +32,7 @@ bool parse_info_options(const Args& args, InfoOptions& o) {
   po::positional_options_description positional;
   positional.add("binary", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!parse_or_help(args, all, desc, &positional, vm)) return false;
   if (vm.count("pid") && !o.binary.empty()) throw po::error("give either BINARY or -p PID, not both");
   if (vm.count("pid")) o.pid = parse_pid(pid);
   if (o.binary.empty() && o.pid == 0) throw po::error("give a BINARY or -p PID");

@@ -1,5 +1,6 @@
 // `goperf record` options. Everything after "--" is the command to run, untouched.
 #include "profiler/options/record_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include "profiler/options/duration_text.h"
 #include "profiler/options/pid_option.h"
@@ -87,10 +88,7 @@ bool parse_record_options(const Args& args, RecordOptions& o) {
       ("quiet,q", po::bool_switch(&o.quiet), "print errors only")
       ("verbose,v", po::bool_switch(&o.verbose), "print unwinding statistics (stack copy use, caches) at the end");
   po::variables_map vm;
-  po::store(po::command_line_parser(own).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
+  if (!parse_or_help(own, desc, desc, nullptr, vm)) {
     o.help = true;
     return false;
   }

@@ -1,5 +1,6 @@
 // `goperf report` options.
 #include "profiler/options/report_options.h"
+#include "profiler/options/parse_or_help.h"
 
 #include <boost/program_options.hpp>
 
@@ -73,10 +74,7 @@ bool parse_report_options(const Args& args, ReportOptions& o) {
   po::positional_options_description pos;
   pos.add("input", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
+  if (!parse_or_help(args, desc, desc, &pos, vm)) {
     o.help = true;
     return false;
   }

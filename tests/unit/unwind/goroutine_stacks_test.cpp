@@ -20,11 +20,10 @@
 #include "unwind/goroutine_scan.h"
 #include "unwind/memory.h"
 #include "unwind/return_address.h"
+#include "tests/unit/unwind/synthetic_stack.h"
 
 namespace goperf::unwind {
 namespace {
-
-constexpr const char* kBinary = "/usr/bin/etcdctl";
 
 // Byte-addressed regions; every read is counted and may be watched (to change memory between reads).
 class RegionMemory : public Memory {
@@ -60,20 +59,11 @@ class RegionMemory : public Memory {
 
 constexpr uint64_t kG = 0xc000010000, kStack = 0xc000100000, kStackSize = 0x2000;
 
-class GoroutineStacksTest : public ::testing::Test {
+class GoroutineStacksTest : public SyntheticStackTest {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not installed";
-    auto m = symbolize::Module::open(kBinary);
-    ASSERT_TRUE(m) << m.error().message();
-    module_ = *m;
-    std::vector<AddressSpace::FileMapping> files;
-    for (const auto& s : module_->elf().segments()) {
-      if (s.type != 1 /*PT_LOAD*/) continue;
-      files.push_back({s.vaddr & ~0xfffull, (s.vaddr + s.memsz + 0xfff) & ~0xfffull, s.offset & ~0xfffull, kBinary});
-    }
-    space_ = AddressSpace::from_file_mappings(files);
-    space_->set_module(kBinary, module_);
+    SyntheticStackTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     layout_ = layout_for_go_minor(19).layout;
     lister_ = std::make_unique<GoroutineLister>(*layout_, RuntimeGlobals{}, 0);
     mem_.map(kG, 4096);
@@ -81,20 +71,7 @@ class GoroutineStacksTest : public ::testing::Test {
   }
 
   // A return address into the named function where its frame is largest, and that frame's size.
-  std::pair<uint64_t, int32_t> body_pc(const char* name) {
-    const auto* tab = module_->pclntab();
-    auto f = tab->find_func_by_name(name);
-    EXPECT_TRUE(f.has_value()) << name;
-    uint64_t best = 0;
-    int32_t best_delta = -1;
-    for (uint64_t pc = f->entry + 1; pc < f->end; ++pc) {
-      auto d = tab->sp_delta(*f, pc);
-      uint64_t len = std::min<uint64_t>(kMaxCallBytes, pc - f->entry);
-      auto code = module_->elf().read(pc - len, len);
-      if (d && *d > best_delta && code && follows_call(Arch::kAmd64, *code)) best_delta = *d, best = pc;
-    }
-    return {best, best_delta};
-  }
+  std::pair<uint64_t, int32_t> body_pc(const char* name) { return SyntheticStackTest::body_pc(func(name)); }
 
   // runtime.gopark <- main.main <- runtime.main <- runtime.goexit on the stack [lo, lo + kStackSize),
   // parked near its top. Returns the saved sp; sched.pc is gopark's return address (park_pc_).
@@ -129,8 +106,6 @@ class GoroutineStacksTest : public ::testing::Test {
     return g.value_or(GoroutineInfo{});
   }
 
-  std::shared_ptr<const symbolize::Module> module_;
-  std::unique_ptr<AddressSpace> space_;
   const GoRuntimeLayout* layout_ = nullptr;
   std::unique_ptr<GoroutineLister> lister_;
   RegionMemory mem_;
