@@ -31,8 +31,14 @@ bool calls(const AddressSpace& space, const symbolize::Module& module, uint64_t 
   return target && *target == entry;
 }
 
-// A return address into Go code right after a call: what every caller's entry of the chain must be.
-std::optional<symbolize::FuncInfo> go_caller_at(const AddressSpace& space, uint64_t ret, Arch arch) {
+// One entry of the chain: a return address into Go code right after a call (or goexit's fake one), the
+// function it returns into, and the call's target when the call is direct.
+struct ChainCaller {
+  symbolize::FuncInfo func;
+  std::optional<uint64_t> direct_target;  // link-time entry of the function called
+};
+
+std::optional<ChainCaller> go_caller_at(const AddressSpace& space, uint64_t ret, Arch arch) {
   if (ret < kMaxCallBytes) return std::nullopt;
   auto ref = space.find(ret - 1);
   const symbolize::Pclntab* tab = ref && ref->module ? ref->module->pclntab() : nullptr;
@@ -40,12 +46,14 @@ std::optional<symbolize::FuncInfo> go_caller_at(const AddressSpace& space, uint6
   if (!f) return std::nullopt;
   // goexit's entry + PCQuantum: the return address newproc pushes under every goroutine (proc.go
   // newproc1, gostartcallfn), after no call.
-  if (f->kind == symbolize::FuncKind::kGoexit) return ref->link_pc + 1 - f->entry <= 4 ? f : std::nullopt;
-  const uint64_t link_ret = ref->link_pc + 1;
-  auto code = ref->module->elf().read(link_ret - std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry),
-                                      std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry));
+  if (f->kind == symbolize::FuncKind::kGoexit) {
+    if (ref->link_pc + 1 - f->entry > 4) return std::nullopt;
+    return ChainCaller{*f, std::nullopt};
+  }
+  const uint64_t link_ret = ref->link_pc + 1, len = std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry);
+  auto code = ref->module->elf().read(link_ret - len, len);
   if (!code || !follows_call(arch, *code)) return std::nullopt;
-  return f;
+  return ChainCaller{*f, direct_call_target(arch, *code, link_ret)};
 }
 
 bool ends_a_stack(const symbolize::FuncInfo& f) {
@@ -80,14 +88,19 @@ WalkResult continue_after_vdso(const SampleTarget& target, const RawSample& s, s
   size_t i = 1;
   while (i < s.user_chain.size() && !calls(*target.space, *ref->module, s.user_chain[i], caller->entry, arch)) ++i;
   size_t k = n;
+  uint64_t callee_entry = caller->entry;
   for (; i < s.user_chain.size() && k < out.size(); ++i) {
-    auto f = go_caller_at(*target.space, s.user_chain[i], arch);
-    if (!f) return result;  // not a Go return address: a frame pointer that is no frame record
+    auto c = go_caller_at(*target.space, s.user_chain[i], arch);
+    if (!c) return result;  // not a Go return address: a frame pointer that is no frame record
+    // A direct call must be to the frame below: a function that keeps no frame record (an assembly
+    // function with a zero-size frame) is skipped by the frame-pointer chain, and its caller with it.
+    if (c->direct_target && *c->direct_target != callee_entry) return result;
     out[k] = PhysicalFrame{};
     out[k].pc = s.user_chain[i];
     out[k].is_go = true;
     ++k;
-    if (ends_a_stack(*f)) return {k, StopReason::kTopFrame};
+    if (ends_a_stack(c->func)) return {k, StopReason::kTopFrame};
+    callee_entry = c->func.entry;
   }
   return result;  // the chain ended (or was cut at perf_event_max_stack) short of a root
 }

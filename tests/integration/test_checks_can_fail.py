@@ -55,6 +55,17 @@ def test_call_site_lines_fail_on_an_off_by_one_line():
         rec.check_call_site_lines(FakeProfile([(with_lines(misnamed, [10, 20, 30, 40, 50, 60]), 50)]), oracle, "inline")
 
 
+def test_call_site_the_oracle_missed_passes_only_where_objdump_has_a_call():
+    oracle = FakeProfile([(with_lines(INLINE, [10, 20, 30, 40, 50, 60]), 50)])
+    ours = FakeProfile([(with_lines(INLINE, [10, 20, 30, 40, 50, 60]), 50), (with_lines(INLINE, [10, 20, 31, 40, 50, 60]), 1)])
+    caller = INLINE[2]  # the frame whose call site is at line 31 in ours alone
+    rec.check_call_site_lines(ours, oracle, "inline", lambda: {caller: {("main.go", 30), ("main.go", 31)}})
+    with pytest.raises(AssertionError):
+        rec.check_call_site_lines(ours, oracle, "inline", lambda: {caller: {("main.go", 30)}})
+    with pytest.raises(AssertionError):  # a call at that line in another function does not count
+        rec.check_call_site_lines(ours, oracle, "inline", lambda: {INLINE[3]: {("main.go", 31)}})
+
+
 def test_share_bound_catches_a_wrong_share():
     # 1000 samples each: a 10-point difference is far outside, a 1-point one inside.
     assert abs(0.50 - 0.40) > rec.share_bound(0.50, 1000, 0.40, 1000)

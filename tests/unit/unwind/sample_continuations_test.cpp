@@ -208,19 +208,32 @@ constexpr std::initializer_list<const char*> kNanotimeCallers = {
     "runtime.stealWork", "runtime.main", "runtime.entersyscall_sysmon", "runtime.startTheWorldWithSema"};
 
 TEST_F(VdsoTest, CallersOfTheVdsoCallerComeFromTheKernelWalkAtTheSample) {
-  uint64_t ret = return_after_call_to(func("runtime.nanotime1"), kNanotimeCallers);
-  if (ret == 0) GTEST_SKIP() << "no direct call to runtime.nanotime1 found";
+  // runtime.main reads the clock itself (runtimeInitTime = nanotime()): nanotime1 <- runtime.main <- goexit.
+  uint64_t ret = return_after_call_to(func("runtime.nanotime1"), {"runtime.main"});
+  if (ret == 0) GTEST_SKIP() << "no direct call to runtime.nanotime1 in runtime.main";
   auto [into_nanotime1, d] = body_pc(func("runtime.nanotime1"));  // the vDSO's own frame record, first
-  for (auto chain : {std::vector<uint64_t>{ret, runtime_main_return(), goexit_return()},
-                     std::vector<uint64_t>{kVdsoBase + 0x200, into_nanotime1, ret, runtime_main_return(), goexit_return()}}) {
+  for (auto chain : {std::vector<uint64_t>{ret, goexit_return()},
+                     std::vector<uint64_t>{kVdsoBase + 0x200, into_nanotime1, ret, goexit_return()}}) {
     auto w = sample_in_nanotime1(chain);
     EXPECT_EQ(w.window.reason, StopReason::kUnreadable);
-    ASSERT_EQ(w.result.count, 4u) << to_string(w.result.reason);
+    ASSERT_EQ(w.result.count, 3u) << to_string(w.result.reason);
     EXPECT_TRUE(w.result.complete());
     EXPECT_EQ(out_[1].pc, ret);
-    EXPECT_EQ(out_[2].pc, runtime_main_return());
-    EXPECT_EQ(out_[3].pc, goexit_return());
+    EXPECT_EQ(out_[2].pc, goexit_return());
   }
+}
+
+// A direct call in the chain must be to the frame below it: a frame-pointer chain that skips a frame (an
+// assembly function keeping no frame record, and its caller with it) is not taken.
+TEST_F(VdsoTest, ChainThatSkipsAFrameIsNotTaken) {
+  uint64_t ret = return_after_call_to(func("runtime.nanotime1"), {"runtime.nanotime", "runtime.sysmon", "runtime.checkTimers"});
+  if (ret == 0) GTEST_SKIP() << "no direct call to runtime.nanotime1 outside runtime.main";
+  // A return address in runtime.main after a direct call to something other than ret's function.
+  uint64_t in_main = return_after_call_to(func("runtime.gopark"), {"runtime.main"});
+  if (in_main == 0) GTEST_SKIP() << "no direct call to runtime.gopark in runtime.main";
+  auto w = sample_in_nanotime1({ret, in_main, goexit_return()});
+  EXPECT_EQ(w.result.count, 1u);
+  EXPECT_EQ(w.result.reason, StopReason::kUnreadable);
 }
 
 // Without the kernel's walk nothing is read later from the process (whose stale frames would complete).
