@@ -13,6 +13,7 @@
 #include "unwind/go_target.h"
 #include "unwind/goroutine_lister.h"
 #include "unwind/goroutine_scan.h"
+#include "unwind/settled_g_read.h"
 
 namespace goperf::profiler {
 namespace {
@@ -286,7 +287,10 @@ struct GoroutineSampler::Impl {
       return true;
     }
     t.live = false;
-    auto g = target->lister().read_g(target->memory(), scan->g_addr(i));
+    // Read until two reads agree (settled_g_read.h): one read of a g the runtime rewrites as it is read can
+    // mix two states (an exiting goroutine showed running without its labels).
+    auto [g, unsettled] = unwind::read_settled_g(target->lister(), target->memory(), scan->g_addr(i));
+    if (unsettled) ++stats.unsettled;
     if (!g || g->is_dead()) return false;
     // The g read whole must still be the head read in the scan; else it is read again next tick.
     const bool same = g->goid == h.goid && g->base_status() == h.base_status() && g->sched_pc == h.sched_pc &&

@@ -50,11 +50,12 @@ bool alive(uint32_t pid) {
 void print_summary(const std::string& stop_reason, int64_t duration, int64_t cpu, const GoroutineSamplerStats& st) {
   std::fprintf(stderr,
                "goperf record: %s after %.1fs: %llu ticks, %llu goroutine samples (stacks: %llu walked, %llu unchanged, "
-               "%llu on a thread, %llu changed while read), %.1f ms of goperf CPU per second\n",
+               "%llu on a thread, %llu changed while read; %llu g's rewritten as read, not sampled), %.1f ms of goperf CPU "
+               "per second\n",
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(st.ticks),
                static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
                static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
-               static_cast<unsigned long long>(st.stacks.dropped), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
+               static_cast<unsigned long long>(st.stacks.dropped), static_cast<unsigned long long>(st.unsettled), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
 }
 
 SampleSymbolizerOptions goroutine_sink_options(uint32_t pid, int64_t period) {

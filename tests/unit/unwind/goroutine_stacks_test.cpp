@@ -20,6 +20,7 @@
 #include "unwind/goroutine_scan.h"
 #include "unwind/memory.h"
 #include "unwind/return_address.h"
+#include "unwind/settled_g_read.h"
 #include "tests/unit/unwind/synthetic_stack.h"
 
 namespace goperf::unwind {
@@ -156,6 +157,70 @@ TEST_F(GoroutineStacksTest, GoroutineThatMovesOnWhileReadIsRetriedFromItsNewStat
   EXPECT_EQ(stacks.stats().retried, 1u);
   ASSERT_EQ(s.frames.size(), 4u);
   EXPECT_EQ(s.frames[0].sp, sp2) << "the retry walks the g's new state, not the torn one";
+}
+
+// read_settled_g (settled_g_read.h): a g is sampled only as two whole reads in a row agree. Here the
+// goroutine exits after the first (gdestroy: status _Gdead, labels cleared), as a churning program's
+// goroutines do all the time: it is dead, not a running goroutine without labels.
+TEST_F(GoroutineStacksTest, GoroutineExitingAsReadIsReadDead) {
+  write_g(7, kGrunning, kStack, lay_stack(kStack));
+  mem_.put<uint64_t>(kG + layout_->g.labels, 0xc000abc000);
+  int g_reads = 0;
+  mem_.on_read = [&](uint64_t addr) {
+    if (addr != kG || ++g_reads != 2) return;
+    mem_.put<uint32_t>(kG + layout_->g.atomicstatus, kGdead);
+    mem_.put<uint64_t>(kG + layout_->g.labels, 0);
+  };
+  auto r = read_settled_g(*lister_, mem_, kG);
+  mem_.on_read = nullptr;
+  EXPECT_FALSE(r.unsettled);
+  ASSERT_TRUE(r.g.has_value());
+  EXPECT_TRUE(r.g->is_dead());
+  EXPECT_EQ(g_reads, 2);
+}
+
+// One that moves on between the first two reads is taken as the next two agree; one that changes at every
+// read is not sampled.
+TEST_F(GoroutineStacksTest, GoroutineChangingAsReadSettlesOrIsNotSampled) {
+  const uint64_t sp = lay_stack(kStack);
+  write_g(7, kGrunning, kStack, sp);
+  int g_reads = 0;
+  mem_.on_read = [&](uint64_t addr) {
+    if (addr == kG && ++g_reads == 2) write_g(7, kGwaiting, kStack, sp - 0x40);
+  };
+  auto r = read_settled_g(*lister_, mem_, kG);
+  EXPECT_FALSE(r.unsettled);
+  ASSERT_TRUE(r.g.has_value());
+  EXPECT_EQ(r.g->base_status(), kGwaiting);
+  EXPECT_EQ(g_reads, 3);
+  g_reads = 0;
+  mem_.on_read = [&](uint64_t addr) {
+    if (addr == kG) write_g(7, ++g_reads % 2 ? kGrunning : kGwaiting, kStack, sp);
+  };
+  auto never = read_settled_g(*lister_, mem_, kG);
+  mem_.on_read = nullptr;
+  EXPECT_TRUE(never.unsettled);
+  EXPECT_FALSE(never.g.has_value());
+  EXPECT_EQ(g_reads, 4);
+}
+
+TEST_F(GoroutineStacksTest, SettledGoroutineIsReadTwiceAlikeAndADeadOneOnce) {
+  write_g(7, kGrunning, kStack, lay_stack(kStack));
+  mem_.put<uint64_t>(kG + layout_->g.labels, 0xc000abc000);
+  int g_reads = 0;
+  mem_.on_read = [&](uint64_t addr) { g_reads += addr == kG; };
+  auto r = read_settled_g(*lister_, mem_, kG);
+  EXPECT_FALSE(r.unsettled);
+  ASSERT_TRUE(r.g.has_value());
+  EXPECT_EQ(r.g->labels, 0xc000abc000u);
+  EXPECT_EQ(g_reads, 2);
+  mem_.put<uint32_t>(kG + layout_->g.atomicstatus, kGdead);
+  g_reads = 0;
+  auto dead = read_settled_g(*lister_, mem_, kG);
+  mem_.on_read = nullptr;
+  ASSERT_TRUE(dead.g.has_value());
+  EXPECT_TRUE(dead.g->is_dead());
+  EXPECT_EQ(g_reads, 1);
 }
 
 TEST_F(GoroutineStacksTest, GoroutineThatKeepsMovingIsDroppedAndCounted) {
