@@ -1,9 +1,9 @@
 // After the vDSO: a clock read sampled by the perf backend. The copy is of g0's stack, where the vDSO runs,
 // and the walk stops at the vDSO caller (FuncKind::kVdsoCall: runtime.nanotime1, time.now), whose frame is
 // on the goroutine's stack, outside the copy. Its callers come from the kernel's frame-pointer walk of user
-// space, taken at the sample (RawSample::user_chain, PERF_SAMPLE_CALLCHAIN): on amd64 the vDSO caller's
-// [saved BP, return address] record and every Go caller's stay on the goroutine's stack
-// (sys_linux_amd64.s nanotime1 moves SP, not BP), so BP chains through them. Nothing is read from the
+// space, taken at the sample (RawSample::user_chain, PERF_SAMPLE_CALLCHAIN): the vDSO caller's frame record
+// and every Go caller's stay on the goroutine's stack (sys_linux_amd64.s nanotime1 moves SP, not BP;
+// sys_linux_arm64.s walltime moves RSP, not R29), so the frame pointer chains through them. Nothing is read from the
 // process later: a goroutine that has run on since the sample leaves stale frames below its new sp, which a
 // later read can chain into another stack. The eBPF backend copies the goroutine's part at the sample
 // (RawSample::stack2) and never gets here.

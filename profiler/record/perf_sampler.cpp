@@ -192,8 +192,8 @@ class PerfSampler final : public unwind::Sampler {
     a.sample_type |= uses_tick() ? PERF_SAMPLE_ID : PERF_SAMPLE_PERIOD;
     // The user part is unwound from the stack copy (Go has no frame info the kernel reads right), except
     // above a clock read on g0's stack, whose callers are on the goroutine's stack, outside the copy: there
-    // the kernel's frame-pointer walk at the sample gives them (vdso_continuation.cpp), where the
-    // architecture keeps the vDSO caller's frame record there.
+    // the kernel's frame-pointer walk at the sample gives them (vdso_continuation.cpp; amd64 and
+    // arm64 keep the vDSO caller's frame record there).
     if (kernel_chain_ || user_chain_) {
       a.sample_type |= PERF_SAMPLE_CALLCHAIN;
       a.exclude_callchain_kernel = kernel_chain_ ? 0 : 1;

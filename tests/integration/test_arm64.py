@@ -329,11 +329,12 @@ def classify_record(prof, ranges):
 @pytest.mark.parametrize("backend", ["perf", "bpf"])
 def test_record_in_the_arm64_machine(vm, backend, tmp_path):
     """goperf record of prof -mode inline (main.main -> main.inl -> main.mid -> main.leaf) in the guest;
-    `go tool pprof` reads the profile on the host. Every sample ends at a root of the runtime's, except (perf
-    backend) those taken while a vDSO caller runs on g0's stack: perf copies the stack from the sampled sp
-    only, which holds none of the goroutine's frames, so they must end at [truncated] right above
-    runtime.walltime or runtime.nanotime1 at a pc where its sp is on g0 (docs/bpf_backend.md). Of the others,
-    >= 99% end at a root; the eBPF backend copies the goroutine's part too: >= 99% of all its samples."""
+    `go tool pprof` reads the profile on the host. Every sample ends at a root of the runtime's. A perf-backend
+    sample taken while a vDSO caller runs on g0's stack (perf copies the stack from the sampled sp only, which
+    holds none of the goroutine's frames) gets its callers from the kernel's frame-record walk at the sample;
+    one that cannot must end at [truncated] right above runtime.walltime or runtime.nanotime1 at a pc where its
+    sp is on g0 (docs/bpf_backend.md), and is not judged. Of the others, >= 99% end at a root; the eBPF backend
+    copies the goroutine's part too: >= 99% of all its samples."""
     tc = vm["last"]
     r = result(vm, f"record-{backend}-{key(tc, EXE)}")
     assert r.rc == 0, r.stderr
