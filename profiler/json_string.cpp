@@ -45,7 +45,7 @@ void append_created_by_open(std::string& out, std::string_view function, std::st
   out += ",\"file\":";
   append_json_string(out, file);
   out += ",\"line\":";
-  append_json_number(out, line);
+  append_decimal(out, line);
 }
 
 }  // namespace goperf::profiler

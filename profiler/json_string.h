@@ -1,4 +1,5 @@
-// JSON string literals for goperf's --json / --format json outputs (addr2line, info, snapshot, core).
+// JSON string literals for goperf's --json / --format json outputs (addr2line, info, snapshot, core), and
+// integers as goperf prints them in text and JSON alike.
 #pragma once
 
 #include <charconv>
@@ -14,9 +15,9 @@ std::string json_string(std::string_view s);
 // An address or offset as goperf prints it in text and JSON alike: "0x" and lowercase hex digits.
 std::string hex_string(uint64_t v);
 
-// Appends an integer as a JSON number.
+// Appends an integer in decimal (a JSON number; the same digits in text output).
 template <typename T>
-void append_json_number(std::string& out, T v) {
+void append_decimal(std::string& out, T v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);

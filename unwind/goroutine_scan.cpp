@@ -33,6 +33,21 @@ GoroutineScan::GoroutineScan(const Memory& memory, const GoRuntimeLayout& layout
                              uint64_t load_bias)
     : memory_(memory), l_(layout.g), globals_(globals), bias_(load_bias), head_bytes_(head_size(layout.g)) {}
 
+GHead head_of(const GoroutineInfo& g) {
+  GHead h;
+  h.goid = g.goid;
+  h.status = g.status;
+  h.wait_reason = g.wait_reason_index;
+  h.m = g.m;
+  h.sched_sp = g.sched_sp;
+  h.sched_pc = g.sched_pc;
+  h.syscallsp = g.syscallsp;
+  h.syscallpc = g.syscallpc;
+  h.stack_lo = g.stack_lo;
+  h.labels = g.labels;
+  return h;
+}
+
 GHead GoroutineScan::parse(const uint8_t* b) const {
   GHead h;
   h.goid = word<uint64_t>(b, l_.goid);

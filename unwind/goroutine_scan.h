@@ -14,6 +14,7 @@
 
 #include "symbolize/result.h"
 #include "unwind/go_runtime_layout.h"
+#include "unwind/goroutine_lister.h"
 #include "unwind/runtime_globals.h"
 
 namespace goperf::unwind {
@@ -43,6 +44,9 @@ struct GHead {
            labels == o.labels;
   }
 };
+
+// The head of a g read whole (GoroutineLister::read_g): the same deciding words, to compare with GHead::same_as.
+GHead head_of(const GoroutineInfo& g);
 
 struct GoroutineScanStats {
   uint64_t scans = 0, heads_read = 0, allgs_entries_read = 0, unreadable = 0;

@@ -37,7 +37,7 @@ struct SampleWalk {
   WalkResult window;          // the walk over the sampled copy alone (before any continuation)
   uint64_t window_used = 0;   // bytes of the copy a complete window walk used (up to its highest sp/fp)
   unsigned switched = 0;      // switches from the system stack to the goroutine (walker's, then m.curg's)
-  unsigned live_tail = 0;     // reads of the live stack above the copy, and vDSO continuations
+  unsigned live_tail = 0;     // reads of the live stack above the copy
 };
 
 // Whether a sampler should take the kernel's frame-pointer walk of user space (RawSample::user_chain) for

@@ -1,16 +1,12 @@
 // read_settled_g (settled_g_read.h).
 #include "unwind/settled_g_read.h"
 
+#include "unwind/goroutine_scan.h"
+
 namespace goperf::unwind {
 namespace {
 
 constexpr int kMaxReads = 4;  // of one g: two alike in a row are expected by the second or third
-
-bool same_deciding_words(const GoroutineInfo& a, const GoroutineInfo& b) {
-  return a.goid == b.goid && a.base_status() == b.base_status() && a.wait_reason_index == b.wait_reason_index &&
-         a.m == b.m && a.sched_pc == b.sched_pc && a.sched_sp == b.sched_sp && a.syscallpc == b.syscallpc &&
-         a.syscallsp == b.syscallsp && a.stack_lo == b.stack_lo && a.labels == b.labels;
-}
 
 }  // namespace
 
@@ -23,7 +19,7 @@ SettledG read_settled_g(const GoroutineLister& lister, const Memory& memory, uin
   for (int attempt = 0; attempt < kMaxReads - 1 && !last->is_dead(); ++attempt) {
     auto again = lister.read_g(memory, g_addr);
     if (!again) return out;
-    if (same_deciding_words(*last, *again)) {
+    if (head_of(*last).same_as(head_of(*again))) {
       out.g = std::move(*last);
       return out;
     }

@@ -16,8 +16,8 @@ struct SettledG {
   bool unsettled = false;          // read, but never twice alike: nothing to sample now
 };
 
-// The deciding words compared: goid, status (without the GC's scan bit), wait reason, m, sched.pc/sp,
-// syscallpc/sp, stack.lo and the labels: those a goroutine's sample is made of.
+// Two reads agree when their heads do (GHead::same_as: goid, status without the GC's scan bit, wait reason,
+// m, sched.pc/sp, syscallpc/sp, stack.lo and the labels: those a goroutine's sample is made of).
 SettledG read_settled_g(const GoroutineLister& lister, const Memory& memory, uint64_t g_addr);
 
 }  // namespace goperf::unwind

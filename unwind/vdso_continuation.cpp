@@ -19,23 +19,15 @@
 namespace goperf::unwind {
 namespace {
 
-// Whether the call that returns to `ret` is a direct call to the function at link-time `entry` of `module`.
-bool calls(const AddressSpace& space, const symbolize::Module& module, uint64_t ret, uint64_t entry, Arch arch) {
-  if (ret < kMaxCallBytes) return false;
-  auto site = space.find(ret - 1);  // the call's last byte
-  if (!site || site->module != &module) return false;
-  uint64_t link_ret = site->link_pc + 1;
-  auto code = module.elf().read(link_ret - kMaxCallBytes, kMaxCallBytes);
-  if (!code) return false;
-  auto target = direct_call_target(arch, *code, link_ret);
-  return target && *target == entry;
-}
-
 // One entry of the chain: a return address into Go code right after a call (or goexit's fake one), the
 // function it returns into, and the call's target when the call is direct.
 struct ChainCaller {
+  const symbolize::Module* module = nullptr;
   symbolize::FuncInfo func;
-  std::optional<uint64_t> direct_target;  // link-time entry of the function called
+  std::optional<uint64_t> direct_target;  // link-time entry (in `module`) of the function called
+
+  // Whether the call is a direct one to the function at link-time `entry` of `m`.
+  bool calls(const symbolize::Module* m, uint64_t entry) const { return module == m && direct_target == entry; }
 };
 
 std::optional<ChainCaller> go_caller_at(const AddressSpace& space, uint64_t ret, Arch arch) {
@@ -48,12 +40,12 @@ std::optional<ChainCaller> go_caller_at(const AddressSpace& space, uint64_t ret,
   // newproc1, gostartcallfn), after no call.
   if (f->kind == symbolize::FuncKind::kGoexit) {
     if (ref->link_pc + 1 - f->entry > 4) return std::nullopt;
-    return ChainCaller{*f, std::nullopt};
+    return ChainCaller{ref->module, *f, std::nullopt};
   }
   const uint64_t link_ret = ref->link_pc + 1, len = std::min<uint64_t>(kMaxCallBytes, link_ret - f->entry);
   auto code = ref->module->elf().read(link_ret - len, len);
   if (!code || !follows_call(arch, *code)) return std::nullopt;
-  return ChainCaller{*f, direct_call_target(arch, *code, link_ret)};
+  return ChainCaller{ref->module, *f, direct_call_target(arch, *code, link_ret)};
 }
 
 bool ends_a_stack(const symbolize::FuncInfo& f) {
@@ -86,21 +78,24 @@ WalkResult continue_after_vdso(const SampleTarget& target, const RawSample& s, s
   // The chain starts at the sampled pc and may hold the vDSO's own frames (and its return into the vDSO
   // caller) before the vDSO caller's return address: the first entry after a direct call to the caller.
   size_t i = 1;
-  while (i < s.user_chain.size() && !calls(*target.space, *ref->module, s.user_chain[i], caller->entry, arch)) ++i;
-  size_t k = n;
-  uint64_t callee_entry = caller->entry;
-  for (; i < s.user_chain.size() && k < out.size(); ++i) {
-    auto c = go_caller_at(*target.space, s.user_chain[i], arch);
-    if (!c) return result;  // not a Go return address: a frame pointer that is no frame record
-    // A direct call must be to the frame below: a function that keeps no frame record (an assembly
-    // function with a zero-size frame) is skipped by the frame-pointer chain, and its caller with it.
-    if (c->direct_target && *c->direct_target != callee_entry) return result;
+  std::optional<ChainCaller> c;
+  for (; i < s.user_chain.size(); ++i) {
+    c = go_caller_at(*target.space, s.user_chain[i], arch);
+    if (c && c->calls(ref->module, caller->entry)) break;
+  }
+  for (size_t k = n; i < s.user_chain.size() && k < out.size();) {
     out[k] = PhysicalFrame{};
     out[k].pc = s.user_chain[i];
     out[k].is_go = true;
     ++k;
     if (ends_a_stack(c->func)) return {k, StopReason::kTopFrame};
-    callee_entry = c->func.entry;
+    if (++i == s.user_chain.size()) break;
+    const ChainCaller callee = *c;
+    c = go_caller_at(*target.space, s.user_chain[i], arch);
+    if (!c) return result;  // not a Go return address: a frame pointer that is no frame record
+    // A direct call must be to the frame below: a function that keeps no frame record (an assembly
+    // function with a zero-size frame) is skipped by the frame-pointer chain, and its caller with it.
+    if (c->direct_target && !c->calls(callee.module, callee.func.entry)) return result;
   }
   return result;  // the chain ended (or was cut at perf_event_max_stack) short of a root
 }

@@ -23,7 +23,7 @@ void key_frame(std::string& key, std::string_view function, std::string_view fil
   key += '\x1d';
   key += file;
   key += ':';
-  append_json_number(key, line);
+  append_decimal(key, line);
 }
 void key_creator(std::string& key, std::string_view function, std::string_view file, int line) {
   key += '\x1f';
@@ -36,27 +36,27 @@ bool frame_counts(const DumpFrame& f, TracebackLevel level) { return level == Tr
 constexpr size_t kIdsShown = 8;
 
 void append_header(std::string& out, const GoroutineGroup& g) {
-  append_json_number(out, g.ids.size());
+  append_decimal(out, g.ids.size());
   out += g.ids.size() == 1 ? " goroutine [" : " goroutines [";
   out += g.state;
   if (g.max_wait_minutes >= 1) {
     out += ", ";
     if (g.min_wait_minutes != g.max_wait_minutes) {
-      append_json_number(out, g.min_wait_minutes);
+      append_decimal(out, g.min_wait_minutes);
       out += '-';
     }
-    append_json_number(out, g.max_wait_minutes);
+    append_decimal(out, g.max_wait_minutes);
     out += " minutes";
   }
   if (g.locked_to_thread) out += ", locked to thread";
   out += "]:";
   for (size_t i = 0; i < g.ids.size() && i < kIdsShown; ++i) {
     out += ' ';
-    append_json_number(out, g.ids[i]);
+    append_decimal(out, g.ids[i]);
   }
   if (g.ids.size() > kIdsShown) {
     out += " ... (";
-    append_json_number(out, g.ids.size() - kIdsShown);
+    append_decimal(out, g.ids.size() - kIdsShown);
     out += " more)";
   }
   out += '\n';
@@ -124,7 +124,7 @@ std::string format_goroutine_groups_text(const std::vector<GoroutineGroup>& grou
       out += f.is_go ? "(...)\n\t" : "()\n\t";
       out += f.is_go ? std::string_view(f.file) : std::string_view("?");
       out += ':';
-      append_json_number(out, f.is_go ? f.line : 0);
+      append_decimal(out, f.is_go ? f.line : 0);
       out += '\n';
     }
     if (!g.creator.empty()) {
@@ -133,7 +133,7 @@ std::string format_goroutine_groups_text(const std::vector<GoroutineGroup>& grou
       out += "\n\t";
       out += g.creator_file;
       out += ':';
-      append_json_number(out, g.creator_line);
+      append_decimal(out, g.creator_line);
       out += '\n';
     }
   }
@@ -142,19 +142,19 @@ std::string format_goroutine_groups_text(const std::vector<GoroutineGroup>& grou
 
 void append_goroutine_group_json(std::string& out, const GoroutineGroup& g) {
   out += "{\"count\":";
-  append_json_number(out, g.ids.size());
+  append_decimal(out, g.ids.size());
   out += ",\"state\":";
   append_json_string(out, g.state);
   out += ",\"locked_to_thread\":";
   out += g.locked_to_thread ? "true" : "false";
   out += ",\"wait_minutes\":[";
-  append_json_number(out, g.min_wait_minutes);
+  append_decimal(out, g.min_wait_minutes);
   out += ',';
-  append_json_number(out, g.max_wait_minutes);
+  append_decimal(out, g.max_wait_minutes);
   out += "],\"ids\":[";
   for (size_t k = 0; k < g.ids.size(); ++k) {
     if (k) out += ',';
-    append_json_number(out, g.ids[k]);
+    append_decimal(out, g.ids[k]);
   }
   out += "],\"frames\":[";
   for (size_t k = 0; k < g.frames.size(); ++k) {
@@ -164,7 +164,7 @@ void append_goroutine_group_json(std::string& out, const GoroutineGroup& g) {
     out += ",\"file\":";
     append_json_string(out, f.file);
     out += ",\"line\":";
-    append_json_number(out, f.line);
+    append_decimal(out, f.line);
     out += f.inlined ? ",\"inlined\":true" : ",\"inlined\":false";
     out += f.is_go ? ",\"go\":true}" : ",\"go\":false}";
   }

@@ -293,10 +293,7 @@ struct GoroutineSampler::Impl {
     if (unsettled) ++stats.unsettled;
     if (!g || g->is_dead()) return false;
     // The g read whole must still be the head read in the scan; else it is read again next tick.
-    const bool same = g->goid == h.goid && g->base_status() == h.base_status() && g->sched_pc == h.sched_pc &&
-                      g->sched_sp == h.sched_sp && g->syscallsp == h.syscallsp && g->syscallpc == h.syscallpc &&
-                      g->stack_lo == h.stack_lo && g->wait_reason_index == h.wait_reason && g->m == h.m &&
-                      g->labels == h.labels;
+    const bool same = unwind::head_of(*g).same_as(h);
     t.system = is_system(g->startpc);
     if (t.system) {
       flush(t);

@@ -21,7 +21,7 @@ struct GoroutineSamplerStats {
   uint64_t samples = 0;         // goroutine samples (one per goroutine per tick)
   uint64_t failed_ticks = 0;    // ticks where the goroutine list could not be read
   uint64_t system = 0;          // system goroutines left out (per tick, summed)
-  uint64_t unsettled = 0;       // g's that read differently twice in a row (rewritten as read): no sample
+  uint64_t unsettled = 0;       // g's never read twice alike in a row (rewritten as read): no sample
   unwind::GoroutineStackStats stacks;
 };
 

@@ -315,15 +315,52 @@ class PerfSampler final : public unwind::Sampler {
     if (first < n) std::memcpy(static_cast<uint8_t*>(out) + first, data, n - first);
   }
 
+  // The record's next word at p (0 past its end), and p moved past it.
+  static uint64_t next_u64(const uint8_t*& p, const uint8_t* end) {
+    uint64_t v = 0;
+    if (p + 8 <= end) std::memcpy(&v, p, 8);
+    p += 8;
+    return v;
+  }
+
+  // A sample's callchain at p: its kernel part into s.kernel_chain (a tick's: what the tick interrupted; a
+  // kernel sample's: its frames, or its ip alone without a callchain), its user part (the kernel's
+  // frame-pointer walk) into s.user_chain.
+  void take_callchain(const uint8_t*& p, const uint8_t* end, bool tick, uint64_t ip, unwind::RawSample& s) {
+    if (kernel_chain_ || user_chain_) {
+      const uint64_t nr = next_u64(p, end);
+      chain_.clear();
+      user_pcs_.clear();
+      bool user = false;
+      for (uint64_t i = 0; i < nr && p < end; ++i) {
+        const uint64_t pc = next_u64(p, end);
+        if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {  // context marker: what follows is its part
+          user = pc == static_cast<uint64_t>(PERF_CONTEXT_USER);
+          continue;
+        }
+        (user ? user_pcs_ : chain_).push_back(pc);
+      }
+      s.user_chain = user_pcs_;
+    }
+    if (kernel_chain_) {
+      if (tick) {
+        // A tick sample's own pcs are the hrtimer code: what the tick interrupted is above the entry stub.
+        s.kernel_chain = unwind::interrupted_frames(chain_, *o_.tick);
+        s.in_kernel = !s.kernel_chain.empty();
+      } else if (s.in_kernel) {
+        s.kernel_chain = chain_;
+      }
+    }
+    if (s.in_kernel && s.kernel_chain.empty()) {
+      chain_.assign(1, ip);
+      s.kernel_chain = chain_;
+    }
+  }
+
   void handle(const uint8_t* rec, const perf_event_header& hdr, const Sink& sink) {
     const uint8_t* p = rec + sizeof(hdr);
     const uint8_t* end = rec + hdr.size;
-    auto u64 = [&]() -> uint64_t {
-      uint64_t v = 0;
-      if (p + 8 <= end) std::memcpy(&v, p, 8);
-      p += 8;
-      return v;
-    };
+    auto u64 = [&] { return next_u64(p, end); };
     switch (hdr.type) {
       case PERF_RECORD_LOST: {
         u64();  // id
@@ -348,34 +385,7 @@ class PerfSampler final : public unwind::Sampler {
     bool tick = uses_tick() && tick_ids_.count(u64()) != 0;
     s.period = uses_tick() ? 0 : u64();
     if (!o_.plan.empty()) s.period = tick ? o_.plan.tick_weight_ns : o_.plan.clock_weight_ns;
-    if (kernel_chain_ || user_chain_) {
-      uint64_t nr = u64();
-      chain_.clear();
-      user_pcs_.clear();
-      bool user = false;
-      for (uint64_t i = 0; i < nr && p < end; ++i) {
-        uint64_t pc = u64();
-        if (pc >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {  // context marker: what follows is its part
-          user = pc == static_cast<uint64_t>(PERF_CONTEXT_USER);
-          continue;
-        }
-        (user ? user_pcs_ : chain_).push_back(pc);
-      }
-      s.user_chain = user_pcs_;
-    }
-    if (kernel_chain_) {
-      if (tick) {
-        // A tick sample's own pcs are the hrtimer code: what the tick interrupted is above the entry stub.
-        s.kernel_chain = unwind::interrupted_frames(chain_, *o_.tick);
-        s.in_kernel = !s.kernel_chain.empty();
-      } else if (s.in_kernel) {
-        s.kernel_chain = chain_;
-      }
-    }
-    if (s.in_kernel && s.kernel_chain.empty()) {
-      chain_.assign(1, ip);
-      s.kernel_chain = chain_;
-    }
+    take_callchain(p, end, tick, ip, s);
     uint64_t abi = u64();
     if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
       const unwind::PerfRegisters& layout = unwind::perf_registers(unwind::host_arch());

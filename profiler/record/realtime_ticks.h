@@ -22,7 +22,6 @@ class RealtimeTicks {
   RealtimeTicks(const RealtimeTicks&) = delete;
   RealtimeTicks& operator=(const RealtimeTicks&) = delete;
 
-  bool raised() const { return raised_; }
   const std::string& note() const { return note_; }
 
  private:

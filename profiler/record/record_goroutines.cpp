@@ -55,7 +55,8 @@ void print_summary(const std::string& stop_reason, int64_t duration, int64_t cpu
                stop_reason.c_str(), duration / 1e9, static_cast<unsigned long long>(st.ticks),
                static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.stacks.walked),
                static_cast<unsigned long long>(st.stacks.reused), static_cast<unsigned long long>(st.stacks.on_thread),
-               static_cast<unsigned long long>(st.stacks.dropped), static_cast<unsigned long long>(st.unsettled), duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
+               static_cast<unsigned long long>(st.stacks.dropped), static_cast<unsigned long long>(st.unsettled),
+               duration > 0 ? cpu / 1e6 / (duration / 1e9) : 0.0);
 }
 
 SampleSymbolizerOptions goroutine_sink_options(uint32_t pid, int64_t period) {
