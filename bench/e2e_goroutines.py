@@ -6,8 +6,10 @@ through the Go module proxy): -n idle goroutines (90% waiting on a channel, 10% 
 beside a fixed CPU workload whose wall time it prints. Conditions per round, in a shuffled order:
 no profiler, goperf at each rate, fgprof at each rate (fgprof.Start at 99 Hz, its fixed rate; its method,
 runtime.GoroutineProfile once per tick, at other rates). Medians of the rounds; slowdown = median /
-median without a profiler - 1, of the workload's wall time and of the target's CPU time meanwhile (on a
-shared, loaded machine the CPU time is the steadier of the two). goperf's own CPU per second of recording comes from its summary line.
+median without a profiler - 1 of the workload's wall time, and paired: the median of each round's slowdown
+against that round's run without a profiler, of the wall time and of the target's CPU time meanwhile (on a
+shared, loaded machine the CPU time is the steadier of the two), with a distribution-free 95% interval of
+that median (from 6 rounds on). goperf's own CPU per second of recording comes from its summary line.
 
 --base OTHER_GOPERF adds that build of goperf as its own condition ("goperf-base"), in the same rounds: a
 before/after comparison under the same load.
@@ -25,6 +27,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from paired_rounds import median_interval  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -77,6 +82,12 @@ def run(exe, goperf, n, cond, base=None, work_rounds=200, settle=0.3):
             rec.wait()
 
 
+def interval(xs):
+    """The paired median's distribution-free 95% interval, as "[lo..hi%]" (empty with fewer than 6 rounds)."""
+    iv = median_interval(xs)
+    return f"[{iv[0]:+.1f}..{iv[1]:+.1f}%]" if iv else ""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--goperf", default=str(REPO / "build/goperf"))
@@ -95,8 +106,8 @@ def main():
     kinds = ("goperf", "goperf-base", "fgprof") if a.base else ("goperf", "fgprof")
     conds = [("none", 0)] + [(k, h) for k in kinds for h in rates]
     rng = random.Random(18)
-    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | paired: median (min-max) |"
-          " target CPU (s) | target CPU added | goperf CPU ms/s (min-max) |")
+    print("| goroutines | profiler | rate | workload wall (s) | wall slowdown | paired: median [95% interval] (min-max) |"
+          " target CPU (s) | target CPU added, paired: median [95% interval] | goperf CPU ms/s (min-max) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in a.n.split(",")):
         rounds = []  # per round: condition -> (wall, target CPU, goperf CPU ms/s)
@@ -120,11 +131,13 @@ def main():
             # The slowdown within each round (against that round's run without a profiler): the load of
             # the shared machine changes from minute to minute, less within a round.
             paired = [100 * (r[c][0] / r[none][0] - 1) for r in have if none in r]
-            pair = f"{statistics.median(paired):+.1f}% ({min(paired):+.1f}..{max(paired):+.1f}%, {len(paired)} rounds)"
+            pair = f"{statistics.median(paired):+.1f}% {interval(paired)} ({min(paired):+.1f}..{max(paired):+.1f}%, {len(paired)} rounds)"
+            cpaired = [100 * (r[c][1] / r[none][1] - 1) for r in have if none in r]
+            cpair = f"{statistics.median(cpaired):+.1f}% {interval(cpaired)}"
             cpus = [r[c][2] for r in have if r[c][2] is not None]
             cpu = f"{statistics.median(cpus):.1f} ({min(cpus):.1f}-{max(cpus):.1f})" if cpus else ""
             print(f"| {n} | {c[0]} | {c[1] or ''} | {med:.3f} | {100 * (med / base - 1):+.1f}% | {pair} | {cmed:.3f} |"
-                  f" {100 * (cmed / cbase - 1):+.1f}% | {cpu} |", flush=True)
+                  f" {cpair} | {cpu} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -49,6 +49,21 @@ def median(xs):
     return statistics.median(xs)
 
 
+def median_interval(xs, confidence=0.95):
+    """A distribution-free interval for the median of xs: the order statistics x(k) and x(n+1-k) with the
+    largest k for which at least `confidence` of samples of n values put the true median between them (the
+    count of values below the median is binomial(n, 1/2)). None with fewer than 6 values (no such k)."""
+    from math import comb
+    v, n = sorted(xs), len(xs)
+    k, below = 0, 0.0  # below: P(fewer than k+1 of n values fall below the median)
+    while k < n // 2:
+        below += comb(n, k) / 2**n
+        if 2 * below > 1 - confidence:
+            break
+        k += 1
+    return (v[k - 1], v[n - k]) if k >= 1 else None
+
+
 def ratio(numer, denom):
     """(median, min, max, rounds used) of the per-round ratios numer[i] / denom[i]; a round whose denominator
     is 0 (a CPU time below the kernel's accounting resolution) has no ratio and is left out."""
