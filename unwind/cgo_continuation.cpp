@@ -1,21 +1,27 @@
 // After cgo: a sample in C code called through cgo ends on the system stack at runtime.asmcgocall
 // (FuncKind::kAsmcgocall). Its frame holds the goroutine and the depth of the goroutine's sp below
 // g.stack.hi, at the architecture's slots (asmcgocall_frame.h: asmcgocall_frame_{amd64,arm64}.cpp);
-// at that depth is the return address into runtime.cgocall. The goroutine is blocked in the call, so its
-// stack is read live, unchanged.
+// at that depth is the return address into runtime.cgocall. The eBPF backend copies the goroutine's stack
+// at the sample and switches there in the walk; the perf backend's copy is of g0's stack only. Its
+// goroutine frames come from the kernel's frame-pointer walk at the sample (kernel_chain.h) where that
+// checks out: the C function's frame record (or the frame pointer it left alone) chains to cgocall's on the
+// goroutine's stack. Read from the process later, the goroutine may have returned from the call and made
+// another at the same depth from elsewhere, which a live walk would name instead. A live walk is taken
+// only where the chain says nothing (C code that reused the frame pointer register), and must agree with
+// the part of the chain that checks out.
 #include <algorithm>
 
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
 #include "unwind/address_space.h"
 #include "unwind/asmcgocall_frame.h"
+#include "unwind/kernel_chain.h"
 #include "unwind/memory.h"
 #include "unwind/sample_continuations.h"
 
 namespace goperf::unwind {
 namespace {
 
-constexpr size_t kMaxCachedCalls = 4096;
 constexpr uint64_t kMaxDepth = 1ULL << 30;  // a goroutine stack is at most 1 GB (runtime maxstacksize)
 
 // Whether pc is a return address into a Go function (looked up at pc-1, as a return address is).
@@ -40,41 +46,73 @@ std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gs
   return std::nullopt;
 }
 
+// cgocall's callers from the kernel's walk: chain[first..] checked out to a root (whole), or only a part.
+struct CgoChain {
+  size_t first = 0;
+  ChainFrames frames;
+};
+
+std::optional<CgoChain> cgocall_callers_in_chain(const SampleTarget& target, const RawSample& s, Arch arch,
+                                                 uint64_t cgocall_ret, std::span<PhysicalFrame> out) {
+  auto ref = target.space->find(cgocall_ret - 1);
+  auto cgocall = go_function_at(*target.space, PhysicalFrame{.pc = cgocall_ret});
+  if (!ref || !cgocall || s.user_chain.size() < 2) return std::nullopt;
+  auto first = chain_caller_of(*target.space, s.user_chain, arch, ref->module, cgocall->entry);
+  if (!first) return std::nullopt;
+  return CgoChain{*first, go_callers_from_chain(*target.space, s.user_chain, *first, arch, out)};
+}
+
+// The goroutine's frames from cgocall up, walked in the live process (out[0] is cgocall's).
+WalkResult walk_live(const SampleTarget& target, const RegisterSet& regs, const GStack& stack,
+                     std::span<PhysicalFrame> out) {
+  StackWalker walker(*target.live, *target.space, target.pc_cache);
+  WalkOptions wo;
+  wo.innermost_exact = false;
+  wo.stack_lo = stack.lo;
+  wo.stack_hi = stack.hi;
+  return walker.walk(regs, wo, out);
+}
+
+bool same_pcs(std::span<const PhysicalFrame> a, std::span<const PhysicalFrame> b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) { return x.pc == y.pc; });
+}
+
 }  // namespace
 
-WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache, Arch arch,
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, const RawSample& s, Arch arch,
                               std::span<PhysicalFrame> out, WalkResult result) {
   const std::optional<AsmcgocallSaved> saved = asmcgocall_saved(arch);
   if (!saved) return result;
   const size_t n = result.count;
   const PhysicalFrame& last = out[n - 1];
   auto f = go_function_at(*target.space, last);
-  if (!f || f->kind != symbolize::FuncKind::kAsmcgocall) return result;
+  if (!f || f->kind != symbolize::FuncKind::kAsmcgocall || out.size() < n + 2) return result;
   // Go 1.26 calls C through asmcgocall_landingpad, which realigns SP: look for the saved pair in the first
   // words above the last frame, and accept it only if it checks out against the g.
   for (uint64_t at = last.sp - 16; at <= last.sp + saved->scan_above; at += 8) {
     auto depth = window.read_u64(at + saved->depth);
     auto g = window.read_u64(at + saved->g);
     if (!depth || !g || *g == 0 || *depth == 0 || *depth > kMaxDepth) continue;
-    if (auto it = cache.find({*g, *depth}); it != cache.end()) {
-      size_t k = std::min(it->second.size(), out.size() - n);
-      std::copy_n(it->second.begin(), k, out.begin() + static_cast<std::ptrdiff_t>(n));
-      return {n + k, StopReason::kTopFrame};
-    }
     auto stack = read_g_stack(*target.live, target.layout ? &target.layout->g : nullptr, *g);
     if (!stack || stack->hi <= *depth || stack->hi - *depth < stack->lo) continue;
     auto regs = cgocall_frame(target, stack->hi - *depth, arch, *saved);
     if (!regs) continue;
-    StackWalker walker(*target.live, *target.space, target.pc_cache);
-    WalkOptions wo;
-    wo.innermost_exact = false;
-    wo.stack_lo = stack->lo;
-    wo.stack_hi = stack->hi;
-    auto more = walker.walk(*regs, wo, out.subspan(n));
-    if (more.complete()) {
-      if (cache.size() >= kMaxCachedCalls) cache.clear();
-      cache[{*g, *depth}].assign(out.begin() + static_cast<std::ptrdiff_t>(n),
-                                 out.begin() + static_cast<std::ptrdiff_t>(n + more.count));
+    std::span<PhysicalFrame> above = out.subspan(n + 1);  // cgocall's callers
+    auto chain = cgocall_callers_in_chain(target, s, arch, regs->pc, above);
+    if (chain && chain->frames.root) {
+      out[n] = PhysicalFrame{};
+      out[n].pc = regs->pc;
+      out[n].sp = regs->sp;
+      out[n].is_go = true;
+      return {n + 1 + chain->frames.count, StopReason::kTopFrame};
+    }
+    // The chain's checked part, kept aside: the live walk below writes over it.
+    std::vector<PhysicalFrame> sure;
+    if (chain) sure.assign(above.begin(), above.begin() + static_cast<std::ptrdiff_t>(chain->frames.count));
+    WalkResult more = walk_live(target, *regs, *stack, out.subspan(n));
+    if (!sure.empty() && (more.count < 1 + sure.size() || !same_pcs(out.subspan(n + 1, sure.size()), sure))) {
+      return result;  // the goroutine has moved on since the sample: its frames then are unknown
     }
     more.count += n;
     return more;

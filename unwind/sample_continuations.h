@@ -4,30 +4,23 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
-#include <utility>
-#include <vector>
 
 #include "symbolize/pclntab.h"
 #include "unwind/sample_unwinder.h"
 
 namespace goperf::unwind {
 
-// Goroutine frames behind a cgo call by (g, depth): a goroutine stays in one call for many samples, and
-// samples drained after the process exited can no longer read its stack.
-using CgoFrameCache = std::map<std::pair<uint64_t, uint64_t>, std::vector<PhysicalFrame>>;
-
 struct SampleUnwinder::State {
-  CgoFrameCache cgo_frames;
   std::optional<GoroutineLister> lister;  // reads g and m with target.layout
   const GoRuntimeLayout* lister_layout = nullptr;
 };
 
-// Under runtime.asmcgocall: the goroutine stack the cgo call left (cgo_continuation.cpp); `arch` is the
-// sample's, which says where asmcgocall saved the goroutine (asmcgocall_frame.h).
-WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, CgoFrameCache& cache, Arch arch,
+// Under runtime.asmcgocall: the goroutine's frames from the kernel's walk at the sample, or read live where
+// that says nothing (cgo_continuation.cpp); `arch` is the sample's, which says where asmcgocall saved the
+// goroutine (asmcgocall_frame.h).
+WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, const RawSample& s, Arch arch,
                               std::span<PhysicalFrame> out, WalkResult result);
 // From the system stack to m.curg, read live (curg_continuation.cpp).
 WalkResult continue_on_curg(const SampleTarget& target, const GoroutineLister& lister, const RawSample& s,

@@ -31,6 +31,26 @@ uint64_t top_of(std::span<const PhysicalFrame> frames, uint64_t base) {
   return top;
 }
 
+// At asmcgocall the walk goes on in the goroutine from its g.sched as the sampler read it, which
+// gosave_systemstack_switch (asm_amd64.s, asm_arm64.s) set to the fake pc systemstack_switch+8; the
+// runtime's profiler starts at cgocall instead (proc.go sigprof: curg.syscallpc/syscallsp in a cgo call),
+// so the fake frame right above asmcgocall is left out. Returns the new frame count.
+size_t without_cgo_switch_frame(const AddressSpace& space, std::span<PhysicalFrame> out, size_t n) {
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (!out[i + 1].after_switch) continue;
+    auto below = go_function_at(space, out[i]), above = go_function_at(space, out[i + 1]);
+    if (!below || !above || below->kind != symbolize::FuncKind::kAsmcgocall ||
+        above->kind != symbolize::FuncKind::kSystemstackSwitch) {
+      return n;
+    }
+    std::copy(out.begin() + static_cast<std::ptrdiff_t>(i + 2), out.begin() + static_cast<std::ptrdiff_t>(n),
+              out.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    out[i + 1].after_switch = true;
+    return n - 1;
+  }
+  return n;
+}
+
 }  // namespace
 
 SampleUnwinder::SampleUnwinder() : state_(std::make_unique<State>()) {}
@@ -56,13 +76,14 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
     wo.switch_only_where_runtime_does = true;
   }
   WalkResult result = walker.walk(s.user_regs, wo, out);
+  if (s.goroutine) result.count = without_cgo_switch_frame(*target.space, out, result.count);
   auto walked = out.first(result.count);
   if (std::any_of(walked.begin(), walked.end(), [](const PhysicalFrame& f) { return f.after_switch; })) ++w.switched;
   w.window = result;
   if (result.complete()) w.window_used = top_of(walked, s.stack_base) - s.stack_base;
   if (memory.tail_used()) ++w.live_tail;
   if (target.live != nullptr) {
-    if (at_switch(result) && result.count > 0) result = continue_after_cgo(target, memory, state_->cgo_frames, s.user_regs.arch, out, result);
+    if (at_switch(result) && result.count > 0) result = continue_after_cgo(target, memory, s, s.user_regs.arch, out, result);
     if (at_switch(result) && target.layout != nullptr) {
       if (state_->lister_layout != target.layout) {
         state_->lister.emplace(*target.layout, RuntimeGlobals{}, 0);  // g and m reads need no globals

@@ -279,8 +279,8 @@ template <typename Rules>
 template <typename Rules>
 [[gnu::always_inline]] inline typename Walk<Rules>::Step Walk<Rules>::go_frame_at_switch_point(const PcInfo& f, PhysicalFrame& frame, bool& switched_here) {
   switched_here = true;
-  bool other_switch = !options_.switch_only_where_runtime_does &&
-                      (f.kind == FuncKind::kMcall || f.kind == FuncKind::kAsmcgocall);
+  bool other_switch = f.kind == FuncKind::kAsmcgocall ||
+                      (!options_.switch_only_where_runtime_does && f.kind == FuncKind::kMcall);
   if (f.kind == FuncKind::kMorestack || other_switch) {
     if (f.kind == FuncKind::kMorestack) --n_;  // replaced by the goroutine's frame (frame.pc = curg.sched.pc)
     switch_stack();

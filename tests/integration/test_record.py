@@ -21,6 +21,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import etcd_server  # noqa: E402
 import gotargets  # noqa: E402
+import hostcheck  # noqa: E402
 import pprof_decode  # noqa: E402
 
 TOOLCHAINS = gotargets.toolchains()
@@ -384,6 +385,39 @@ def test_cgo_hot_loop(goperf, workdir, case):
     assert in_c >= 50 and complete / in_c >= 0.95, f"{complete}/{in_c} cgo samples reach main.main"
     assert_shares_agree(prof, pprof_decode.load(oracle), CUMULATIVE["cgo"])
     pprof_raw_ok(tc, out)
+
+
+@pytest.mark.parametrize("backend", ["perf", "bpf"])
+@pytest.mark.parametrize("tc", TOOLCHAINS, ids=lambda tc: tc.name)
+def test_cgo_calls_at_one_depth_keep_their_callers(goperf, workdir, tc, backend):
+    """prof_cgo -two: main.hotC -> C hot_loop and main.hotC2 -> C hot_loop2 in turn, both calls at one depth
+    of the goroutine's stack. A sample in C gets the goroutine's frames of the call it was taken in: each C
+    function under its own caller (the build keeps its symbols, so the C functions have names)."""
+    if backend == "bpf" and hostcheck.bpf_reason() is not None:
+        pytest.skip(str(hostcheck.bpf_reason()))
+    exe = gotargets.build("prof_cgo", tc, gotargets.Variant(cgo=True, stripped=False))
+    out = workdir / f"cgo-two-{tc.name}-{backend}.pb.gz"
+    res = subprocess.run([goperf, "record", "--backend", backend, "-F", "499", "-o", str(out), "--", str(exe),
+                          "-two", "-seconds", "3"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    callers = {"hot_loop": "main.hotC", "hot_loop2": "main.hotC2"}
+    per_c = collections.Counter()
+    wrong, complete = collections.Counter(), 0
+    for stack, n in pprof_decode.load(out).stacks(skip_kernel=True):
+        if "runtime.asmcgocall" not in stack:
+            continue
+        c_func = next((f for f in stack[:stack.index("runtime.asmcgocall")] if f in callers), None)
+        if c_func is None:
+            continue
+        per_c[c_func] += n
+        go_callers = {f for f in stack if f in callers.values()}
+        if go_callers and go_callers != {callers[c_func]}:  # (none: a stack cut short, counted below)
+            wrong[(c_func, tuple(sorted(go_callers)))] += n
+        complete += n if stack[-1] == "runtime.goexit" else 0
+    total = sum(per_c.values())
+    assert total >= 200 and min(per_c[c] for c in callers) >= 0.25 * total, f"samples in C: {dict(per_c)}"
+    assert not wrong, f"samples in C under the other call's frames (of {total}): {dict(wrong)}"
+    assert complete >= 0.95 * total, f"{complete} of {total} samples in C reach runtime.goexit"
 
 
 def test_attach_by_pid_and_target_exit(goperf, workdir):

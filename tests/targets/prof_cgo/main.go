@@ -1,5 +1,7 @@
 // prof_cgo: a hot loop inside a C function called through cgo:
 // main.main -> main.hotC -> main._Cfunc_hot_loop -> runtime.cgocall -> (g0) hot_loop.
+// -two: main.hotC and main.hotC2 -> main._Cfunc_hot_loop2 -> ... hot_loop2 in turn, two calls made at the
+// same stack depth from different callers (each C function has its own caller).
 // -cpuprofile FILE writes runtime/pprof's CPU profile of the same run.
 package main
 
@@ -11,6 +13,15 @@ __attribute__((noinline)) uint64_t hot_loop(uint64_t n, uint64_t x) {
 	for (uint64_t i = 0; i < n; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 		x ^= x >> 29;
+		__asm__ volatile("" : "+r"(x));
+	}
+	return x;
+}
+
+__attribute__((noinline)) uint64_t hot_loop2(uint64_t n, uint64_t x) {
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 2862933555777941757ULL + 3037000493ULL;
+		x ^= x >> 31;
 		__asm__ volatile("" : "+r"(x));
 	}
 	return x;
@@ -34,10 +45,18 @@ func hotC(x uint64) uint64 {
 	return uint64(C.hot_loop(C.uint64_t(200000), C.uint64_t(x)))
 }
 
+// The same frame as hotC's, so that both C calls are made at one depth of the goroutine's stack.
+//
+//go:noinline
+func hotC2(x uint64) uint64 {
+	return uint64(C.hot_loop2(C.uint64_t(200000), C.uint64_t(x)))
+}
+
 func main() {
 	seconds := flag.Float64("seconds", 3, "how long to run")
 	cpuprofile := flag.String("cpuprofile", "", "write runtime/pprof's CPU profile here")
 	cpuhz := flag.Int("cpuhz", 100, "runtime/pprof's sampling rate for -cpuprofile")
+	two := flag.Bool("two", false, "call hot_loop and hot_loop2 in turn, from two callers")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -59,6 +78,9 @@ func main() {
 	var x uint64
 	for time.Now().Before(deadline) {
 		x += hotC(x)
+		if *two {
+			x += hotC2(x)
+		}
 	}
 	sink += x
 }
