@@ -10,6 +10,7 @@
 // only where the chain says nothing (C code that reused the frame pointer register), and must agree with
 // the part of the chain that checks out.
 #include <algorithm>
+#include <vector>
 
 #include "symbolize/module.h"
 #include "symbolize/pclntab.h"
@@ -46,20 +47,16 @@ std::optional<RegisterSet> cgocall_frame(const SampleTarget& target, uint64_t gs
   return std::nullopt;
 }
 
-// cgocall's callers from the kernel's walk: chain[first..] checked out to a root (whole), or only a part.
-struct CgoChain {
-  size_t first = 0;
-  ChainFrames frames;
-};
-
-std::optional<CgoChain> cgocall_callers_in_chain(const SampleTarget& target, const RawSample& s, Arch arch,
-                                                 uint64_t cgocall_ret, std::span<PhysicalFrame> out) {
+// cgocall's callers from the kernel's walk at the sample, as far as they check out (to a root: whole);
+// nothing when the chain holds no return address after a direct call to cgocall.
+std::optional<ChainFrames> cgocall_callers_in_chain(const SampleTarget& target, const RawSample& s, Arch arch,
+                                                    uint64_t cgocall_ret, std::span<PhysicalFrame> out) {
   auto ref = target.space->find(cgocall_ret - 1);
   auto cgocall = go_function_at(*target.space, PhysicalFrame{.pc = cgocall_ret});
   if (!ref || !cgocall || s.user_chain.size() < 2) return std::nullopt;
   auto first = chain_caller_of(*target.space, s.user_chain, arch, ref->module, cgocall->entry);
   if (!first) return std::nullopt;
-  return CgoChain{*first, go_callers_from_chain(*target.space, s.user_chain, *first, arch, out)};
+  return go_callers_from_chain(*target.space, s.user_chain, *first, arch, out);
 }
 
 // The goroutine's frames from cgocall up, walked in the live process (out[0] is cgocall's).
@@ -100,16 +97,16 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
     if (!regs) continue;
     std::span<PhysicalFrame> above = out.subspan(n + 1);  // cgocall's callers
     auto chain = cgocall_callers_in_chain(target, s, arch, regs->pc, above);
-    if (chain && chain->frames.root) {
+    if (chain && chain->root) {
       out[n] = PhysicalFrame{};
       out[n].pc = regs->pc;
       out[n].sp = regs->sp;
       out[n].is_go = true;
-      return {n + 1 + chain->frames.count, StopReason::kTopFrame};
+      return {n + 1 + chain->count, StopReason::kTopFrame};
     }
     // The chain's checked part, kept aside: the live walk below writes over it.
     std::vector<PhysicalFrame> sure;
-    if (chain) sure.assign(above.begin(), above.begin() + static_cast<std::ptrdiff_t>(chain->frames.count));
+    if (chain) sure.assign(above.begin(), above.begin() + static_cast<std::ptrdiff_t>(chain->count));
     WalkResult more = walk_live(target, *regs, *stack, out.subspan(n));
     if (!sure.empty() && (more.count < 1 + sure.size() || !same_pcs(out.subspan(n + 1, sure.size()), sure))) {
       return result;  // the goroutine has moved on since the sample: its frames then are unknown
