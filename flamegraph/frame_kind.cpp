@@ -41,7 +41,8 @@ FrameKind classify_frame(std::string_view function, std::string_view file, std::
   if (starts_with(mapping_file, "[kernel") || ends_with(function, "_[k]") || function == "[kernel]") {
     return FrameKind::kKernel;
   }
-  if (function.empty() || function == "[unknown]" || function == kTruncatedFrame || is_hex_address(function)) {
+  if (function.empty() || function == "[unknown]" || function == kTruncatedFrame || function == kGapFrame ||
+      is_hex_address(function)) {
     return FrameKind::kUnknown;
   }
   // "[chan receive]", "[running]", ...: bracketed, no mapping, not the kernel's ("[kernel]").

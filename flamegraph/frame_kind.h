@@ -13,13 +13,16 @@ enum class FrameKind : uint8_t {
   kRuntime,  // runtime, runtime/internal/..., internal/runtime/..., runtime/cgo, internal/bytealg, internal/abi
   kNative,   // C code: cgo callees, libc, anything not named like a Go function
   kKernel,   // kernel frames ("[kernel.kallsyms]" mapping, "_[k]" annotation)
-  kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]"), and kTruncatedFrame
+  kUnknown,  // unsymbolized addresses ("0x4a5b6c", "[unknown]"), kTruncatedFrame and kGapFrame
   kState,    // a goroutine state at the root of a goroutine-state profile ("[chan receive]"): flamegraph/state_roots.h
 };
 
 // The frame a recorded stack ends in when its walk could not reach the stack's root (goexit, mstart,
 // ...): the frames above it are real, the ones beyond it unknown.
 inline constexpr std::string_view kTruncatedFrame = "[truncated]";
+// The frame between two frames of a recorded stack whose walk skipped what lies between them (a C function
+// without a frame record, left for the goroutine's saved state): both sides are real, the middle unknown.
+inline constexpr std::string_view kGapFrame = "[frames not unwound]";
 
 // `file` is the function's source file and `mapping_file` its location's mapping's filename ("" when unknown).
 FrameKind classify_frame(std::string_view function, std::string_view file = {}, std::string_view mapping_file = {});

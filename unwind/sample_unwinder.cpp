@@ -31,21 +31,21 @@ uint64_t top_of(std::span<const PhysicalFrame> frames, uint64_t base) {
   return top;
 }
 
-// At asmcgocall the walk goes on in the goroutine from its g.sched as the sampler read it, which
-// gosave_systemstack_switch (asm_amd64.s, asm_arm64.s) set to the fake pc systemstack_switch+8; the
-// runtime's profiler starts at cgocall instead (proc.go sigprof: curg.syscallpc/syscallsp in a cgo call),
-// so the fake frame right above asmcgocall is left out. Returns the new frame count.
+// At asmcgocall (or past a C frame it could not unwind) the walk goes on in the goroutine from its g.sched
+// as the sampler read it, which gosave_systemstack_switch (asm_amd64.s, asm_arm64.s) set to the fake pc
+// systemstack_switch+8; the runtime's profiler starts a cgo call's goroutine frames at cgocall instead
+// (proc.go sigprof: curg.syscallpc/syscallsp), so that fake frame is left out there. Returns the new count.
 size_t without_cgo_switch_frame(const AddressSpace& space, std::span<PhysicalFrame> out, size_t n) {
   for (size_t i = 0; i + 1 < n; ++i) {
     if (!out[i + 1].after_switch) continue;
     auto below = go_function_at(space, out[i]), above = go_function_at(space, out[i + 1]);
-    if (!below || !above || below->kind != symbolize::FuncKind::kAsmcgocall ||
-        above->kind != symbolize::FuncKind::kSystemstackSwitch) {
-      return n;
-    }
+    const bool after_cgo = out[i + 1].after_gap || (below && below->kind == symbolize::FuncKind::kAsmcgocall);
+    if (!after_cgo || !above || above->kind != symbolize::FuncKind::kSystemstackSwitch) return n;
+    const bool gap = out[i + 1].after_gap;
     std::copy(out.begin() + static_cast<std::ptrdiff_t>(i + 2), out.begin() + static_cast<std::ptrdiff_t>(n),
               out.begin() + static_cast<std::ptrdiff_t>(i + 1));
     out[i + 1].after_switch = true;
+    out[i + 1].after_gap = gap;
     return n - 1;
   }
   return n;
@@ -74,6 +74,7 @@ SampleWalk SampleUnwinder::walk(const RawSample& s, const SampleTarget& target, 
     wo.switch_to = &*s.goroutine;
     wo.switch_stack_lo = s.stack2_base;
     wo.switch_only_where_runtime_does = true;
+    wo.switch_after_unwalkable_c = true;
   }
   WalkResult result = walker.walk(s.user_regs, wo, out);
   if (s.goroutine) result.count = without_cgo_switch_frame(*target.space, out, result.count);

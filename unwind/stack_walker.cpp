@@ -160,7 +160,14 @@ class Walk {
   // How far above sp a vDSO function's own frame record can be (its locals are a few words).
   static constexpr uint64_t kVdsoFrameReach = 4096;
   bool switch_stack();
-  bool resume_after_c_frame() { return !options_.switch_only_where_runtime_does && switch_stack(); }
+  // Past a frame that cannot be unwound, back to the goroutine the system stack serves: the frames in
+  // between are unknown, which the next frame says (after_gap).
+  bool resume_after_c_frame() {
+    if (options_.switch_only_where_runtime_does && !options_.switch_after_unwalkable_c) return false;
+    if (!switch_stack()) return false;
+    gap_ = true;
+    return true;
+  }
   Step stop(StopReason reason) {
     reason_ = reason;
     return Step::kStop;
@@ -185,6 +192,7 @@ class Walk {
   bool exact_;                // pc_ is the executing instruction, not a return address
   bool innermost_ = true;
   bool switched_ = false, just_switched_ = false;
+  bool gap_ = false;          // the next frame follows frames not walked
   bool from_stack_ = false;   // pc_ was read from memory: it must pass can_be_frame
   bool frame_is_c_ = false;   // the frame just taken is not Go code
   bool callee_is_c_ = false;  // the frame below the current one (its callee) was not Go code: the vDSO
@@ -229,7 +237,8 @@ template <typename Rules>
   frame.sp = sp_;
   frame.exact_pc = exact_;
   frame.after_switch = just_switched_;
-  just_switched_ = false;
+  frame.after_gap = gap_;
+  just_switched_ = gap_ = false;
   callee_is_c_ = frame_is_c_;
   frame_is_c_ = info.where != PcInfo::Where::kGo;
   if (info.where == PcInfo::Where::kGo) return go_frame(info, frame);

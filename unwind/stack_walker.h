@@ -24,6 +24,9 @@ struct PhysicalFrame {
                            // address: look up pc-1, as the runtime does (traceback.go symPC).
   bool is_go = false;      // pc is in a Go function (pclntab); else C code named from ELF symbols
   bool after_switch = false;  // first frame after a switch from the system stack to the goroutine stack
+  // Frames were not walked between this one and the one below: the walk went on from the goroutine's
+  // saved state past a C frame it could not unwind (WalkOptions::switch_after_unwalkable_c).
+  bool after_gap = false;
 };
 
 enum class StopReason : uint8_t {
@@ -57,6 +60,12 @@ struct WalkOptions {
   // Switch to switch_to only where the runtime's profiler does (traceback.go, unwindJumpStack): at
   // systemstack and morestack; not at mcall or asmcgocall, nor when a C frame cannot be unwound.
   bool switch_only_where_runtime_does = false;
+  // ... and, with that, also past a C frame that cannot be unwound (no frame record: C built without frame
+  // pointers), leaving a gap (PhysicalFrame::after_gap). For a sample on g0 serving switch_to's goroutine,
+  // read at the sample: whatever runs on g0 was called from the goroutine's switch point (asmcgocall,
+  // systemstack), so its saved state leads to true callers, and the runtime's profiler shows a cgo call's
+  // Go callers without its C frames (proc.go sigprof: curg.syscallpc/syscallsp).
+  bool switch_after_unwalkable_c = false;
 };
 
 struct WalkResult {

@@ -201,13 +201,19 @@ std::string backend_phrase(const ChosenSampler& chosen) {
   return name;
 }
 
-// The stacks that reached their root (goexit, mstart, an mcall, a C thread's start), of all samples.
+// The stacks that reached their root (goexit, mstart, an mcall, a C thread's start), of all samples, and
+// how many of them skip frames they could not unwind ("[frames not unwound]").
 std::string complete_share(const SymbolizerStats& sym) {
   if (sym.taken == 0) return "no stacks";
-  char text[96];
+  char text[160];
   uint64_t complete = sym.taken - sym.truncated;
-  std::snprintf(text, sizeof(text), "%llu of %llu stacks complete (%.1f%%)", static_cast<unsigned long long>(complete),
-                static_cast<unsigned long long>(sym.taken), 100.0 * static_cast<double>(complete) / sym.taken);
+  int len = std::snprintf(text, sizeof(text), "%llu of %llu stacks complete (%.1f%%)",
+                          static_cast<unsigned long long>(complete), static_cast<unsigned long long>(sym.taken),
+                          100.0 * static_cast<double>(complete) / sym.taken);
+  if (sym.with_gap > 0 && len > 0 && static_cast<size_t>(len) < sizeof(text)) {
+    std::snprintf(text + len, sizeof(text) - static_cast<size_t>(len), ", %llu of them with frames not unwound",
+                  static_cast<unsigned long long>(sym.with_gap));
+  }
   return text;
 }
 

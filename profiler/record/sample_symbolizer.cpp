@@ -97,6 +97,7 @@ struct SampleSymbolizer::Impl {
   std::unordered_map<uint64_t, uint32_t> kernel_locations;
   std::vector<std::pair<uint64_t, uint32_t>> unnamed_kernel;  // (pc, location) to name in finish()
   std::optional<uint32_t> truncated_location;
+  std::optional<uint32_t> gap_location;  // flamegraph::kGapFrame
   std::shared_ptr<const symbolize::Module> vdso;
   uint64_t vdso_link_base = 0;
   bool vdso_tried = false;
@@ -316,6 +317,10 @@ struct SampleSymbolizer::Impl {
     if (!truncated_location) truncated_location = builder.add_named_location(flamegraph::kTruncatedFrame);
     return *truncated_location;
   }
+  uint32_t gap_marker() {
+    if (!gap_location) gap_location = builder.add_named_location(flamegraph::kGapFrame);
+    return *gap_location;
+  }
 
   // The user stack of a sample into `physical` (unwind::SampleUnwinder: the walk over the copy, then the
   // continuations onto another stack that the walk alone cannot make).
@@ -360,12 +365,18 @@ struct SampleSymbolizer::Impl {
         physical[0].exact_pc = true;
         n = 1;
       }
+      bool gap = false;
       for (size_t i = 0; i < n; ++i) {
+        if (physical[i].after_gap) {  // what lies below it was not walked
+          stack.push_back(gap_marker());
+          gap = true;
+        }
         auto [loc, unknown] = frame_location(p, physical[i].pc, physical[i].exact_pc);
         stack.push_back(loc);
         ++stats.frames;
         if (unknown) ++stats.unknown_frames;
       }
+      if (gap && complete) stats.with_gap += s.count;
     }
     // A stack that stops short says so in one frame of its own, rather than passing for a whole one.
     if (!complete) {

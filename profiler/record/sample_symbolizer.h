@@ -41,6 +41,7 @@ struct SymbolizerStats {
   // stack ends in flamegraph::kTruncatedFrame: no root reached (goexit, mstart, an mcall, a C thread's start).
   uint64_t taken = 0;
   uint64_t truncated = 0;
+  uint64_t with_gap = 0;  // ... and those with a flamegraph::kGapFrame: frames skipped between two known ones
   // Of the truncated samples, how many each stop reason ended (index: unwind::StopReason; the last slot
   // counts samples with no walk: no process address space, or a sample with no user registers).
   std::array<uint64_t, 16> truncated_by{};

@@ -121,10 +121,10 @@ class Profile:
 
     def is_kernel(self, loc_id):
         """A kernel frame: under goperf's "[kernel]" mapping, or (older profiles) no mapping and no address
-        (goperf's [truncated] marker aside)."""
+        (goperf's [truncated] and [frames not unwound] markers aside)."""
         loc = self.locations[loc_id]
         if loc["mapping"] == 0:
-            return loc["address"] == 0 and self.frames(loc_id) != ["[truncated]"]
+            return loc["address"] == 0 and self.frames(loc_id) not in (["[truncated]"], ["[frames not unwound]"])
         m = self.mappings.get(loc["mapping"], {})
         return self.strings[m.get(5, 0)].startswith("[kernel")
 

@@ -3,7 +3,8 @@ toolchain present (CC=aarch64-linux-gnu-gcc, gotargets.py), run against the arm6
 loader and the libraries their DT_NEEDED name, taken from the :arm64 multiarch packages scripts/setup installs).
 The oracles are the runtime's, as on amd64: the SIGQUIT dump for a snapshot, the GOTRACEBACK=crash dump for a
 kernel-written core (read in the machine and on this host), and for record the callers of the C code down to
-the goroutine's root (runtime/pprof's stacks of a cgo call: runtime.cgocall and its Go callers).
+the goroutine's root (runtime/pprof's stacks of a cgo call: runtime.cgocall and its Go callers), and with
+two cgo calls made at one depth from different callers (prof_cgo -two), each C function under its own caller.
 
 One boot runs every command; the machine helpers are test_arm64.py's (arm64_vm.py)."""
 import json
@@ -21,6 +22,7 @@ import snapshot_dump
 
 V = gotargets.Variant
 CGO = V(cgo=True, goarch="arm64")
+CGO_SYMS = V(cgo=True, stripped=False, goarch="arm64")  # prof_cgo -two: its C functions named
 TOOLCHAINS = gotargets.toolchains()
 MULTIARCH = pathlib.Path("/usr/lib/aarch64-linux-gnu")  # libc6:arm64, pulled in by scripts/setup's :arm64 packages
 RECORD_BACKENDS = ("bpf", "perf")
@@ -73,8 +75,9 @@ def builds():
         hostcheck.missing_setup_piece("no Go toolchain found")
     hostcheck.require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
     requests = [(name, tc, CGO) for tc in TOOLCHAINS for name in ("hang", "crash_cgo", "prof_cgo")]
+    requests += [("prof_cgo", tc, CGO_SYMS) for tc in TOOLCHAINS]
     paths = gotargets.build_many(requests)
-    return {(n, tc.name): p for (n, tc, _), p in zip(requests, paths)}
+    return {(n if v == CGO else f"{n}-syms", tc.name): p for (n, tc, v), p in zip(requests, paths)}
 
 
 def guest_commands(tcs):
@@ -94,6 +97,9 @@ def guest_commands(tcs):
             p = f"/tmp/profcgo-{backend}"
             cmds.append((f"record-{backend}-{k}", arm64_vm.record_attached(
                 f"/t/prof_cgo-{k} -seconds 8", f"{p}.out", backend, 4, f"/tmp/rec-{backend}-{k}.pb.gz")))
+            cmds.append((f"record-two-{backend}-{k}", arm64_vm.record_attached(
+                f"/t/prof_cgo-syms-{k} -two -seconds 6", f"{p}-two.out", backend, 3,
+                f"/tmp/rec-two-{backend}-{k}.pb.gz")))
     return cmds
 
 
@@ -104,11 +110,13 @@ def vm(builds):
         hostcheck.missing_setup_piece(why)
     files = {"/bin/goperf": arm64_vm.ARM64_BUILD / "goperf"}
     for tc in TOOLCHAINS:
-        for name in ("hang", "crash_cgo", "prof_cgo"):
+        for name in ("hang", "crash_cgo", "prof_cgo", "prof_cgo-syms"):
             files[f"/t/{name}-{key(tc)}"] = builds[(name, tc.name)]
     files.update(glibc_files([builds[("prof_cgo", TOOLCHAINS[0].name)], builds[("hang", TOOLCHAINS[0].name)]]))
     fetches = [(f"core-{key(tc)}", f"/tmp/kept-core-{key(tc)}") for tc in TOOLCHAINS[-1:]]
     fetches += [(f"rec-{b}-{key(tc)}", f"/tmp/rec-{b}-{key(tc)}.pb.gz") for tc in TOOLCHAINS for b in RECORD_BACKENDS]
+    fetches += [(f"rec-two-{b}-{key(tc)}", f"/tmp/rec-two-{b}-{key(tc)}.pb.gz") for tc in TOOLCHAINS
+                for b in RECORD_BACKENDS]
     boot = arm64_vm.boot(files, guest_commands(TOOLCHAINS), fetches)
     print(f"\narm64 machine (cgo): the whole job took {boot.wall_seconds:.1f} s on the host")
     return boot
@@ -195,3 +203,36 @@ def test_record_of_a_cgo_program_continues_into_the_go_caller(vm, tc, backend):
           "runtime.goexit")
     assert in_c >= 50, r.stderr
     assert whole / in_c >= 0.95, f"{whole} of {in_c} samples in C reach the Go caller: {r.stderr}"
+
+
+@pytest.mark.parametrize("backend", RECORD_BACKENDS)
+@pytest.mark.parametrize("tc", TOOLCHAINS, ids=lambda t: t.name)
+def test_record_of_two_cgo_calls_at_one_depth(vm, tc, backend):
+    """record of prof_cgo -two (main.hotC -> C hot_loop and main.hotC2 -> C hot_loop2 in turn, both calls at
+    one depth of the goroutine's stack; a build with its symbols, so the C functions have names): a sample in
+    C gets the goroutine's frames of the call it was taken in, as on amd64 (test_record.py)."""
+    k = key(tc)
+    r = result(vm, f"record-two-{backend}-{k}")
+    assert r.rc == 0, r.stderr
+    data = vm.files.get(f"rec-two-{backend}-{k}", b"")
+    assert data, "no profile written"
+    from test_record_stacks import user_stacks
+    callers = {"hot_loop": "main.hotC", "hot_loop2": "main.hotC2"}
+    per_c, wrong, whole = {c: 0 for c in callers}, {}, 0
+    for names, n, _ in user_stacks(pprof_decode.Profile(data)):
+        names = list(names)
+        if "runtime.asmcgocall" not in names:
+            continue
+        c_func = next((f for f in names[:names.index("runtime.asmcgocall")] if f in callers), None)
+        if c_func is None:
+            continue
+        per_c[c_func] += n
+        go_callers = {f for f in names if f in callers.values()}
+        if go_callers and go_callers != {callers[c_func]}:  # (none: a stack cut short, counted below)
+            wrong[(c_func, tuple(sorted(go_callers)))] = wrong.get((c_func, tuple(sorted(go_callers))), 0) + n
+        whole += n if tuple(names[-len(CGO_CALLERS) + 1:]) == CGO_CALLERS[1:] else 0
+    total = sum(per_c.values())
+    print(f"arm64 record of prof_cgo -two, {tc.name}, {backend}: {per_c}, {whole} of {total} reach runtime.goexit")
+    assert total >= 40 and min(per_c.values()) >= 0.25 * total, f"samples in C: {per_c}: {r.stderr}"
+    assert not wrong, f"samples in C under the other call's frames (of {total}): {wrong}"
+    assert whole >= 0.95 * total, f"{whole} of {total} samples in C reach runtime.goexit"

@@ -420,6 +420,42 @@ def test_cgo_calls_at_one_depth_keep_their_callers(goperf, workdir, tc, backend)
     assert complete >= 0.95 * total, f"{complete} of {total} samples in C reach runtime.goexit"
 
 
+@pytest.mark.parametrize("backend", ["perf", "bpf"])
+def test_cgo_call_into_c_without_frame_records(goperf, workdir, backend):
+    """prof_cgo -nofp: main.hotCNoFP -> C hot_loop_nofp, which keeps no frame record and clobbers the frame
+    pointer register, so no frame-pointer walk gets from it to asmcgocall. The eBPF backend, which read the
+    goroutine at the sample, goes on from its saved state as the runtime's profiler does for a cgo call, and
+    says that frames are missing in between ("[frames not unwound]", then runtime.cgocall and its callers);
+    the perf backend cannot and says so ([truncated]). Neither names another caller."""
+    if backend == "bpf" and hostcheck.bpf_reason() is not None:
+        pytest.skip(str(hostcheck.bpf_reason()))
+    tc = TOOLCHAINS[-1]
+    exe = gotargets.build("prof_cgo", tc, gotargets.Variant(cgo=True, stripped=False))
+    out = workdir / f"cgo-nofp-{backend}.pb.gz"
+    res = subprocess.run([goperf, "record", "--backend", backend, "-F", "499", "-o", str(out), "--", str(exe),
+                          "-nofp", "-seconds", "2"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    callers = ("[frames not unwound]", "runtime.cgocall", "main._Cfunc_hot_loop_nofp", "main.hotCNoFP", "main.main",
+               "runtime.main", "runtime.goexit")
+    in_c = whole = cut = 0
+    prof = pprof_decode.load(out)
+    for s in prof.samples:
+        stack = [f for lid in s["locs"] if not prof.is_kernel(lid) for f in prof.frames(lid) or ["?"]]
+        if not stack or stack[0] != "hot_loop_nofp":
+            continue
+        n = s["values"][0]
+        in_c += n
+        whole += n if tuple(stack[1:]) == callers else 0
+        cut += n if stack[1:] == ["[truncated]"] else 0
+    assert in_c >= 200, res.stderr
+    assert whole + cut == in_c, f"{in_c - whole - cut} of {in_c} samples in C with other callers"
+    if backend == "bpf":
+        assert whole >= 0.95 * in_c, f"{whole} of {in_c} samples in C reach runtime.goexit: {res.stderr}"
+        assert "with frames not unwound" in res.stderr, res.stderr
+    else:
+        assert cut == in_c, f"{whole} of {in_c} perf-backend samples passed the C function without a walk"
+
+
 def test_attach_by_pid_and_target_exit(goperf, workdir):
     tc = TOOLCHAINS[-1]
     exe = gotargets.build("prof", tc, gotargets.Variant(pie=True))

@@ -213,6 +213,37 @@ TEST_F(StackWalkerTest, McallSwitchesOnlyWhenAsked) {
   EXPECT_EQ(out[only.count - 1].pc, pm);
 }
 
+TEST_F(StackWalkerTest, UnwalkableCodeLeadsBackToTheGoroutineOnlyWhenAskedAndSaysSo) {
+  // A sample in code on g0 that no walk can unwind (here: in no module): a sample's walk, which switches
+  // only where the runtime's profiler jumps, stops there; with switch_after_unwalkable_c it goes on from the
+  // goroutine's saved state, and the first frame there says that frames were skipped below it.
+  auto b = func("main.main"), x = func("runtime.goexit");
+  auto [pb, db] = body_pc(b);
+  WordMemory mem;
+  uint64_t gsp = 0xc000400000;
+  mem.put(gsp + db, x.entry + 1);
+  RegisterSet regs, target;
+  regs.pc = 0x1000;
+  regs.sp = 0x7f0000001000;
+  target.pc = pb;
+  target.sp = gsp;
+  WalkOptions opt;
+  opt.switch_to = &target;
+  opt.switch_only_where_runtime_does = true;
+  PhysicalFrame out[8];
+  auto stopped = StackWalker(mem, *space_).walk(regs, opt, out);
+  EXPECT_EQ(stopped.reason, StopReason::kUnknownPc) << to_string(stopped.reason);
+  opt.switch_after_unwalkable_c = true;
+  auto r = StackWalker(mem, *space_).walk(regs, opt, out);
+  ASSERT_EQ(r.reason, StopReason::kTopFrame) << to_string(r.reason);
+  ASSERT_EQ(r.count, 3u);
+  EXPECT_FALSE(out[0].after_gap);
+  EXPECT_EQ(out[1].pc, pb);
+  EXPECT_TRUE(out[1].after_gap);
+  EXPECT_TRUE(out[1].after_switch);
+  EXPECT_FALSE(out[2].after_gap);
+}
+
 // runtime.nanotime1 calls the vDSO on g0's stack after its prologue (sys_linux_amd64.s): the sample's sp
 // is on g0, the vDSO caller's frame on the goroutine's stack, where BP points. The stack the walk starts
 // on has bounds; the goroutine's is elsewhere.
