@@ -6,9 +6,9 @@
 // goroutine frames come from the kernel's frame-pointer walk at the sample (kernel_chain.h) where that
 // checks out: the C function's frame record (or the frame pointer it left alone) chains to cgocall's on the
 // goroutine's stack. Read from the process later, the goroutine may have returned from the call and made
-// another at the same depth from elsewhere, which a live walk would name instead. A live walk is taken
-// only where the chain says nothing (C code that reused the frame pointer register), and must agree with
-// the part of the chain that checks out.
+// another at the same depth from elsewhere, which a live walk would name instead. A live walk only
+// completes a chain cut short, and must agree with the part of it that checks out; with no such part
+// (arm64, whose kernel walk does not follow a frame record to a lower stack) the sample ends here.
 #include <algorithm>
 #include <vector>
 
@@ -104,11 +104,13 @@ WalkResult continue_after_cgo(const SampleTarget& target, const Memory& window, 
       out[n].is_go = true;
       return {n + 1 + chain->count, StopReason::kTopFrame};
     }
+    // Without a checked part of the chain nothing says the goroutine is still in this call (arm64's kernel
+    // walk stops where the frame records go from g0's stack down to the goroutine's): its frames are unknown.
+    if (!chain || chain->count == 0) return result;
     // The chain's checked part, kept aside: the live walk below writes over it.
-    std::vector<PhysicalFrame> sure;
-    if (chain) sure.assign(above.begin(), above.begin() + static_cast<std::ptrdiff_t>(chain->count));
+    std::vector<PhysicalFrame> sure(above.begin(), above.begin() + static_cast<std::ptrdiff_t>(chain->count));
     WalkResult more = walk_live(target, *regs, *stack, out.subspan(n));
-    if (!sure.empty() && (more.count < 1 + sure.size() || !same_pcs(out.subspan(n + 1, sure.size()), sure))) {
+    if (more.count < 1 + sure.size() || !same_pcs(out.subspan(n + 1, sure.size()), sure)) {
       return result;  // the goroutine has moved on since the sample: its frames then are unknown
     }
     more.count += n;

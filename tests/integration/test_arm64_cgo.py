@@ -185,24 +185,33 @@ def test_cgo_crash_core_read_on_the_host(goperf, vm, builds, tmp_path):
 def test_record_of_a_cgo_program_continues_into_the_go_caller(vm, tc, backend):
     """record of prof_cgo (main.hotC -> C hot_loop through cgo): samples taken in the C code, on the system
     stack under runtime.asmcgocall, continue on the goroutine's stack from asmcgocall's saved g and depth
-    (unwind/asmcgocall_frame_arm64.cpp): runtime.cgocall, main.hotC, main.main, runtime.main, runtime.goexit."""
+    (unwind/asmcgocall_frame_arm64.cpp): runtime.cgocall, main.hotC, main.main, runtime.main, runtime.goexit,
+    from the goroutine read at the sample (eBPF backend); the perf backend's end at asmcgocall, said so."""
     k = key(tc)
     r = result(vm, f"record-{backend}-{k}")
     assert r.rc == 0, r.stderr
     data = vm.files.get(f"rec-{backend}-{k}", b"")
     assert data, "no profile written"
-    from test_record_stacks import user_stacks
-    in_c = whole = 0
+    from test_record_stacks import TRUNCATED, user_stacks
+    in_c = whole = cut = 0
     for names, n, _ in user_stacks(pprof_decode.Profile(data)):
         if "runtime.asmcgocall" not in names:
             continue
         in_c += n
         if tuple(names[-len(CGO_CALLERS):]) == CGO_CALLERS and "runtime.cgocall" in names:
             whole += n
+        elif tuple(names[-2:]) == ("runtime.asmcgocall", TRUNCATED):
+            cut += n
     print(f"arm64 record of prof_cgo, {tc.name}, {backend}: {whole} of {in_c} samples in C reach main.main and "
-          "runtime.goexit")
+          f"runtime.goexit, {cut} end at asmcgocall")
     assert in_c >= 50, r.stderr
-    assert whole / in_c >= 0.95, f"{whole} of {in_c} samples in C reach the Go caller: {r.stderr}"
+    if backend == "bpf":
+        assert whole / in_c >= 0.95, f"{whole} of {in_c} samples in C reach the Go caller: {r.stderr}"
+    else:
+        # The perf backend's copy is of g0's stack only, and arm64's kernel frame-pointer walk stops where the
+        # records go down to the goroutine's stack: nothing at the sample says the goroutine is still in this
+        # call, so the sample ends there (unwind/cgo_continuation.cpp) rather than name frames read later.
+        assert whole + cut == in_c, f"{in_c - whole - cut} of {in_c} samples in C neither whole nor cut: {r.stderr}"
 
 
 @pytest.mark.parametrize("backend", RECORD_BACKENDS)
@@ -235,4 +244,5 @@ def test_record_of_two_cgo_calls_at_one_depth(vm, tc, backend):
     print(f"arm64 record of prof_cgo -two, {tc.name}, {backend}: {per_c}, {whole} of {total} reach runtime.goexit")
     assert total >= 40 and min(per_c.values()) >= 0.25 * total, f"samples in C: {per_c}: {r.stderr}"
     assert not wrong, f"samples in C under the other call's frames (of {total}): {wrong}"
-    assert whole >= 0.95 * total, f"{whole} of {total} samples in C reach runtime.goexit"
+    if backend == "bpf":  # (the perf backend's end at asmcgocall: test above)
+        assert whole >= 0.95 * total, f"{whole} of {total} samples in C reach runtime.goexit"
