@@ -82,8 +82,9 @@ struct Arm64Walk {
   SampleWalk walk;
 };
 Arm64Walk walk_arm64_sample(const Arm64Binary& b, const RegisterSet& at, const std::vector<uint8_t>& copy,
-                            const WordMemory* live, uint64_t live_tail_bytes) {
+                            const WordMemory* live, uint64_t live_tail_bytes, std::span<const uint64_t> user_chain = {}) {
   Arm64Walk r;
+  r.sample.user_chain = user_chain;
   r.sample.user_regs = at;
   r.sample.user_regs.arch = Arch::kArm64;
   r.sample.stack_base = at.sp;
@@ -139,13 +140,9 @@ TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
       }
     }
     ASSERT_NE(ret_into_asmcgocall, 0u);
-    // asmcgocall's caller: runtime.cgocall, or (Go 1.21+) asmcgocall's ABIInternal wrapper.
-    std::pair<uint64_t, int32_t> caller{0, 0};
-    if (asm_sym && wrapper_sym) {
-      if (auto f = b.tab->find_func(wrapper_sym->addr)) caller = b.return_after_call(*f, asmcgocall->entry);
-    } else {
-      caller = b.return_after_call(b.func("runtime.cgocall"), asmcgocall->entry);
-    }
+    // asmcgocall's caller: runtime.cgocall, which calls the assembly function directly (cgocall.go).
+    const symbolize::FuncInfo cgocall = b.func("runtime.cgocall");
+    const std::pair<uint64_t, int32_t> caller = b.return_after_call(cgocall, asmcgocall->entry);
     ASSERT_NE(caller.first, 0u) << "no direct call to asmcgocall";
     auto [pm, dm] = b.body_pc(b.func("runtime.main"));
     const uint64_t goexit = b.func("runtime.goexit").entry + 4;
@@ -164,16 +161,27 @@ TEST(Arm64Walk, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedGAndDepth) {
     live.put(caller_sp + caller.second, goexit);
 
     std::vector<uint8_t> bytes = window.bytes(kG0Stack, 4096);
-    const auto r = walk_arm64_sample(b, {.pc = c_code->addr + 4, .sp = kG0Stack, .fp = c_fp}, bytes, &live, 1 << 20);
+    const RegisterSet at{.pc = c_code->addr + 4, .sp = kG0Stack, .fp = c_fp};
+    // Without the kernel's walk of the goroutine's frames at the sample (arm64's stops where the records go
+    // down from g0's stack) nothing says the goroutine is still in this call: the stack ends at asmcgocall.
+    const auto alone = walk_arm64_sample(b, at, bytes, &live, 1 << 20);
+    EXPECT_EQ(alone.walk.window.reason, StopReason::kSpWrite);  // asmcgocall writes SP: the copy's walk ends there
+    EXPECT_EQ(alone.walk.result.count, 2u) << to_string(alone.walk.result.reason);
+    EXPECT_FALSE(alone.walk.result.complete());
+    // With it (a chain from a return address after a direct call to asmcgocall's caller to goexit), the
+    // goroutine's frames are the chain's, after asmcgocall's caller read at the depth.
+    const auto above = b.return_after_call(b.func("main._Cfunc_hot_loop"), cgocall.entry);
+    ASSERT_NE(above.first, 0u) << "no direct call to runtime.cgocall in main._Cfunc_hot_loop";
+    const std::vector<uint64_t> chain{c_code->addr + 4, ret_into_asmcgocall, above.first, goexit};
+    const auto r = walk_arm64_sample(b, at, bytes, &live, 1 << 20, chain);
     const auto& w = r.walk;
     const auto& out = r.out;
-    EXPECT_EQ(w.window.reason, StopReason::kSpWrite);  // asmcgocall writes SP: the copy's walk ends there
     ASSERT_EQ(w.result.count, 5u) << to_string(w.result.reason);
     EXPECT_EQ(w.result.reason, StopReason::kTopFrame);
     EXPECT_EQ(out[1].pc, ret_into_asmcgocall);
     EXPECT_EQ(out[2].pc, caller.first);
     EXPECT_EQ(out[2].sp, caller_sp);
-    EXPECT_EQ(out[3].pc, pm);
+    EXPECT_EQ(out[3].pc, above.first);
     EXPECT_EQ(out[4].pc, goexit);
   });
 }

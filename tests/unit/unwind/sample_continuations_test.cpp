@@ -60,31 +60,85 @@ class SampleContinuationsTest : public SyntheticStackTest {
   std::array<PhysicalFrame, 64> out_{};
 };
 
-// asm_amd64.s asmcgocall: the C call's frame holds the goroutine's depth below g.stack.hi and the g.
-TEST_F(SampleContinuationsTest, CgoContinuesOnTheGoroutineStackFromAsmcgocallsSavedDepthAndG) {
-  auto [pa, da] = body_pc(func("runtime.gopark"));
-  auto [pcgo, dcgo] = body_pc(func("runtime.asmcgocall"));
-  auto [pcall, dcall] = body_pc(func("runtime.cgocall"));
-  const uint64_t sp0 = kWindow, sp1 = sp0 + da + 8, g = 0xc000050000, depth = 0x400;
-  window_.put(sp0 + da, pcgo);  // gopark stands for the C function asmcgocall called
-  window_.put(sp1, depth);
-  window_.put(sp1 + 8, g);
-  live_.put(g, kGoroutineStackLo);
-  live_.put(g + 8, kGoroutineStackHi);
-  const uint64_t gsp = kGoroutineStackHi - depth;
-  live_.put(gsp, pcall);
-  goroutine_frames_from(gsp + 8, pcall);
-  RegisterSet regs;
-  regs.pc = pa;
-  regs.sp = sp0;
-  auto w = unwind(regs);
+// asm_amd64.s asmcgocall: the C call's frame holds the goroutine's depth below g.stack.hi and the g; at that
+// depth, the return address into cgocall. cgocall's callers come from the kernel's frame-pointer walk at the
+// sample (RawSample::user_chain): whole, or a part the goroutine's stack read later must agree with.
+class CgoContinuationTest : public SampleContinuationsTest {
+ protected:
+  void SetUp() override {
+    SampleContinuationsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    std::tie(pa_, da_) = body_pc(func("runtime.gopark"));  // gopark stands for the C function asmcgocall called
+    std::tie(pcgo_, std::ignore) = body_pc(func("runtime.asmcgocall"));
+    std::tie(pcall_, dcall_) = body_pc(func("runtime.cgocall"));
+    const uint64_t sp1 = kWindow + da_ + 8, g = 0xc000050000;
+    window_.put(kWindow + da_, pcgo_);
+    window_.put(sp1, kDepth);
+    window_.put(sp1 + 8, g);
+    live_.put(g, kGoroutineStackLo);
+    live_.put(g + 8, kGoroutineStackHi);
+    live_.put(gsp_, pcall_);
+    // A caller of cgocall (a cgo wrapper calls it directly), its return address after that call.
+    calls_cgocall_ = return_after_call_to(func("runtime.cgocall"),
+                                          {"net._C2func_getaddrinfo", "net._Cfunc_getaddrinfo", "os/user._Cfunc_mygetpwuid_r",
+                                           "net._C2func_getnameinfo", "runtime.cgocall"});
+    ASSERT_NE(calls_cgocall_, 0u);
+  }
+  // The live goroutine stack above cgocall's frame: cgocall returns into `caller`, which returns into goexit.
+  void live_caller(uint64_t caller) {
+    auto f = tab_->find_func(caller - 1);
+    ASSERT_TRUE(f.has_value());
+    const uint64_t caller_sp = gsp_ + 8 + dcall_ + 8;
+    live_.put(gsp_ + 8 + dcall_, caller);
+    live_.put(caller_sp + tab_->sp_delta(*f, caller).value_or(0), goexit());
+  }
+  SampleWalk unwind_with(std::vector<uint64_t> chain) {
+    chain_ = std::move(chain);
+    RegisterSet regs;
+    regs.pc = pa_;
+    regs.sp = kWindow;
+    return unwind(regs, nullptr, chain_);
+  }
+  uint64_t goexit() { return func("runtime.goexit").entry + 1; }
+
+  static constexpr uint64_t kDepth = 0x400;
+  const uint64_t gsp_ = kGoroutineStackHi - kDepth;
+  uint64_t pa_ = 0, pcgo_ = 0, pcall_ = 0, calls_cgocall_ = 0;
+  int32_t da_ = 0, dcall_ = 0;
+  std::vector<uint64_t> chain_;
+};
+
+TEST_F(CgoContinuationTest, CallersFromTheKernelWalkAtTheSample) {
+  goroutine_frames_from(gsp_ + 8, pcall_);  // what the goroutine's stack holds later: another caller
+  auto w = unwind_with({pa_, 0x1234, calls_cgocall_, goexit()});
   EXPECT_EQ(w.window.reason, StopReason::kSpWrite);
   ASSERT_EQ(w.result.count, 5u) << to_string(w.result.reason);
   EXPECT_EQ(w.result.reason, StopReason::kTopFrame);
-  EXPECT_EQ(out_[1].pc, pcgo);
-  EXPECT_EQ(out_[2].pc, pcall);
-  EXPECT_EQ(out_[2].sp, gsp + 8);
-  EXPECT_EQ(out_[4].pc, func("runtime.goexit").entry + 1);
+  EXPECT_EQ(out_[1].pc, pcgo_);
+  EXPECT_EQ(out_[2].pc, pcall_);
+  EXPECT_EQ(out_[2].sp, gsp_ + 8);
+  EXPECT_EQ(out_[3].pc, calls_cgocall_);
+  EXPECT_EQ(out_[4].pc, goexit());
+}
+
+TEST_F(CgoContinuationTest, WithoutTheKernelWalkTheStackEndsAtAsmcgocall) {
+  live_caller(calls_cgocall_);  // a goroutine stack that would walk: nothing says it is the sample's
+  auto w = unwind_with({});
+  EXPECT_EQ(w.result.count, 2u) << to_string(w.result.reason);
+  EXPECT_FALSE(w.result.complete());
+}
+
+TEST_F(CgoContinuationTest, AChainCutShortIsCompletedLiveOnlyWhereTheyAgree) {
+  live_caller(calls_cgocall_);
+  auto agree = unwind_with({pa_, calls_cgocall_});  // no root: cut at perf_event_max_stack
+  ASSERT_EQ(agree.result.count, 5u) << to_string(agree.result.reason);
+  EXPECT_EQ(out_[3].pc, calls_cgocall_);
+  EXPECT_EQ(out_[4].pc, goexit());
+  // The goroutine has returned from the call and made another from elsewhere since the sample.
+  goroutine_frames_from(gsp_ + 8, pcall_);
+  auto moved = unwind_with({pa_, calls_cgocall_});
+  EXPECT_EQ(moved.result.count, 2u) << to_string(moved.result.reason);
+  EXPECT_FALSE(moved.result.complete());
 }
 
 // A depth larger than the goroutine's stack: the pair is no asmcgocall frame's, whatever lies there.
