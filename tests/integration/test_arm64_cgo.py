@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 import arm64_vm
+import cgo_two_calls
 import gotargets
 import hostcheck
 import pprof_decode
@@ -226,23 +227,10 @@ def test_record_of_two_cgo_calls_at_one_depth(vm, tc, backend):
     data = vm.files.get(f"rec-two-{backend}-{k}", b"")
     assert data, "no profile written"
     from test_record_stacks import user_stacks
-    callers = {"hot_loop": "main.hotC", "hot_loop2": "main.hotC2"}
-    per_c, wrong, whole = {c: 0 for c in callers}, {}, 0
-    for names, n, _ in user_stacks(pprof_decode.Profile(data)):
-        names = list(names)
-        if "runtime.asmcgocall" not in names:
-            continue
-        c_func = next((f for f in names[:names.index("runtime.asmcgocall")] if f in callers), None)
-        if c_func is None:
-            continue
-        per_c[c_func] += n
-        go_callers = {f for f in names if f in callers.values()}
-        if go_callers and go_callers != {callers[c_func]}:  # (none: a stack cut short, counted below)
-            wrong[(c_func, tuple(sorted(go_callers)))] = wrong.get((c_func, tuple(sorted(go_callers))), 0) + n
-        whole += n if tuple(names[-len(CGO_CALLERS) + 1:]) == CGO_CALLERS[1:] else 0
+    per_c, wrong, whole = cgo_two_calls.tally((names, n) for names, n, _ in user_stacks(pprof_decode.Profile(data)))
     total = sum(per_c.values())
-    print(f"arm64 record of prof_cgo -two, {tc.name}, {backend}: {per_c}, {whole} of {total} reach runtime.goexit")
-    assert total >= 40 and min(per_c.values()) >= 0.25 * total, f"samples in C: {per_c}: {r.stderr}"
-    assert not wrong, f"samples in C under the other call's frames (of {total}): {wrong}"
+    print(f"arm64 record of prof_cgo -two, {tc.name}, {backend}: {dict(per_c)}, {whole} of {total} reach runtime.goexit")
+    assert total >= 40 and min(per_c.values()) >= 0.25 * total, f"samples in C: {dict(per_c)}: {r.stderr}"
+    assert not wrong, f"samples in C under the other call's frames (of {total}): {dict(wrong)}"
     if backend == "bpf":  # (the perf backend's end at asmcgocall: test above)
         assert whole >= 0.95 * total, f"{whole} of {total} samples in C reach runtime.goexit"

@@ -19,6 +19,7 @@ import pytest
 
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import cgo_two_calls  # noqa: E402
 import etcd_server  # noqa: E402
 import gotargets  # noqa: E402
 import hostcheck  # noqa: E402
@@ -400,22 +401,9 @@ def test_cgo_calls_at_one_depth_keep_their_callers(goperf, workdir, tc, backend)
     res = subprocess.run([goperf, "record", "--backend", backend, "-F", "499", "-o", str(out), "--", str(exe),
                           "-two", "-seconds", "3"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    callers = {"hot_loop": "main.hotC", "hot_loop2": "main.hotC2"}
-    per_c = collections.Counter()
-    wrong, complete = collections.Counter(), 0
-    for stack, n in pprof_decode.load(out).stacks(skip_kernel=True):
-        if "runtime.asmcgocall" not in stack:
-            continue
-        c_func = next((f for f in stack[:stack.index("runtime.asmcgocall")] if f in callers), None)
-        if c_func is None:
-            continue
-        per_c[c_func] += n
-        go_callers = {f for f in stack if f in callers.values()}
-        if go_callers and go_callers != {callers[c_func]}:  # (none: a stack cut short, counted below)
-            wrong[(c_func, tuple(sorted(go_callers)))] += n
-        complete += n if stack[-1] == "runtime.goexit" else 0
+    per_c, wrong, complete = cgo_two_calls.tally(pprof_decode.load(out).stacks(skip_kernel=True))
     total = sum(per_c.values())
-    assert total >= 200 and min(per_c[c] for c in callers) >= 0.25 * total, f"samples in C: {dict(per_c)}"
+    assert total >= 200 and min(per_c.values()) >= 0.25 * total, f"samples in C: {dict(per_c)}"
     assert not wrong, f"samples in C under the other call's frames (of {total}): {dict(wrong)}"
     assert complete >= 0.95 * total, f"{complete} of {total} samples in C reach runtime.goexit"
 
