@@ -53,10 +53,8 @@ std::optional<ChainFrames> cgocall_callers_in_chain(const SampleTarget& target, 
                                                     uint64_t cgocall_ret, std::span<PhysicalFrame> out) {
   auto ref = target.space->find(cgocall_ret - 1);
   auto cgocall = go_function_at(*target.space, PhysicalFrame{.pc = cgocall_ret});
-  if (!ref || !cgocall || s.user_chain.size() < 2) return std::nullopt;
-  auto first = chain_caller_of(*target.space, s.user_chain, arch, ref->module, cgocall->entry);
-  if (!first) return std::nullopt;
-  return go_callers_from_chain(*target.space, s.user_chain, *first, arch, out);
+  if (!ref || !cgocall) return std::nullopt;
+  return callers_in_chain(*target.space, s.user_chain, arch, ref->module, cgocall->entry, out);
 }
 
 // The goroutine's frames from cgocall up, walked in the live process (out[0] is cgocall's).

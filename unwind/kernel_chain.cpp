@@ -47,20 +47,18 @@ bool ends_a_stack(const symbolize::FuncInfo& f) {
 
 }  // namespace
 
-std::optional<size_t> chain_caller_of(const AddressSpace& space, std::span<const uint64_t> chain, Arch arch,
-                                      const symbolize::Module* module, uint64_t entry) {
-  for (size_t i = 1; i < chain.size(); ++i) {
-    auto c = go_caller_at(space, chain[i], arch);
-    if (c && c->calls(module, entry)) return i;
+std::optional<ChainFrames> callers_in_chain(const AddressSpace& space, std::span<const uint64_t> chain, Arch arch,
+                                            const symbolize::Module* module, uint64_t entry,
+                                            std::span<PhysicalFrame> out) {
+  size_t i = 1;
+  std::optional<ChainCaller> c;
+  for (; i < chain.size(); ++i) {
+    c = go_caller_at(space, chain[i], arch);
+    if (c && c->calls(module, entry)) break;
   }
-  return std::nullopt;
-}
-
-ChainFrames go_callers_from_chain(const AddressSpace& space, std::span<const uint64_t> chain, size_t first,
-                                  Arch arch, std::span<PhysicalFrame> out) {
-  ChainFrames got;
-  std::optional<ChainCaller> c = first < chain.size() ? go_caller_at(space, chain[first], arch) : std::nullopt;
-  for (size_t i = first; c && got.count < out.size();) {
+  if (i >= chain.size()) return std::nullopt;
+  ChainFrames got;  // from chain[i], decoded as c: each entry is decoded once
+  while (c && got.count < out.size()) {
     out[got.count] = PhysicalFrame{};
     out[got.count].pc = chain[i];
     out[got.count].is_go = true;

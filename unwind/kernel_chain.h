@@ -22,20 +22,17 @@ namespace goperf::unwind {
 
 class AddressSpace;
 
-// The first entry of chain[1..] that returns into Go code right after a direct call to the function at
-// link-time `entry` of `module`: the return address into that function's caller.
-std::optional<size_t> chain_caller_of(const AddressSpace& space, std::span<const uint64_t> chain, Arch arch,
-                                      const symbolize::Module* module, uint64_t entry);
-
 struct ChainFrames {
   size_t count = 0;   // frames written, each checked against the one below
   bool root = false;  // the last is a root (goexit or a TOPFRAME function): the stack is whole
 };
 
-// Writes chain[first..] to out as Go frames (return addresses) while each checks out against the frame
-// below; chain[first] must be a chain_caller_of answer. Stops at a root, at the first entry that does not
-// check out, or at the chain's end (perf_event_max_stack may cut it).
-ChainFrames go_callers_from_chain(const AddressSpace& space, std::span<const uint64_t> chain, size_t first,
-                                  Arch arch, std::span<PhysicalFrame> out);
+// The callers of the function at link-time `entry` of `module`: from the first entry of chain[1..] that
+// returns into Go code right after a direct call to it, written to out as Go frames (return addresses)
+// while each checks out against the frame below. Stops at a root, at the first entry that does not check
+// out, or at the chain's end (perf_event_max_stack may cut it). Nothing when no entry calls the function.
+std::optional<ChainFrames> callers_in_chain(const AddressSpace& space, std::span<const uint64_t> chain, Arch arch,
+                                            const symbolize::Module* module, uint64_t entry,
+                                            std::span<PhysicalFrame> out);
 
 }  // namespace goperf::unwind

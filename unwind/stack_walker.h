@@ -57,8 +57,9 @@ struct WalkOptions {
   uint64_t stack_lo = 0, stack_hi = 0;
   // Bounds of the goroutine stack entered through switch_to (0 = unknown).
   uint64_t switch_stack_lo = 0, switch_stack_hi = 0;
-  // Switch to switch_to only where the runtime's profiler does (traceback.go, unwindJumpStack): at
-  // systemstack and morestack; not at mcall or asmcgocall, nor when a C frame cannot be unwound.
+  // Switch to switch_to only where the runtime's profiler does (traceback.go, unwindJumpStack, and sigprof
+  // for a cgo call): at systemstack, morestack and asmcgocall; not at mcall, nor when a C frame cannot be
+  // unwound (unless switch_after_unwalkable_c).
   bool switch_only_where_runtime_does = false;
   // ... and, with that, also past a C frame that cannot be unwound (no frame record: C built without frame
   // pointers), leaving a gap (PhysicalFrame::after_gap). For a sample on g0 serving switch_to's goroutine,

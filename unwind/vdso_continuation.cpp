@@ -40,10 +40,8 @@ WalkResult continue_after_vdso(const SampleTarget& target, const RawSample& s, s
   if (!caller || caller->kind != symbolize::FuncKind::kVdsoCall) return result;
   // The chain starts at the sampled pc and may hold the vDSO's own frames (and its return into the vDSO
   // caller) before the vDSO caller's return address: the first entry after a direct call to the caller.
-  auto first = chain_caller_of(*target.space, s.user_chain, arch, ref->module, caller->entry);
-  if (!first) return result;
-  ChainFrames got = go_callers_from_chain(*target.space, s.user_chain, *first, arch, out.subspan(n));
-  if (got.root) return {n + got.count, StopReason::kTopFrame};
+  auto got = callers_in_chain(*target.space, s.user_chain, arch, ref->module, caller->entry, out.subspan(n));
+  if (got && got->root) return {n + got->count, StopReason::kTopFrame};
   return result;  // the chain ended (or was cut at perf_event_max_stack) short of a root
 }
 
